@@ -1,0 +1,134 @@
+//! The command line: every subcommand, its flags, and the logging set-up.
+
+mod config_cmd;
+mod jobs_cmd;
+mod replay;
+pub mod serve;
+
+use crate::config::{LogFormat, LoggingConfig, Overrides, Sources};
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// GlobalLM: a GitHub App that triages issues, drafts fixes with LLMs and merges them under a
+/// risk policy.
+#[derive(Debug, Parser)]
+#[command(name = "globallm", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The config file [default: $XDG_CONFIG_HOME/globallm/config.yaml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The data directory, holding the database [default: $XDG_DATA_HOME/globallm]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log output format
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// What to do
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service: webhook server, job workers and config hot reload
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:3000]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Inspect and requeue background jobs
+    Jobs {
+        /// Which jobs
+        #[command(subcommand)]
+        command: jobs_cmd::JobsCommand,
+    },
+    /// Show or change the configuration
+    Config(config_cmd::ConfigArgs),
+    /// Sign a payload file and send it as GitHub would
+    Replay(replay::ReplayArgs),
+}
+
+/// Parses the command line, runs the command, and turns an error into a message and exit code 1.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<()> {
+    let listen = match &cli.command {
+        Command::Serve { listen } => *listen,
+        _ => None,
+    };
+    let sources = Sources::from_process(
+        cli.config.clone(),
+        Overrides {
+            listen,
+            data_dir: cli.data_dir.clone(),
+            log_format: cli.log_format,
+        },
+    );
+    match cli.command {
+        Command::Serve { .. } => serve::serve(sources).await,
+        Command::Jobs { command } => {
+            init_logging(&quiet_logging(&sources), None);
+            jobs_cmd::run(&sources, command).await
+        }
+        Command::Config(args) => config_cmd::run(&sources, &args),
+        Command::Replay(args) => {
+            init_logging(&quiet_logging(&sources), None);
+            replay::run(&sources, &args).await
+        }
+    }
+}
+
+/// Logging for one-shot commands: warnings and errors only, unless `RUST_LOG` says otherwise.
+fn quiet_logging(sources: &Sources) -> LoggingConfig {
+    LoggingConfig {
+        format: sources.overrides.log_format.unwrap_or(LogFormat::Pretty),
+        filter: "warn".to_owned(),
+    }
+}
+
+/// Sends tracing output to stderr in the configured format. `rust_log` (the `RUST_LOG`
+/// variable) wins over the configured filter.
+pub fn init_logging(config: &LoggingConfig, rust_log: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let directive = rust_log.unwrap_or(&config.filter);
+    let filter = EnvFilter::try_new(directive).unwrap_or_else(|err| {
+        eprintln!("warning: ignoring the log filter `{directive}`: {err}");
+        EnvFilter::new("info")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    let result = match config.format {
+        LogFormat::Pretty => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
+    };
+    // Already initialized (tests start several services in one process): keep the first.
+    drop(result);
+}

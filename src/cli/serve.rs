@@ -1,0 +1,154 @@
+//! `globallm serve`: the webhook server, the job workers and config hot reload in one process,
+//! with graceful shutdown on SIGINT / SIGTERM.
+
+use crate::config::watch::Reloader;
+use crate::config::{Loaded, Sources};
+use crate::context::Context;
+use crate::db::Db;
+use crate::db::ingest::Ingest;
+use crate::jobs::{Registry, worker};
+use crate::server::{self, AppState};
+use anyhow::Context as _;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Runs the service until SIGINT or SIGTERM.
+pub async fn serve(sources: Sources) -> anyhow::Result<()> {
+    let loaded = sources.load()?;
+    super::init_logging(&loaded.config.logging, sources.env_var("RUST_LOG"));
+    let listen = loaded.config.server.listen;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let stop = CancellationToken::new();
+    tokio::spawn(stop_on_signal(stop.clone()));
+    run(sources, loaded, listener, stop).await
+}
+
+/// Runs the service on `listener` until `stop` is cancelled. Separate from [`serve`] so tests
+/// run the whole service in-process, stop it, and start it again on the same database.
+pub async fn run(
+    sources: Sources,
+    loaded: Loaded,
+    listener: TcpListener,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let config = loaded.config.clone();
+    describe_start(&loaded, &listener);
+    let db_path = config.database_path();
+    let db = Db::open(
+        &db_path,
+        Duration::from_millis(config.storage.busy_timeout_ms),
+        config.jobs.workers + 4,
+    )
+    .await?;
+    let (reloader, config_rx) = Reloader::new(sources, loaded.config);
+    let ctx = Arc::new(Context::new(db.clone(), config_rx));
+    let metrics = crate::monitoring::install();
+    let (ingest, writer) = Ingest::start(db.clone(), ctx.jobs_added.clone())
+        .await
+        .context("cannot open the database for webhook deliveries")?;
+
+    let shutdown = worker::Shutdown::default();
+    let mut workers = worker::start(
+        ctx.clone(),
+        Arc::new(Registry::with_all_jobs()),
+        config.jobs.workers,
+        shutdown.clone(),
+    );
+    let watching = CancellationToken::new();
+    let watcher = reloader.watch(watching.clone());
+
+    let state = AppState {
+        ctx: ctx.clone(),
+        ingest,
+        metrics,
+    };
+    let stopping = stop.clone();
+    let claims = shutdown.stop_claiming.clone();
+    tokio::spawn(async move {
+        stopping.cancelled().await;
+        claims.cancel();
+    });
+    let served = server::serve(listener, server::router(state), stop).await;
+    tracing::info!("no longer accepting deliveries; finishing running jobs");
+
+    // Every request has been answered and the router (with its writer handle) dropped: the
+    // writer stores what it holds and stops.
+    if let Err(err) = writer.await {
+        tracing::error!("the delivery writer failed: {err}");
+    }
+    let deadline = Duration::from_secs(ctx.config().jobs.shutdown_deadline_secs);
+    let finished = tokio::time::timeout(deadline, async {
+        while workers.join_next().await.is_some() {}
+    })
+    .await;
+    if finished.is_err() {
+        tracing::warn!(
+            deadline_secs = deadline.as_secs(),
+            "jobs still running at the shutdown deadline are handed back to the queue"
+        );
+        shutdown.abandon.cancel();
+        while workers.join_next().await.is_some() {}
+    }
+    watching.cancel();
+    if let Some(watcher) = watcher {
+        let _ = watcher.await;
+    }
+    db.close().await;
+    tracing::info!("stopped");
+    served.context("the HTTP server failed")
+}
+
+fn describe_start(loaded: &Loaded, listener: &TcpListener) {
+    let config = &loaded.config;
+    if loaded.file_found {
+        tracing::info!(path = %loaded.path.display(), "configuration loaded");
+    } else {
+        tracing::info!(path = %loaded.path.display(), "no config file; using defaults");
+    }
+    tracing::info!(
+        data_dir = %config.storage.data_dir.display(),
+        database = %config.database_path().display(),
+        workers = config.jobs.workers,
+        "starting"
+    );
+    if config.secrets.webhook.is_none() {
+        tracing::warn!(
+            "no webhook secret configured: POST /webhook refuses every delivery (503) until \
+             GLOBALLM_WEBHOOK_SECRET or github.webhook_secret_file is set"
+        );
+    }
+    match listener.local_addr() {
+        Ok(addr) => {
+            tracing::info!("listening on http://{addr} (webhooks: POST http://{addr}/webhook)")
+        }
+        Err(err) => tracing::warn!("listening, but the address is unknown: {err}"),
+    }
+}
+
+/// Cancels `stop` on the first SIGINT or SIGTERM.
+async fn stop_on_signal(stop: CancellationToken) {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!("cannot listen for SIGTERM: {err}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => tracing::info!("SIGINT received; shutting down"),
+        () = terminate => tracing::info!("SIGTERM received; shutting down"),
+    }
+    stop.cancel();
+}

@@ -1,0 +1,530 @@
+//! The typed configuration: every setting with its default, read once from YAML, the
+//! environment and command-line flags (see [`load`]), validated, and hot-reloaded by [`watch`].
+
+mod edit;
+mod load;
+mod secret;
+mod validate;
+pub mod watch;
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub use edit::set_in_yaml;
+pub use load::{ConfigError, Loaded, Overrides, Sources, parse_assignment};
+pub use secret::{Secret, Secrets};
+
+/// The whole configuration. Every field has a default, so an empty file (or none) is valid.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The HTTP server.
+    pub server: ServerConfig,
+    /// Where GlobalLM keeps its data.
+    pub storage: StorageConfig,
+    /// The GitHub App and the GitHub API.
+    pub github: GithubConfig,
+    /// The durable job queue and its workers.
+    pub jobs: JobsConfig,
+    /// Log output.
+    pub logging: LoggingConfig,
+    /// Which repositories are important enough to look at.
+    pub filter: FilterConfig,
+    /// The nightly discovery run.
+    pub discovery: DiscoveryConfig,
+    /// Token, time and attempt caps on LLM work (DESIGN §7).
+    pub budget: BudgetConfig,
+    /// Weights and thresholds of the scores (DESIGN §5).
+    pub scoring: ScoringConfig,
+    /// The auto-merge risk policy (DESIGN §6).
+    pub risk: RiskConfig,
+    /// Secrets, read only from the environment or from files; never serialized.
+    #[serde(skip)]
+    pub secrets: Secrets,
+}
+
+impl Config {
+    /// The SQLite database file: `storage.database`, or `globallm.db` in the data directory.
+    pub fn database_path(&self) -> PathBuf {
+        self.storage
+            .database
+            .clone()
+            .unwrap_or_else(|| self.storage.data_dir.join("globallm.db"))
+    }
+}
+
+/// `server.*`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address and port to listen on (`GLOBALLM_LISTEN`, `--listen`).
+    pub listen: SocketAddr,
+    /// The public URL GitHub reaches this service at (`GLOBALLM_PUBLIC_URL`); used for the App
+    /// manifest's webhook and redirect URLs.
+    pub public_url: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            public_url: None,
+        }
+    }
+}
+
+/// `storage.*`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// The data directory (`GLOBALLM_DATA_DIR`, `--data-dir`); default
+    /// `$XDG_DATA_HOME/globallm`, i.e. `~/.local/share/globallm`.
+    pub data_dir: PathBuf,
+    /// The SQLite database file; default `<data_dir>/globallm.db`.
+    pub database: Option<PathBuf>,
+    /// How long a database write waits for another process's lock, in milliseconds.
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            // Replaced by the XDG default when the configuration is loaded.
+            data_dir: PathBuf::from("globallm-data"),
+            database: None,
+            busy_timeout_ms: 5_000,
+        }
+    }
+}
+
+/// `github.*`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct GithubConfig {
+    /// The REST API root (`GLOBALLM_GITHUB_API_URL`); `https://HOST/api/v3` for GitHub
+    /// Enterprise Server.
+    pub api_url: String,
+    /// The GitHub App's id (`GLOBALLM_GITHUB_APP_ID`).
+    pub app_id: Option<u64>,
+    /// The App's private key, a PEM file (`GLOBALLM_GITHUB_PRIVATE_KEY_PATH`).
+    pub private_key_path: Option<PathBuf>,
+    /// A file holding the webhook secret, as an alternative to `GLOBALLM_WEBHOOK_SECRET`.
+    pub webhook_secret_file: Option<PathBuf>,
+    /// A file holding the previous webhook secret, accepted during a rotation.
+    pub webhook_secret_previous_file: Option<PathBuf>,
+}
+
+impl Default for GithubConfig {
+    fn default() -> Self {
+        Self {
+            api_url: "https://api.github.com".to_owned(),
+            app_id: None,
+            private_key_path: None,
+            webhook_secret_file: None,
+            webhook_secret_previous_file: None,
+        }
+    }
+}
+
+/// `jobs.*`: the job queue's workers and retry policy.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Jobs run at once.
+    pub workers: u32,
+    /// Attempts before a job is dead-lettered.
+    pub max_attempts: u32,
+    /// Delay before the first retry; doubled on each further failure, with jitter.
+    pub backoff_base_secs: u64,
+    /// The longest delay between two attempts.
+    pub backoff_max_secs: u64,
+    /// How long a claimed job is leased to its worker; renewed while it runs. A job whose lease
+    /// expired (its worker died) is claimed again.
+    pub lease_secs: u64,
+    /// How often idle workers look for jobs that no wake-up announced (retries coming due,
+    /// jobs requeued from the CLI), in milliseconds.
+    pub poll_interval_ms: u64,
+    /// On shutdown, how long running jobs may take to finish before they are left to be
+    /// claimed again at the next start.
+    pub shutdown_deadline_secs: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            workers: 4,
+            max_attempts: 8,
+            backoff_base_secs: 5,
+            backoff_max_secs: 3_600,
+            lease_secs: 300,
+            poll_interval_ms: 1_000,
+            shutdown_deadline_secs: 30,
+        }
+    }
+}
+
+/// `logging.*`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoggingConfig {
+    /// `pretty` for people, `json` for log collectors (`--log-format`).
+    pub format: LogFormat,
+    /// A tracing filter directive, e.g. `info` or `globallm=debug,info` (`RUST_LOG` wins).
+    pub filter: String,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            filter: "info".to_owned(),
+        }
+    }
+}
+
+/// The log output format.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `filter.*`: a repository matters when `stars > min_stars OR dependents > min_dependents`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilterConfig {
+    /// Stars above which a repository is kept.
+    pub min_stars: u64,
+    /// Dependent packages above which a repository is kept.
+    pub min_dependents: u64,
+}
+
+impl Default for FilterConfig {
+    fn default() -> Self {
+        Self {
+            min_stars: 1_000,
+            min_dependents: 100,
+        }
+    }
+}
+
+/// The ecosystems GlobalLM covers.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Serialize,
+    Deserialize,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// Python (PyPI).
+    Python,
+    /// JavaScript and TypeScript (npm).
+    Javascript,
+    /// Go (Go modules).
+    Go,
+    /// Rust (crates.io).
+    Rust,
+    /// Java (Maven Central).
+    Java,
+}
+
+impl Language {
+    /// Every supported language.
+    pub const ALL: [Language; 5] = [
+        Language::Python,
+        Language::Javascript,
+        Language::Go,
+        Language::Rust,
+        Language::Java,
+    ];
+}
+
+/// `discovery.*`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiscoveryConfig {
+    /// When the nightly run starts: a cron expression, UTC.
+    pub schedule: String,
+    /// The ecosystems discovered.
+    pub languages: Vec<Language>,
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        Self {
+            schedule: "0 3 * * *".to_owned(),
+            languages: Language::ALL.to_vec(),
+        }
+    }
+}
+
+/// `budget.*`: caps per window (a week starting at `window_start_weekday`
+/// `window_start_hour`:00 UTC).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct BudgetConfig {
+    /// The weekday a budget window starts on (`monday` … `sunday`).
+    pub window_start_weekday: Weekday,
+    /// The hour (UTC, 0–23) a budget window starts at.
+    pub window_start_hour: u32,
+    /// LLM tokens per repository per window.
+    pub tokens_per_repo: u64,
+    /// Seconds of work per repository per window.
+    pub seconds_per_repo: u64,
+    /// Fix attempts per repository per window.
+    pub fix_attempts_per_repo: u32,
+    /// Fix attempts per language per window.
+    pub fix_attempts_per_language: u32,
+    /// LLM tokens per window, all repositories together.
+    pub tokens_total: u64,
+}
+
+impl Default for BudgetConfig {
+    fn default() -> Self {
+        Self {
+            window_start_weekday: Weekday::Monday,
+            window_start_hour: 0,
+            tokens_per_repo: 100_000,
+            seconds_per_repo: 3_600,
+            fix_attempts_per_repo: 5,
+            fix_attempts_per_language: 50,
+            tokens_total: 5_000_000,
+        }
+    }
+}
+
+/// A day of the week.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+#[expect(missing_docs, reason = "the variants are the days of the week")]
+pub enum Weekday {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+}
+
+/// `scoring.*`
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScoringConfig {
+    /// `Priority = wH·H + wI·I + wS·S + wU·U − wR·R`.
+    pub weights: PriorityWeights,
+    /// Urgency weight of each issue category.
+    pub category_weights: CategoryWeights,
+    /// Priority levels by score.
+    pub levels: PriorityLevels,
+    /// The health score's signals: the `criticality` preset (OpenSSF criticality_score's
+    /// `original_pike.yml`) by default.
+    pub health: HealthSignals,
+}
+
+/// `scoring.weights.*`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+#[expect(
+    missing_docs,
+    reason = "each field is the weight of the score it names"
+)]
+pub struct PriorityWeights {
+    pub health: f64,
+    pub impact: f64,
+    pub solvability: f64,
+    pub urgency: f64,
+    pub redundancy: f64,
+}
+
+impl Default for PriorityWeights {
+    fn default() -> Self {
+        Self {
+            health: 0.15,
+            impact: 0.30,
+            solvability: 0.20,
+            urgency: 0.35,
+            redundancy: 0.10,
+        }
+    }
+}
+
+/// `scoring.category_weights.*` (DESIGN §5: security ×10, bug ×5, feature ×2, docs ×1,
+/// question ×0.5).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+#[expect(
+    missing_docs,
+    reason = "each field is the weight of the category it names"
+)]
+pub struct CategoryWeights {
+    pub security: f64,
+    pub bug: f64,
+    pub feature: f64,
+    pub docs: f64,
+    pub question: f64,
+    pub other: f64,
+}
+
+impl Default for CategoryWeights {
+    fn default() -> Self {
+        Self {
+            security: 10.0,
+            bug: 5.0,
+            feature: 2.0,
+            docs: 1.0,
+            question: 0.5,
+            other: 0.5,
+        }
+    }
+}
+
+/// `scoring.levels.*`: the lowest priority score of each level; below `medium` is `low`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+#[expect(
+    missing_docs,
+    reason = "each field is the threshold of the level it names"
+)]
+pub struct PriorityLevels {
+    pub critical: f64,
+    pub high: f64,
+    pub medium: f64,
+}
+
+impl Default for PriorityLevels {
+    fn default() -> Self {
+        Self {
+            critical: 0.75,
+            high: 0.55,
+            medium: 0.35,
+        }
+    }
+}
+
+/// One signal of the health score: `norm(v, T) = ln(1 + min(v, T)) / ln(1 + T)`, weighted.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Signal {
+    /// The signal's weight in the mean.
+    pub weight: f64,
+    /// The value at which the signal saturates.
+    pub threshold: f64,
+    /// Whether smaller values are better (the score uses `1 − norm`).
+    #[serde(default)]
+    pub smaller_is_better: bool,
+}
+
+const fn signal(weight: f64, threshold: f64) -> Signal {
+    Signal {
+        weight,
+        threshold,
+        smaller_is_better: false,
+    }
+}
+
+/// `scoring.health.*`, one entry per signal, defaults from criticality_score's
+/// `original_pike.yml`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+#[expect(
+    missing_docs,
+    reason = "the fields are criticality_score's signal names"
+)]
+pub struct HealthSignals {
+    pub created_since: Signal,
+    pub updated_since: Signal,
+    pub contributor_count: Signal,
+    pub org_count: Signal,
+    pub commit_frequency: Signal,
+    pub recent_release_count: Signal,
+    pub updated_issues_count: Signal,
+    pub closed_issues_count: Signal,
+    pub issue_comment_frequency: Signal,
+    pub github_mention_count: Signal,
+    pub dependent_count: Signal,
+}
+
+impl Default for HealthSignals {
+    fn default() -> Self {
+        Self {
+            created_since: signal(1.0, 120.0),
+            updated_since: Signal {
+                smaller_is_better: true,
+                ..signal(1.0, 120.0)
+            },
+            contributor_count: signal(2.0, 5_000.0),
+            org_count: signal(1.0, 10.0),
+            commit_frequency: signal(1.0, 1_000.0),
+            recent_release_count: signal(0.5, 26.0),
+            updated_issues_count: signal(0.5, 5_000.0),
+            closed_issues_count: signal(0.5, 5_000.0),
+            issue_comment_frequency: signal(1.0, 15.0),
+            github_mention_count: signal(2.0, 500_000.0),
+            dependent_count: signal(4.0, 200_000.0),
+        }
+    }
+}
+
+/// `risk.*` (DESIGN §6).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskConfig {
+    /// The highest tier that merges itself: `none`, `low` or `medium`. A repository's own
+    /// `.github/globallm.yml` can only lower it.
+    pub automerge: Automerge,
+    /// Complexity up to which a change can be LOW.
+    pub low_max_complexity: u8,
+    /// Complexity up to which a change can be MEDIUM.
+    pub medium_max_complexity: u8,
+    /// Complexity up to which a change can be HIGH; above is CRITICAL.
+    pub high_max_complexity: u8,
+    /// Paths (globs) GlobalLM never changes; a change touching one is CRITICAL.
+    pub forbidden_paths: Vec<String>,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        Self {
+            automerge: Automerge::Medium,
+            low_max_complexity: 3,
+            medium_max_complexity: 5,
+            high_max_complexity: 7,
+            forbidden_paths: [
+                ".github/workflows/**",
+                ".github/actions/**",
+                "**/*.pem",
+                "**/*.key",
+                "**/.env",
+                "**/.env.*",
+                "**/secrets/**",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        }
+    }
+}
+
+/// The highest risk tier that merges itself.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Automerge {
+    /// Nothing merges itself.
+    None,
+    /// LOW merges itself.
+    Low,
+    /// LOW and MEDIUM merge themselves.
+    Medium,
+}

@@ -1,0 +1,176 @@
+//! The `deliveries` table: every verified webhook delivery, stored before it is acknowledged.
+
+use crate::time::Millis;
+use sqlx::{SqliteConnection, SqlitePool};
+
+/// What became of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Stored; its job has not finished yet.
+    Queued,
+    /// Its handler ran.
+    Processed,
+    /// Nothing to do for it (e.g. an action GlobalLM does not act on).
+    Skipped,
+    /// An event GlobalLM does not handle; stored and acknowledged only.
+    Unsupported,
+    /// Its job was dead-lettered.
+    Failed,
+}
+
+impl Outcome {
+    /// The value stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Queued => "queued",
+            Outcome::Processed => "processed",
+            Outcome::Skipped => "skipped",
+            Outcome::Unsupported => "unsupported",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// A delivery to store.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    /// `X-GitHub-Delivery`.
+    pub guid: String,
+    /// `X-GitHub-Event`.
+    pub event: String,
+    /// The payload's `action`, when it has one.
+    pub action: Option<String>,
+    /// The payload's `installation.id`, when it has one.
+    pub installation_id: Option<i64>,
+    /// The payload's `repository.full_name`, when it has one.
+    pub repository: Option<String>,
+    /// The request headers as a JSON object (the signature left out).
+    pub headers: String,
+    /// The raw body, byte for byte as signed.
+    pub body: bytes::Bytes,
+    /// When it arrived.
+    pub received_at: Millis,
+}
+
+/// A stored delivery.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct Delivery {
+    /// Our row id.
+    pub id: i64,
+    /// `X-GitHub-Delivery`.
+    pub delivery_guid: String,
+    /// `X-GitHub-Event`.
+    pub event: String,
+    /// The payload's `action`.
+    pub action: Option<String>,
+    /// The payload's `installation.id`.
+    pub installation_id: Option<i64>,
+    /// The payload's `repository.full_name`.
+    pub repository: Option<String>,
+    /// When it arrived.
+    pub received_at: Millis,
+    /// `queued`, `processed`, `skipped`, `unsupported` or `failed`.
+    pub outcome: String,
+    /// Why it was skipped or failed.
+    pub note: Option<String>,
+    /// When its handler finished.
+    pub processed_at: Option<Millis>,
+}
+
+/// Stores a delivery unless one with the same GUID exists; returns the new row's id, or `None`
+/// for a duplicate.
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    delivery: &NewDelivery,
+    outcome: Outcome,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "INSERT INTO deliveries
+             (delivery_guid, event, action, installation_id, repository, headers, body,
+              received_at, outcome)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (delivery_guid) DO NOTHING
+         RETURNING id",
+    )
+    .bind(&delivery.guid)
+    .bind(&delivery.event)
+    .bind(&delivery.action)
+    .bind(delivery.installation_id)
+    .bind(&delivery.repository)
+    .bind(&delivery.headers)
+    .bind(delivery.body.as_ref())
+    .bind(delivery.received_at)
+    .bind(outcome.as_str())
+    .fetch_optional(conn)
+    .await
+}
+
+/// One delivery's metadata.
+pub async fn get(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<Delivery>> {
+    sqlx::query_as(
+        "SELECT id, delivery_guid, event, action, installation_id, repository, received_at,
+                outcome, note, processed_at
+         FROM deliveries WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// One delivery's metadata, by GitHub's GUID.
+pub async fn get_by_guid(pool: &SqlitePool, guid: &str) -> sqlx::Result<Option<Delivery>> {
+    sqlx::query_as(
+        "SELECT id, delivery_guid, event, action, installation_id, repository, received_at,
+                outcome, note, processed_at
+         FROM deliveries WHERE delivery_guid = ?",
+    )
+    .bind(guid)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A delivery's raw body, as signed by GitHub.
+pub async fn body(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar("SELECT body FROM deliveries WHERE id = ?")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Records what became of a delivery.
+pub async fn set_outcome(
+    conn: &mut SqliteConnection,
+    id: i64,
+    outcome: Outcome,
+    note: Option<&str>,
+    now: Millis,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE deliveries SET outcome = ?, note = ?, processed_at = ? WHERE id = ?")
+        .bind(outcome.as_str())
+        .bind(note)
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The most recent deliveries, newest first.
+pub async fn recent(pool: &SqlitePool, limit: u32) -> sqlx::Result<Vec<Delivery>> {
+    sqlx::query_as(
+        "SELECT id, delivery_guid, event, action, installation_id, repository, received_at,
+                outcome, note, processed_at
+         FROM deliveries ORDER BY id DESC LIMIT ?",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// How many deliveries are stored.
+pub async fn count(pool: &SqlitePool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM deliveries")
+        .fetch_one(pool)
+        .await
+}

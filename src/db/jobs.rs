@@ -1,0 +1,301 @@
+//! The `jobs` table: the durable job queue. A job is claimed by taking a lease; success deletes
+//! it; failure schedules a retry or dead-letters it with the last error.
+
+use crate::time::Millis;
+use sqlx::{SqliteConnection, SqlitePool};
+
+/// A job to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// The job kind (its `KIND`).
+    pub kind: &'static str,
+    /// The job's arguments, JSON.
+    pub payload: String,
+    /// Attempts before it is dead-lettered.
+    pub max_attempts: u32,
+    /// Not before this time.
+    pub run_at: Millis,
+    /// The delivery this job processes, if any (at most one job per delivery).
+    pub delivery_id: Option<i64>,
+    /// A key under which the job runs once, ever.
+    pub dedup_key: Option<String>,
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct Job {
+    /// The job's id.
+    pub id: i64,
+    /// Its kind.
+    pub kind: String,
+    /// Its arguments, JSON.
+    pub payload: String,
+    /// `queued` or `dead`.
+    pub state: String,
+    /// Attempts started so far.
+    pub attempts: i64,
+    /// Attempts allowed.
+    pub max_attempts: i64,
+    /// Not before this time.
+    pub run_at: Millis,
+    /// While a worker holds it.
+    pub lease_until: Option<Millis>,
+    /// The worker holding it.
+    pub leased_by: Option<String>,
+    /// The error of the last failed attempt.
+    pub last_error: Option<String>,
+    /// The delivery it processes.
+    pub delivery_id: Option<i64>,
+    /// When it was enqueued.
+    pub created_at: Millis,
+    /// When it last changed.
+    pub updated_at: Millis,
+}
+
+impl Job {
+    /// `ready`, `scheduled` (waiting for a retry), `running` or `dead`, as of `now`.
+    pub fn status(&self, now: Millis) -> &'static str {
+        match (self.state.as_str(), self.lease_until) {
+            ("dead", _) => "dead",
+            (_, Some(until)) if until > now => "running",
+            _ if self.run_at > now => "scheduled",
+            _ => "ready",
+        }
+    }
+}
+
+const JOB_COLUMNS: &str = "id, kind, payload, state, attempts, max_attempts, run_at, lease_until, \
+                           leased_by, last_error, delivery_id, created_at, updated_at";
+
+/// Enqueues a job. Returns its id, or `None` when its dedup key was used before.
+pub async fn enqueue(
+    conn: &mut SqliteConnection,
+    job: &NewJob,
+    now: Millis,
+) -> sqlx::Result<Option<i64>> {
+    if let Some(key) = &job.dedup_key {
+        let inserted = sqlx::query(
+            "INSERT INTO job_dedup_keys (dedup_key, job_id, created_at) VALUES (?, 0, ?)
+             ON CONFLICT (dedup_key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(None);
+        }
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO jobs (kind, payload, max_attempts, run_at, delivery_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         RETURNING id",
+    )
+    .bind(job.kind)
+    .bind(&job.payload)
+    .bind(job.max_attempts)
+    .bind(job.run_at)
+    .bind(job.delivery_id)
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    if let Some(key) = &job.dedup_key {
+        sqlx::query("UPDATE job_dedup_keys SET job_id = ? WHERE dedup_key = ?")
+            .bind(id)
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(Some(id))
+}
+
+/// Claims the next job that is due and not held (or whose holder's lease expired), leasing it
+/// to `worker` until `now + lease_ms` and counting the attempt.
+pub async fn claim(
+    conn: &mut SqliteConnection,
+    worker: &str,
+    now: Millis,
+    lease_ms: i64,
+) -> sqlx::Result<Option<Job>> {
+    // One statement, so the pick and the lease are atomic. (On PostgreSQL the inner SELECT
+    // takes `FOR UPDATE SKIP LOCKED`.)
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE jobs
+         SET lease_until = ?1 + ?2, leased_by = ?3, attempts = attempts + 1, updated_at = ?1
+         WHERE id = (
+             SELECT id FROM jobs
+             WHERE state = 'queued' AND run_at <= ?1
+               AND (lease_until IS NULL OR lease_until <= ?1)
+             ORDER BY run_at, id
+             LIMIT 1)
+         RETURNING {JOB_COLUMNS}"
+    )))
+    .bind(now)
+    .bind(lease_ms)
+    .bind(worker)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Extends the lease of a job `worker` still holds. Returns `false` when it lost the job.
+pub async fn extend_lease(
+    conn: &mut SqliteConnection,
+    id: i64,
+    worker: &str,
+    until: Millis,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE jobs SET lease_until = ? WHERE id = ? AND leased_by = ? AND state = 'queued'",
+    )
+    .bind(until)
+    .bind(id)
+    .bind(worker)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Deletes a job `worker` finished. Returns `false` when another worker had taken it over.
+pub async fn complete(conn: &mut SqliteConnection, id: i64, worker: &str) -> sqlx::Result<bool> {
+    let deleted = sqlx::query("DELETE FROM jobs WHERE id = ? AND leased_by = ?")
+        .bind(id)
+        .bind(worker)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(deleted == 1)
+}
+
+/// Records a failed attempt: the job runs again at `retry_at`, or, when that is `None`, is
+/// dead-lettered. The error is kept either way.
+pub async fn fail(
+    conn: &mut SqliteConnection,
+    id: i64,
+    error: &str,
+    retry_at: Option<Millis>,
+    now: Millis,
+) -> sqlx::Result<()> {
+    let (state, run_at) = match retry_at {
+        Some(at) => ("queued", at),
+        None => ("dead", now),
+    };
+    sqlx::query(
+        "UPDATE jobs SET state = ?, run_at = ?, lease_until = NULL, leased_by = NULL,
+                         last_error = ?, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(state)
+    .bind(run_at)
+    .bind(error)
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Gives a job back without counting the attempt (its worker is shutting down).
+pub async fn release(
+    conn: &mut SqliteConnection,
+    id: i64,
+    worker: &str,
+    now: Millis,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE jobs SET lease_until = NULL, leased_by = NULL, attempts = max(attempts - 1, 0),
+                         updated_at = ?
+         WHERE id = ? AND leased_by = ?",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(worker)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Puts a job (dead or waiting) back in the queue to run now, with its attempts reset.
+/// Returns `false` when there is no such job.
+pub async fn requeue(conn: &mut SqliteConnection, id: i64, now: Millis) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?, lease_until = NULL,
+                         leased_by = NULL, updated_at = ?
+         WHERE id = ? AND (lease_until IS NULL OR lease_until <= ?)",
+    )
+    .bind(now)
+    .bind(now)
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    // A dead delivery job marked its delivery failed; it is pending again.
+    sqlx::query(
+        "UPDATE deliveries SET outcome = 'queued', note = NULL, processed_at = NULL
+         WHERE outcome = 'failed' AND id = (SELECT delivery_id FROM jobs WHERE id = ?)",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(updated == 1)
+}
+
+/// One job.
+pub async fn get(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<Job>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Jobs in the queue (`dead = false`) or dead-lettered (`dead = true`), oldest first.
+pub async fn list(pool: &SqlitePool, dead: bool, limit: u32) -> sqlx::Result<Vec<Job>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE state = ? ORDER BY id LIMIT ?"
+    )))
+    .bind(if dead { "dead" } else { "queued" })
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// The queue's depth by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Depth {
+    /// Due and waiting for a worker.
+    pub ready: i64,
+    /// Waiting for a retry.
+    pub scheduled: i64,
+    /// Held by a worker.
+    pub running: i64,
+    /// Dead-lettered.
+    pub dead: i64,
+}
+
+/// Counts the queue's jobs by status as of `now`.
+pub async fn depth(pool: &SqlitePool, now: Millis) -> sqlx::Result<Depth> {
+    let (ready, scheduled, running, dead): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT
+             coalesce(sum(state = 'queued' AND (lease_until IS NULL OR lease_until <= ?1)
+                          AND run_at <= ?1), 0),
+             coalesce(sum(state = 'queued' AND (lease_until IS NULL OR lease_until <= ?1)
+                          AND run_at > ?1), 0),
+             coalesce(sum(state = 'queued' AND lease_until > ?1), 0),
+             coalesce(sum(state = 'dead'), 0)
+         FROM jobs",
+    )
+    .bind(now)
+    .fetch_one(pool)
+    .await?;
+    Ok(Depth {
+        ready,
+        scheduled,
+        running,
+        dead,
+    })
+}

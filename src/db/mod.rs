@@ -1,0 +1,155 @@
+//! The database: opening it (SQLite in WAL mode, migrations embedded and run at start), the
+//! write lock, and one module per table holding every query on it. Nothing outside `db/`
+//! writes SQL, so another backend (PostgreSQL) can be added here without touching callers.
+
+pub mod deliveries;
+pub mod ingest;
+pub mod installations;
+pub mod jobs;
+
+use anyhow::Context as _;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection as _, SqliteConnection, SqlitePool};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// The migrations in `migrations/`, compiled into the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A handle on the database, cheap to clone.
+///
+/// SQLite allows one writer at a time. Rather than let this process's writers find each other
+/// through `busy_timeout` (which sleeps in steps of milliseconds), every write transaction here
+/// first takes [`Db::write`]'s async lock, so writers queue in order and never sleep;
+/// `busy_timeout` remains for other processes (the CLI) sharing the file.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: SqlitePool,
+    write_lock: Arc<Mutex<()>>,
+    options: SqliteConnectOptions,
+    path: PathBuf,
+}
+
+/// A write transaction holding the process-wide write lock until it is committed or dropped.
+#[derive(Debug)]
+pub struct WriteTx {
+    // Field order matters: the transaction rolls back before the lock is released.
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _lock: OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    /// The connection to run statements on.
+    pub fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
+
+    /// Commits the transaction.
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+}
+
+impl Db {
+    /// Opens (creating when missing) the database at `path` and applies pending migrations.
+    ///
+    /// Durability: connections use `synchronous = NORMAL`, under which a commit is in the WAL
+    /// file (the OS has it) before it returns, so it survives the process being killed; the
+    /// connection that stores webhook deliveries uses `FULL` (see [`Db::connect_durable`]).
+    pub async fn open(
+        path: &Path,
+        busy_timeout: Duration,
+        max_connections: u32,
+    ) -> anyhow::Result<Self> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| {
+                format!("cannot create the data directory {}", parent.display())
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(busy_timeout);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections.max(2))
+            .connect_with(options.clone())
+            .await
+            .with_context(|| format!("cannot open the database {}", path.display()))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .with_context(|| format!("cannot migrate the database {}", path.display()))?;
+        Ok(Self {
+            pool,
+            write_lock: Arc::new(Mutex::new(())),
+            options,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The pool, for reads (and for writes through [`Db::write`]).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE`, so it holds SQLite's write lock from the
+    /// start and cannot fail later on a lock upgrade).
+    pub async fn write(&self) -> sqlx::Result<WriteTx> {
+        let lock = self.write_lock.clone().lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx { tx, _lock: lock })
+    }
+
+    /// Starts a write transaction on `conn`, a connection of this database from
+    /// [`Db::connect_durable`], under the same write lock as [`Db::write`].
+    pub async fn write_on<'c>(
+        &self,
+        conn: &'c mut SqliteConnection,
+    ) -> sqlx::Result<(sqlx::Transaction<'c, sqlx::Sqlite>, OwnedMutexGuard<()>)> {
+        let lock = self.write_lock.clone().lock_owned().await;
+        let tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        Ok((tx, lock))
+    }
+
+    /// A dedicated connection with `synchronous = FULL`: each commit is fsynced (it survives a
+    /// power cut, not only a crash). Used for storing webhook deliveries, which GitHub never
+    /// sends again once they are acknowledged.
+    pub async fn connect_durable(&self) -> sqlx::Result<SqliteConnection> {
+        SqliteConnection::connect_with(&self.options.clone().synchronous(SqliteSynchronous::Full))
+            .await
+    }
+
+    /// Whether the database answers and every embedded migration has been applied.
+    pub async fn readiness(&self) -> Result<(), String> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|err| format!("database unreachable: {err}"))?;
+        let missing: Vec<i64> = MIGRATOR
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !applied.contains(v))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("migrations not applied: {missing:?}"))
+        }
+    }
+
+    /// Closes every connection, waiting for them to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,39 @@
+//! Event handlers: [`dispatch`] sends each typed event to the handler of its family, one file
+//! per family.
+
+mod installation;
+mod ping;
+
+use crate::context::Context;
+use crate::event::Event;
+
+/// What a handler did with an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// It acted on the event.
+    Done,
+    /// Nothing to do, and why (kept with the delivery).
+    Skipped(String),
+}
+
+/// Hands an event to its handler. Handlers are idempotent: the same event twice changes
+/// nothing the first did not.
+pub async fn dispatch(ctx: &Context, event: Event) -> anyhow::Result<Handled> {
+    match event {
+        Event::Ping(ping) => Ok(ping::handle_ping(&ping)),
+        Event::Installation(event) => installation::handle_installation(ctx, &event).await,
+        Event::InstallationRepositories(event) => {
+            installation::handle_installation_repositories(ctx, &event).await
+        }
+        Event::Issues(_)
+        | Event::IssueComment(_)
+        | Event::PullRequest(_)
+        | Event::PullRequestReview(_)
+        | Event::CheckRun(_)
+        | Event::CheckSuite(_)
+        | Event::Status(_)
+        | Event::Push(_) => Ok(Handled::Skipped(
+            "no handler for this event in this version".to_owned(),
+        )),
+    }
+}

@@ -1,0 +1,103 @@
+//! Background jobs: the [`BackgroundJob`] trait every kind implements, the registry the
+//! workers look kinds up in, and enqueueing. The queue itself is `db::jobs`; the workers are
+//! in [`worker`].
+
+mod process_delivery;
+pub mod worker;
+
+pub use process_delivery::ProcessDelivery;
+
+use crate::config::JobsConfig;
+use crate::context::Context;
+use crate::db::jobs::{Job, NewJob};
+use crate::time::Millis;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// Why a job attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth trying again later (a network error, GitHub being down).
+    #[error(transparent)]
+    Retry(anyhow::Error),
+    /// Will fail the same way every time (a payload that does not parse): dead-lettered at once.
+    #[error(transparent)]
+    Permanent(anyhow::Error),
+}
+
+impl From<anyhow::Error> for JobError {
+    fn from(err: anyhow::Error) -> Self {
+        JobError::Retry(err)
+    }
+}
+
+/// A kind of background job. Implementations must be idempotent: a job may run again after
+/// a crash that came after its side effects but before it was marked done.
+pub trait BackgroundJob: Serialize + DeserializeOwned + Send + 'static {
+    /// The kind's name, stored with each job.
+    const KIND: &'static str;
+
+    /// Runs one attempt.
+    fn run(self, ctx: Arc<Context>, job: &Job)
+    -> impl Future<Output = Result<(), JobError>> + Send;
+
+    /// The job as a row to enqueue, due at `run_at`.
+    fn to_new_job(&self, config: &JobsConfig, run_at: Millis) -> NewJob {
+        NewJob {
+            kind: Self::KIND,
+            payload: serde_json::to_string(self).expect("job payloads serialize to JSON"),
+            max_attempts: config.max_attempts,
+            run_at,
+            delivery_id: None,
+            dedup_key: None,
+        }
+    }
+}
+
+type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
+type Runner = Arc<dyn Fn(Arc<Context>, Job) -> JobFuture + Send + Sync>;
+
+/// Job kinds by name, for the workers.
+#[derive(Clone, Default)]
+pub struct Registry {
+    runners: HashMap<&'static str, Runner>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.runners.keys()).finish()
+    }
+}
+
+impl Registry {
+    /// Every job kind GlobalLM has.
+    pub fn with_all_jobs() -> Self {
+        let mut registry = Self::default();
+        registry.register::<ProcessDelivery>();
+        registry
+    }
+
+    /// Adds a job kind.
+    pub fn register<J: BackgroundJob>(&mut self) {
+        let runner: Runner = Arc::new(|ctx, job: Job| {
+            Box::pin(async move {
+                let payload: J = serde_json::from_str(&job.payload).map_err(|err| {
+                    JobError::Permanent(anyhow::anyhow!(
+                        "the `{}` job's payload does not parse: {err}",
+                        J::KIND
+                    ))
+                })?;
+                payload.run(ctx, &job).await
+            })
+        });
+        self.runners.insert(J::KIND, runner);
+    }
+
+    fn runner(&self, kind: &str) -> Option<&Runner> {
+        self.runners.get(kind)
+    }
+}

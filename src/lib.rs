@@ -1,0 +1,14 @@
+//! GlobalLM: a GitHub App that triages issues, drafts fixes with LLMs and merges them under a
+//! risk policy. `main.rs` only calls [`cli::run`]; everything else lives in these modules.
+
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod event;
+pub mod github;
+pub mod handlers;
+pub mod jobs;
+pub mod monitoring;
+pub mod server;
+pub mod time;
