@@ -146,7 +146,9 @@ pub(super) struct RawIssue {
     title: String,
     #[serde(default)]
     body: Option<String>,
-    state: String,
+    // Absent from `pinned` and `unpinned` deliveries.
+    #[serde(default)]
+    state: Option<String>,
     #[serde(default)]
     locked: bool,
     #[serde(default)]
@@ -168,7 +170,7 @@ impl From<RawIssue> for Issue {
             number: IssueNumber(raw.number),
             title: raw.title,
             body: raw.body.unwrap_or_default(),
-            state: state(&raw.state),
+            state: state(raw.state.as_deref().unwrap_or("open")),
             locked: raw.locked,
             labels: label_names(raw.labels),
             assignees: raw
