@@ -6,7 +6,7 @@ use std::path::Path;
 
 /// `globallm config …`
 #[derive(Debug, clap::Args)]
-#[group(required = true, multiple = false)]
+#[command(group = clap::ArgGroup::new("action").required(true).args(["show", "set", "path"]))]
 pub struct ConfigArgs {
     /// Print the effective configuration (secrets are never shown)
     #[arg(long)]

@@ -9,6 +9,7 @@ use crate::db::ingest::Ingest;
 use crate::jobs::{Registry, worker};
 use crate::server::{self, AppState};
 use anyhow::Context as _;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -38,12 +39,14 @@ pub async fn run(
     let config = loaded.config.clone();
     describe_start(&loaded, &listener);
     let db_path = config.database_path();
+    let _lock = lock_database(&db_path)?;
     let db = Db::open(
         &db_path,
         Duration::from_millis(config.storage.busy_timeout_ms),
         config.jobs.workers + 4,
     )
     .await?;
+    release_orphaned_leases(&db).await?;
     let (reloader, config_rx) = Reloader::new(sources, loaded.config);
     let ctx = Arc::new(Context::new(db.clone(), config_rx));
     let metrics = crate::monitoring::install();
@@ -100,6 +103,47 @@ pub async fn run(
     db.close().await;
     tracing::info!("stopped");
     served.context("the HTTP server failed")
+}
+
+/// Takes `<database>.lock`, so that one `serve` at a time runs workers on a database: the
+/// leases a previous process left can then be freed at once instead of waiting to expire.
+fn lock_database(db_path: &Path) -> anyhow::Result<std::fs::File> {
+    let lock_path = db_path.with_extension("db.lock");
+    if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another `globallm serve` is running on {} (it holds {}); stop it first or give \
+             this one its own --data-dir",
+            db_path.display(),
+            lock_path.display()
+        ),
+        Err(std::fs::TryLockError::Error(err)) => {
+            Err(err).with_context(|| format!("cannot lock {}", lock_path.display()))
+        }
+    }
+}
+
+async fn release_orphaned_leases(db: &Db) -> anyhow::Result<()> {
+    let mut tx = db.write().await?;
+    let freed = crate::db::jobs::release_orphaned_leases(tx.conn(), crate::time::now_ms()).await?;
+    tx.commit().await?;
+    if freed > 0 {
+        tracing::warn!(
+            jobs = freed,
+            "jobs held by a previous process that stopped abruptly are claimable again"
+        );
+    }
+    Ok(())
 }
 
 fn describe_start(loaded: &Loaded, listener: &TcpListener) {

@@ -142,9 +142,10 @@ fn trailing_comment(value: &str) -> String {
     if value.starts_with(['"', '\'']) {
         return String::new();
     }
+    // Keep the spacing the file had before the comment.
     value
         .find(" #")
-        .map(|i| format!("  {}", value[i..].trim_start()))
+        .map(|i| value[value[..=i].trim_end().len()..].to_owned())
         .unwrap_or_default()
 }
 
@@ -182,7 +183,8 @@ fn render_value(value: &Value) -> String {
         let plain_ok = !text.is_empty()
             && text
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-./@+".contains(c))
+                .all(|c| c.is_ascii_alphanumeric() || "_-./@+:".contains(c))
+            && !text.ends_with(':')
             && serde_saphyr::from_str::<Value>(text).ok().as_ref() == Some(value);
         if plain_ok {
             return text.clone();
@@ -248,7 +250,7 @@ discovery:
     fn keeps_a_trailing_comment_on_the_changed_line() {
         let edited = set_in_yaml(FILE, "server.listen", &json!("0.0.0.0:8080")).expect("edits");
         assert!(
-            edited.contains("  listen: 0.0.0.0:8080  # loopback only\n"),
+            edited.contains("  listen: 0.0.0.0:8080   # loopback only\n"),
             "{edited}"
         );
     }

@@ -217,6 +217,23 @@ pub async fn release(
     Ok(())
 }
 
+/// Frees every lease: at the start of the only process allowed to run workers on this
+/// database, any lease left is from a process that died. Returns how many were freed; those
+/// jobs keep their attempt count.
+pub async fn release_orphaned_leases(
+    conn: &mut SqliteConnection,
+    now: Millis,
+) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE jobs SET lease_until = NULL, leased_by = NULL, updated_at = ?
+         WHERE state = 'queued' AND lease_until IS NOT NULL",
+    )
+    .bind(now)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
 /// Puts a job (dead or waiting) back in the queue to run now, with its attempts reset.
 /// Returns `false` when there is no such job.
 pub async fn requeue(conn: &mut SqliteConnection, id: i64, now: Millis) -> sqlx::Result<bool> {

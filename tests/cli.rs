@@ -1,0 +1,172 @@
+//! The operator's commands, run as the real binary: `replay`, `jobs`, and the guard against two
+//! services on one database.
+
+mod common;
+
+use common::Setup;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn globallm(setup: &Setup, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_globallm"))
+        .args(args)
+        .env_clear()
+        .envs(&setup.env)
+        .output()
+        .expect("the binary runs")
+}
+
+fn fixture_path(event: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/webhooks")
+        .join(format!("{event}.json"))
+        .display()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_signs_and_sends_a_payload_as_github_would() {
+    let setup = Setup::new();
+    let service = setup.start().await;
+    let url = service.url("/webhook");
+
+    let output = globallm(
+        &setup,
+        &[
+            "replay",
+            &fixture_path("ping"),
+            "--event",
+            "ping",
+            "--url",
+            &url,
+            "--delivery",
+            "replayed-1",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.starts_with("202 Accepted replayed-1"), "{stdout}");
+
+    // Sent again with the same id, it is a duplicate.
+    let output = globallm(
+        &setup,
+        &[
+            "replay",
+            &fixture_path("ping"),
+            "--event",
+            "ping",
+            "--url",
+            &url,
+            "--delivery",
+            "replayed-1",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("\"duplicate\""));
+
+    // Signed with another secret, GlobalLM refuses it and replay says so.
+    let setup_other = Setup::new().with_env("OTHER_SECRET", "wrong");
+    let output = globallm(
+        &setup_other,
+        &[
+            "replay",
+            &fixture_path("ping"),
+            "--event",
+            "ping",
+            "--url",
+            &url,
+            "--secret-env",
+            "OTHER_SECRET",
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("401"));
+
+    let output = globallm(
+        &setup_other,
+        &[
+            "replay",
+            &fixture_path("ping"),
+            "--event",
+            "ping",
+            "--url",
+            &url,
+            "--secret-env",
+            "NOT_SET",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("NOT_SET is not set"));
+    service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_commands_show_dead_jobs_and_requeue_them() {
+    let setup = Setup::new();
+    let service = setup.start().await;
+    service
+        .deliver("issues", br#"{"action":"opened","issue":{}}"#)
+        .await;
+    service.wait_until_idle().await;
+    service.stop().await;
+
+    let output = globallm(&setup, &["jobs", "dead"]);
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        table.contains("process_delivery") && table.contains("dead"),
+        "{table}"
+    );
+    assert!(
+        table.contains("does not parse"),
+        "the last error is shown: {table}"
+    );
+
+    let output = globallm(&setup, &["jobs", "dead", "--json"]);
+    let dead: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let id = dead[0]["id"].as_i64().expect("an id");
+
+    let output = globallm(&setup, &["jobs", "show", &id.to_string()]);
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        shown.contains("delivery") && shown.contains("issues.opened"),
+        "{shown}"
+    );
+
+    assert!(
+        String::from_utf8_lossy(&globallm(&setup, &["jobs", "list"]).stdout)
+            .contains("The queue is empty")
+    );
+    let output = globallm(&setup, &["jobs", "retry", &id.to_string()]);
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains(&format!("Job {id} requeued")));
+    let listed = String::from_utf8_lossy(&globallm(&setup, &["jobs", "list"]).stdout).into_owned();
+    assert!(
+        listed.contains("ready") && listed.contains("0/8"),
+        "{listed}"
+    );
+
+    let output = globallm(&setup, &["jobs", "show", "9999"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("there is no job 9999"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_service_on_the_same_database_is_refused() {
+    let setup = Setup::new();
+    let service = setup.start().await;
+    let output = globallm(&setup, &["serve", "--listen", "127.0.0.1:0"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("another `globallm serve` is running"),
+        "{stderr}"
+    );
+    service.stop().await;
+}
