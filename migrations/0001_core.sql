@@ -20,7 +20,6 @@ CREATE TABLE deliveries (
     note            TEXT,
     processed_at    INTEGER
 );
-CREATE INDEX deliveries_received ON deliveries (received_at);
 CREATE INDEX deliveries_outcome ON deliveries (outcome, received_at);
 
 -- The job queue. A job is claimed by setting a lease; success deletes it.

@@ -11,7 +11,7 @@ use globallm::db::deliveries::{self, NewDelivery};
 use globallm::db::ingest::{Ingest, Stored};
 use globallm::db::jobs::{self, Job, NewJob};
 use globallm::jobs::worker::{self, Shutdown};
-use globallm::jobs::{BackgroundJob, JobError, ProcessDelivery, Registry};
+use globallm::jobs::{BackgroundJob, Done, JobError, ProcessDelivery, Registry};
 use globallm::time::now_ms;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -43,7 +43,7 @@ struct Scripted {
 impl BackgroundJob for Scripted {
     const KIND: &'static str = "test_scripted";
 
-    async fn run(self, _ctx: Arc<Context>, job: &Job) -> Result<(), JobError> {
+    async fn run(self, _ctx: Arc<Context>, job: &Job) -> Result<Done, JobError> {
         SEEN.lock()
             .expect("not poisoned")
             .entry(self.tag.clone())
@@ -59,7 +59,7 @@ impl BackgroundJob for Scripted {
                 JobError::Retry(error)
             });
         }
-        Ok(())
+        Ok(Done::default())
     }
 }
 

@@ -106,6 +106,56 @@ pub async fn insert(
     .await
 }
 
+/// Stores many deliveries in one statement. Returns, in order, each one's new row id, or
+/// `None` for a duplicate (of an earlier delivery, or of one before it in the same list).
+pub async fn insert_many(
+    conn: &mut SqliteConnection,
+    deliveries: &[(&NewDelivery, Outcome)],
+) -> sqlx::Result<Vec<Option<i64>>> {
+    if deliveries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = String::from(
+        "INSERT INTO deliveries
+             (delivery_guid, event, action, installation_id, repository, headers, body,
+              received_at, outcome)
+         VALUES ",
+    );
+    for n in 0..deliveries.len() {
+        sql.push_str(if n == 0 {
+            "(?,?,?,?,?,?,?,?,?)"
+        } else {
+            ",(?,?,?,?,?,?,?,?,?)"
+        });
+    }
+    sql.push_str(" ON CONFLICT (delivery_guid) DO NOTHING RETURNING id, delivery_guid");
+    // Only placeholders are spliced in; every value is bound.
+    let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+    for (delivery, outcome) in deliveries {
+        query = query
+            .bind(&delivery.guid)
+            .bind(&delivery.event)
+            .bind(&delivery.action)
+            .bind(delivery.installation_id)
+            .bind(&delivery.repository)
+            .bind(&delivery.headers)
+            .bind(delivery.body.as_ref())
+            .bind(delivery.received_at)
+            .bind(outcome.as_str());
+    }
+    let mut inserted: std::collections::HashMap<String, i64> = query
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(|(id, guid)| (guid, id))
+        .collect();
+    // A GUID twice in the list was inserted once: the first occurrence takes the id.
+    Ok(deliveries
+        .iter()
+        .map(|(delivery, _)| inserted.remove(&delivery.guid))
+        .collect())
+}
+
 /// One delivery's metadata.
 pub async fn get(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<Delivery>> {
     sqlx::query_as(
@@ -128,6 +178,28 @@ pub async fn get_by_guid(pool: &SqlitePool, guid: &str) -> sqlx::Result<Option<D
     .bind(guid)
     .fetch_optional(pool)
     .await
+}
+
+/// One delivery's metadata and raw body, in one query.
+pub async fn get_with_body(
+    pool: &SqlitePool,
+    id: i64,
+) -> sqlx::Result<Option<(Delivery, Vec<u8>)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        delivery: Delivery,
+        body: Vec<u8>,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT id, delivery_guid, event, action, installation_id, repository, received_at,
+                outcome, note, processed_at, body
+         FROM deliveries WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| (r.delivery, r.body)))
 }
 
 /// A delivery's raw body, as signed by GitHub.

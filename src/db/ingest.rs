@@ -8,12 +8,20 @@ use super::Db;
 use super::deliveries::{self, NewDelivery, Outcome};
 use super::jobs::{self, NewJob};
 use crate::time::now_ms;
-use sqlx::SqliteConnection;
+use sqlx::{Connection as _, SqliteConnection};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::OwnedMutexGuard;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 /// The most deliveries stored in one transaction.
 const MAX_BATCH: usize = 512;
+/// The longest the writer keeps the write lock across batches while deliveries keep coming.
+const HOLD_LOCK_AT_MOST: Duration = Duration::from_millis(25);
+/// The most idle workers one commit wakes.
+const MAX_WAKEUPS: usize = 64;
+/// How often the WAL is copied into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// What storing a delivery did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +64,11 @@ impl Ingest {
     ) -> anyhow::Result<(Self, tokio::task::JoinHandle<()>)> {
         let conn = db.connect_durable().await?;
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
-        let task = tokio::spawn(run_writer(db, conn, rx, wake));
+        let checkpoints = tokio::spawn(checkpoint_while_open(db.clone(), tx.downgrade()));
+        let task = tokio::spawn(async move {
+            run_writer(db, conn, rx, wake).await;
+            checkpoints.abort();
+        });
         Ok((Self { tx }, task))
     }
 
@@ -89,24 +101,47 @@ async fn run_writer(
     wake: Arc<Notify>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    // Deliveries go before every other writer: while more keep arriving the writer keeps the
+    // write lock from one batch to the next, handing it over once the queue is empty or it
+    // has held it for `HOLD_LOCK_AT_MOST` (so workers still renew leases under sustained load).
+    let mut held: Option<(OwnedMutexGuard<()>, Instant)> = None;
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         metrics::histogram!("globallm_ingest_batch_size").record(batch.len() as f64);
-        match store_batch(&db, &mut conn, &batch).await {
+        if held
+            .as_ref()
+            .is_some_and(|(_, since)| since.elapsed() >= HOLD_LOCK_AT_MOST)
+        {
+            held = None;
+            tokio::task::yield_now().await;
+        }
+        if held.is_none() {
+            held = Some((db.lock_writes().await, Instant::now()));
+        }
+        let stored = store_batch(&mut conn, &batch).await;
+        if rx.is_empty() {
+            held = None;
+        }
+        match stored {
             Ok(results) => {
-                let added_jobs = results.iter().any(|r| {
-                    matches!(
-                        r,
-                        Stored::New {
-                            job_id: Some(_),
-                            ..
-                        }
-                    )
-                });
+                let added_jobs = results
+                    .iter()
+                    .filter(|r| {
+                        matches!(
+                            r,
+                            Stored::New {
+                                job_id: Some(_),
+                                ..
+                            }
+                        )
+                    })
+                    .count();
                 for (request, result) in batch.drain(..).zip(results) {
                     let _ = request.reply.send(Ok(result));
                 }
-                if added_jobs {
-                    wake.notify_waiters();
+                // Wake as many idle workers as there are new jobs (each call wakes one, or
+                // leaves one permit); busy workers look for more when they finish.
+                for _ in 0..added_jobs.min(MAX_WAKEUPS) {
+                    wake.notify_one();
                 }
             }
             Err(err) => {
@@ -123,39 +158,68 @@ async fn run_writer(
     }
 }
 
-async fn store_batch(
-    db: &Db,
-    conn: &mut SqliteConnection,
-    batch: &[Request],
-) -> sqlx::Result<Vec<Stored>> {
-    let (mut tx, _lock) = db.write_on(conn).await?;
+/// Checkpoints the WAL every [`CHECKPOINT_EVERY`] while the writer has senders, since its own
+/// commits never do.
+async fn checkpoint_while_open(db: Db, sender: mpsc::WeakSender<Request>) {
+    let mut ticks = tokio::time::interval(CHECKPOINT_EVERY);
+    loop {
+        ticks.tick().await;
+        if sender.upgrade().is_none() {
+            return;
+        }
+        if let Err(err) = db.checkpoint().await {
+            tracing::warn!("WAL checkpoint failed: {err}");
+        }
+    }
+}
+
+/// Stores a batch in one transaction; the caller holds the write lock.
+async fn store_batch(conn: &mut SqliteConnection, batch: &[Request]) -> sqlx::Result<Vec<Stored>> {
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let now = now_ms();
+    // One multi-row statement per table: each statement is a round trip to SQLite's thread.
+    let deliveries: Vec<(&NewDelivery, Outcome)> = batch
+        .iter()
+        .map(|r| {
+            let outcome = if r.job.is_some() {
+                Outcome::Queued
+            } else {
+                Outcome::Unsupported
+            };
+            (&r.delivery, outcome)
+        })
+        .collect();
+    let inserted = deliveries::insert_many(&mut tx, &deliveries).await?;
     let mut results = Vec::with_capacity(batch.len());
-    for request in batch {
-        let outcome = if request.job.is_some() {
-            Outcome::Queued
-        } else {
-            Outcome::Unsupported
-        };
-        let Some(delivery_id) = deliveries::insert(&mut tx, &request.delivery, outcome).await?
-        else {
-            results.push(Stored::Duplicate);
-            continue;
-        };
-        let job_id = match &request.job {
-            Some(job) => {
-                let job = NewJob {
-                    delivery_id: Some(delivery_id),
+    let mut new_jobs = Vec::new();
+    for (request, id) in batch.iter().zip(&inserted) {
+        match (id, &request.job) {
+            (None, _) => results.push(Stored::Duplicate),
+            (Some(delivery_id), Some(job)) => {
+                new_jobs.push(NewJob {
+                    delivery_id: Some(*delivery_id),
                     ..job.clone()
-                };
-                jobs::enqueue(&mut tx, &job, now).await?
+                });
+                results.push(Stored::New {
+                    delivery_id: *delivery_id,
+                    job_id: None,
+                });
             }
-            None => None,
-        };
-        results.push(Stored::New {
+            (Some(delivery_id), None) => results.push(Stored::New {
+                delivery_id: *delivery_id,
+                job_id: None,
+            }),
+        }
+    }
+    let job_ids = jobs::enqueue_for_deliveries(&mut tx, &new_jobs, now).await?;
+    for result in &mut results {
+        if let Stored::New {
             delivery_id,
             job_id,
-        });
+        } = result
+        {
+            *job_id = job_ids.get(delivery_id).copied();
+        }
     }
     tx.commit().await?;
     Ok(results)

@@ -111,6 +111,44 @@ pub async fn enqueue(
     Ok(Some(id))
 }
 
+/// Enqueues the jobs of newly stored deliveries (no dedup keys: a delivery has at most one
+/// job) in one statement. Returns the new job ids by delivery id.
+pub async fn enqueue_for_deliveries(
+    conn: &mut SqliteConnection,
+    jobs: &[NewJob],
+    now: Millis,
+) -> sqlx::Result<std::collections::HashMap<i64, i64>> {
+    if jobs.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut sql = String::from(
+        "INSERT INTO jobs (kind, payload, max_attempts, run_at, delivery_id, created_at, updated_at)
+         VALUES ",
+    );
+    for n in 0..jobs.len() {
+        sql.push_str(if n == 0 {
+            "(?,?,?,?,?,?,?)"
+        } else {
+            ",(?,?,?,?,?,?,?)"
+        });
+    }
+    sql.push_str(" RETURNING delivery_id, id");
+    // Only placeholders are spliced in; every value is bound.
+    let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
+    for job in jobs {
+        debug_assert!(job.dedup_key.is_none() && job.delivery_id.is_some());
+        query = query
+            .bind(job.kind)
+            .bind(&job.payload)
+            .bind(job.max_attempts)
+            .bind(job.run_at)
+            .bind(job.delivery_id)
+            .bind(now)
+            .bind(now);
+    }
+    Ok(query.fetch_all(conn).await?.into_iter().collect())
+}
+
 /// Claims the next job that is due and not held (or whose holder's lease expired), leasing it
 /// to `worker` until `now + lease_ms` and counting the attempt.
 pub async fn claim(

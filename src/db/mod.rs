@@ -40,6 +40,20 @@ pub struct WriteTx {
     _lock: OwnedMutexGuard<()>,
 }
 
+/// A pooled connection holding the process-wide write lock until dropped.
+#[derive(Debug)]
+pub struct WriteConn {
+    conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    _lock: OwnedMutexGuard<()>,
+}
+
+impl WriteConn {
+    /// The connection to run statements on.
+    pub fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+}
+
 impl WriteTx {
     /// The connection to run statements on.
     pub fn conn(&mut self) -> &mut SqliteConnection {
@@ -74,9 +88,16 @@ impl Db {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(busy_timeout);
+            .busy_timeout(busy_timeout)
+            // No commit copies the WAL into the database file: that would happen inside the
+            // write lock, holding up every writer. `serve` checkpoints in the background
+            // (see `ingest`); SQLite also checkpoints when the last connection closes.
+            .pragma("wal_autocheckpoint", "0");
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections.max(2))
+            // A local file does not go stale; pinging it on every acquire would double the
+            // round trips to SQLite's thread.
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .with_context(|| format!("cannot open the database {}", path.display()))?;
@@ -110,23 +131,35 @@ impl Db {
         Ok(WriteTx { tx, _lock: lock })
     }
 
-    /// Starts a write transaction on `conn`, a connection of this database from
-    /// [`Db::connect_durable`], under the same write lock as [`Db::write`].
-    pub async fn write_on<'c>(
-        &self,
-        conn: &'c mut SqliteConnection,
-    ) -> sqlx::Result<(sqlx::Transaction<'c, sqlx::Sqlite>, OwnedMutexGuard<()>)> {
+    /// A connection holding the write lock, for writes that are one statement each (atomic on
+    /// their own, so they need no `BEGIN`/`COMMIT` round trips).
+    pub async fn write_conn(&self) -> sqlx::Result<WriteConn> {
         let lock = self.write_lock.clone().lock_owned().await;
-        let tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        Ok((tx, lock))
+        let conn = self.pool.acquire().await?;
+        Ok(WriteConn { conn, _lock: lock })
+    }
+
+    /// Takes the write lock, for a connection of this database outside the pool (from
+    /// [`Db::connect_durable`]). Writers queue for it in order.
+    pub async fn lock_writes(&self) -> OwnedMutexGuard<()> {
+        self.write_lock.clone().lock_owned().await
     }
 
     /// A dedicated connection with `synchronous = FULL`: each commit is fsynced (it survives a
     /// power cut, not only a crash). Used for storing webhook deliveries, which GitHub never
     /// sends again once they are acknowledged.
     pub async fn connect_durable(&self) -> sqlx::Result<SqliteConnection> {
-        SqliteConnection::connect_with(&self.options.clone().synchronous(SqliteSynchronous::Full))
-            .await
+        let options = self.options.clone().synchronous(SqliteSynchronous::Full);
+        SqliteConnection::connect_with(&options).await
+    }
+
+    /// Copies what the WAL holds into the database file as far as readers allow, without
+    /// blocking writers (a passive checkpoint), so the log stays small.
+    pub async fn checkpoint(&self) -> sqlx::Result<()> {
+        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Whether the database answers and every embedded migration has been applied.

@@ -9,6 +9,7 @@ pub use process_delivery::ProcessDelivery;
 
 use crate::config::JobsConfig;
 use crate::context::Context;
+use crate::db::deliveries::Outcome;
 use crate::db::jobs::{Job, NewJob};
 use crate::time::Millis;
 use serde::Serialize;
@@ -35,6 +36,14 @@ impl From<anyhow::Error> for JobError {
     }
 }
 
+/// What a successful attempt leaves to be recorded in the transaction that deletes the job,
+/// so the record and the deletion happen together or not at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Done {
+    /// For a job processing a delivery: what became of the delivery, and why.
+    pub delivery: Option<(Outcome, Option<String>)>,
+}
+
 /// A kind of background job. Implementations must be idempotent: a job may run again after
 /// a crash that came after its side effects but before it was marked done.
 pub trait BackgroundJob: Serialize + DeserializeOwned + Send + 'static {
@@ -42,8 +51,11 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + 'static {
     const KIND: &'static str;
 
     /// Runs one attempt.
-    fn run(self, ctx: Arc<Context>, job: &Job)
-    -> impl Future<Output = Result<(), JobError>> + Send;
+    fn run(
+        self,
+        ctx: Arc<Context>,
+        job: &Job,
+    ) -> impl Future<Output = Result<Done, JobError>> + Send;
 
     /// The job as a row to enqueue, due at `run_at`.
     fn to_new_job(&self, config: &JobsConfig, run_at: Millis) -> NewJob {
@@ -58,7 +70,7 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + 'static {
     }
 }
 
-type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
+type JobFuture = Pin<Box<dyn Future<Output = Result<Done, JobError>> + Send>>;
 type Runner = Arc<dyn Fn(Arc<Context>, Job) -> JobFuture + Send + Sync>;
 
 /// Job kinds by name, for the workers.

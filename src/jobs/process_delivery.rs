@@ -1,13 +1,12 @@
 //! The job that processes one stored webhook delivery: parse it into a typed event and hand it
 //! to its handler.
 
-use super::{BackgroundJob, JobError};
+use super::{BackgroundJob, Done, JobError};
 use crate::context::Context;
 use crate::db::deliveries::{self, Outcome};
 use crate::db::jobs::Job;
 use crate::event;
 use crate::handlers::{self, Handled};
-use crate::time::now_ms;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -20,18 +19,18 @@ pub struct ProcessDelivery {}
 impl BackgroundJob for ProcessDelivery {
     const KIND: &'static str = "process_delivery";
 
-    async fn run(self, ctx: Arc<Context>, job: &Job) -> Result<(), JobError> {
+    async fn run(self, ctx: Arc<Context>, job: &Job) -> Result<Done, JobError> {
         let id = job.delivery_id.ok_or_else(|| {
             JobError::Permanent(anyhow::anyhow!(
                 "job {} is not linked to a delivery",
                 job.id
             ))
         })?;
-        let pool = ctx.db.pool();
-        let delivery = deliveries::get(pool, id)
+        let delivery = deliveries::get_with_body(ctx.db.pool(), id)
             .await
             .context("loading the delivery")?
             .ok_or_else(|| JobError::Permanent(anyhow::anyhow!("delivery {id} was deleted")))?;
+        let (delivery, body) = delivery;
         let span = tracing::info_span!(
             "delivery",
             delivery = %delivery.delivery_guid,
@@ -40,14 +39,10 @@ impl BackgroundJob for ProcessDelivery {
         );
         async {
             if delivery.outcome != Outcome::Queued.as_str() {
-                // An earlier attempt finished the work and stopped before the job was deleted.
+                // An earlier attempt finished the work; recording it is all that is left.
                 tracing::info!(outcome = %delivery.outcome, "already processed");
-                return Ok(());
+                return Ok(Done::default());
             }
-            let body = deliveries::body(pool, id)
-                .await
-                .context("loading the delivery's body")?
-                .unwrap_or_default();
             let parsed = event::parse(&delivery.event, &body)
                 .map_err(|err| JobError::Permanent(err.into()))?;
             let (outcome, note) = match parsed {
@@ -57,11 +52,6 @@ impl BackgroundJob for ProcessDelivery {
                     Handled::Skipped(reason) => (Outcome::Skipped, Some(reason)),
                 },
             };
-            let mut tx = ctx.db.write().await.context("recording the outcome")?;
-            deliveries::set_outcome(tx.conn(), id, outcome, note.as_deref(), now_ms())
-                .await
-                .context("recording the outcome")?;
-            tx.commit().await.context("recording the outcome")?;
             metrics::counter!(
                 "globallm_deliveries_processed_total",
                 "event" => delivery.event.clone(),
@@ -73,7 +63,9 @@ impl BackgroundJob for ProcessDelivery {
                 note = note.as_deref(),
                 "delivery processed"
             );
-            Ok(())
+            Ok(Done {
+                delivery: Some((outcome, note)),
+            })
         }
         .instrument(span)
         .await

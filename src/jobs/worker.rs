@@ -1,7 +1,7 @@
 //! The worker pool: each worker claims a job, runs it under a renewed lease with panics caught,
 //! then deletes it, schedules a retry with exponential backoff and jitter, or dead-letters it.
 
-use super::{JobError, Registry};
+use super::{Done, JobError, Registry};
 use crate::config::JobsConfig;
 use crate::context::Context;
 use crate::db::deliveries::{self, Outcome};
@@ -79,11 +79,9 @@ impl Worker {
     }
 
     async fn claim(&self, config: &JobsConfig) -> anyhow::Result<Option<Job>> {
-        let mut tx = self.ctx.db.write().await?;
+        let mut conn = self.ctx.db.write_conn().await?;
         let lease_ms = secs_to_ms(config.lease_secs);
-        let job = jobs::claim(tx.conn(), &self.id, now_ms(), lease_ms).await?;
-        tx.commit().await?;
-        Ok(job)
+        Ok(jobs::claim(conn.conn(), &self.id, now_ms(), lease_ms).await?)
     }
 
     async fn run_job(&self, job: Job, config: &JobsConfig) {
@@ -140,10 +138,8 @@ impl Worker {
     async fn renew_lease(&self, job: &Job, config: &JobsConfig) {
         let until = now_ms() + secs_to_ms(config.lease_secs);
         let renewed = async {
-            let mut tx = self.ctx.db.write().await?;
-            let held = jobs::extend_lease(tx.conn(), job.id, &self.id, until).await?;
-            tx.commit().await?;
-            anyhow::Ok(held)
+            let mut conn = self.ctx.db.write_conn().await?;
+            anyhow::Ok(jobs::extend_lease(conn.conn(), job.id, &self.id, until).await?)
         };
         match renewed.await {
             Ok(true) => {}
@@ -155,10 +151,8 @@ impl Worker {
     async fn release(&self, job: &Job) {
         tracing::warn!("shutdown deadline passed; handing the job back to the queue");
         let released = async {
-            let mut tx = self.ctx.db.write().await?;
-            jobs::release(tx.conn(), job.id, &self.id, now_ms()).await?;
-            tx.commit().await?;
-            anyhow::Ok(())
+            let mut conn = self.ctx.db.write_conn().await?;
+            anyhow::Ok(jobs::release(conn.conn(), job.id, &self.id, now_ms()).await?)
         };
         if let Err(err) = released.await {
             tracing::error!(
@@ -167,18 +161,33 @@ impl Worker {
         }
     }
 
-    async fn finish(&self, job: &Job, result: Result<(), JobError>, config: &JobsConfig) {
+    async fn finish(&self, job: &Job, result: Result<Done, JobError>, config: &JobsConfig) {
         let outcome = match &result {
-            Ok(()) => "succeeded",
+            Ok(_) => "succeeded",
             Err(JobError::Retry(_)) if job.attempts < job.max_attempts => "retried",
             Err(_) => "dead",
         };
         let recorded = async {
             let now = now_ms();
-            let mut tx = self.ctx.db.write().await?;
             match &result {
-                Ok(()) => {
-                    if !jobs::complete(tx.conn(), job.id, &self.id).await? {
+                Ok(done) => {
+                    // Two statements, no transaction: the delivery's outcome first, then the
+                    // job. A crash between them leaves the job to run again, which finds the
+                    // delivery done and only deletes the job.
+                    let mut conn = self.ctx.db.write_conn().await?;
+                    if let (Some((outcome, note)), Some(delivery)) =
+                        (&done.delivery, job.delivery_id)
+                    {
+                        deliveries::set_outcome(
+                            conn.conn(),
+                            delivery,
+                            *outcome,
+                            note.as_deref(),
+                            now,
+                        )
+                        .await?;
+                    }
+                    if !jobs::complete(conn.conn(), job.id, &self.id).await? {
                         tracing::warn!(
                             "the job was taken over by another worker before it finished"
                         );
@@ -188,6 +197,7 @@ impl Worker {
                     let message = format!("{err:#}");
                     let retry_at =
                         (outcome == "retried").then(|| now + backoff_ms(config, job.attempts));
+                    let mut tx = self.ctx.db.write().await?;
                     jobs::fail(tx.conn(), job.id, &message, retry_at, now).await?;
                     if retry_at.is_none()
                         && let Some(delivery) = job.delivery_id
@@ -201,9 +211,9 @@ impl Worker {
                         )
                         .await?;
                     }
+                    tx.commit().await?;
                 }
             }
-            tx.commit().await?;
             anyhow::Ok(())
         };
         if let Err(err) = recorded.await {
@@ -215,7 +225,7 @@ impl Worker {
         metrics::counter!("globallm_jobs_total", "kind" => job.kind.clone(), "outcome" => outcome)
             .increment(1);
         match result {
-            Ok(()) => tracing::debug!("job succeeded"),
+            Ok(_) => tracing::debug!("job succeeded"),
             Err(err) if outcome == "retried" => {
                 tracing::warn!(
                     max_attempts = job.max_attempts,
