@@ -305,12 +305,14 @@ async fn health_readiness_and_metrics_are_served() {
 
     service.deliver("ping", &fixture("ping")).await;
     service.deliver("ping", b"not json").await;
+    service.deliver("made-up-event", b"not json").await;
     service.wait_until_idle().await;
     let (status, metrics) = service.get("/metrics").await;
     assert_eq!(status, 200);
     for expected in [
         r#"globallm_deliveries_total{event="ping",outcome="accepted"}"#,
         r#"globallm_deliveries_total{event="ping",outcome="not_json"}"#,
+        r#"globallm_deliveries_total{event="other",outcome="not_json"}"#,
         r#"globallm_deliveries_processed_total{event="ping",outcome="processed"}"#,
         r#"globallm_jobs_total{kind="process_delivery",outcome="succeeded"}"#,
         r#"globallm_job_duration_seconds_bucket{kind="process_delivery""#,

@@ -126,9 +126,16 @@ pub async fn receive(
         }
         Err(err) => {
             tracing::warn!(parent: &span, status = err.status().as_u16(), "webhook delivery refused: {err}");
+            // A refused delivery's headers are unverified: label only known event names, so
+            // made-up ones cannot grow the metric without bound.
+            let label = if event::is_supported(&event_name) {
+                event_name
+            } else {
+                "other".to_owned()
+            };
             metrics::counter!(
                 "globallm_deliveries_total",
-                "event" => event_name,
+                "event" => label,
                 "outcome" => err.outcome()
             )
             .increment(1);
