@@ -1,12 +1,17 @@
 //! The state every request handler and job shares, built once at start.
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::config::watch::ConfigRx;
 use crate::db::Db;
-use std::sync::Arc;
+use crate::github::auth::AppAuth;
+use crate::github::ids::AppId;
+use crate::github::{GithubClient, GithubError, Settings};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::Notify;
 
-/// Shared state: the database and the live configuration.
+/// Shared state: the database, the live configuration, the GitHub client.
 #[derive(Debug)]
 pub struct Context {
     /// The database.
@@ -14,20 +19,90 @@ pub struct Context {
     config: ConfigRx,
     /// Notified when jobs are added, so idle workers wake at once.
     pub jobs_added: Arc<Notify>,
+    /// The clock GitHub calls wait on (a manual one in tests).
+    pub clock: Arc<dyn Clock>,
+    github: Mutex<Option<(GithubIdentity, Arc<GithubClient>)>>,
+}
+
+/// What a GitHub client is built from; a change (a hot reload, an App just registered) builds
+/// a new one.
+#[derive(Debug, Clone, PartialEq)]
+struct GithubIdentity {
+    api_url: String,
+    app: Option<(u64, String)>,
+    max_retries: u32,
+    request_timeout_secs: u64,
+    max_rate_limit_wait_secs: u64,
+    write_interval_ms: u64,
+}
+
+impl GithubIdentity {
+    fn of(config: &Config) -> Self {
+        let github = &config.github;
+        let key = config
+            .secrets
+            .github_private_key
+            .as_ref()
+            .map(|k| secrecy::ExposeSecret::expose_secret(k.value()).to_owned());
+        Self {
+            api_url: github.api_url.clone(),
+            app: github.app_id.zip(key),
+            max_retries: github.max_retries,
+            request_timeout_secs: github.request_timeout_secs,
+            max_rate_limit_wait_secs: github.max_rate_limit_wait_secs,
+            write_interval_ms: github.write_interval_ms,
+        }
+    }
+
+    fn build(&self, clock: Arc<dyn Clock>) -> Result<GithubClient, GithubError> {
+        let mut settings = Settings::new(&self.api_url);
+        settings.max_retries = self.max_retries;
+        settings.request_timeout = Duration::from_secs(self.request_timeout_secs);
+        settings.max_rate_limit_wait = Duration::from_secs(self.max_rate_limit_wait_secs);
+        settings.write_interval = Duration::from_millis(self.write_interval_ms);
+        let app = self
+            .app
+            .as_ref()
+            .map(|(id, pem)| AppAuth::new(AppId(*id), pem.as_bytes()))
+            .transpose()?;
+        GithubClient::new(settings, app, clock)
+    }
 }
 
 impl Context {
-    /// A context over `db`, reading the configuration from `config`.
+    /// A context over `db`, reading the configuration from `config`, on the system clock.
     pub fn new(db: Db, config: ConfigRx) -> Self {
+        Self::with_clock(db, config, Arc::new(SystemClock))
+    }
+
+    /// A context on the given clock.
+    pub fn with_clock(db: Db, config: ConfigRx, clock: Arc<dyn Clock>) -> Self {
         Self {
             db,
             config,
             jobs_added: Arc::new(Notify::new()),
+            clock,
+            github: Mutex::new(None),
         }
     }
 
     /// The configuration as of now (the newest valid one after a hot reload).
     pub fn config(&self) -> Arc<Config> {
         self.config.borrow().clone()
+    }
+
+    /// The GitHub client for the current configuration, built again when the App's
+    /// credentials or the API settings changed (keeping tokens and ETags otherwise).
+    pub fn github(&self) -> Result<Arc<GithubClient>, GithubError> {
+        let identity = GithubIdentity::of(&self.config());
+        let mut cached = self.github.lock().expect("github client lock");
+        if let Some((built_for, client)) = cached.as_ref()
+            && *built_for == identity
+        {
+            return Ok(client.clone());
+        }
+        let client = Arc::new(identity.build(self.clock.clone())?);
+        *cached = Some((identity, client.clone()));
+        Ok(client)
     }
 }

@@ -2,6 +2,7 @@
 //! risk policy. `main.rs` only calls [`cli::run`]; everything else lives in these modules.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod context;
 pub mod db;
@@ -12,3 +13,6 @@ pub mod jobs;
 pub mod monitoring;
 pub mod server;
 pub mod time;
+
+#[cfg(test)]
+mod tests;

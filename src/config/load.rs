@@ -267,6 +267,7 @@ impl Sources {
             reason: invalid.reason,
         })?;
         config.secrets = self.read_secrets(&config)?;
+        apply_registered_app(&mut config)?;
         Ok(config)
     }
 
@@ -396,6 +397,38 @@ impl Sources {
         }
         Ok(Some(Secret::new(value, format!("file {}", file.display()))))
     }
+}
+
+/// Fills in what the environment and the file left unset from the App the manifest flow
+/// registered (`<data dir>/github-app.json`): its id, slug, private key and webhook secret.
+fn apply_registered_app(config: &mut Config) -> Result<(), ConfigError> {
+    use crate::github::app::AppCredentials;
+    let data_dir = config.storage.data_dir.clone();
+    let credentials = AppCredentials::load(&data_dir).map_err(|reason| ConfigError::Invalid {
+        key: "storage.data_dir".to_owned(),
+        value: format!("\"{}\"", data_dir.display()),
+        reason,
+        origin: "the registered App's credentials".to_owned(),
+    })?;
+    let Some(app) = credentials else {
+        return Ok(());
+    };
+    let source = format!("file {}", AppCredentials::path(&data_dir).display());
+    let github = &mut config.github;
+    let secrets = &mut config.secrets;
+    // Only the App the file describes: a configured App id that differs keeps its own.
+    if github.app_id.is_some_and(|id| id != app.id) {
+        return Ok(());
+    }
+    github.app_id = Some(app.id);
+    github.app_slug.get_or_insert(app.slug);
+    if secrets.github_private_key.is_none() {
+        secrets.github_private_key = Some(Secret::new(app.pem, source.clone()));
+    }
+    if secrets.webhook.is_none() {
+        secrets.webhook = Some(Secret::new(app.webhook_secret, source));
+    }
+    Ok(())
 }
 
 /// Splits `key=value` as given to `config --set`; the value is read as YAML

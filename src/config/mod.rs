@@ -44,6 +44,21 @@ pub struct Config {
     pub secrets: Secrets,
 }
 
+impl GithubConfig {
+    /// The web root: `web_url`, else `https://github.com` for the public API, else the
+    /// Enterprise Server's root (`https://HOST` for `https://HOST/api/v3`).
+    pub fn web_root(&self) -> String {
+        if let Some(web) = &self.web_url {
+            return web.trim_end_matches('/').to_owned();
+        }
+        let api = self.api_url.trim_end_matches('/');
+        if api == "https://api.github.com" {
+            return "https://github.com".to_owned();
+        }
+        api.strip_suffix("/api/v3").unwrap_or(api).to_owned()
+    }
+}
+
 impl Config {
     /// The SQLite database file: `storage.database`, or `globallm.db` in the data directory.
     pub fn database_path(&self) -> PathBuf {
@@ -105,24 +120,49 @@ pub struct GithubConfig {
     /// The REST API root (`GLOBALLM_GITHUB_API_URL`); `https://HOST/api/v3` for GitHub
     /// Enterprise Server.
     pub api_url: String,
+    /// The web root (`https://github.com`, or the Enterprise Server's); derived from
+    /// `api_url` when unset.
+    pub web_url: Option<String>,
     /// The GitHub App's id (`GLOBALLM_GITHUB_APP_ID`).
     pub app_id: Option<u64>,
+    /// The App's slug (its URL name); its bot account is `<slug>[bot]`. Filled in from the
+    /// registered App, else asked from GitHub.
+    pub app_slug: Option<String>,
     /// The App's private key, a PEM file (`GLOBALLM_GITHUB_PRIVATE_KEY_PATH`).
     pub private_key_path: Option<PathBuf>,
     /// A file holding the webhook secret, as an alternative to `GLOBALLM_WEBHOOK_SECRET`.
     pub webhook_secret_file: Option<PathBuf>,
     /// A file holding the previous webhook secret, accepted during a rotation.
     pub webhook_secret_previous_file: Option<PathBuf>,
+    /// Retries after a GitHub 5xx, timeout or connection error.
+    pub max_retries: u32,
+    /// How long one GitHub request may take, in seconds.
+    pub request_timeout_secs: u64,
+    /// The longest a call waits for a rate limit to reset before the job is retried later.
+    pub max_rate_limit_wait_secs: u64,
+    /// The least time between two writes of one installation, in milliseconds (GitHub asks
+    /// for a second, to stay under its content-creation limits).
+    pub write_interval_ms: u64,
+    /// How often failed webhook deliveries are looked for in the App's delivery log and
+    /// redelivered, in seconds (0: never).
+    pub catch_up_interval_secs: u64,
 }
 
 impl Default for GithubConfig {
     fn default() -> Self {
         Self {
             api_url: "https://api.github.com".to_owned(),
+            web_url: None,
             app_id: None,
+            app_slug: None,
             private_key_path: None,
             webhook_secret_file: None,
             webhook_secret_previous_file: None,
+            max_retries: 3,
+            request_timeout_secs: 30,
+            max_rate_limit_wait_secs: 900,
+            write_interval_ms: 1_000,
+            catch_up_interval_secs: 600,
         }
     }
 }

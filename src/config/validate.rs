@@ -48,6 +48,15 @@ pub fn validate(config: &Config) -> Result<(), Invalid> {
 
 fn validate_server(config: &Config) -> Result<(), Invalid> {
     check_url("github.api_url", &config.github.api_url)?;
+    if let Some(web_url) = &config.github.web_url {
+        check_url("github.web_url", web_url)?;
+    }
+    if config.github.request_timeout_secs == 0 {
+        return invalid("github.request_timeout_secs", "must be at least 1 second");
+    }
+    if config.github.max_retries > 10 {
+        return invalid("github.max_retries", "must be at most 10");
+    }
     if let Some(public_url) = &config.server.public_url {
         check_url("server.public_url", public_url)?;
     }

@@ -2,7 +2,7 @@
 //! no raw JSON and no octocrab type goes past this module.
 
 pub mod model;
-mod raw;
+pub(crate) mod raw;
 
 use crate::github::ids::{AppId, CommitSha, InstallationId};
 use model::*;

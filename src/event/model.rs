@@ -191,6 +191,12 @@ pub struct PullRequest {
     pub author: User,
     /// Its labels' names.
     pub labels: Vec<String>,
+    /// Its GraphQL node id (for mutations REST does not offer).
+    pub node_id: String,
+    /// Whether it can be merged, once GitHub has computed it.
+    pub mergeable: Option<bool>,
+    /// GitHub's mergeability detail (`clean`, `blocked`, `dirty`, `unstable`, …).
+    pub mergeable_state: Option<String>,
 }
 
 /// A pull request review.

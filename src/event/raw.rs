@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 #[derive(Deserialize)]
-pub(super) struct RawUser {
+pub(crate) struct RawUser {
     id: u64,
     login: String,
     #[serde(rename = "type", default)]
@@ -36,7 +36,7 @@ impl From<RawUser> for User {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawRepository {
+pub(crate) struct RawRepository {
     id: u64,
     full_name: RepoName,
     #[serde(default)]
@@ -69,7 +69,7 @@ impl From<RawRepository> for Repository {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawRepoRef {
+pub(crate) struct RawRepoRef {
     id: u64,
     full_name: RepoName,
     #[serde(default)]
@@ -87,12 +87,12 @@ impl From<RawRepoRef> for RepoRef {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawInstallationRef {
+pub(crate) struct RawInstallationRef {
     id: u64,
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawInstallation {
+pub(crate) struct RawInstallation {
     id: u64,
     account: RawUser,
     #[serde(default)]
@@ -141,7 +141,7 @@ fn time(text: &str) -> Millis {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawIssue {
+pub(crate) struct RawIssue {
     number: u64,
     title: String,
     #[serde(default)]
@@ -189,7 +189,7 @@ impl From<RawIssue> for Issue {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawComment {
+pub(crate) struct RawComment {
     id: u64,
     #[serde(default)]
     body: Option<String>,
@@ -233,7 +233,7 @@ impl From<RawGitRef> for GitRef {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawPullRequest {
+pub(crate) struct RawPullRequest {
     number: u64,
     title: String,
     #[serde(default)]
@@ -250,6 +250,12 @@ pub(super) struct RawPullRequest {
     user: RawUser,
     #[serde(default)]
     labels: Option<Vec<RawLabel>>,
+    #[serde(default)]
+    node_id: String,
+    #[serde(default)]
+    mergeable: Option<bool>,
+    #[serde(default)]
+    mergeable_state: Option<String>,
 }
 
 impl From<RawPullRequest> for PullRequest {
@@ -265,6 +271,9 @@ impl From<RawPullRequest> for PullRequest {
             base: raw.base.into(),
             author: raw.user.into(),
             labels: label_names(raw.labels),
+            node_id: raw.node_id,
+            mergeable: raw.mergeable,
+            mergeable_state: raw.mergeable_state,
         }
     }
 }
@@ -291,7 +300,7 @@ fn check_status(text: Option<&str>) -> CheckStatus {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawCheckRun {
+pub(crate) struct RawCheckRun {
     id: u64,
     name: String,
     head_sha: CommitSha,
@@ -323,7 +332,7 @@ impl From<RawCheckRun> for CheckRun {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawCheckSuite {
+pub(crate) struct RawCheckSuite {
     id: u64,
     #[serde(default)]
     head_branch: Option<String>,
@@ -374,7 +383,7 @@ fn installation_id(raw: Option<RawInstallationRef>) -> Option<InstallationId> {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawPing {
+pub(crate) struct RawPing {
     #[serde(default)]
     zen: Option<String>,
     #[serde(default)]
@@ -388,7 +397,7 @@ pub(super) struct RawPing {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawHook {
+pub(crate) struct RawHook {
     #[serde(default)]
     app_id: Option<u64>,
 }
@@ -406,7 +415,7 @@ impl From<RawPing> for PingEvent {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawInstallationEvent {
+pub(crate) struct RawInstallationEvent {
     action: String,
     installation: RawInstallation,
     #[serde(default)]
@@ -431,7 +440,7 @@ impl From<RawInstallationEvent> for InstallationEvent {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawInstallationRepositoriesEvent {
+pub(crate) struct RawInstallationRepositoriesEvent {
     action: String,
     installation: RawInstallation,
     #[serde(default)]
@@ -455,7 +464,7 @@ impl From<RawInstallationRepositoriesEvent> for InstallationRepositoriesEvent {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawIssuesEvent {
+pub(crate) struct RawIssuesEvent {
     action: String,
     issue: RawIssue,
     repository: RawRepository,
@@ -485,7 +494,7 @@ impl From<RawIssuesEvent> for IssuesEvent {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawIssueCommentEvent {
+pub(crate) struct RawIssueCommentEvent {
     action: String,
     issue: RawIssue,
     comment: RawComment,
@@ -512,7 +521,7 @@ impl From<RawIssueCommentEvent> for IssueCommentEvent {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawPullRequestEvent {
+pub(crate) struct RawPullRequestEvent {
     action: String,
     pull_request: RawPullRequest,
     repository: RawRepository,
@@ -551,7 +560,7 @@ struct RawReview {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawPullRequestReviewEvent {
+pub(crate) struct RawPullRequestReviewEvent {
     action: String,
     review: RawReview,
     pull_request: RawPullRequest,
@@ -579,7 +588,7 @@ impl From<RawPullRequestReviewEvent> for PullRequestReviewEvent {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawCheckRunEvent {
+pub(crate) struct RawCheckRunEvent {
     action: String,
     check_run: RawCheckRun,
     repository: RawRepository,
@@ -601,7 +610,7 @@ impl From<RawCheckRunEvent> for CheckRunEvent {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawCheckSuiteEvent {
+pub(crate) struct RawCheckSuiteEvent {
     action: String,
     check_suite: RawCheckSuite,
     repository: RawRepository,
@@ -628,7 +637,7 @@ struct RawBranch {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawStatusEvent {
+pub(crate) struct RawStatusEvent {
     sha: CommitSha,
     state: String,
     context: String,
@@ -666,7 +675,7 @@ struct RawPusher {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawPushEvent {
+pub(crate) struct RawPushEvent {
     #[serde(rename = "ref")]
     ref_name: String,
     before: CommitSha,
@@ -706,7 +715,7 @@ impl From<RawPushEvent> for PushEvent {
 
 /// The few fields read from every payload at ingest, to index the stored delivery.
 #[derive(Deserialize)]
-pub(super) struct RawEnvelope {
+pub(crate) struct RawEnvelope {
     #[serde(default)]
     pub(super) action: Option<String>,
     #[serde(default)]
@@ -716,7 +725,7 @@ pub(super) struct RawEnvelope {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawEnvelopeRepo {
+pub(crate) struct RawEnvelopeRepo {
     #[serde(default)]
     pub(super) full_name: Option<String>,
 }

@@ -1,4 +1,15 @@
-//! Everything GitHub-specific that is not an event: identifiers and webhook signatures.
+//! Everything GitHub: the App's authentication, the REST client and one method per call,
+//! identifiers, webhook signatures, the App's credentials and the per-repository config.
 
+pub mod api;
+pub mod app;
+pub mod app_api;
+pub mod auth;
+pub mod client;
+pub mod error;
 pub mod ids;
+pub mod model;
 pub mod signature;
+
+pub use client::{Auth, GithubClient, Settings};
+pub use error::GithubError;

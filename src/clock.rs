@@ -1,0 +1,71 @@
+//! Time as the GitHub client and its tests see it: the system clock in production, a manual
+//! clock in tests so that token expiry and rate-limit waits are checked without sleeping.
+
+use crate::time::Millis;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// A source of the current time that can also wait.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> Millis;
+
+    /// Waits for `duration`.
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+/// The real clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> Millis {
+        crate::time::now_ms()
+    }
+
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// A clock that only moves when told to, or when something sleeps on it (the sleep returns at
+/// once and moves the clock forward). It records every sleep.
+#[derive(Debug)]
+pub struct ManualClock {
+    state: Mutex<(Millis, Vec<Duration>)>,
+}
+
+impl ManualClock {
+    /// A clock showing `now_ms`.
+    pub fn new(now_ms: Millis) -> Self {
+        Self {
+            state: Mutex::new((now_ms, Vec::new())),
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        let mut state = self.state.lock().expect("clock lock");
+        state.0 += i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+    }
+
+    /// Every sleep so far, in order.
+    pub fn sleeps(&self) -> Vec<Duration> {
+        self.state.lock().expect("clock lock").1.clone()
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> Millis {
+        self.state.lock().expect("clock lock").0
+    }
+
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let mut state = self.state.lock().expect("clock lock");
+        state.0 += i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        state.1.push(duration);
+        Box::pin(std::future::ready(()))
+    }
+}

@@ -1,0 +1,293 @@
+//! The fake GitHub's endpoints, in GitHub's shapes (`../shared/data/github/rest-examples/`).
+//! Each checks who may call it: App endpoints want the App's JWT, repository endpoints an
+//! installation token of an installation that covers the repository (else 404, as GitHub).
+
+use super::server::{Answer, Request};
+use super::world::*;
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub fn route(world: &mut World, req: &Request<'_>) -> Answer {
+    let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+    match (req.method.clone(), segs.as_slice()) {
+        (Method::POST, ["app-manifests", code, "conversions"]) => convert_manifest(world, code),
+        (_, ["app", ..]) | (_, ["repos", _, _, "installation"]) if req.caller != Caller::App => {
+            Answer::error(
+                StatusCode::UNAUTHORIZED,
+                "A JSON web token could not be decoded",
+            )
+        }
+        (Method::GET, ["app"]) => Answer::ok(json!({
+            "id": world.app.id, "slug": world.app.slug, "name": world.app.name,
+            "html_url": format!("https://github.com/apps/{}", world.app.slug),
+        })),
+        (Method::GET, ["app", "installations"]) => {
+            let list: Vec<Value> = world
+                .installations
+                .values()
+                .map(installation_json)
+                .collect();
+            Answer::ok(Value::Array(list))
+        }
+        (Method::POST, ["app", "installations", id, "access_tokens"]) => create_token(world, id),
+        (Method::GET, ["repos", owner, name, "installation"]) => {
+            match world
+                .installation_of(&format!("{owner}/{name}"))
+                .and_then(|id| world.installations.get(&id))
+            {
+                Some(installation) => Answer::ok(installation_json(installation)),
+                None => Answer::not_found(),
+            }
+        }
+        (Method::GET, ["app", "hook", "deliveries"]) => {
+            let list: Vec<Value> = world
+                .hook_deliveries
+                .iter()
+                .rev()
+                .map(hook_delivery_json)
+                .collect();
+            Answer::ok(Value::Array(list))
+        }
+        (Method::POST, ["app", "hook", "deliveries", id, "attempts"]) => {
+            let Ok(id) = id.parse::<u64>() else {
+                return Answer::not_found();
+            };
+            if !world.hook_deliveries.iter().any(|d| d.id == id) {
+                return Answer::not_found();
+            }
+            world.redeliveries.push(id);
+            Answer::json(StatusCode::ACCEPTED, json!({}))
+        }
+        (_, ["installation", "repositories"]) => installation_repositories(world, req),
+        (Method::POST, ["graphql"]) => graphql(world, req),
+        (Method::GET, ["search", "issues"]) => search_issues(world, req),
+        (Method::GET, ["search", "repositories"]) => search_repositories(world, req),
+        (_, ["repos", owner, name, rest @ ..]) => {
+            let full_name = format!("{owner}/{name}");
+            let allowed = match req.caller {
+                Caller::Installation(id) => world
+                    .installations
+                    .get(&id)
+                    .is_some_and(|i| i.repos.contains(&full_name)),
+                _ => false,
+            };
+            if !allowed {
+                return if matches!(req.caller, Caller::Anonymous) {
+                    Answer::error(StatusCode::UNAUTHORIZED, "Requires authentication")
+                } else {
+                    Answer::not_found()
+                };
+            }
+            super::repo_handlers::route(world, req, &full_name, rest)
+        }
+        _ => Answer::not_found(),
+    }
+}
+
+fn installation_json(installation: &FakeInstallation) -> Value {
+    json!({
+        "id": installation.id,
+        "account": { "login": installation.account, "id": installation.id * 7, "type": installation.account_type },
+        "repository_selection": "selected",
+        "app_id": 1,
+        "target_type": installation.account_type,
+    })
+}
+
+fn hook_delivery_json(delivery: &FakeHookDelivery) -> Value {
+    json!({
+        "id": delivery.id,
+        "guid": delivery.guid,
+        "delivered_at": time(delivery.delivered_at),
+        "redelivery": delivery.redelivery,
+        "duration": 0.27,
+        "status": if (200..300).contains(&delivery.status_code) { "OK".to_owned() } else { format!("Invalid HTTP Response: {}", delivery.status_code) },
+        "status_code": delivery.status_code,
+        "event": delivery.event,
+        "action": Value::Null,
+        "installation_id": Value::Null,
+        "repository_id": Value::Null,
+    })
+}
+
+fn convert_manifest(world: &mut World, code: &str) -> Answer {
+    let Some(app) = world.manifest_codes.remove(code) else {
+        return Answer::error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    Answer::json(
+        StatusCode::CREATED,
+        json!({
+            "id": app.id,
+            "slug": app.slug,
+            "node_id": format!("A_{}", app.id),
+            "name": app.name,
+            "owner": { "login": "acme", "type": "Organization" },
+            "html_url": format!("https://github.com/apps/{}", app.slug),
+            "client_id": "Iv1.8a61f9b3a7aba766",
+            "client_secret": "1726be1638095a19edd134c77bde3aa2ece1e5d8",
+            "webhook_secret": app.webhook_secret,
+            "pem": app.private_key_pem,
+        }),
+    )
+}
+
+fn create_token(world: &mut World, id: &str) -> Answer {
+    let Some(installation) = id
+        .parse::<u64>()
+        .ok()
+        .filter(|id| world.installations.contains_key(id))
+    else {
+        return Answer::not_found();
+    };
+    let token = format!("ghs_fake{}", world.next_id());
+    let expires_at = world.now() + 3_600_000;
+    world
+        .tokens
+        .insert(token.clone(), (installation, expires_at));
+    Answer::json(
+        StatusCode::CREATED,
+        json!({ "token": token, "expires_at": time(expires_at), "permissions": { "issues": "write" }, "repository_selection": "selected" }),
+    )
+}
+
+fn installation_repositories(world: &World, req: &Request<'_>) -> Answer {
+    let Caller::Installation(id) = req.caller else {
+        return Answer::error(StatusCode::UNAUTHORIZED, "Requires an installation token");
+    };
+    let names = world
+        .installations
+        .get(&id)
+        .map(|i| i.repos.clone())
+        .unwrap_or_default();
+    let repos: Vec<Value> = names
+        .iter()
+        .filter_map(|name| world.repos.get(name))
+        .map(|repo| repo_json(repo, req.base))
+        .collect();
+    paginate(
+        req,
+        repos,
+        |items, total| json!({ "total_count": total, "repositories": items }),
+    )
+}
+
+/// Serves `items` one page at a time (`per_page`, default 30; `page`), with a `next` link.
+pub fn paginate(
+    req: &Request<'_>,
+    items: Vec<Value>,
+    wrap: impl Fn(Vec<Value>, usize) -> Value,
+) -> Answer {
+    let per_page: usize = req
+        .query("per_page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30)
+        .clamp(1, 100);
+    let page: usize = req
+        .query("page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let total = items.len();
+    let page_items: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    let mut answer = Answer::ok(wrap(page_items, total));
+    if page * per_page < total {
+        let mut query: Vec<(String, String)> = req
+            .query
+            .iter()
+            .filter(|(k, _)| k != "page")
+            .cloned()
+            .collect();
+        query.push(("page".to_owned(), (page + 1).to_string()));
+        answer.link_next = Some(
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(query)
+                .finish(),
+        );
+    }
+    answer
+}
+
+fn search_issues(world: &World, req: &Request<'_>) -> Answer {
+    let query = req.query("q").unwrap_or_default();
+    let repo_filter = query
+        .split_whitespace()
+        .find_map(|t| t.strip_prefix("repo:"));
+    let words: Vec<&str> = query
+        .split_whitespace()
+        .filter(|t| !t.contains(':'))
+        .collect();
+    let mut items = Vec::new();
+    for repo in world.repos.values() {
+        if repo_filter.is_some_and(|r| r != repo.full_name()) {
+            continue;
+        }
+        for issue in repo.issues.values() {
+            let text = format!("{} {}", issue.title, issue.body).to_lowercase();
+            if words.iter().all(|w| text.contains(&w.to_lowercase())) {
+                items.push(issue_json(repo, issue, req.base));
+            }
+        }
+    }
+    paginate(
+        req,
+        items,
+        |items, total| json!({ "total_count": total, "incomplete_results": false, "items": items }),
+    )
+}
+
+fn search_repositories(world: &World, req: &Request<'_>) -> Answer {
+    let query = req.query("q").unwrap_or_default();
+    let language = query
+        .split_whitespace()
+        .find_map(|t| t.strip_prefix("language:"))
+        .map(str::to_lowercase);
+    let mut repos: Vec<&FakeRepo> = world
+        .repos
+        .values()
+        .filter(|r| {
+            language
+                .as_deref()
+                .is_none_or(|l| r.language.as_deref().map(str::to_lowercase).as_deref() == Some(l))
+        })
+        .collect();
+    repos.sort_by(|a, b| b.stars.cmp(&a.stars).then(a.id.cmp(&b.id)));
+    let items: Vec<Value> = repos.into_iter().map(|r| repo_json(r, req.base)).collect();
+    paginate(
+        req,
+        items,
+        |items, total| json!({ "total_count": total, "incomplete_results": false, "items": items }),
+    )
+}
+
+fn graphql(world: &mut World, req: &Request<'_>) -> Answer {
+    let query = req
+        .body
+        .get("query")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if query.contains("markPullRequestReadyForReview") {
+        let id = req
+            .body
+            .pointer("/variables/id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        for repo in world.repos.values_mut() {
+            if let Some(pull) = repo.pulls.values_mut().find(|p| p.node_id == id) {
+                pull.draft = false;
+                return Answer::ok(
+                    json!({ "data": { "markPullRequestReadyForReview": { "pullRequest": { "isDraft": false } } } }),
+                );
+            }
+        }
+        return Answer::ok(
+            json!({ "data": null, "errors": [{ "message": format!("Could not resolve to a node with the global id of '{id}'") }] }),
+        );
+    }
+    Answer::ok(
+        json!({ "data": null, "errors": [{ "message": "the fake GitHub does not serve this query" }] }),
+    )
+}

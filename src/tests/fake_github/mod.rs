@@ -1,0 +1,233 @@
+//! A stateful fake GitHub served on loopback, for tests: the real octocrab-based client talks
+//! to it over HTTP, so JWTs, tokens, serialization, pagination, ETags and rate limits all run
+//! for real. It verifies authentication (the App's JWT against the App's public key, the
+//! installation token on every installation call) so auth bugs fail tests, and it can inject
+//! failures (5xx, secondary rate limits) and exhaust the primary rate limit.
+
+mod handlers;
+mod repo_handlers;
+mod server;
+pub mod world;
+
+pub use repo_handlers::blob_sha;
+pub use world::{Call, Caller, FakeApp, FakeComment};
+use world::{FakeIssue, FakeRepo, Fault, World};
+
+use crate::clock::Clock;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The test App's id.
+pub const APP_ID: u64 = 424_242;
+/// The test App's slug; its bot is `globallm-test[bot]`.
+pub const APP_SLUG: &str = "globallm-test";
+
+/// The test App's private key (test-only, see `tests/fixtures/github/README.md`).
+pub fn private_key_pem() -> String {
+    include_str!("../../../tests/fixtures/github/test-app-private-key.pem").to_owned()
+}
+
+fn public_key_pem() -> String {
+    include_str!("../../../tests/fixtures/github/test-app-public-key.pem").to_owned()
+}
+
+/// The test App.
+pub fn test_app() -> FakeApp {
+    FakeApp {
+        id: APP_ID,
+        slug: APP_SLUG.to_owned(),
+        name: "GlobalLM (test)".to_owned(),
+        public_key_pem: public_key_pem(),
+        private_key_pem: private_key_pem(),
+        webhook_secret: "fake-github-webhook-secret".to_owned(),
+    }
+}
+
+/// A running fake GitHub.
+#[derive(Debug)]
+pub struct FakeGithub {
+    /// The API root clients use.
+    pub api_url: String,
+    world: Arc<Mutex<World>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeGithub {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FakeGithub {
+    /// Starts a fake serving the REST API at the root of a loopback port.
+    pub async fn start(clock: Arc<dyn Clock>) -> Self {
+        Self::start_at(clock, "").await
+    }
+
+    /// Starts a fake shaped like GitHub Enterprise Server: REST under `/api/v3`, GraphQL at
+    /// `/api/graphql`.
+    pub async fn start_enterprise(clock: Arc<dyn Clock>) -> Self {
+        Self::start_at(clock, "/api/v3").await
+    }
+
+    async fn start_at(clock: Arc<dyn Clock>, prefix: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("bound");
+        let api_url = format!("http://{addr}{prefix}");
+        let world = Arc::new(Mutex::new(World::new(clock, test_app())));
+        let shared = server::Shared {
+            world: world.clone(),
+            base: api_url.clone(),
+            prefix: prefix.to_owned(),
+        };
+        let router = axum::Router::new()
+            .fallback(server::handle)
+            .with_state(shared);
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .await
+                .expect("the fake GitHub serves");
+        });
+        Self {
+            api_url,
+            world,
+            server,
+        }
+    }
+
+    /// The fake's state, to arrange a scene or look at the outcome.
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().expect("fake GitHub lock")
+    }
+
+    /// Adds a repository (default branch `main`) covered by installation `installation`
+    /// (created on the repository's owner when new).
+    pub fn add_repo(&self, full_name: &str, installation: u64) -> u64 {
+        let mut world = self.world();
+        let id = world.next_id();
+        let (owner, name) = full_name.split_once('/').expect("owner/name");
+        world.repos.insert(
+            full_name.to_owned(),
+            FakeRepo {
+                id,
+                owner: owner.to_owned(),
+                name: name.to_owned(),
+                default_branch: "main".to_owned(),
+                language: Some("Python".to_owned()),
+                stars: 1_500,
+                ..FakeRepo::default()
+            },
+        );
+        world
+            .installations
+            .entry(installation)
+            .or_insert_with(|| world::FakeInstallation {
+                id: installation,
+                account: owner.to_owned(),
+                account_type: "Organization".to_owned(),
+                repos: Default::default(),
+            })
+            .repos
+            .insert(full_name.to_owned());
+        id
+    }
+
+    /// Opens an issue; returns its number.
+    pub fn add_issue(&self, repo: &str, title: &str, body: &str, author: &str) -> u64 {
+        let mut world = self.world();
+        let id = world.next_id();
+        let now = world.now();
+        let repo = world.repos.get_mut(repo).expect("the repository exists");
+        let number = repo
+            .issues
+            .keys()
+            .chain(repo.pulls.keys())
+            .max()
+            .copied()
+            .unwrap_or(0)
+            + 1;
+        repo.issues.insert(
+            number,
+            FakeIssue {
+                id,
+                number,
+                title: title.to_owned(),
+                body: body.to_owned(),
+                state: "open".to_owned(),
+                locked: false,
+                labels: Vec::new(),
+                assignees: Vec::new(),
+                author: author.to_owned(),
+                created_at: now,
+                updated_at: now,
+                is_pull_request: false,
+            },
+        );
+        number
+    }
+
+    /// Puts a file on a repository's default branch.
+    pub fn put_file(&self, repo: &str, path: &str, content: &str) {
+        let mut world = self.world();
+        let repo = world.repos.get_mut(repo).expect("the repository exists");
+        repo.files
+            .insert(path.to_owned(), content.as_bytes().to_vec());
+    }
+
+    /// Makes the next `times` requests whose path contains `path` fail with `status`.
+    pub fn fail(&self, path: &str, status: u16, times: u32) {
+        self.world().faults.push(Fault {
+            path: path.to_owned(),
+            status,
+            retry_after: None,
+            times,
+        });
+    }
+
+    /// Makes the next request whose path contains `path` hit a secondary rate limit.
+    pub fn secondary_rate_limit(&self, path: &str, retry_after_secs: u64) {
+        self.world().faults.push(Fault {
+            path: path.to_owned(),
+            status: 403,
+            retry_after: Some(retry_after_secs),
+            times: 1,
+        });
+    }
+
+    /// Every request answered so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.world().calls.clone()
+    }
+
+    /// Labels of an issue.
+    pub fn labels(&self, repo: &str, issue: u64) -> Vec<String> {
+        self.world().repos[repo].issues[&issue].labels.clone()
+    }
+
+    /// Comments on an issue, oldest first, marking the bot's as seen (see [`FakeGithub::unseen_bot_comments`]).
+    pub fn comments(&self, repo: &str, issue: u64) -> Vec<FakeComment> {
+        let mut world = self.world();
+        let comments: Vec<FakeComment> = world.repos[repo]
+            .comments
+            .values()
+            .filter(|c| c.issue == issue)
+            .cloned()
+            .collect();
+        world.seen_comments.extend(comments.iter().map(|c| c.id));
+        comments
+    }
+
+    /// The bot's comments no test looked at: a story test ends by asserting there are none, so
+    /// the bot cannot post something nobody checked.
+    pub fn unseen_bot_comments(&self) -> Vec<FakeComment> {
+        let world = self.world();
+        world
+            .repos
+            .values()
+            .flat_map(|r| r.comments.values())
+            .filter(|c| c.author_is_bot && !world.seen_comments.contains(&c.id))
+            .cloned()
+            .collect()
+    }
+}
