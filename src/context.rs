@@ -6,6 +6,7 @@ use crate::config::watch::ConfigRx;
 use crate::db::Db;
 use crate::github::auth::AppAuth;
 use crate::github::ids::AppId;
+use crate::github::repo_config::RepoConfigs;
 use crate::github::{GithubClient, GithubError, Settings};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,6 +23,8 @@ pub struct Context {
     /// The clock GitHub calls wait on (a manual one in tests).
     pub clock: Arc<dyn Clock>,
     github: Mutex<Option<(GithubIdentity, Arc<GithubClient>)>>,
+    /// Repositories' `.github/globallm.yml`, cached by blob sha.
+    pub repo_configs: RepoConfigs,
 }
 
 /// What a GitHub client is built from; a change (a hot reload, an App just registered) builds
@@ -83,6 +86,7 @@ impl Context {
             jobs_added: Arc::new(Notify::new()),
             clock,
             github: Mutex::new(None),
+            repo_configs: RepoConfigs::default(),
         }
     }
 

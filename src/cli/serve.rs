@@ -62,12 +62,15 @@ pub async fn run(
         shutdown.clone(),
     );
     let watching = CancellationToken::new();
-    let watcher = reloader.watch(watching.clone());
+    let watcher = reloader.clone().watch(watching.clone());
+    let scheduler = tokio::spawn(crate::jobs::scheduler::run(ctx.clone(), watching.clone()));
 
     let state = AppState {
         ctx: ctx.clone(),
         ingest,
         metrics,
+        reloader: Some(reloader.clone()),
+        registrations: Default::default(),
     };
     let stopping = stop.clone();
     let claims = shutdown.stop_claiming.clone();
@@ -100,6 +103,7 @@ pub async fn run(
     if let Some(watcher) = watcher {
         let _ = watcher.await;
     }
+    let _ = scheduler.await;
     db.close().await;
     tracing::info!("stopped");
     served.context("the HTTP server failed")

@@ -565,7 +565,10 @@ fn leaf_keys(tree: &Value) -> Vec<String> {
 }
 
 /// The candidate closest to `wanted` by edit distance, when it is close enough to be a typo.
-fn closest<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    wanted: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     let wanted_lower = wanted.to_lowercase();
     candidates
         .map(|candidate| {

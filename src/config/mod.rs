@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 pub use edit::set_in_yaml;
+pub(crate) use load::closest;
 pub use load::{ConfigError, Loaded, Overrides, Sources, parse_assignment};
 pub use secret::{Secret, Secrets};
 

@@ -149,6 +149,20 @@ pub async fn enqueue_for_deliveries(
     Ok(query.fetch_all(conn).await?.into_iter().collect())
 }
 
+/// Forgets dedup keys recorded before `before` (periodic jobs' old slots).
+pub async fn forget_dedup_keys_before(
+    conn: &mut SqliteConnection,
+    before: Millis,
+) -> sqlx::Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM job_dedup_keys WHERE created_at < ?")
+            .bind(before)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
 /// Claims the next job that is due and not held (or whose holder's lease expired), leasing it
 /// to `worker` until `now + lease_ms` and counting the attempt.
 pub async fn claim(

@@ -6,6 +6,7 @@ pub mod deliveries;
 pub mod ingest;
 pub mod installations;
 pub mod jobs;
+pub mod redeliveries;
 
 use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

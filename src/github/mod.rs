@@ -9,6 +9,7 @@ pub mod client;
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod repo_config;
 pub mod signature;
 
 pub use client::{Auth, GithubClient, Settings};

@@ -3,6 +3,7 @@
 
 mod installation;
 mod ping;
+pub mod pull_request;
 
 use crate::context::Context;
 use crate::event::Event;
@@ -25,9 +26,9 @@ pub async fn dispatch(ctx: &Context, event: Event) -> anyhow::Result<Handled> {
         Event::InstallationRepositories(event) => {
             installation::handle_installation_repositories(ctx, &event).await
         }
+        Event::PullRequest(event) => pull_request::handle_pull_request(ctx, &event).await,
         Event::Issues(_)
         | Event::IssueComment(_)
-        | Event::PullRequest(_)
         | Event::PullRequestReview(_)
         | Event::CheckRun(_)
         | Event::CheckSuite(_)

@@ -2,9 +2,12 @@
 //! workers look kinds up in, and enqueueing. The queue itself is `db::jobs`; the workers are
 //! in [`worker`].
 
+pub mod catch_up;
 mod process_delivery;
+pub mod scheduler;
 pub mod worker;
 
+pub use catch_up::CatchUp;
 pub use process_delivery::ProcessDelivery;
 
 use crate::config::JobsConfig;
@@ -90,6 +93,7 @@ impl Registry {
     pub fn with_all_jobs() -> Self {
         let mut registry = Self::default();
         registry.register::<ProcessDelivery>();
+        registry.register::<CatchUp>();
         registry
     }
 

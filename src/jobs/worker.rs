@@ -44,6 +44,32 @@ pub fn start(
     set
 }
 
+/// Runs every job that is due, one after the other, until none is left; returns how many
+/// ran. Tests drain the queue this way, deterministically.
+pub async fn drain(ctx: Arc<Context>, registry: Arc<Registry>) -> usize {
+    let worker = Worker {
+        id: "drain".to_owned(),
+        ctx,
+        registry,
+        shutdown: Shutdown::default(),
+    };
+    let mut ran = 0;
+    loop {
+        let config = worker.ctx.config().jobs.clone();
+        match worker.claim(&config).await {
+            Ok(Some(job)) => {
+                worker.run_job(job, &config).await;
+                ran += 1;
+            }
+            Ok(None) => return ran,
+            Err(err) => {
+                tracing::error!("claiming a job failed: {err:#}");
+                return ran;
+            }
+        }
+    }
+}
+
 struct Worker {
     id: String,
     ctx: Arc<Context>,

@@ -1,8 +1,10 @@
 //! The HTTP server: the router, its shared state, and serving with graceful shutdown.
 
 mod ops;
+pub mod setup;
 pub mod webhook;
 
+use crate::config::watch::Reloader;
 use crate::context::Context;
 use crate::db::ingest::Ingest;
 use axum::Router;
@@ -22,12 +24,19 @@ pub struct AppState {
     pub ingest: Ingest,
     /// The metrics recorder's handle, for `/metrics`.
     pub metrics: PrometheusHandle,
+    /// Reloads the configuration (after the App is registered); `None` in tests that do not
+    /// need it.
+    pub reloader: Option<Reloader>,
+    /// App registrations in progress.
+    pub registrations: setup::Registrations,
 }
 
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(ops::index))
+        .route("/", get(setup::index))
+        .route("/app/register", post(setup::register))
+        .route("/app/callback", get(setup::callback))
         .route(
             "/webhook",
             post(webhook::receive).layer(DefaultBodyLimit::max(webhook::BODY_LIMIT)),

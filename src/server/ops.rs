@@ -1,22 +1,9 @@
-//! Operational routes: liveness, readiness, metrics and the index page.
+//! Operational routes: liveness, readiness and metrics.
 
 use super::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-
-/// `GET /`: what this service is and where its endpoints are.
-pub async fn index() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "GlobalLM is running.\n\
-         \n\
-         POST /webhook   GitHub webhook deliveries (signed with the webhook secret)\n\
-         GET  /healthz   liveness\n\
-         GET  /readyz    readiness (database reachable, migrations applied)\n\
-         GET  /metrics   Prometheus metrics\n",
-    )
-}
 
 /// `GET /healthz`: the process is up.
 pub async fn healthz() -> &'static str {

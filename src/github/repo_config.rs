@@ -1,0 +1,338 @@
+//! A repository's own settings, `.github/globallm.yml` on its default branch: whether GlobalLM
+//! acts there, its label names, how far auto-merge may go, paths never to touch, how many
+//! GlobalLM pull requests may be open, which commands are enabled. Read through the ETag-
+//! revalidated client and parsed again only when the file's blob sha changes. An invalid file
+//! never stops anything: the last valid config (or the defaults) applies, and the error is
+//! logged — and reported on any pull request that changes the file (`handlers`).
+
+use super::GithubClient;
+use super::ids::{InstallationId, RepoName};
+use crate::config::Automerge;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Where the file lives.
+pub const PATH: &str = ".github/globallm.yml";
+
+/// The commands a repository can enable.
+pub const COMMANDS: &[&str] = &["fix", "retry", "stop", "resume", "explain", "merge", "help"];
+
+/// `.github/globallm.yml`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RepoConfig {
+    /// `false` stops all automation in the repository.
+    pub enabled: bool,
+    /// Label names.
+    pub labels: RepoLabels,
+    /// The highest tier that merges itself here; it can lower the service's `risk.automerge`,
+    /// never raise it.
+    pub automerge: Option<Automerge>,
+    /// More paths (globs) GlobalLM never changes here, beside the built-in ones.
+    pub forbidden_paths: Vec<String>,
+    /// How many GlobalLM pull requests may be open at once.
+    pub max_open_prs: u32,
+    /// The commands enabled here (all by default).
+    pub commands: Vec<String>,
+    /// The repository's test command, run in a sandbox before pushing (off when unset).
+    pub test_command: Option<String>,
+}
+
+/// `labels.*` of `.github/globallm.yml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RepoLabels {
+    /// The label that asks GlobalLM for a fix.
+    pub fix: String,
+    /// The label that stops all automation on an issue or pull request.
+    pub disabled: String,
+    /// The label GlobalLM puts on pull requests that wait for a review.
+    pub needs_review: String,
+    /// The prefix of category labels (`<prefix><category>`).
+    pub type_prefix: String,
+    /// The prefix of priority labels (`<prefix><level>`).
+    pub priority_prefix: String,
+}
+
+impl Default for RepoLabels {
+    fn default() -> Self {
+        Self {
+            fix: "globallm:fix".to_owned(),
+            disabled: "globallm:disabled".to_owned(),
+            needs_review: "globallm:needs-review".to_owned(),
+            type_prefix: "globallm:type/".to_owned(),
+            priority_prefix: "globallm:priority/".to_owned(),
+        }
+    }
+}
+
+impl Default for RepoConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            labels: RepoLabels::default(),
+            automerge: None,
+            forbidden_paths: Vec::new(),
+            max_open_prs: 3,
+            commands: COMMANDS.iter().map(|c| (*c).to_owned()).collect(),
+            test_command: None,
+        }
+    }
+}
+
+impl RepoConfig {
+    /// Parses and checks the file's text; every problem is reported, each naming its key.
+    pub fn parse(text: &str) -> Result<Self, Vec<String>> {
+        let value: Value =
+            serde_saphyr::from_str(text).map_err(|err| vec![format!("not valid YAML: {err}")])?;
+        let value = match value {
+            Value::Null => Value::Object(Default::default()),
+            Value::Object(_) => value,
+            other => {
+                return Err(vec![format!(
+                    "the top level must be a mapping of keys, found `{other}`"
+                )]);
+            }
+        };
+        let mut problems = unknown_keys(&value);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let config: RepoConfig = serde_path_to_error::deserialize(&value).map_err(|err| {
+            let key = err.path().to_string();
+            vec![format!("`{key}`: {}", err.inner())]
+        })?;
+        if config.max_open_prs > 50 {
+            problems.push(format!(
+                "`max_open_prs`: {} is more than 50",
+                config.max_open_prs
+            ));
+        }
+        for command in &config.commands {
+            if !COMMANDS.contains(&command.as_str()) {
+                let hint = crate::config::closest(command, COMMANDS.iter().copied())
+                    .map(|c| format!("; did you mean `{c}`?"))
+                    .unwrap_or_default();
+                problems.push(format!(
+                    "`commands`: unknown command `{command}` (known: {}){hint}",
+                    COMMANDS.join(", ")
+                ));
+            }
+        }
+        for (key, label) in [
+            ("labels.fix", &config.labels.fix),
+            ("labels.disabled", &config.labels.disabled),
+            ("labels.needs_review", &config.labels.needs_review),
+            ("labels.type_prefix", &config.labels.type_prefix),
+            ("labels.priority_prefix", &config.labels.priority_prefix),
+        ] {
+            if label.trim().is_empty() || label.chars().count() > 50 {
+                problems.push(format!(
+                    "`{key}`: a label name must have 1 to 50 characters"
+                ));
+            }
+        }
+        if config.forbidden_paths.iter().any(|p| p.trim().is_empty()) {
+            problems.push("`forbidden_paths`: contains an empty pattern".to_owned());
+        }
+        if config
+            .test_command
+            .as_deref()
+            .is_some_and(|c| c.trim().is_empty())
+        {
+            problems.push("`test_command`: empty (leave it out to run no tests)".to_owned());
+        }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The highest tier that merges itself, given the service's ceiling.
+    pub fn automerge(&self, service: Automerge) -> Automerge {
+        self.automerge.map_or(service, |repo| repo.min(service))
+    }
+
+    /// Whether a command is enabled here.
+    pub fn command_enabled(&self, verb: &str) -> bool {
+        self.commands.iter().any(|c| c == verb)
+    }
+}
+
+fn unknown_keys(value: &Value) -> Vec<String> {
+    let defaults = serde_json::to_value(RepoConfig::default()).expect("the defaults serialize");
+    let mut problems = Vec::new();
+    let (Value::Object(given), Value::Object(known)) = (value, &defaults) else {
+        return problems;
+    };
+    for (key, child) in given {
+        match known.get(key) {
+            None => problems.push(unknown(key, known.keys())),
+            Some(Value::Object(known_child)) => {
+                if let Value::Object(given_child) = child {
+                    for sub in given_child.keys().filter(|k| !known_child.contains_key(*k)) {
+                        problems.push(unknown(
+                            &format!("{key}.{sub}"),
+                            known_child
+                                .keys()
+                                .map(|k| format!("{key}.{k}"))
+                                .collect::<Vec<_>>()
+                                .iter(),
+                        ));
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    problems
+}
+
+fn unknown<'a, S: AsRef<str> + 'a>(key: &str, candidates: impl Iterator<Item = &'a S>) -> String {
+    let candidates: Vec<&str> = candidates.map(AsRef::as_ref).collect();
+    let hint = crate::config::closest(key, candidates.iter().copied())
+        .map(|c| format!("; did you mean `{c}`?"))
+        .unwrap_or_default();
+    format!("unknown key `{key}`{hint}")
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    sha: Option<String>,
+    config: RepoConfig,
+}
+
+/// Per-repository configs, cached by the file's blob sha.
+#[derive(Debug, Default)]
+pub struct RepoConfigs {
+    cache: Mutex<HashMap<RepoName, Cached>>,
+}
+
+impl RepoConfigs {
+    /// The config in force for `repo`: the file's when valid, else the last valid one, else
+    /// the defaults. Never fails: problems are logged.
+    pub async fn get(
+        &self,
+        github: &GithubClient,
+        inst: InstallationId,
+        repo: &RepoName,
+    ) -> RepoConfig {
+        let cached = self
+            .cache
+            .lock()
+            .expect("repo config lock")
+            .get(repo)
+            .cloned();
+        let file = match github.get_file(inst, repo, PATH, None).await {
+            Ok(file) => file,
+            Err(err) => {
+                tracing::warn!(%repo, "cannot read {PATH}; using the last known config: {err}");
+                return cached.map(|c| c.config).unwrap_or_default();
+            }
+        };
+        let Some(file) = file else {
+            self.remember(repo, None, RepoConfig::default());
+            return RepoConfig::default();
+        };
+        if let Some(cached) = cached
+            .as_ref()
+            .filter(|c| c.sha.as_deref() == Some(file.sha.as_str()))
+        {
+            return cached.config.clone();
+        }
+        let text = String::from_utf8_lossy(&file.content);
+        match RepoConfig::parse(&text) {
+            Ok(config) => {
+                self.remember(repo, Some(file.sha), config.clone());
+                config
+            }
+            Err(problems) => {
+                let fallback = cached.map(|c| c.config).unwrap_or_default();
+                tracing::warn!(%repo, problems = %problems.join("; "), "{PATH} is invalid; the last valid config applies");
+                self.remember(repo, Some(file.sha), fallback.clone());
+                fallback
+            }
+        }
+    }
+
+    fn remember(&self, repo: &RepoName, sha: Option<String>, config: RepoConfig) {
+        self.cache
+            .lock()
+            .expect("repo config lock")
+            .insert(repo.clone(), Cached { sha, config });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_or_missing_file_means_the_defaults() {
+        assert_eq!(RepoConfig::parse("").expect("valid"), RepoConfig::default());
+        assert_eq!(
+            RepoConfig::parse("# nothing\n").expect("valid"),
+            RepoConfig::default()
+        );
+    }
+
+    #[test]
+    fn a_full_file_is_read() {
+        let config = RepoConfig::parse(
+            "enabled: false\nlabels:\n  fix: please-fix\nautomerge: low\nforbidden_paths: [\"vendor/**\"]\nmax_open_prs: 1\ncommands: [explain, help]\ntest_command: make test\n",
+        )
+        .expect("valid");
+        assert!(!config.enabled);
+        assert_eq!(config.labels.fix, "please-fix");
+        assert_eq!(
+            config.labels.disabled, "globallm:disabled",
+            "unset labels keep their default"
+        );
+        assert_eq!(config.automerge(Automerge::Medium), Automerge::Low);
+        assert_eq!(config.forbidden_paths, ["vendor/**"]);
+        assert!(config.command_enabled("help") && !config.command_enabled("merge"));
+        assert_eq!(config.test_command.as_deref(), Some("make test"));
+    }
+
+    #[test]
+    fn a_repository_can_lower_automerge_but_not_raise_it() {
+        let config = RepoConfig::parse("automerge: medium\n").expect("valid");
+        assert_eq!(config.automerge(Automerge::Low), Automerge::Low);
+        assert_eq!(config.automerge(Automerge::None), Automerge::None);
+    }
+
+    #[test]
+    fn every_problem_is_named() {
+        let problems =
+            RepoConfig::parse("enabeld: true\nlabels:\n  fixx: x\n").expect_err("invalid");
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains("`enabeld`") && problems[0].contains("did you mean `enabled`?"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("`labels.fixx`") && problems[1].contains("`labels.fix`"),
+            "{problems:?}"
+        );
+
+        let problems = RepoConfig::parse("automerge: sometimes\n").expect_err("invalid");
+        assert!(
+            problems[0].contains("`automerge`") && problems[0].contains("sometimes"),
+            "{problems:?}"
+        );
+        let problems =
+            RepoConfig::parse("commands: [fix, mergee]\nmax_open_prs: 99\n").expect_err("invalid");
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("did you mean `merge`?")),
+            "{problems:?}"
+        );
+        assert!(RepoConfig::parse("- a list\n").expect_err("invalid")[0].contains("mapping"));
+        assert!(
+            RepoConfig::parse("enabled: [\n").expect_err("invalid")[0].contains("not valid YAML")
+        );
+    }
+}
