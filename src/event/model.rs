@@ -78,6 +78,8 @@ pub struct Repository {
     pub language: Option<String>,
     /// Its stars.
     pub stars: u64,
+    /// Where to clone it over HTTPS.
+    pub clone_url: Option<String>,
 }
 
 /// A repository in an installation's list (id, name and visibility only).

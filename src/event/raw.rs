@@ -51,6 +51,8 @@ pub(crate) struct RawRepository {
     language: Option<String>,
     #[serde(default)]
     stargazers_count: u64,
+    #[serde(default)]
+    clone_url: Option<String>,
 }
 
 impl From<RawRepository> for Repository {
@@ -64,6 +66,7 @@ impl From<RawRepository> for Repository {
             default_branch: raw.default_branch.unwrap_or_else(|| "main".to_owned()),
             language: raw.language,
             stars: raw.stargazers_count,
+            clone_url: raw.clone_url,
         }
     }
 }

@@ -836,3 +836,69 @@ async fn without_app_credentials_app_calls_fail_with_how_to_configure() {
     assert!(matches!(err, GithubError::NotConfigured));
     assert!(err.to_string().contains("GLOBALLM_GITHUB_APP_ID"));
 }
+
+#[tokio::test]
+async fn a_repository_backed_by_git_clones_and_takes_pushes_for_real() {
+    let scene = scene().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bare = scene.fake.add_git_repo(
+        "acme/gears",
+        INSTALLATION.0,
+        dir.path(),
+        &[
+            ("README.md", "# Gears\n"),
+            ("src/lib.rs", "pub fn gear() {}\n"),
+        ],
+    );
+    let gears: RepoName = "acme/gears".parse().expect("name");
+    let repository = scene
+        .client
+        .get_repo(INSTALLATION, &gears)
+        .await
+        .expect("read");
+    let clone_url = repository.clone_url.expect("a clone URL");
+    assert!(clone_url.starts_with("file://"), "{clone_url}");
+
+    let work = dir.path().join("work");
+    let git = |args: &[&str]| {
+        let output = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&work)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@t")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@t")
+            .output()
+            .expect("git runs");
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    std::fs::create_dir_all(&work).expect("dir");
+    git(&["clone", "--quiet", &clone_url, "."]);
+    std::fs::write(work.join("src/lib.rs"), "pub fn gear() -> u8 { 1 }\n").expect("written");
+    git(&["checkout", "--quiet", "-b", "globallm/issue-1"]);
+    git(&["commit", "--quiet", "-am", "Fix"]);
+    git(&["push", "--quiet", "origin", "globallm/issue-1"]);
+
+    let head =
+        fake_github::git::branch_head(&bare, "globallm/issue-1").expect("the branch was pushed");
+    assert_eq!(head.len(), 40);
+    let on_branch = scene
+        .client
+        .get_file(INSTALLATION, &gears, "src/lib.rs", Some("globallm/issue-1"))
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(on_branch.content, b"pub fn gear() -> u8 { 1 }\n");
+    let on_main = scene
+        .client
+        .get_file(INSTALLATION, &gears, "src/lib.rs", None)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(on_main.content, b"pub fn gear() {}\n");
+    assert_ne!(on_main.sha, on_branch.sha, "real blob ids");
+}

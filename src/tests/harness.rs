@@ -186,6 +186,21 @@ impl TestApp {
     }
 }
 
+/// A story may not end with a comment by the bot that no assertion looked at
+/// ([`FakeGithub::comments`] marks them as seen).
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let unseen = self.github.unseen_bot_comments();
+        assert!(
+            unseen.is_empty(),
+            "the bot wrote comments no test looked at: {unseen:#?}"
+        );
+    }
+}
+
 /// A payload from `../shared/data/github/`, or `None` (with a message) when it is absent.
 pub fn shared_payload(relative: &str) -> Option<Vec<u8>> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -4,6 +4,7 @@
 //! installation token on every installation call) so auth bugs fail tests, and it can inject
 //! failures (5xx, secondary rate limits) and exhaust the primary rate limit.
 
+pub mod git;
 mod handlers;
 mod repo_handlers;
 mod server;
@@ -131,6 +132,25 @@ impl FakeGithub {
             .repos
             .insert(full_name.to_owned());
         id
+    }
+
+    /// Adds a repository backed by a real bare git repository holding `files` on `main`
+    /// (its clone URL is a `file://` URL), under `parent`.
+    pub fn add_git_repo(
+        &self,
+        full_name: &str,
+        installation: u64,
+        parent: &std::path::Path,
+        files: &[(&str, &str)],
+    ) -> std::path::PathBuf {
+        self.add_repo(full_name, installation);
+        let bare = git::create_bare(parent, full_name, files);
+        self.world()
+            .repos
+            .get_mut(full_name)
+            .expect("just added")
+            .git_dir = Some(bare.clone());
+        bare
     }
 
     /// Opens an issue; returns its number.

@@ -353,17 +353,29 @@ pub fn route(world: &mut World, req: &Request<'_>, full_name: &str, rest: &[&str
         }
         (Method::GET, ["contents", path @ ..]) => {
             let path = path.join("/");
-            match repo.files.get(&path) {
-                Some(content) => Answer::ok(json!({
+            let git_ref = req.query("ref").unwrap_or(&repo.default_branch).to_owned();
+            let from_git = repo
+                .git_dir
+                .as_ref()
+                .map(|dir| super::git::read_file(dir, &git_ref, &path));
+            let found = match from_git {
+                Some(found) => found,
+                None => repo
+                    .files
+                    .get(&path)
+                    .map(|content| (blob_sha(content), content.clone())),
+            };
+            match found {
+                Some((sha, content)) => Answer::ok(json!({
                     "type": "file",
                     "encoding": "base64",
                     "size": content.len(),
                     "name": path.rsplit('/').next(),
                     "path": path,
-                    "sha": blob_sha(content),
+                    "sha": sha,
                     // GitHub wraps base64 at 60 characters.
                     "content": base64::engine::general_purpose::STANDARD
-                        .encode(content)
+                        .encode(&content)
                         .as_bytes()
                         .chunks(60)
                         .map(|c| String::from_utf8_lossy(c).into_owned())

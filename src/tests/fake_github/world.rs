@@ -101,8 +101,11 @@ pub struct FakeRepo {
     pub default_branch: String,
     pub language: Option<String>,
     pub stars: u64,
-    /// Files on the default branch (and any ref) by path.
+    /// Files on the default branch (and any ref) by path, for repositories without git.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// A real bare git repository behind the repository (its clone URL), when the test
+    /// pushes to it.
+    pub git_dir: Option<std::path::PathBuf>,
     /// Required status checks by protected branch.
     pub protection: HashMap<String, Vec<String>>,
     /// Collaborators' permissions by login.
@@ -254,6 +257,10 @@ pub fn repo_json(repo: &FakeRepo, base: &str) -> Value {
         "archived": false,
         "disabled": false,
         "default_branch": repo.default_branch,
+        "clone_url": repo.git_dir.as_ref().map_or_else(
+            || format!("https://github.com/{full_name}.git"),
+            |dir| format!("file://{}", dir.display()),
+        ),
         "language": repo.language,
         "stargazers_count": repo.stars,
         "open_issues_count": repo.issues.values().filter(|i| i.state == "open").count(),
