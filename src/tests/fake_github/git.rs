@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn git(dir: &Path, args: &[&str]) -> std::process::Output {
-    let output = Command::new("git")
+    Command::new("git")
         .arg("-C")
         .arg(dir)
         .args(args)
@@ -15,8 +15,7 @@ fn git(dir: &Path, args: &[&str]) -> std::process::Output {
         .env("GIT_COMMITTER_NAME", "Fake GitHub")
         .env("GIT_COMMITTER_EMAIL", "fake@github.invalid")
         .output()
-        .expect("git runs");
-    output
+        .expect("git runs")
 }
 
 fn git_ok(dir: &Path, args: &[&str]) -> String {
