@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod command;
 pub mod config;
 pub mod context;
 pub mod db;
@@ -11,8 +12,10 @@ pub mod github;
 pub mod handlers;
 pub mod jobs;
 pub mod monitoring;
+pub mod scoring;
 pub mod server;
 pub mod time;
+pub mod triage;
 
 #[cfg(test)]
 mod tests;

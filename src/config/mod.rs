@@ -373,6 +373,96 @@ pub struct ScoringConfig {
     /// The health score's signals: the `criticality` preset (OpenSSF criticality_score's
     /// `original_pike.yml`) by default.
     pub health: HealthSignals,
+    /// How urgency mixes the category, the age and its engagement.
+    pub urgency: UrgencyMix,
+    /// How solvability mixes complexity and the presence of tests.
+    pub solvability: SolvabilityMix,
+    /// How impact weighs stars, dependents, reach and graph centrality.
+    pub impact: ImpactWeights,
+}
+
+/// `scoring.urgency.*`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct UrgencyMix {
+    /// Weight of the category's weight (relative to the heaviest category).
+    pub category: f64,
+    /// Weight of the age.
+    pub age: f64,
+    /// Weight of its engagement (comments, reactions, linked duplicates).
+    pub engagement: f64,
+    /// Age at which the age term saturates, in days.
+    pub age_threshold_days: f64,
+    /// Engagement at which the engagement term saturates.
+    pub engagement_threshold: f64,
+}
+
+impl Default for UrgencyMix {
+    fn default() -> Self {
+        Self {
+            category: 0.6,
+            age: 0.2,
+            engagement: 0.2,
+            age_threshold_days: 365.0,
+            engagement_threshold: 50.0,
+        }
+    }
+}
+
+/// `scoring.solvability.*`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SolvabilityMix {
+    /// Weight of simplicity (`(10 − complexity) / 9`).
+    pub complexity: f64,
+    /// Weight of the repository having tests.
+    pub tests: f64,
+}
+
+impl Default for SolvabilityMix {
+    fn default() -> Self {
+        Self {
+            complexity: 0.7,
+            tests: 0.3,
+        }
+    }
+}
+
+/// `scoring.impact.*`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImpactWeights {
+    /// Weight of stars.
+    pub stars: f64,
+    /// Stars at which that term saturates.
+    pub stars_threshold: f64,
+    /// Weight of direct dependents.
+    pub dependents: f64,
+    /// Dependents at which that term saturates.
+    pub dependents_threshold: f64,
+    /// Weight of downstream reach (transitive dependents).
+    pub downstream_reach: f64,
+    /// Reach at which that term saturates.
+    pub reach_threshold: f64,
+    /// Weight of the PageRank percentile.
+    pub pagerank: f64,
+    /// Weight of the betweenness percentile.
+    pub betweenness: f64,
+}
+
+impl Default for ImpactWeights {
+    fn default() -> Self {
+        Self {
+            stars: 1.0,
+            stars_threshold: 100_000.0,
+            dependents: 2.0,
+            dependents_threshold: 100_000.0,
+            downstream_reach: 2.0,
+            reach_threshold: 1_000_000.0,
+            pagerank: 2.0,
+            betweenness: 1.0,
+        }
+    }
 }
 
 /// `scoring.weights.*`

@@ -162,6 +162,34 @@ fn validate_scoring(config: &Config) -> Result<(), Invalid> {
             "levels must rise: 0 < medium < high < critical <= 1",
         );
     }
+    let mixes = [
+        ("scoring.urgency.category", config.scoring.urgency.category),
+        ("scoring.urgency.age", config.scoring.urgency.age),
+        ("scoring.urgency.engagement", config.scoring.urgency.engagement),
+        ("scoring.solvability.complexity", config.scoring.solvability.complexity),
+        ("scoring.solvability.tests", config.scoring.solvability.tests),
+        ("scoring.impact.stars", config.scoring.impact.stars),
+        ("scoring.impact.dependents", config.scoring.impact.dependents),
+        ("scoring.impact.downstream_reach", config.scoring.impact.downstream_reach),
+        ("scoring.impact.pagerank", config.scoring.impact.pagerank),
+        ("scoring.impact.betweenness", config.scoring.impact.betweenness),
+    ];
+    for (key, weight) in mixes {
+        if !weight.is_finite() || weight < 0.0 {
+            return invalid(key, "must be a number of 0 or more");
+        }
+    }
+    for (key, threshold) in [
+        ("scoring.urgency.age_threshold_days", config.scoring.urgency.age_threshold_days),
+        ("scoring.urgency.engagement_threshold", config.scoring.urgency.engagement_threshold),
+        ("scoring.impact.stars_threshold", config.scoring.impact.stars_threshold),
+        ("scoring.impact.dependents_threshold", config.scoring.impact.dependents_threshold),
+        ("scoring.impact.reach_threshold", config.scoring.impact.reach_threshold),
+    ] {
+        if !threshold.is_finite() || threshold <= 0.0 {
+            return invalid(key, "must be a number above 0");
+        }
+    }
     let health = &config.scoring.health;
     for (key, signal) in [
         ("scoring.health.created_since", health.created_since),
