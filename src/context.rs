@@ -25,6 +25,8 @@ pub struct Context {
     github: Mutex<Option<(GithubIdentity, Arc<GithubClient>)>>,
     /// Repositories' `.github/globallm.yml`, cached by blob sha.
     pub repo_configs: RepoConfigs,
+    bot_login: Mutex<Option<String>>,
+    known_labels: Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 /// What a GitHub client is built from; a change (a hot reload, an App just registered) builds
@@ -87,12 +89,51 @@ impl Context {
             clock,
             github: Mutex::new(None),
             repo_configs: RepoConfigs::default(),
+            bot_login: Mutex::new(None),
+            known_labels: Mutex::default(),
         }
     }
 
     /// The configuration as of now (the newest valid one after a hot reload).
     pub fn config(&self) -> Arc<Config> {
         self.config.borrow().clone()
+    }
+
+    /// The login of the App's bot account (`<slug>[bot]`): from `github.app_slug` (filled in
+    /// by a registered App), else asked from GitHub once.
+    pub async fn bot_login(&self) -> Result<String, GithubError> {
+        if let Some(slug) = &self.config().github.app_slug {
+            return Ok(format!("{slug}[bot]"));
+        }
+        if let Some(login) = self.bot_login.lock().expect("bot login lock").clone() {
+            return Ok(login);
+        }
+        let login = format!("{}[bot]", self.github()?.get_app().await?.slug);
+        *self.bot_login.lock().expect("bot login lock") = Some(login.clone());
+        Ok(login)
+    }
+
+    /// Makes sure a label exists in a repository (created with its colour and description if
+    /// missing), asking GitHub once per label and repository in this process.
+    pub async fn ensure_label(
+        &self,
+        github: &GithubClient,
+        inst: crate::github::ids::InstallationId,
+        repo: &crate::github::ids::RepoName,
+        label: &crate::github::model::Label,
+    ) -> Result<(), GithubError> {
+        let key = (repo.to_string(), label.name.clone());
+        if self
+            .known_labels
+            .lock()
+            .expect("labels lock")
+            .contains(&key)
+        {
+            return Ok(());
+        }
+        github.ensure_label(inst, repo, label).await?;
+        self.known_labels.lock().expect("labels lock").insert(key);
+        Ok(())
     }
 
     /// The GitHub client for the current configuration, built again when the App's

@@ -12,14 +12,20 @@ fn field(value: &str) -> Option<f64> {
 
 #[test]
 fn the_criticality_preset_reproduces_all_published_vectors() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/scoring/criticality-score-vectors.csv");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/scoring/criticality-score-vectors.csv");
     let Ok(text) = std::fs::read_to_string(&path) else {
         eprintln!("skipped: {} is absent", path.display());
         return;
     };
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
-    let column = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("column {name}"));
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("column {name}"))
+    };
     let mut checked = 0;
     for line in lines.filter(|l| !l.trim().is_empty()) {
         let cells: Vec<&str> = line.split(',').collect();
@@ -68,6 +74,9 @@ fn the_criticality_preset_on_our_own_vectors() {
     };
     let signals = HealthSignals::default();
     assert!((health(&inputs, &signals) - 0.62235).abs() < 5e-6);
-    let with_dependents = HealthInputs { dependent_count: Some(25_000.0), ..inputs };
+    let with_dependents = HealthInputs {
+        dependent_count: Some(25_000.0),
+        ..inputs
+    };
     assert!((health(&with_dependents, &signals) - 0.67954).abs() < 5e-6);
 }

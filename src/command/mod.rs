@@ -3,7 +3,7 @@
 
 pub mod parser;
 
-pub use parser::{CommandParseError, parse_commands, new_commands};
+pub use parser::{CommandParseError, new_commands, parse_commands};
 
 /// A command, with what it carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,11 +32,23 @@ pub enum Command {
 /// Every verb, with what it does and who may use it: the source of `help`.
 pub const VERBS: &[(&str, &str, bool)] = &[
     ("fix", "draft a fix for this issue as a pull request", true),
-    ("retry", "redo the pull request; the rest of your comment is passed on as feedback", true),
+    (
+        "retry",
+        "redo the pull request; the rest of your comment is passed on as feedback",
+        true,
+    ),
     ("stop", "stop all automation on this pull request", true),
     ("resume", "resume automation after a stop", true),
-    ("explain", "explain the priority (on an issue) or the risk tier (on a pull request)", false),
-    ("merge", "merge a HIGH-tier pull request once CI is green (never CRITICAL)", true),
+    (
+        "explain",
+        "explain the priority (on an issue) or the risk tier (on a pull request)",
+        false,
+    ),
+    (
+        "merge",
+        "merge a HIGH-tier pull request once CI is green (never CRITICAL)",
+        true,
+    ),
     ("help", "list these commands", false),
 ];
 
@@ -56,16 +68,28 @@ impl Command {
 
     /// Whether it needs write, maintain or admin permission on the repository.
     pub fn needs_write(&self) -> bool {
-        VERBS.iter().any(|(verb, _, write)| *verb == self.verb() && *write)
+        VERBS
+            .iter()
+            .any(|(verb, _, write)| *verb == self.verb() && *write)
     }
 }
 
 /// The text of `help`, generated from [`VERBS`]; `enabled` says which the repository allows.
 pub fn help_text(enabled: impl Fn(&str) -> bool) -> String {
-    let mut text = String::from("GlobalLM's commands (write `/globallm <command>` at the start of a line):\n\n");
+    let mut text = String::from(
+        "GlobalLM's commands (write `/globallm <command>` at the start of a line):\n\n",
+    );
     for (verb, what, write) in VERBS {
-        let who = if *write { " — needs write access" } else { "" };
-        let off = if enabled(verb) { "" } else { " (disabled in this repository)" };
+        let who = if *write {
+            " — needs write access"
+        } else {
+            ""
+        };
+        let off = if enabled(verb) {
+            ""
+        } else {
+            " (disabled in this repository)"
+        };
         text.push_str(&format!("- `/globallm {verb}`: {what}{who}{off}\n"));
     }
     text

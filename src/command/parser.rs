@@ -53,15 +53,23 @@ pub fn parse_commands(body: &str) -> Vec<Result<Command, CommandParseError>> {
         if indent >= 4 || line.starts_with('\t') || trimmed.starts_with('>') {
             continue;
         }
-        let Some(rest) = trimmed.strip_prefix(PREFIX) else { continue };
+        let Some(rest) = trimmed.strip_prefix(PREFIX) else {
+            continue;
+        };
         if !(rest.is_empty() || rest.starts_with([' ', '\t'])) {
             continue;
         }
-        let verb = rest.split_whitespace().next().unwrap_or_default().to_lowercase();
+        let verb = rest
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_lowercase();
         let command = match verb.as_str() {
             "" => Err(CommandParseError::Missing),
             "fix" => Ok(Command::Fix),
-            "retry" => Ok(Command::Retry { feedback: feedback(&lines, index, rest) }),
+            "retry" => Ok(Command::Retry {
+                feedback: feedback(&lines, index, rest),
+            }),
             "stop" => Ok(Command::Stop),
             "resume" => Ok(Command::Resume),
             "explain" => Ok(Command::Explain),
@@ -79,7 +87,11 @@ pub fn parse_commands(body: &str) -> Vec<Result<Command, CommandParseError>> {
 
 /// The feedback of a `retry`: the words after the verb and every other line of the comment.
 fn feedback(lines: &[&str], command_line: usize, rest: &str) -> String {
-    let after_verb: String = rest.split_whitespace().skip(1).collect::<Vec<_>>().join(" ");
+    let after_verb: String = rest
+        .split_whitespace()
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join(" ");
     let others: Vec<&str> = lines
         .iter()
         .enumerate()
@@ -126,15 +138,24 @@ mod tests {
     fn verbs(body: &str) -> Vec<String> {
         parse_commands(body)
             .into_iter()
-            .map(|c| c.map(|c| c.verb().to_owned()).unwrap_or_else(|e| format!("error: {e}")))
+            .map(|c| {
+                c.map(|c| c.verb().to_owned())
+                    .unwrap_or_else(|e| format!("error: {e}"))
+            })
             .collect()
     }
 
     #[test]
     fn finds_commands_at_the_start_of_lines() {
         assert_eq!(verbs("/globallm explain"), ["explain"]);
-        assert_eq!(verbs("Thanks!\n  /globallm fix\n/globallm HELP please"), ["fix", "help"]);
-        assert!(verbs("please /globallm fix this").is_empty(), "not at the start of a line");
+        assert_eq!(
+            verbs("Thanks!\n  /globallm fix\n/globallm HELP please"),
+            ["fix", "help"]
+        );
+        assert!(
+            verbs("please /globallm fix this").is_empty(),
+            "not at the start of a line"
+        );
         assert!(verbs("/globallmfix").is_empty());
     }
 
@@ -142,14 +163,27 @@ mod tests {
     fn ignores_code_blocks_and_quotes() {
         let body = "```\n/globallm fix\n```\n~~~~ text\n/globallm merge\n~~~~\n    /globallm stop\n> /globallm retry\n/globallm explain";
         assert_eq!(verbs(body), ["explain"]);
-        assert!(verbs("```\n/globallm fix").is_empty(), "an unclosed fence runs to the end");
-        assert_eq!(verbs("````\n```\n/globallm fix\n````\n/globallm help"), ["help"], "a shorter fence does not close");
+        assert!(
+            verbs("```\n/globallm fix").is_empty(),
+            "an unclosed fence runs to the end"
+        );
+        assert_eq!(
+            verbs("````\n```\n/globallm fix\n````\n/globallm help"),
+            ["help"],
+            "a shorter fence does not close"
+        );
     }
 
     #[test]
     fn unknown_verbs_are_errors_with_a_suggestion() {
-        assert_eq!(verbs("/globallm mrege"), ["error: unknown command `mrege`; did you mean `/globallm merge`?"]);
-        assert_eq!(verbs("/globallm"), ["error: `/globallm` needs a command; try `/globallm help`"]);
+        assert_eq!(
+            verbs("/globallm mrege"),
+            ["error: unknown command `mrege`; did you mean `/globallm merge`?"]
+        );
+        assert_eq!(
+            verbs("/globallm"),
+            ["error: `/globallm` needs a command; try `/globallm help`"]
+        );
     }
 
     #[test]
@@ -157,7 +191,9 @@ mod tests {
         let commands = parse_commands("/globallm retry keep the API\nAlso handle empty input.\n");
         assert_eq!(
             commands,
-            [Ok(Command::Retry { feedback: "keep the API\nAlso handle empty input.".to_owned() })]
+            [Ok(Command::Retry {
+                feedback: "keep the API\nAlso handle empty input.".to_owned()
+            })]
         );
     }
 
@@ -166,7 +202,10 @@ mod tests {
         assert!(new_commands("/globallm explain", "/globallm explain\nedited").is_empty());
         let added = new_commands("/globallm explain", "/globallm explain\n/globallm help");
         assert_eq!(added, [Ok(Command::Help)]);
-        assert_eq!(new_commands("/globallm help", "/globallm help\n/globallm help").len(), 1);
+        assert_eq!(
+            new_commands("/globallm help", "/globallm help\n/globallm help").len(),
+            1
+        );
     }
 
     #[test]

@@ -165,14 +165,32 @@ fn validate_scoring(config: &Config) -> Result<(), Invalid> {
     let mixes = [
         ("scoring.urgency.category", config.scoring.urgency.category),
         ("scoring.urgency.age", config.scoring.urgency.age),
-        ("scoring.urgency.engagement", config.scoring.urgency.engagement),
-        ("scoring.solvability.complexity", config.scoring.solvability.complexity),
-        ("scoring.solvability.tests", config.scoring.solvability.tests),
+        (
+            "scoring.urgency.engagement",
+            config.scoring.urgency.engagement,
+        ),
+        (
+            "scoring.solvability.complexity",
+            config.scoring.solvability.complexity,
+        ),
+        (
+            "scoring.solvability.tests",
+            config.scoring.solvability.tests,
+        ),
         ("scoring.impact.stars", config.scoring.impact.stars),
-        ("scoring.impact.dependents", config.scoring.impact.dependents),
-        ("scoring.impact.downstream_reach", config.scoring.impact.downstream_reach),
+        (
+            "scoring.impact.dependents",
+            config.scoring.impact.dependents,
+        ),
+        (
+            "scoring.impact.downstream_reach",
+            config.scoring.impact.downstream_reach,
+        ),
         ("scoring.impact.pagerank", config.scoring.impact.pagerank),
-        ("scoring.impact.betweenness", config.scoring.impact.betweenness),
+        (
+            "scoring.impact.betweenness",
+            config.scoring.impact.betweenness,
+        ),
     ];
     for (key, weight) in mixes {
         if !weight.is_finite() || weight < 0.0 {
@@ -180,11 +198,26 @@ fn validate_scoring(config: &Config) -> Result<(), Invalid> {
         }
     }
     for (key, threshold) in [
-        ("scoring.urgency.age_threshold_days", config.scoring.urgency.age_threshold_days),
-        ("scoring.urgency.engagement_threshold", config.scoring.urgency.engagement_threshold),
-        ("scoring.impact.stars_threshold", config.scoring.impact.stars_threshold),
-        ("scoring.impact.dependents_threshold", config.scoring.impact.dependents_threshold),
-        ("scoring.impact.reach_threshold", config.scoring.impact.reach_threshold),
+        (
+            "scoring.urgency.age_threshold_days",
+            config.scoring.urgency.age_threshold_days,
+        ),
+        (
+            "scoring.urgency.engagement_threshold",
+            config.scoring.urgency.engagement_threshold,
+        ),
+        (
+            "scoring.impact.stars_threshold",
+            config.scoring.impact.stars_threshold,
+        ),
+        (
+            "scoring.impact.dependents_threshold",
+            config.scoring.impact.dependents_threshold,
+        ),
+        (
+            "scoring.impact.reach_threshold",
+            config.scoring.impact.reach_threshold,
+        ),
     ] {
         if !threshold.is_finite() || threshold <= 0.0 {
             return invalid(key, "must be a number above 0");

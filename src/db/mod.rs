@@ -2,11 +2,13 @@
 //! write lock, and one module per table holding every query on it. Nothing outside `db/`
 //! writes SQL, so another backend (PostgreSQL) can be added here without touching callers.
 
+pub mod commands;
 pub mod deliveries;
 pub mod ingest;
 pub mod installations;
 pub mod jobs;
 pub mod redeliveries;
+pub mod triage;
 
 use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -80,6 +80,10 @@ pub struct Repository {
     pub stars: u64,
     /// Where to clone it over HTTPS.
     pub clone_url: Option<String>,
+    /// When it was created.
+    pub created_at: Option<Millis>,
+    /// When it was last pushed to.
+    pub pushed_at: Option<Millis>,
 }
 
 /// A repository in an installation's list (id, name and visibility only).
@@ -138,6 +142,8 @@ pub struct Issue {
     pub author: User,
     /// How many comments it has.
     pub comments: u64,
+    /// How many reactions it has.
+    pub reactions: u64,
     /// When it was opened.
     pub created_at: Millis,
     /// When it last changed.

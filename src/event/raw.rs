@@ -53,6 +53,27 @@ pub(crate) struct RawRepository {
     stargazers_count: u64,
     #[serde(default)]
     clone_url: Option<String>,
+    #[serde(default)]
+    created_at: Option<RawTime>,
+    #[serde(default)]
+    pushed_at: Option<RawTime>,
+}
+
+/// A time as repositories carry it: RFC 3339 text, or (in `push` deliveries) Unix seconds.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawTime {
+    Text(String),
+    Seconds(i64),
+}
+
+impl RawTime {
+    fn millis(self) -> Option<Millis> {
+        match self {
+            RawTime::Text(text) => parse_rfc3339_ms(&text),
+            RawTime::Seconds(secs) => Some(secs * 1000),
+        }
+    }
 }
 
 impl From<RawRepository> for Repository {
@@ -67,6 +88,8 @@ impl From<RawRepository> for Repository {
             language: raw.language,
             stars: raw.stargazers_count,
             clone_url: raw.clone_url,
+            created_at: raw.created_at.and_then(RawTime::millis),
+            pushed_at: raw.pushed_at.and_then(RawTime::millis),
         }
     }
 }
@@ -144,6 +167,12 @@ fn time(text: &str) -> Millis {
 }
 
 #[derive(Deserialize)]
+struct RawReactions {
+    #[serde(default)]
+    total_count: u64,
+}
+
+#[derive(Deserialize)]
 pub(crate) struct RawIssue {
     number: u64,
     title: String,
@@ -161,6 +190,8 @@ pub(crate) struct RawIssue {
     user: RawUser,
     #[serde(default)]
     comments: u64,
+    #[serde(default)]
+    reactions: Option<RawReactions>,
     created_at: String,
     updated_at: String,
     #[serde(default)]
@@ -184,6 +215,7 @@ impl From<RawIssue> for Issue {
                 .collect(),
             author: raw.user.into(),
             comments: raw.comments,
+            reactions: raw.reactions.map_or(0, |r| r.total_count),
             created_at: time(&raw.created_at),
             updated_at: time(&raw.updated_at),
             is_pull_request: raw.pull_request.is_some(),

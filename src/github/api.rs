@@ -376,6 +376,28 @@ impl GithubClient {
         .map(drop)
     }
 
+    /// How many open pull requests will close an issue when merged (GraphQL
+    /// `closedByPullRequestsReferences`, one rate-limit point).
+    pub async fn linked_pull_requests(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        number: IssueNumber,
+    ) -> Result<u64, GithubError> {
+        let query = "query($owner: String!, $name: String!, $number: Int!) { repository(owner: $owner, name: $name) { \
+                     issue(number: $number) { closedByPullRequestsReferences(first: 1, includeClosedPrs: false) { totalCount } } } }";
+        let variables = json!({ "owner": repo.owner(), "name": repo.name(), "number": number.0 });
+        let data = self
+            .graphql(Auth::Installation(inst), query, variables)
+            .await?;
+        data.pointer("/repository/issue/closedByPullRequestsReferences/totalCount")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| GithubError::Decode {
+                what: "linked pull requests".to_owned(),
+                message: data.to_string(),
+            })
+    }
+
     /// `GET /repos/{owner}/{repo}/commits/{ref}/check-runs`, all pages.
     pub async fn check_runs(
         &self,

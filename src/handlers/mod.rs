@@ -2,6 +2,8 @@
 //! per family.
 
 mod installation;
+mod issue_comment;
+mod issues;
 mod ping;
 pub mod pull_request;
 
@@ -27,9 +29,9 @@ pub async fn dispatch(ctx: &Context, event: Event) -> anyhow::Result<Handled> {
             installation::handle_installation_repositories(ctx, &event).await
         }
         Event::PullRequest(event) => pull_request::handle_pull_request(ctx, &event).await,
-        Event::Issues(_)
-        | Event::IssueComment(_)
-        | Event::PullRequestReview(_)
+        Event::Issues(event) => issues::handle_issues(ctx, &event).await,
+        Event::IssueComment(event) => issue_comment::handle_issue_comment(ctx, &event).await,
+        Event::PullRequestReview(_)
         | Event::CheckRun(_)
         | Event::CheckSuite(_)
         | Event::Status(_)

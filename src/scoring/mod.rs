@@ -21,7 +21,12 @@ pub fn weighted_mean(terms: impl IntoIterator<Item = (Option<f64>, Signal)>) -> 
     for (value, signal) in terms {
         let Some(value) = value else { continue };
         let normalized = norm(value, signal.threshold);
-        sum += signal.weight * if signal.smaller_is_better { 1.0 - normalized } else { normalized };
+        sum += signal.weight
+            * if signal.smaller_is_better {
+                1.0 - normalized
+            } else {
+                normalized
+            };
         weights += signal.weight;
     }
     (weights > 0.0).then(|| sum / weights)
@@ -73,7 +78,10 @@ pub fn health(inputs: &HealthInputs, signals: &HealthSignals) -> f64 {
         (inputs.recent_release_count, signals.recent_release_count),
         (inputs.updated_issues_count, signals.updated_issues_count),
         (inputs.closed_issues_count, signals.closed_issues_count),
-        (inputs.issue_comment_frequency, signals.issue_comment_frequency),
+        (
+            inputs.issue_comment_frequency,
+            signals.issue_comment_frequency,
+        ),
         (inputs.github_mention_count, signals.github_mention_count),
         (inputs.dependent_count, signals.dependent_count),
     ])
@@ -95,10 +103,21 @@ pub struct UrgencyInputs {
 /// engagement, each squashed by its threshold, mixed by their weights.
 pub fn urgency(inputs: &UrgencyInputs, config: &ScoringConfig) -> f64 {
     let weights = &config.category_weights;
-    let heaviest = [weights.security, weights.bug, weights.feature, weights.docs, weights.question, weights.other]
-        .into_iter()
-        .fold(0.0_f64, f64::max);
-    let category = if heaviest > 0.0 { category_weight(inputs.category, config) / heaviest } else { 0.0 };
+    let heaviest = [
+        weights.security,
+        weights.bug,
+        weights.feature,
+        weights.docs,
+        weights.question,
+        weights.other,
+    ]
+    .into_iter()
+    .fold(0.0_f64, f64::max);
+    let category = if heaviest > 0.0 {
+        category_weight(inputs.category, config) / heaviest
+    } else {
+        0.0
+    };
     let mix = &config.urgency;
     let total = mix.category + mix.age + mix.engagement;
     if total <= 0.0 {
@@ -164,10 +183,24 @@ pub fn impact(inputs: &ImpactInputs, config: &ScoringConfig) -> f64 {
     };
     let terms = [
         counted(inputs.stars, weights.stars, weights.stars_threshold),
-        counted(inputs.dependents, weights.dependents, weights.dependents_threshold),
-        counted(inputs.downstream_reach, weights.downstream_reach, weights.reach_threshold),
-        (inputs.pagerank_percentile.map(|p| p.clamp(0.0, 1.0)), weights.pagerank),
-        (inputs.betweenness_percentile.map(|p| p.clamp(0.0, 1.0)), weights.betweenness),
+        counted(
+            inputs.dependents,
+            weights.dependents,
+            weights.dependents_threshold,
+        ),
+        counted(
+            inputs.downstream_reach,
+            weights.downstream_reach,
+            weights.reach_threshold,
+        ),
+        (
+            inputs.pagerank_percentile.map(|p| p.clamp(0.0, 1.0)),
+            weights.pagerank,
+        ),
+        (
+            inputs.betweenness_percentile.map(|p| p.clamp(0.0, 1.0)),
+            weights.betweenness,
+        ),
     ];
     let (mut sum, mut total) = (0.0, 0.0);
     for (value, weight) in terms {
@@ -234,7 +267,9 @@ impl Level {
 /// The priority of an issue from its terms.
 pub fn priority(terms: Terms, config: &ScoringConfig) -> Priority {
     let w = &config.weights;
-    let raw = w.health * terms.health + w.impact * terms.impact + w.solvability * terms.solvability
+    let raw = w.health * terms.health
+        + w.impact * terms.impact
+        + w.solvability * terms.solvability
         + w.urgency * terms.urgency
         - w.redundancy * terms.redundancy;
     let score = raw.clamp(0.0, 1.0);
@@ -248,7 +283,11 @@ pub fn priority(terms: Terms, config: &ScoringConfig) -> Priority {
     } else {
         Level::Low
     };
-    Priority { terms, score, level }
+    Priority {
+        terms,
+        score,
+        level,
+    }
 }
 
 #[cfg(test)]
@@ -259,14 +298,22 @@ mod tests {
     fn norm_squashes_and_saturates() {
         assert_eq!(norm(0.0, 10.0), 0.0);
         assert!((norm(10.0, 10.0) - 1.0).abs() < 1e-12);
-        assert!((norm(1_000.0, 10.0) - 1.0).abs() < 1e-12, "saturates at the threshold");
+        assert!(
+            (norm(1_000.0, 10.0) - 1.0).abs() < 1e-12,
+            "saturates at the threshold"
+        );
         assert!((norm(1.0, 10.0) - 2f64.ln() / 11f64.ln()).abs() < 1e-12);
     }
 
     #[test]
     fn a_missing_signal_leaves_both_sums() {
-        let s = Signal { weight: 1.0, threshold: 10.0, smaller_is_better: false };
-        let with_missing = weighted_mean([(Some(10.0), s), (None, Signal { weight: 9.0, ..s })]).expect("one present");
+        let s = Signal {
+            weight: 1.0,
+            threshold: 10.0,
+            smaller_is_better: false,
+        };
+        let with_missing = weighted_mean([(Some(10.0), s), (None, Signal { weight: 9.0, ..s })])
+            .expect("one present");
         assert!((with_missing - 1.0).abs() < 1e-12);
         assert_eq!(weighted_mean([(None, s)]), None);
     }
@@ -274,19 +321,37 @@ mod tests {
     #[test]
     fn priority_levels_follow_the_thresholds() {
         let config = ScoringConfig::default();
-        let all = |v: f64| Terms { health: v, impact: v, solvability: v, urgency: v, redundancy: 0.0 };
+        let all = |v: f64| Terms {
+            health: v,
+            impact: v,
+            solvability: v,
+            urgency: v,
+            redundancy: 0.0,
+        };
         assert_eq!(priority(all(1.0), &config).level, Level::Critical);
         assert_eq!(priority(all(0.6), &config).level, Level::High);
         assert_eq!(priority(all(0.4), &config).level, Level::Medium);
         assert_eq!(priority(all(0.1), &config).level, Level::Low);
-        let penalized = Terms { redundancy: 1.0, ..all(0.0) };
+        let penalized = Terms {
+            redundancy: 1.0,
+            ..all(0.0)
+        };
         assert_eq!(priority(penalized, &config).score, 0.0, "clamped at 0");
     }
 
     #[test]
     fn security_is_the_most_urgent_category() {
         let config = ScoringConfig::default();
-        let of = |category| urgency(&UrgencyInputs { category, age_days: 10.0, engagement: 3.0 }, &config);
+        let of = |category| {
+            urgency(
+                &UrgencyInputs {
+                    category,
+                    age_days: 10.0,
+                    engagement: 3.0,
+                },
+                &config,
+            )
+        };
         assert!(of(Category::Security) > of(Category::Bug));
         assert!(of(Category::Bug) > of(Category::Feature));
         assert!(of(Category::Feature) > of(Category::Question));
@@ -303,7 +368,11 @@ mod tests {
 
     #[test]
     fn archived_repositories_have_no_health() {
-        let inputs = HealthInputs { contributor_count: Some(50.0), archived: true, ..HealthInputs::default() };
+        let inputs = HealthInputs {
+            contributor_count: Some(50.0),
+            archived: true,
+            ..HealthInputs::default()
+        };
         assert_eq!(health(&inputs, &HealthSignals::default()), 0.0);
     }
 }

@@ -5,3 +5,4 @@ mod app_flows;
 mod fake_github;
 mod github_client;
 mod harness;
+mod triage_flows;

@@ -1,4 +1,285 @@
-//! Issue triage: what kind of issue it is (the category shared by every triage step), the
-//! offline classifier, and the triage of one issue.
+//! Issue triage: the category shared by every triage step, the offline classifier, the
+//! categorization, the repository's score inputs, the texts written on GitHub, and the triage
+//! of one issue — assessing it ([`assess`]) and publishing the result ([`publish`]).
 
+pub mod categorize;
 pub mod category;
+pub mod classifier;
+pub mod render;
+pub mod signals;
+
+use crate::context::Context;
+use crate::db::triage::{self as db, TriagedIssue};
+use crate::event::model::{AccountKind, Issue, Repository, State};
+use crate::github::GithubClient;
+use crate::github::GithubError;
+use crate::github::ids::{CommentId, InstallationId};
+use crate::github::repo_config::RepoConfig;
+use crate::scoring::{self, Priority, Terms, UrgencyInputs};
+use crate::time::Millis;
+use anyhow::Context as _;
+use categorize::Categorized;
+use render::Breakdown;
+use signals::RepoScores;
+
+const DAY_MS: f64 = 86_400_000.0;
+
+/// Everything one triage decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    /// Category, complexity, area.
+    pub categorized: Categorized,
+    /// The priority and its terms.
+    pub priority: Priority,
+    /// Days the issue had been open, as of the assessment.
+    pub age_days: f64,
+    /// Comments and reactions.
+    pub engagement: u64,
+    /// The repository's terms.
+    pub repo: RepoScores,
+}
+
+impl Assessment {
+    /// What the comment and `explain` show.
+    pub fn breakdown(&self) -> Breakdown<'_> {
+        Breakdown {
+            categorized: &self.categorized,
+            priority: self.priority,
+            age_days: self.age_days,
+            engagement: self.engagement,
+            repo_source: &self.repo.source,
+        }
+    }
+}
+
+/// Why an issue is left alone, when it is.
+pub fn skip_reason(issue: &Issue, config: &RepoConfig) -> Option<String> {
+    if !config.enabled {
+        return Some("GlobalLM is disabled in this repository (.github/globallm.yml)".to_owned());
+    }
+    if issue.state == State::Closed {
+        return Some("the issue is closed".to_owned());
+    }
+    if issue.locked {
+        return Some("the issue is locked".to_owned());
+    }
+    if issue.labels.iter().any(|l| *l == config.labels.disabled) {
+        return Some(format!("the issue is labelled {}", config.labels.disabled));
+    }
+    if let Some(person) = issue.assignees.iter().find(|a| a.kind != AccountKind::Bot) {
+        return Some(format!("the issue is assigned to {}", person.login));
+    }
+    None
+}
+
+/// Categorizes and scores an issue as of `as_of`. Its age counts whole days, so triaging it
+/// again the same day gives the same result (and writes nothing).
+pub async fn assess(
+    ctx: &Context,
+    repo: &Repository,
+    issue: &Issue,
+    as_of: Millis,
+) -> anyhow::Result<Assessment> {
+    let config = ctx.config();
+    let name = repo.name.to_string();
+    let categorized = categorize::offline(Some(&name), &issue.title, &issue.body);
+    let repo_scores = signals::repo_scores(
+        ctx.db.pool(),
+        &ctx.db,
+        repo,
+        &config.scoring,
+        ctx.clock.now_ms(),
+    )
+    .await
+    .context("the repository's health and impact")?;
+    let age_days = (((as_of - issue.created_at).max(0) as f64) / DAY_MS).floor();
+    // Engagement is other people's: GlobalLM's own triage comment does not count.
+    let own_comment = db::get(ctx.db.pool(), &name, issue.number.as_db())
+        .await?
+        .is_some_and(|t| t.comment_id.is_some());
+    let engagement = issue.comments.saturating_sub(u64::from(own_comment)) + issue.reactions;
+    let urgency = scoring::urgency(
+        &UrgencyInputs {
+            category: categorized.category,
+            age_days,
+            engagement: engagement as f64,
+        },
+        &config.scoring,
+    );
+    let solvability = scoring::solvability(
+        categorized.complexity,
+        repo_scores.has_tests,
+        &config.scoring,
+    );
+    let terms = Terms {
+        health: repo_scores.health,
+        impact: repo_scores.impact,
+        solvability,
+        urgency,
+        redundancy: repo_scores.redundancy,
+    };
+    Ok(Assessment {
+        categorized,
+        priority: scoring::priority(terms, &config.scoring),
+        age_days,
+        engagement,
+        repo: repo_scores,
+    })
+}
+
+/// What publishing changed on GitHub.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Published {
+    /// Labels added.
+    pub labels_added: Vec<String>,
+    /// Stale GlobalLM labels removed.
+    pub labels_removed: Vec<String>,
+    /// `created`, `updated` or `unchanged`.
+    pub comment: &'static str,
+}
+
+/// Labels the issue and writes (or edits) its one triage comment, then stores the triage.
+/// Nothing is written when nothing changed.
+pub async fn publish(
+    ctx: &Context,
+    github: &GithubClient,
+    inst: InstallationId,
+    repo: &Repository,
+    issue: &Issue,
+    assessment: &Assessment,
+    repo_config: &RepoConfig,
+) -> anyhow::Result<Published> {
+    let config = ctx.config();
+    let name = repo.name.to_string();
+    let labels = &repo_config.labels;
+    let wanted = [
+        render::category_label(assessment.categorized.category, labels),
+        render::priority_label(assessment.priority.level, labels),
+    ];
+    let mut published = Published::default();
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|l| !issue.labels.contains(&l.name))
+        .map(|l| l.name.clone())
+        .collect();
+    if !missing.is_empty() {
+        for label in wanted.iter().filter(|l| missing.contains(&l.name)) {
+            ctx.ensure_label(github, inst, &repo.name, label).await?;
+        }
+        github
+            .add_labels(inst, &repo.name, issue.number, &missing)
+            .await
+            .context("labelling the issue")?;
+        published.labels_added = missing;
+    }
+    for stale in issue.labels.iter().filter(|l| {
+        (l.starts_with(&labels.type_prefix) || l.starts_with(&labels.priority_prefix))
+            && !wanted.iter().any(|w| w.name == **l)
+    }) {
+        github
+            .remove_label(inst, &repo.name, issue.number, stale)
+            .await
+            .context("removing a stale label")?;
+        published.labels_removed.push(stale.clone());
+    }
+
+    let body = render::triage_comment(&assessment.breakdown(), &config.scoring);
+    let stored = db::get(ctx.db.pool(), &name, issue.number.as_db()).await?;
+    let (comment_id, action) = match stored
+        .as_ref()
+        .and_then(|s| s.comment_id.zip(s.comment_body.as_ref()))
+    {
+        Some((_, previous)) if *previous == body => {
+            (stored.as_ref().and_then(|s| s.comment_id), "unchanged")
+        }
+        Some((id, _)) => match github
+            .update_comment(
+                inst,
+                &repo.name,
+                CommentId(u64::try_from(id).unwrap_or_default()),
+                &body,
+            )
+            .await
+        {
+            Ok(comment) => (Some(comment.id.as_db()), "updated"),
+            // Deleted by someone: write it again.
+            Err(GithubError::NotFound(_)) => (
+                Some(
+                    write_comment(ctx, github, inst, repo, issue, &body)
+                        .await?
+                        .0,
+                ),
+                "created",
+            ),
+            Err(err) => return Err(err).context("updating the triage comment"),
+        },
+        None => write_comment(ctx, github, inst, repo, issue, &body)
+            .await
+            .map(|(id, action)| (Some(id), action))?,
+    };
+    published.comment = action;
+
+    let c = &assessment.categorized;
+    let triaged = TriagedIssue {
+        repo: name,
+        number: issue.number.as_db(),
+        title: issue.title.clone(),
+        state: "open".to_owned(),
+        language: assessment.repo.language.clone(),
+        category: c.category.as_str().to_owned(),
+        complexity: i64::from(c.complexity),
+        complexity_note: Some(c.complexity_reason.clone()),
+        area: c.area.clone(),
+        confidence: c.confidence,
+        categorized_by: c.source.as_str().to_owned(),
+        opened_at: issue.created_at,
+        engagement: i64::try_from(assessment.engagement).unwrap_or(i64::MAX),
+        health: assessment.repo.health,
+        impact: assessment.repo.impact,
+        redundancy: assessment.repo.redundancy,
+        has_tests: assessment.repo.has_tests,
+        priority: assessment.priority.score,
+        level: assessment.priority.level.as_str().to_owned(),
+        comment_id,
+        comment_body: Some(body),
+        triaged_at: ctx.clock.now_ms(),
+    };
+    let mut tx = ctx.db.write().await?;
+    db::put(tx.conn(), &triaged).await?;
+    tx.commit().await?;
+    Ok(published)
+}
+
+/// Writes the triage comment, unless one is already there (found by its marker, say after a
+/// crash between writing it and storing its id): then that one is edited.
+async fn write_comment(
+    ctx: &Context,
+    github: &GithubClient,
+    inst: InstallationId,
+    repo: &Repository,
+    issue: &Issue,
+    body: &str,
+) -> anyhow::Result<(i64, &'static str)> {
+    let bot = ctx.bot_login().await?;
+    let existing = github
+        .find_comment(inst, &repo.name, issue.number, &bot, render::TRIAGE_MARKER)
+        .await
+        .context("looking for an earlier triage comment")?;
+    Ok(match existing {
+        Some(comment) if comment.body == body => (comment.id.as_db(), "unchanged"),
+        Some(comment) => {
+            github
+                .update_comment(inst, &repo.name, comment.id, body)
+                .await
+                .context("updating the triage comment")?;
+            (comment.id.as_db(), "updated")
+        }
+        None => {
+            let comment = github
+                .create_comment(inst, &repo.name, issue.number, body)
+                .await
+                .context("writing the triage comment")?;
+            (comment.id.as_db(), "created")
+        }
+    })
+}

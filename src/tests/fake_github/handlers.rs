@@ -287,6 +287,32 @@ fn graphql(world: &mut World, req: &Request<'_>) -> Answer {
             json!({ "data": null, "errors": [{ "message": format!("Could not resolve to a node with the global id of '{id}'") }] }),
         );
     }
+    if query.contains("closedByPullRequestsReferences") {
+        let var = |name: &str| {
+            req.body
+                .pointer(&format!("/variables/{name}"))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        let full_name = format!(
+            "{}/{}",
+            var("owner").as_str().unwrap_or_default(),
+            var("name").as_str().unwrap_or_default()
+        );
+        let number = var("number").as_u64().unwrap_or_default();
+        let Some(issue) = world
+            .repos
+            .get(&full_name)
+            .and_then(|r| r.issues.get(&number))
+        else {
+            return Answer::ok(
+                json!({ "data": { "repository": null }, "errors": [{ "message": "Could not resolve to a Repository" }] }),
+            );
+        };
+        return Answer::ok(json!({ "data": { "repository": { "issue": {
+            "closedByPullRequestsReferences": { "totalCount": issue.linked_pull_requests }
+        } } } }));
+    }
     Answer::ok(
         json!({ "data": null, "errors": [{ "message": "the fake GitHub does not serve this query" }] }),
     )

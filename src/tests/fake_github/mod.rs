@@ -182,9 +182,77 @@ impl FakeGithub {
                 created_at: now,
                 updated_at: now,
                 is_pull_request: false,
+                linked_pull_requests: 0,
             },
         );
         number
+    }
+
+    /// A comment by someone (not the bot) on an issue; returns its id.
+    pub fn add_comment(&self, repo: &str, issue: u64, author: &str, body: &str) -> u64 {
+        let mut world = self.world();
+        let id = world.next_id();
+        let now = world.now();
+        let repo = world.repos.get_mut(repo).expect("the repository exists");
+        repo.comments.insert(
+            id,
+            FakeComment {
+                id,
+                issue,
+                body: body.to_owned(),
+                author: author.to_owned(),
+                author_is_bot: author.ends_with("[bot]"),
+                created_at: now,
+                updated_at: now,
+                reactions: Vec::new(),
+            },
+        );
+        id
+    }
+
+    /// An `issues` delivery for an issue as the fake holds it now.
+    pub fn issue_delivery(&self, action: &str, repo: &str, issue: u64, sender: &str) -> Vec<u8> {
+        let world = self.world();
+        let fake = &world.repos[repo];
+        serde_json::json!({
+            "action": action,
+            "issue": world::issue_json(fake, &fake.issues[&issue], &self.api_url),
+            "repository": world::repo_json(fake, &self.api_url),
+            "sender": world::user_json(sender),
+            "installation": { "id": world.installation_of(repo).expect("installed") },
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    /// An `issue_comment` delivery for a comment as the fake holds it now.
+    pub fn comment_delivery(
+        &self,
+        action: &str,
+        repo: &str,
+        comment: u64,
+        previous: Option<&str>,
+    ) -> Vec<u8> {
+        let world = self.world();
+        let fake = &world.repos[repo];
+        let comment = &fake.comments[&comment];
+        let mut delivery = serde_json::json!({
+            "action": action,
+            "issue": world::issue_json(fake, &fake.issues[&comment.issue], &self.api_url),
+            "comment": world::comment_json(fake, comment, &self.api_url),
+            "repository": world::repo_json(fake, &self.api_url),
+            "sender": world::user_json(&comment.author),
+            "installation": { "id": world.installation_of(repo).expect("installed") },
+        });
+        if let Some(previous) = previous {
+            delivery["changes"] = serde_json::json!({ "body": { "from": previous } });
+        }
+        delivery.to_string().into_bytes()
+    }
+
+    /// Writes calls made from now on, to count what a step cost.
+    pub fn calls_since(&self, mark: usize) -> Vec<Call> {
+        self.world().calls[mark..].to_vec()
     }
 
     /// Puts a file on a repository's default branch.

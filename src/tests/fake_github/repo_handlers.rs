@@ -480,6 +480,7 @@ fn create_pull(
             created_at: now,
             updated_at: now,
             is_pull_request: true,
+            linked_pull_requests: 0,
         },
     );
     let json = pull_json(repo, &pull, req.base);

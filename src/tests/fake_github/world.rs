@@ -48,6 +48,8 @@ pub struct FakeIssue {
     pub created_at: Millis,
     pub updated_at: Millis,
     pub is_pull_request: bool,
+    /// Open pull requests that close it.
+    pub linked_pull_requests: u64,
 }
 
 #[derive(Debug, Clone)]

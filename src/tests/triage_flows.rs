@@ -1,0 +1,447 @@
+//! Triage end to end: an issue opened on the fake GitHub is labelled and gets one triage
+//! comment; edits update it; repeats change nothing; issues GlobalLM must leave alone are left
+//! alone; `/globallm explain` and the other commands answer as a maintainer would expect.
+
+use super::harness::{INSTALLATION, TestApp, shared_payload};
+use crate::db::triage as db;
+use crate::triage::render::TRIAGE_MARKER;
+use axum::http::StatusCode;
+
+const REPO: &str = "acme/widgets";
+const BUG_TITLE: &str = "Crash when parsing an empty widget manifest";
+const BUG_BODY: &str = "Running `widgets build` on an empty `widgets.toml` raises:\n\n```\nTraceback (most recent call last):\n  File \"widgets/manifest.py\", line 88, in load\n    return parse(text)[0]\nIndexError: list index out of range\n```\n\nExpected: a clear error message.";
+
+async fn app_with_issue() -> (TestApp, u64) {
+    let app = TestApp::start().await;
+    app.github.add_repo(REPO, INSTALLATION);
+    let number = app.github.add_issue(REPO, BUG_TITLE, BUG_BODY, "maria-dev");
+    (app, number)
+}
+
+fn writes(app: &TestApp, since: usize) -> Vec<String> {
+    app.github
+        .calls_since(since)
+        .into_iter()
+        .filter(|c| {
+            c.method != "GET" && !c.path.ends_with("/access_tokens") && c.path != "/graphql"
+        })
+        .map(|c| format!("{} {}", c.method, c.path))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_opened_issue_gets_its_labels_and_one_triage_comment() {
+    let (app, number) = app_with_issue().await;
+    let (_, answer) = app
+        .deliver(
+            "issues",
+            &app.github
+                .issue_delivery("opened", REPO, number, "maria-dev"),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED);
+    assert_eq!(app.drain().await, 1);
+
+    let mut labels = app.github.labels(REPO, number);
+    labels.sort();
+    assert_eq!(labels.len(), 2, "{labels:?}");
+    assert_eq!(labels[0].split('/').next(), Some("globallm:priority"));
+    assert_eq!(labels[1], "globallm:type/bug");
+    let colors = app.github.world().repos[REPO].labels.clone();
+    assert_eq!(
+        colors["globallm:type/bug"].0, "d73a4a",
+        "created with its colour"
+    );
+    assert!(
+        colors["globallm:type/bug"]
+            .1
+            .as_deref()
+            .is_some_and(|d| d.contains("a bug"))
+    );
+
+    let comments = app.github.comments(REPO, number);
+    assert_eq!(comments.len(), 1);
+    let body = &comments[0].body;
+    assert!(body.starts_with(TRIAGE_MARKER), "{body}");
+    for term in [
+        "Health (H)",
+        "Impact (I)",
+        "Solvability (S)",
+        "Urgency (U)",
+        "Redundancy (R)",
+        "**Category:** bug",
+    ] {
+        assert!(body.contains(term), "`{term}` missing from {body}");
+    }
+    let stored = db::get(
+        app.ctx.db.pool(),
+        REPO,
+        i64::try_from(number).expect("small"),
+    )
+    .await
+    .expect("query")
+    .expect("stored");
+    assert_eq!(
+        (stored.category.as_str(), stored.categorized_by.as_str()),
+        ("bug", "offline")
+    );
+    assert!(labels[0].ends_with(&stored.level));
+    assert_eq!(
+        stored.comment_id,
+        Some(i64::try_from(comments[0].id).expect("small"))
+    );
+}
+
+#[tokio::test]
+async fn an_edit_updates_the_comment_and_a_repeat_changes_nothing() {
+    let (app, number) = app_with_issue().await;
+    let opened = app
+        .github
+        .issue_delivery("opened", REPO, number, "maria-dev");
+    let (guid, _) = app.deliver("issues", &opened).await;
+    app.drain().await;
+    let first = app.github.comments(REPO, number);
+
+    // The same delivery again: a duplicate, nothing queued.
+    let again = app.deliver_as(&guid, "issues", &opened).await;
+    assert_eq!(again.status, StatusCode::OK);
+    // The same content under a new id (say, a job run twice): nothing written.
+    let mark = app.github.calls().len();
+    app.deliver("issues", &opened).await;
+    app.drain().await;
+    assert!(writes(&app, mark).is_empty(), "{:?}", writes(&app, mark));
+
+    // An edit that turns the report into a security report changes the category.
+    {
+        let mut world = app.github.world();
+        let issue = world
+            .repos
+            .get_mut(REPO)
+            .expect("repo")
+            .issues
+            .get_mut(&number)
+            .expect("issue");
+        issue.title = "XSS in the manifest preview (CVE-2026-12345)".to_owned();
+        issue.body = "A crafted manifest name runs script in the preview page: cross-site scripting vulnerability.".to_owned();
+        issue.updated_at += 60_000;
+    }
+    let mark = app.github.calls().len();
+    app.deliver(
+        "issues",
+        &app.github
+            .issue_delivery("edited", REPO, number, "maria-dev"),
+    )
+    .await;
+    app.drain().await;
+    let comments = app.github.comments(REPO, number);
+    assert_eq!(comments.len(), 1, "edited in place, never a second comment");
+    assert_eq!(comments[0].id, first[0].id);
+    assert!(
+        comments[0].body.contains("**Category:** security"),
+        "{}",
+        comments[0].body
+    );
+    let labels = app.github.labels(REPO, number);
+    assert!(
+        labels.contains(&"globallm:type/security".to_owned())
+            && !labels.contains(&"globallm:type/bug".to_owned()),
+        "{labels:?}"
+    );
+    let made = writes(&app, mark);
+    assert!(
+        made.iter()
+            .any(|w| w.starts_with("PATCH") && w.contains("/issues/comments/")),
+        "{made:?}"
+    );
+    assert!(
+        made.iter()
+            .any(|w| w.starts_with("DELETE") && w.ends_with("globallm%3Atype%2Fbug")),
+        "{made:?}"
+    );
+}
+
+#[tokio::test]
+async fn issues_to_leave_alone_are_left_alone() {
+    let app = TestApp::start().await;
+    app.github.add_repo(REPO, INSTALLATION);
+    let locked = app.github.add_issue(REPO, "Locked", BUG_BODY, "a");
+    let assigned = app.github.add_issue(REPO, "Assigned", BUG_BODY, "a");
+    let disabled = app.github.add_issue(REPO, "Disabled", BUG_BODY, "a");
+    let linked = app.github.add_issue(REPO, "Linked", BUG_BODY, "a");
+    {
+        let mut world = app.github.world();
+        let issues = &mut world.repos.get_mut(REPO).expect("repo").issues;
+        issues.get_mut(&locked).expect("issue").locked = true;
+        issues.get_mut(&assigned).expect("issue").assignees = vec!["a-maintainer".to_owned()];
+        issues.get_mut(&disabled).expect("issue").labels = vec!["globallm:disabled".to_owned()];
+        issues.get_mut(&linked).expect("issue").linked_pull_requests = 1;
+    }
+    for number in [locked, assigned, disabled, linked] {
+        app.deliver(
+            "issues",
+            &app.github.issue_delivery("opened", REPO, number, "a"),
+        )
+        .await;
+    }
+    app.drain().await;
+    for number in [locked, assigned, linked] {
+        assert!(app.github.labels(REPO, number).is_empty(), "#{number}");
+    }
+    assert_eq!(app.github.labels(REPO, disabled), ["globallm:disabled"]);
+    for number in [locked, assigned, disabled, linked] {
+        assert!(app.github.comments(REPO, number).is_empty(), "#{number}");
+    }
+    let notes: Vec<String> =
+        sqlx::query_scalar("SELECT note FROM deliveries WHERE outcome = 'skipped' ORDER BY id")
+            .fetch_all(app.ctx.db.pool())
+            .await
+            .expect("query");
+    assert_eq!(
+        notes,
+        [
+            "the issue is locked",
+            "the issue is assigned to a-maintainer",
+            "the issue is labelled globallm:disabled",
+            "a pull request already addresses the issue",
+        ]
+    );
+
+    // Removing the label re-enables GlobalLM on the issue.
+    app.github
+        .world()
+        .repos
+        .get_mut(REPO)
+        .expect("repo")
+        .issues
+        .get_mut(&disabled)
+        .expect("issue")
+        .labels
+        .clear();
+    let mut unlabeled: serde_json::Value =
+        serde_json::from_slice(&app.github.issue_delivery("unlabeled", REPO, disabled, "a"))
+            .expect("json");
+    unlabeled["label"] = serde_json::json!({ "name": "globallm:disabled" });
+    app.deliver("issues", unlabeled.to_string().as_bytes())
+        .await;
+    app.drain().await;
+    assert_eq!(app.github.labels(REPO, disabled).len(), 2);
+    assert_eq!(app.github.comments(REPO, disabled).len(), 1);
+}
+
+#[tokio::test]
+async fn a_repository_can_turn_globallm_off() {
+    let (app, number) = app_with_issue().await;
+    app.github
+        .put_file(REPO, ".github/globallm.yml", "enabled: false\n");
+    app.deliver(
+        "issues",
+        &app.github
+            .issue_delivery("opened", REPO, number, "maria-dev"),
+    )
+    .await;
+    app.drain().await;
+    assert!(app.github.labels(REPO, number).is_empty());
+    assert!(app.github.comments(REPO, number).is_empty());
+}
+
+#[tokio::test]
+async fn a_real_opened_delivery_is_triaged() {
+    let Some(body) = shared_payload("webhooks/issues/opened.payload.json") else {
+        return;
+    };
+    let app = TestApp::start().await;
+    let mut delivery: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let repo = delivery["repository"]["full_name"]
+        .as_str()
+        .expect("a repository")
+        .to_owned();
+    let title = delivery["issue"]["title"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    app.github.add_repo(&repo, INSTALLATION);
+    let number = app.github.add_issue(&repo, &title, "", "Codertocat");
+    assert_eq!(
+        Some(number),
+        delivery["issue"]["number"].as_u64(),
+        "the fake numbers it the same"
+    );
+    delivery["installation"] = serde_json::json!({ "id": INSTALLATION });
+    let (_, answer) = app.deliver("issues", delivery.to_string().as_bytes()).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED);
+    app.drain().await;
+    assert_eq!(app.github.labels(&repo, number).len(), 2);
+    assert_eq!(app.github.comments(&repo, number).len(), 1);
+}
+
+async fn comment(app: &TestApp, number: u64, author: &str, body: &str) -> u64 {
+    let id = app.github.add_comment(REPO, number, author, body);
+    app.deliver(
+        "issue_comment",
+        &app.github.comment_delivery("created", REPO, id, None),
+    )
+    .await;
+    app.drain().await;
+    id
+}
+
+fn reactions(app: &TestApp, comment: u64) -> Vec<String> {
+    app.github.world().repos[REPO].comments[&comment]
+        .reactions
+        .iter()
+        .map(|(_, r)| r.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn explain_replies_with_the_breakdown_for_anyone() {
+    let (app, number) = app_with_issue().await;
+    let id = comment(
+        &app,
+        number,
+        "drive-by",
+        "Why is this not critical?\n/globallm explain",
+    )
+    .await;
+    let comments = app.github.comments(REPO, number);
+    let reply = comments.iter().find(|c| c.author_is_bot).expect("a reply");
+    assert!(
+        reply.body.starts_with("> /globallm explain\n\n**Priority"),
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply
+            .body
+            .contains("**Urgency** mixes the category (bug × 5)"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(reactions(&app, id), ["eyes", "+1"]);
+
+    // The job running again (a crash after the reply) answers nothing twice.
+    app.deliver(
+        "issue_comment",
+        &app.github.comment_delivery("created", REPO, id, None),
+    )
+    .await;
+    app.drain().await;
+    assert_eq!(
+        app.github
+            .comments(REPO, number)
+            .iter()
+            .filter(|c| c.author_is_bot)
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn commands_in_code_quotes_or_from_bots_are_ignored() {
+    let (app, number) = app_with_issue().await;
+    let fenced = comment(
+        &app,
+        number,
+        "maria-dev",
+        "Try:\n```\n/globallm explain\n```",
+    )
+    .await;
+    let quoted = comment(&app, number, "maria-dev", "> /globallm explain\nI agree").await;
+    let bot = comment(&app, number, "dependabot[bot]", "/globallm explain").await;
+    for id in [fenced, quoted, bot] {
+        assert!(reactions(&app, id).is_empty(), "comment {id}");
+    }
+    assert_eq!(
+        app.github
+            .comments(REPO, number)
+            .iter()
+            .filter(|c| c.author_is_bot && c.author != "dependabot[bot]")
+            .count(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn help_unknown_commands_and_permissions() {
+    let (app, number) = app_with_issue().await;
+    app.github
+        .world()
+        .repos
+        .get_mut(REPO)
+        .expect("repo")
+        .collaborators
+        .insert("lead".into(), "maintain".into());
+    let help = comment(&app, number, "drive-by", "/globallm help").await;
+    let typo = comment(&app, number, "drive-by", "/globallm explian").await;
+    let refused = comment(&app, number, "drive-by", "/globallm fix").await;
+    assert_eq!(reactions(&app, help), ["eyes", "+1"]);
+    assert_eq!(reactions(&app, typo), ["eyes", "confused"]);
+    assert_eq!(reactions(&app, refused), ["eyes", "confused"]);
+    let replies: Vec<String> = app
+        .github
+        .comments(REPO, number)
+        .into_iter()
+        .filter(|c| c.author_is_bot)
+        .map(|c| c.body)
+        .collect();
+    assert_eq!(replies.len(), 3);
+    assert!(
+        replies[0].contains("- `/globallm merge`: merge a HIGH-tier pull request"),
+        "{}",
+        replies[0]
+    );
+    assert!(
+        replies[1].contains("unknown command `explian`; did you mean `/globallm explain`?"),
+        "{}",
+        replies[1]
+    );
+    assert_eq!(
+        replies[2],
+        "> /globallm fix\n\nSorry @drive-by, `/globallm fix` needs write, maintain or admin permission on this repository."
+    );
+    assert!(
+        app.github
+            .calls()
+            .iter()
+            .any(|c| c.path.ends_with("/collaborators/drive-by/permission")),
+        "asked from the API"
+    );
+}
+
+#[tokio::test]
+async fn an_edited_comment_runs_only_its_new_commands() {
+    let (app, number) = app_with_issue().await;
+    let id = comment(&app, number, "maria-dev", "/globallm help").await;
+    let previous = "/globallm help";
+    {
+        let mut world = app.github.world();
+        world
+            .repos
+            .get_mut(REPO)
+            .expect("repo")
+            .comments
+            .get_mut(&id)
+            .expect("comment")
+            .body = "/globallm help\n/globallm explain".to_owned();
+    }
+    app.deliver(
+        "issue_comment",
+        &app.github
+            .comment_delivery("edited", REPO, id, Some(previous)),
+    )
+    .await;
+    app.drain().await;
+    let replies: Vec<String> = app
+        .github
+        .comments(REPO, number)
+        .into_iter()
+        .filter(|c| c.author_is_bot)
+        .map(|c| c.body)
+        .collect();
+    assert_eq!(replies.len(), 2, "help once, then explain");
+    assert!(
+        replies[1].starts_with("> /globallm explain"),
+        "{}",
+        replies[1]
+    );
+}

@@ -1,0 +1,100 @@
+//! A repository's health, impact and redundancy for the priority score: what the nightly
+//! discovery stored, or, when nothing is stored yet, cheap live signals from the repository's
+//! own description (age, last push, stars, archived), kept for a day.
+
+use crate::config::ScoringConfig;
+use crate::db::triage::{self as db, RepoSignals};
+use crate::event::model::Repository;
+use crate::scoring::{self, HealthInputs, ImpactInputs};
+use crate::time::Millis;
+use anyhow::Context as _;
+use sqlx::SqlitePool;
+
+/// Live signals are fetched again after this long.
+pub const LIVE_TTL_MS: Millis = 24 * 60 * 60 * 1000;
+const DAY_MS: f64 = 86_400_000.0;
+const MONTH_DAYS: f64 = 30.44;
+
+/// A repository's score terms and what they came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepoScores {
+    /// Its main language.
+    pub language: Option<String>,
+    /// H.
+    pub health: f64,
+    /// I.
+    pub impact: f64,
+    /// R.
+    pub redundancy: f64,
+    /// Whether it has tests, when known.
+    pub has_tests: Option<bool>,
+    /// `discovery` or `live`.
+    pub source: String,
+}
+
+impl RepoScores {
+    /// The terms of stored inputs under the current weights.
+    pub fn from_stored(stored: &RepoSignals, config: &ScoringConfig) -> anyhow::Result<Self> {
+        let health: HealthInputs =
+            serde_json::from_str(&stored.health).context("stored health inputs")?;
+        let impact: ImpactInputs =
+            serde_json::from_str(&stored.impact).context("stored impact inputs")?;
+        Ok(Self {
+            language: stored.language.clone(),
+            health: scoring::health(&health, &config.health),
+            impact: scoring::impact(&impact, config),
+            redundancy: stored.redundancy.clamp(0.0, 1.0),
+            has_tests: stored.has_tests,
+            source: stored.source.clone(),
+        })
+    }
+}
+
+/// The live signals a repository's description gives.
+pub fn live_inputs(repo: &Repository, now: Millis) -> (HealthInputs, ImpactInputs) {
+    let months_since =
+        |t: Option<Millis>| t.map(|t| ((now - t).max(0) as f64 / DAY_MS) / MONTH_DAYS);
+    let health = HealthInputs {
+        created_since: months_since(repo.created_at),
+        updated_since: months_since(repo.pushed_at),
+        archived: repo.archived,
+        ..HealthInputs::default()
+    };
+    let impact = ImpactInputs {
+        stars: Some(repo.stars as f64),
+        ..ImpactInputs::default()
+    };
+    (health, impact)
+}
+
+/// The repository's scores: stored discovery results, stored live signals younger than a day,
+/// or live signals from `repo`, stored for the next time.
+pub async fn repo_scores(
+    pool: &SqlitePool,
+    db_writer: &crate::db::Db,
+    repo: &Repository,
+    config: &ScoringConfig,
+    now: Millis,
+) -> anyhow::Result<RepoScores> {
+    let name = repo.name.to_string();
+    if let Some(stored) = db::get_signals(pool, &name).await?
+        && (stored.source == "discovery" || now - stored.fetched_at < LIVE_TTL_MS)
+    {
+        return RepoScores::from_stored(&stored, config);
+    }
+    let (health, impact) = live_inputs(repo, now);
+    let stored = RepoSignals {
+        repo: name,
+        language: repo.language.as_ref().map(|l| l.to_lowercase()),
+        health: serde_json::to_string(&health)?,
+        impact: serde_json::to_string(&impact)?,
+        redundancy: 0.0,
+        has_tests: None,
+        source: "live".to_owned(),
+        fetched_at: now,
+    };
+    let mut tx = db_writer.write().await?;
+    db::put_signals(tx.conn(), &stored).await?;
+    tx.commit().await?;
+    RepoScores::from_stored(&stored, config)
+}
