@@ -4,6 +4,7 @@ mod config_cmd;
 mod jobs_cmd;
 mod replay;
 pub mod serve;
+pub mod triage_cmd;
 
 use crate::config::{LogFormat, LoggingConfig, Overrides, Sources};
 use clap::{Parser, Subcommand};
@@ -49,6 +50,10 @@ pub enum Command {
     Config(config_cmd::ConfigArgs),
     /// Sign a payload file and send it as GitHub would
     Replay(replay::ReplayArgs),
+    /// Fetch, categorize, score and rank a repository's open issues
+    Issues(triage_cmd::IssuesArgs),
+    /// Rank the stored issues of every repository (or one language) by priority
+    Prioritize(triage_cmd::PrioritizeArgs),
 }
 
 /// Parses the command line, runs the command, and turns an error into a message and exit code 1.
@@ -97,7 +102,31 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             init_logging(&quiet_logging(&sources), None);
             replay::run(&sources, &args).await
         }
+        Command::Issues(args) => {
+            init_logging(&quiet_logging(&sources), None);
+            triage_cmd::issues(&sources, &args).await
+        }
+        Command::Prioritize(args) => {
+            init_logging(&quiet_logging(&sources), None);
+            triage_cmd::prioritize(&sources, &args).await
+        }
     }
+}
+
+/// The context one-shot commands share with the service: the configuration (no hot reload)
+/// and the database.
+async fn context(sources: &Sources) -> anyhow::Result<std::sync::Arc<crate::context::Context>> {
+    let config = sources.load()?.config;
+    let db = crate::db::Db::open(
+        &config.database_path(),
+        std::time::Duration::from_millis(config.storage.busy_timeout_ms),
+        4,
+    )
+    .await?;
+    let (_reloader, config) = crate::config::watch::Reloader::new(sources.clone(), config);
+    Ok(std::sync::Arc::new(crate::context::Context::new(
+        db, config,
+    )))
 }
 
 /// Logging for one-shot commands: warnings and errors only, unless `RUST_LOG` says otherwise.

@@ -282,6 +282,17 @@ pub enum Language {
 }
 
 impl Language {
+    /// The name used in configuration, `--language` and storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::Python => "python",
+            Language::Javascript => "javascript",
+            Language::Go => "go",
+            Language::Rust => "rust",
+            Language::Java => "java",
+        }
+    }
+
     /// Every supported language.
     pub const ALL: [Language; 5] = [
         Language::Python,

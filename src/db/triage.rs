@@ -168,6 +168,26 @@ pub async fn put(conn: &mut SqliteConnection, issue: &TriagedIssue) -> sqlx::Res
     Ok(())
 }
 
+/// Records the triage comment of an issue and the text it was last written with.
+pub async fn set_comment(
+    conn: &mut SqliteConnection,
+    repo: &str,
+    number: i64,
+    comment_id: Option<i64>,
+    body: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE triaged_issues SET comment_id = ?, comment_body = ? WHERE repo = ? AND number = ?",
+    )
+    .bind(comment_id)
+    .bind(body)
+    .bind(repo)
+    .bind(number)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Records the issue's state (`open` or `closed`), when it was triaged.
 pub async fn set_state(
     conn: &mut SqliteConnection,
@@ -187,22 +207,50 @@ pub async fn set_state(
     )
 }
 
-/// Open triaged issues, optionally of one language, in storage order: the input of
-/// `prioritize`, which recomputes every priority with the current weights. Streams through
-/// `visit` so a million rows never sit in memory at once.
+/// What ranking an issue needs, without the texts.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RankInput {
+    /// `owner/name`.
+    pub repo: String,
+    /// Its number.
+    pub number: i64,
+    /// Its title.
+    pub title: String,
+    /// Its category.
+    pub category: String,
+    /// Its complexity.
+    pub complexity: i64,
+    /// When it was opened.
+    pub opened_at: Millis,
+    /// Comments and reactions.
+    pub engagement: i64,
+    /// H when it was triaged.
+    pub health: f64,
+    /// I when it was triaged.
+    pub impact: f64,
+    /// R when it was triaged.
+    pub redundancy: f64,
+    /// Whether the repository has tests.
+    pub has_tests: Option<bool>,
+}
+
+/// Open triaged issues, optionally of one language: the input of `prioritize`, which
+/// recomputes every priority with the current weights. Streams through `visit` so a million
+/// rows never sit in memory at once.
 pub async fn for_each_open(
     pool: &SqlitePool,
     language: Option<&str>,
-    mut visit: impl FnMut(TriagedIssue),
+    mut visit: impl FnMut(RankInput),
 ) -> sqlx::Result<u64> {
     use futures_util::TryStreamExt as _;
+    const RANK_COLUMNS: &str = "repo, number, title, category, complexity, opened_at, engagement, health, impact, redundancy, has_tests";
     let sql = match language {
-        Some(_) => {
-            format!("SELECT {COLUMNS} FROM triaged_issues WHERE state = 'open' AND language = ?")
-        }
-        None => format!("SELECT {COLUMNS} FROM triaged_issues WHERE state = 'open'"),
+        Some(_) => format!(
+            "SELECT {RANK_COLUMNS} FROM triaged_issues WHERE state = 'open' AND language = ?"
+        ),
+        None => format!("SELECT {RANK_COLUMNS} FROM triaged_issues WHERE state = 'open'"),
     };
-    let mut query = sqlx::query_as::<_, TriagedIssue>(sqlx::AssertSqlSafe(sql));
+    let mut query = sqlx::query_as::<_, RankInput>(sqlx::AssertSqlSafe(sql));
     if let Some(language) = language {
         query = query.bind(language);
     }

@@ -445,3 +445,97 @@ async fn an_edited_comment_runs_only_its_new_commands() {
         replies[1]
     );
 }
+
+#[tokio::test]
+async fn issues_are_fetched_ranked_and_stored_for_the_cli() {
+    let app = TestApp::start().await;
+    app.github.add_repo(REPO, INSTALLATION);
+    let question = app.github.add_issue(
+        REPO,
+        "How do I configure the widget cache?",
+        "Is there an option for the cache size? Thanks!",
+        "a",
+    );
+    let security = app.github.add_issue(
+        REPO,
+        "SQL injection in the search endpoint (CVE-2026-1111)",
+        "The `q` parameter is concatenated into SQL: an attacker can dump the database.",
+        "b",
+    );
+    let bug = app.github.add_issue(REPO, BUG_TITLE, BUG_BODY, "c");
+    let repo: crate::github::ids::RepoName = REPO.parse().expect("name");
+    let mut seen = Vec::new();
+    let ranked = crate::triage::rank::rank_repository(&app.ctx, &repo, 50, |done, total| {
+        seen.push((done, total))
+    })
+    .await
+    .expect("ranked");
+    assert_eq!(seen.last(), Some(&(3, 3)));
+    let order: Vec<u64> = ranked
+        .iter()
+        .map(|r| u64::try_from(r.number).expect("positive"))
+        .collect();
+    assert_eq!(order, [security, bug, question], "{ranked:#?}");
+    assert!(
+        app.github.labels(REPO, bug).is_empty(),
+        "the CLI writes nothing on GitHub"
+    );
+
+    let table = crate::cli::triage_cmd::render_ranking(&ranked, false, false).expect("rendered");
+    let first_row = table.lines().nth(2).expect("a row");
+    assert!(
+        first_row.contains("security") && first_row.contains("SQL injection"),
+        "{table}"
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &crate::cli::triage_cmd::render_ranking(&ranked, true, false).expect("rendered"),
+    )
+    .expect("JSON");
+    assert_eq!(json[0]["rank"], 1);
+    assert_eq!(json[0]["category"], "security");
+    assert!(json[0]["terms"]["urgency"].as_f64().is_some());
+
+    // Stored with their inputs: ranking again with other weights needs no GitHub call.
+    let calls = app.github.calls().len();
+    let config = app.ctx.config();
+    let (stored, considered) = crate::triage::rank::prioritize(
+        app.ctx.db.pool(),
+        &config,
+        Some("python"),
+        10,
+        app.ctx.clock.now_ms(),
+    )
+    .await
+    .expect("ranked");
+    assert_eq!((stored.len(), considered), (3, 3));
+    assert_eq!(stored[0].number, ranked[0].number);
+    let mut reweighted = (*config).clone();
+    reweighted.scoring.weights.urgency = 0.0;
+    reweighted.scoring.category_weights.question = 50.0;
+    reweighted.scoring.weights.solvability = 1.0;
+    let (stored, _) = crate::triage::rank::prioritize(
+        app.ctx.db.pool(),
+        &reweighted,
+        None,
+        1,
+        app.ctx.clock.now_ms(),
+    )
+    .await
+    .expect("ranked");
+    assert_eq!(
+        u64::try_from(stored[0].number).expect("positive"),
+        question,
+        "only solvability counts: the simple question wins"
+    );
+    let (none, _) = crate::triage::rank::prioritize(
+        app.ctx.db.pool(),
+        &config,
+        Some("rust"),
+        10,
+        app.ctx.clock.now_ms(),
+    )
+    .await
+    .expect("ranked");
+    assert!(none.is_empty(), "no rust repositories stored");
+    assert_eq!(app.github.calls().len(), calls);
+}

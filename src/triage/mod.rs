@@ -5,6 +5,7 @@
 pub mod categorize;
 pub mod category;
 pub mod classifier;
+pub mod rank;
 pub mod render;
 pub mod signals;
 
@@ -219,9 +220,24 @@ pub async fn publish(
     };
     published.comment = action;
 
+    record(ctx, repo, issue, assessment).await?;
+    let mut tx = ctx.db.write().await?;
+    db::set_comment(tx.conn(), &name, issue.number.as_db(), comment_id, &body).await?;
+    tx.commit().await?;
+    Ok(published)
+}
+
+/// Stores a triage without writing anything on GitHub (the CLI's `issues`); a triage comment
+/// written before is kept on record.
+pub async fn record(
+    ctx: &Context,
+    repo: &Repository,
+    issue: &Issue,
+    assessment: &Assessment,
+) -> anyhow::Result<()> {
     let c = &assessment.categorized;
     let triaged = TriagedIssue {
-        repo: name,
+        repo: repo.name.to_string(),
         number: issue.number.as_db(),
         title: issue.title.clone(),
         state: "open".to_owned(),
@@ -240,14 +256,14 @@ pub async fn publish(
         has_tests: assessment.repo.has_tests,
         priority: assessment.priority.score,
         level: assessment.priority.level.as_str().to_owned(),
-        comment_id,
-        comment_body: Some(body),
+        comment_id: None,
+        comment_body: None,
         triaged_at: ctx.clock.now_ms(),
     };
     let mut tx = ctx.db.write().await?;
     db::put(tx.conn(), &triaged).await?;
     tx.commit().await?;
-    Ok(published)
+    Ok(())
 }
 
 /// Writes the triage comment, unless one is already there (found by its marker, say after a

@@ -50,6 +50,15 @@ impl RepoScores {
     }
 }
 
+/// The ecosystem a GitHub language belongs to, as `--language` names it: TypeScript counts as
+/// `javascript` (both publish to npm); others are the language in lower case.
+pub fn ecosystem(github_language: &str) -> String {
+    match github_language.to_lowercase().as_str() {
+        "typescript" => "javascript".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
 /// The live signals a repository's description gives.
 pub fn live_inputs(repo: &Repository, now: Millis) -> (HealthInputs, ImpactInputs) {
     let months_since =
@@ -85,7 +94,7 @@ pub async fn repo_scores(
     let (health, impact) = live_inputs(repo, now);
     let stored = RepoSignals {
         repo: name,
-        language: repo.language.as_ref().map(|l| l.to_lowercase()),
+        language: repo.language.as_deref().map(ecosystem),
         health: serde_json::to_string(&health)?,
         impact: serde_json::to_string(&impact)?,
         redundancy: 0.0,

@@ -1,0 +1,183 @@
+//! Ranking stored issues: every priority recomputed from its stored inputs with the current
+//! weights (so changing a weight changes the ranking without fetching anything), the best
+//! `top` kept in a bounded heap while the rows stream by.
+
+use super::category::Category;
+use super::signals::RepoScores;
+use crate::config::Config;
+use crate::db::triage::{self as db, RankInput};
+use crate::scoring::{self, Priority, Terms, UrgencyInputs};
+use crate::time::Millis;
+use serde::Serialize;
+use sqlx::SqlitePool;
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap};
+
+const DAY_MS: f64 = 86_400_000.0;
+
+/// One ranked issue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ranked {
+    /// `owner/name`.
+    pub repo: String,
+    /// The issue's number.
+    pub number: i64,
+    /// Its title.
+    pub title: String,
+    /// Its category.
+    pub category: Category,
+    /// Its complexity.
+    pub complexity: i64,
+    /// Whole days open.
+    pub age_days: f64,
+    /// Its priority and terms.
+    pub priority: Priority,
+}
+
+struct ByScore(Ranked);
+
+impl PartialEq for ByScore {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for ByScore {}
+impl PartialOrd for ByScore {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ByScore {
+    /// Higher scores first; ties broken by repository and number, so rankings are stable.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0
+            .priority
+            .score
+            .total_cmp(&other.0.priority.score)
+            .then_with(|| other.0.repo.cmp(&self.0.repo))
+            .then_with(|| other.0.number.cmp(&self.0.number))
+    }
+}
+
+/// The priority of a stored issue under `config`, with the repository's current terms when
+/// they are known (else the ones stored with the issue).
+pub fn rescore(
+    input: &RankInput,
+    repo: Option<&(f64, f64, f64)>,
+    config: &Config,
+    now: Millis,
+) -> Ranked {
+    let category = input.category.parse().unwrap_or(Category::Other);
+    let (health, impact, redundancy) =
+        repo.copied()
+            .unwrap_or((input.health, input.impact, input.redundancy));
+    let age_days = (((now - input.opened_at).max(0) as f64) / DAY_MS).floor();
+    let complexity = u8::try_from(input.complexity.clamp(1, 10)).unwrap_or(5);
+    let urgency = scoring::urgency(
+        &UrgencyInputs {
+            category,
+            age_days,
+            engagement: input.engagement as f64,
+        },
+        &config.scoring,
+    );
+    let terms = Terms {
+        health,
+        impact,
+        solvability: scoring::solvability(complexity, input.has_tests, &config.scoring),
+        urgency,
+        redundancy,
+    };
+    Ranked {
+        repo: input.repo.clone(),
+        number: input.number,
+        title: input.title.clone(),
+        category,
+        complexity: input.complexity,
+        age_days,
+        priority: scoring::priority(terms, &config.scoring),
+    }
+}
+
+/// The `top` open issues (of `language`, when given) by priority, best first, and how many
+/// were considered.
+pub async fn prioritize(
+    pool: &SqlitePool,
+    config: &Config,
+    language: Option<&str>,
+    top: usize,
+    now: Millis,
+) -> anyhow::Result<(Vec<Ranked>, u64)> {
+    let mut repos: HashMap<String, (f64, f64, f64)> = HashMap::new();
+    for stored in db::all_signals(pool).await? {
+        let scores = RepoScores::from_stored(&stored, &config.scoring)?;
+        repos.insert(
+            stored.repo,
+            (scores.health, scores.impact, scores.redundancy),
+        );
+    }
+    let mut heap: BinaryHeap<Reverse<ByScore>> = BinaryHeap::with_capacity(top + 1);
+    let considered = db::for_each_open(pool, language, |input| {
+        if top == 0 {
+            return;
+        }
+        let ranked = ByScore(rescore(&input, repos.get(&input.repo), config, now));
+        if heap.len() < top {
+            heap.push(Reverse(ranked));
+        } else if heap.peek().is_some_and(|Reverse(worst)| ranked > *worst) {
+            heap.pop();
+            heap.push(Reverse(ranked));
+        }
+    })
+    .await?;
+    let mut best: Vec<ByScore> = heap.into_iter().map(|Reverse(ranked)| ranked).collect();
+    best.sort_by(|a, b| b.cmp(a));
+    Ok((best.into_iter().map(|b| b.0).collect(), considered))
+}
+
+/// Fetches a repository's open issues (up to `max`, oldest first), triages each (stored, not
+/// written on GitHub) and ranks them, best first. `progress` hears (done, total).
+pub async fn rank_repository(
+    ctx: &crate::context::Context,
+    repo: &crate::github::ids::RepoName,
+    max: usize,
+    mut progress: impl FnMut(usize, usize),
+) -> anyhow::Result<Vec<Ranked>> {
+    use anyhow::Context as _;
+    let github = ctx.github()?;
+    if github.app().is_none() {
+        anyhow::bail!(crate::github::GithubError::NotConfigured);
+    }
+    let installation = github.repo_installation(repo).await?;
+    let repository = github
+        .get_repo(installation.id, repo)
+        .await
+        .with_context(|| format!("reading {repo}"))?;
+    let open = github
+        .list_open_issues(installation.id, repo, max)
+        .await
+        .with_context(|| format!("listing the open issues of {repo}"))?;
+    let now = ctx.clock.now_ms();
+    let mut ranked = Vec::with_capacity(open.len());
+    for (done, issue) in open.iter().enumerate() {
+        let assessment = super::assess(ctx, &repository, issue, now).await?;
+        super::record(ctx, &repository, issue, &assessment).await?;
+        ranked.push(Ranked {
+            repo: repo.to_string(),
+            number: issue.number.as_db(),
+            title: issue.title.clone(),
+            category: assessment.categorized.category,
+            complexity: i64::from(assessment.categorized.complexity),
+            age_days: assessment.age_days,
+            priority: assessment.priority,
+        });
+        progress(done + 1, open.len());
+    }
+    ranked.sort_by(|a, b| {
+        b.priority
+            .score
+            .total_cmp(&a.priority.score)
+            .then(a.number.cmp(&b.number))
+    });
+    Ok(ranked)
+}
