@@ -17,5 +17,7 @@ pub mod server;
 pub mod time;
 pub mod triage;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(test)]
 mod tests;

@@ -40,6 +40,8 @@ pub struct Config {
     pub scoring: ScoringConfig,
     /// The auto-merge risk policy (DESIGN §6).
     pub risk: RiskConfig,
+    /// Issue triage.
+    pub triage: TriageConfig,
     /// Secrets, read only from the environment or from files; never serialized.
     #[serde(skip)]
     pub secrets: Secrets,
@@ -616,6 +618,22 @@ impl Default for HealthSignals {
             issue_comment_frequency: signal(1.0, 15.0),
             github_mention_count: signal(2.0, 500_000.0),
             dependent_count: signal(4.0, 200_000.0),
+        }
+    }
+}
+
+/// `triage.*`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TriageConfig {
+    /// Open issues triaged when the App is installed on a repository (oldest first; 0: none).
+    pub backfill_issues: usize,
+}
+
+impl Default for TriageConfig {
+    fn default() -> Self {
+        Self {
+            backfill_issues: 50,
         }
     }
 }

@@ -32,6 +32,30 @@ fn repo_rows(repos: &[RepoRef]) -> Vec<(RepoId, String, bool)> {
         .collect()
 }
 
+/// Queues the backfill triage of newly covered repositories, in the same transaction as the
+/// installation's record.
+async fn enqueue_backfills(
+    ctx: &Context,
+    conn: &mut sqlx::SqliteConnection,
+    installation: crate::github::ids::InstallationId,
+    repos: &[RepoRef],
+    now: crate::time::Millis,
+) -> anyhow::Result<()> {
+    let config = ctx.config();
+    if config.triage.backfill_issues == 0 || config.github.app_id.is_none() {
+        return Ok(());
+    }
+    for repo in repos {
+        let job = crate::jobs::BackfillTriage {
+            installation,
+            repo: repo.name.clone(),
+        };
+        crate::db::jobs::enqueue(conn, &job.new_job(&config, now), now).await?;
+    }
+    ctx.jobs_added.notify_one();
+    Ok(())
+}
+
 /// The App was installed, uninstalled, suspended or given new permissions.
 pub async fn handle_installation(
     ctx: &Context,
@@ -53,6 +77,7 @@ pub async fn handle_installation(
                 now,
             )
             .await?;
+            enqueue_backfills(ctx, tx.conn(), installation.id, &event.repositories, now).await?;
         }
         InstallationAction::Suspend
         | InstallationAction::Unsuspend
@@ -93,6 +118,7 @@ pub async fn handle_installation_repositories(
     let mut tx = ctx.db.write().await?;
     db::upsert(tx.conn(), &fields(installation), now).await?;
     db::add_repos(tx.conn(), installation.id, &repo_rows(&event.added), now).await?;
+    enqueue_backfills(ctx, tx.conn(), installation.id, &event.added, now).await?;
     let removed: Vec<RepoId> = event.removed.iter().map(|r| r.id).collect();
     db::remove_repos(tx.conn(), installation.id, &removed, now).await?;
     tx.commit().await.with_context(|| {

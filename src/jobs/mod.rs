@@ -2,11 +2,13 @@
 //! workers look kinds up in, and enqueueing. The queue itself is `db::jobs`; the workers are
 //! in [`worker`].
 
+pub mod backfill;
 pub mod catch_up;
 mod process_delivery;
 pub mod scheduler;
 pub mod worker;
 
+pub use backfill::BackfillTriage;
 pub use catch_up::CatchUp;
 pub use process_delivery::ProcessDelivery;
 
@@ -31,6 +33,18 @@ pub enum JobError {
     /// Will fail the same way every time (a payload that does not parse): dead-lettered at once.
     #[error(transparent)]
     Permanent(anyhow::Error),
+}
+
+impl From<crate::github::GithubError> for JobError {
+    /// GitHub being down or rate limited is worth retrying; a missing repository, a refused
+    /// permission or an unconfigured App will fail the same way every time.
+    fn from(err: crate::github::GithubError) -> Self {
+        if err.is_transient() {
+            JobError::Retry(err.into())
+        } else {
+            JobError::Permanent(err.into())
+        }
+    }
 }
 
 impl From<anyhow::Error> for JobError {
@@ -94,6 +108,7 @@ impl Registry {
         let mut registry = Self::default();
         registry.register::<ProcessDelivery>();
         registry.register::<CatchUp>();
+        registry.register::<BackfillTriage>();
         registry
     }
 

@@ -2,8 +2,6 @@
 //! the manifest flow with processing starting without a restart, the per-repository config and
 //! its check on pull requests, the catch-up of failed deliveries, and the scheduler.
 
-use super::fake_github::{self, APP_ID};
-use super::harness::{INSTALLATION, TestApp, shared_payload};
 use crate::db::{deliveries, installations};
 use crate::event::model::{InstallationAction, InstallationRepositoriesAction};
 use crate::event::{self, Event};
@@ -11,6 +9,8 @@ use crate::github::ids::{InstallationId, RepoName};
 use crate::github::repo_config::{self, RepoConfig};
 use crate::handlers::pull_request::CONFIG_CHECK;
 use crate::jobs::{catch_up, scheduler};
+use crate::testing::fake_github::{self, APP_ID};
+use crate::testing::harness::{INSTALLATION, TestApp, shared_payload};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::json;
@@ -45,7 +45,7 @@ async fn installation_events_from_real_deliveries_keep_the_database_current() {
             "{file}: {}",
             answer.body
         );
-        assert_eq!(app.drain().await, 1, "{file}");
+        assert!(app.drain().await >= 1, "{file}");
 
         let pool = app.ctx.db.pool();
         let stored = installations::list(pool).await.expect("listed");
@@ -486,5 +486,44 @@ async fn the_scheduler_enqueues_catch_up_once_per_slot() {
             .expect("tick"),
         0,
         "no App, no catch-up"
+    );
+}
+
+#[tokio::test]
+async fn a_new_installation_triages_its_open_issues_once() {
+    let app = TestApp::start().await;
+    app.github.add_repo(REPO, INSTALLATION);
+    let first = app.github.add_issue(
+        REPO,
+        "Crash on start",
+        "Traceback (most recent call last):\nValueError: bad config",
+        "a",
+    );
+    let second = app.github.add_issue(
+        REPO,
+        "Support YAML anchors",
+        "It would be nice to support anchors.",
+        "b",
+    );
+    let created = json!({
+        "action": "created",
+        "installation": { "id": INSTALLATION, "account": { "login": "acme", "id": 9, "type": "Organization" } },
+        "repositories": [{ "id": 1, "full_name": REPO, "private": false }],
+        "sender": { "login": "acme-admin", "id": 10, "type": "User" },
+    })
+    .to_string();
+    app.deliver("installation", created.as_bytes()).await;
+    app.drain().await;
+    for number in [first, second] {
+        assert_eq!(app.github.labels(REPO, number).len(), 2, "#{number}");
+        assert_eq!(app.github.comments(REPO, number).len(), 1, "#{number}");
+    }
+    // The same installation event again (a redelivery under a new id) triages nothing twice.
+    let mark = app.github.calls().len();
+    app.deliver("installation", created.as_bytes()).await;
+    app.drain().await;
+    assert!(
+        app.github.calls_since(mark).is_empty(),
+        "the backfill ran once"
     );
 }

@@ -2,12 +2,12 @@
 //! method, retries, rate limits (on a manual clock, never sleeping), ETags, pacing, pagination
 //! and GitHub Enterprise Server paths.
 
-use super::fake_github::{self, APP_ID, Caller, FakeGithub};
 use crate::clock::ManualClock;
 use crate::github::auth::AppAuth;
 use crate::github::ids::{AppId, CommentId, InstallationId, IssueNumber, RepoName};
 use crate::github::model::{CheckRunOutput, Label, NewCheckRun, NewPullRequest, Permission};
 use crate::github::{Auth, GithubClient, GithubError, Settings};
+use crate::testing::fake_github::{self, APP_ID, Caller, FakeGithub};
 use std::sync::Arc;
 use std::time::Duration;
 

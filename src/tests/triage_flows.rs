@@ -2,8 +2,8 @@
 //! comment; edits update it; repeats change nothing; issues GlobalLM must leave alone are left
 //! alone; `/globallm explain` and the other commands answer as a maintainer would expect.
 
-use super::harness::{INSTALLATION, TestApp, shared_payload};
 use crate::db::triage as db;
+use crate::testing::harness::{INSTALLATION, TestApp, shared_payload};
 use crate::triage::render::TRIAGE_MARKER;
 use axum::http::StatusCode;
 

@@ -64,7 +64,7 @@ pub fn skip_reason(issue: &Issue, config: &RepoConfig) -> Option<String> {
     if issue.locked {
         return Some("the issue is locked".to_owned());
     }
-    if issue.labels.iter().any(|l| *l == config.labels.disabled) {
+    if issue.labels.contains(&config.labels.disabled) {
         return Some(format!("the issue is labelled {}", config.labels.disabled));
     }
     if let Some(person) = issue.assignees.iter().find(|a| a.kind != AccountKind::Bot) {

@@ -3,7 +3,6 @@
 //! delivery through the router, drain the job queue deterministically, then look at what the
 //! fake GitHub (or the database) holds.
 
-use super::fake_github::{self, FakeGithub};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Sources;
 use crate::config::watch::Reloader;
@@ -13,6 +12,7 @@ use crate::db::ingest::Ingest;
 use crate::github::signature;
 use crate::jobs::{Registry, worker};
 use crate::server::{self, AppState};
+use crate::testing::fake_github::{self, FakeGithub};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -27,6 +27,7 @@ use tower::ServiceExt as _;
 pub const INSTALLATION: u64 = 5151;
 
 /// GlobalLM and a fake GitHub, in one test.
+#[derive(Debug)]
 pub struct TestApp {
     pub github: FakeGithub,
     pub ctx: Arc<Context>,
