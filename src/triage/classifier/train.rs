@@ -1,0 +1,355 @@
+//! Training and cross-validation: building the vocabularies and the linear model from labelled
+//! issues, stratified k-fold evaluation (the folds run on parallel threads), and the softmax
+//! temperature fitted on out-of-fold scores.
+
+use super::data::LabelledIssue;
+use super::features::{FeatureConfig, Vectorizer};
+use super::metrics::{Report, report};
+use super::model::{CvSummary, Model, ModelFile, Scores, softmax};
+use super::svm::{self, SvmParams};
+use super::text::PreparedText;
+use super::{IssueText, MIN_CONFIDENCE, decide};
+use crate::triage::category::Category;
+use anyhow::ensure;
+use std::time::{Duration, Instant};
+
+/// Everything that shapes a trained model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainOptions {
+    /// The feature blocks.
+    pub features: FeatureConfig,
+    /// The linear model's settings.
+    pub svm: SvmParams,
+    /// At most this many weight rows are kept in the model file.
+    pub max_rows: usize,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            features: FeatureConfig::default(),
+            svm: SvmParams::default(),
+            max_rows: 60_000,
+        }
+    }
+}
+
+/// The classes of a training set: its labels, in category order.
+pub fn classes_of(issues: &[LabelledIssue]) -> Vec<Category> {
+    let mut classes: Vec<Category> = issues.iter().map(|i| i.label).collect();
+    classes.sort();
+    classes.dedup();
+    classes
+}
+
+/// Prepares every issue's text once.
+pub fn prepare(issues: &[LabelledIssue]) -> Vec<PreparedText> {
+    issues
+        .iter()
+        .map(|i| PreparedText::new(&i.title, &i.body))
+        .collect()
+}
+
+fn repo_key(issue: &LabelledIssue) -> Option<String> {
+    issue.repo.as_ref().map(|r| r.to_ascii_lowercase())
+}
+
+/// Fits a model on the issues at `rows` (temperature 1, empty provenance).
+pub fn fit(
+    issues: &[LabelledIssue],
+    texts: &[PreparedText],
+    rows: &[usize],
+    classes: &[Category],
+    options: &TrainOptions,
+) -> anyhow::Result<ModelFile> {
+    ensure!(classes.len() >= 2, "training needs at least two classes");
+    let subset: Vec<&PreparedText> = rows.iter().map(|&i| &texts[i]).collect();
+    let repos: Vec<Option<String>> = rows.iter().map(|&i| repo_key(&issues[i])).collect();
+    let vectorizer = Vectorizer::fit(&options.features, &subset, &repos);
+    let xs: Vec<_> = rows
+        .iter()
+        .zip(&subset)
+        .map(|(&i, text)| {
+            let repo = vectorizer.repo_index(issues[i].repo.as_deref());
+            vectorizer.transform(text, repo)
+        })
+        .collect();
+    let labels: Vec<usize> = rows
+        .iter()
+        .map(|&i| {
+            classes
+                .iter()
+                .position(|&c| c == issues[i].label)
+                .expect("classes come from the labels")
+        })
+        .collect();
+    let linear = svm::train(
+        &xs,
+        &labels,
+        classes.len(),
+        vectorizer.len() as usize,
+        &options.svm,
+    );
+    Ok(ModelFile::build(
+        &vectorizer,
+        &linear,
+        classes.to_vec(),
+        options.features.clone(),
+        options.max_rows,
+    ))
+}
+
+/// Stratified fold assignment: each class's issues are shuffled with `seed` and dealt to the
+/// folds in turn, so every fold has the classes in the same proportions.
+pub fn assign_folds(issues: &[LabelledIssue], folds: usize, seed: u64) -> Vec<usize> {
+    let mut fold_of = vec![0; issues.len()];
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut next = 0;
+    for class in classes_of(issues) {
+        let mut members: Vec<usize> = (0..issues.len())
+            .filter(|&i| issues[i].label == class)
+            .collect();
+        rng.shuffle(&mut members);
+        for i in members {
+            fold_of[i] = next % folds;
+            next += 1;
+        }
+    }
+    fold_of
+}
+
+/// The outcome of a cross-validation.
+#[derive(Debug, Clone)]
+pub struct CrossValidation {
+    /// The model's classes.
+    pub classes: Vec<Category>,
+    /// Out-of-fold raw scores of every issue.
+    pub raw: Vec<Vec<f64>>,
+    /// The temperature fitted on the out-of-fold scores.
+    pub temperature: f64,
+    /// The model alone: its best class for every issue.
+    pub model: Report,
+    /// The model alone with the repository withheld: only the shared weights, as for an issue
+    /// from a repository the model never saw.
+    pub without_repo: Report,
+    /// The whole classifier: rules, confidence floor and model (security, docs and other
+    /// count as misses).
+    pub pipeline: Report,
+    /// How many issues the classifier put in each category.
+    pub decided: Vec<(Category, usize)>,
+    /// Time to classify one held-out issue (preparing its text included), per issue.
+    pub timings: Vec<Duration>,
+}
+
+impl CrossValidation {
+    /// The figures recorded in a model's provenance.
+    pub fn summary(&self, folds: usize, seed: u64) -> CvSummary {
+        CvSummary {
+            folds,
+            seed,
+            macro_f1: self.model.macro_f1,
+            f1: self.model.classes.iter().map(|c| (c.category, c.f1)).collect(),
+        }
+    }
+}
+
+/// Runs a stratified `folds`-fold cross-validation: for each fold a model is fitted on the
+/// others exactly as `train` would and scores the held-out issues.
+pub fn cross_validate(
+    issues: &[LabelledIssue],
+    options: &TrainOptions,
+    folds: usize,
+    seed: u64,
+) -> anyhow::Result<CrossValidation> {
+    ensure!(folds >= 2, "cross-validation needs at least 2 folds");
+    ensure!(issues.len() >= folds, "fewer issues than folds");
+    let classes = classes_of(issues);
+    let texts = prepare(issues);
+    let fold_of = assign_folds(issues, folds, seed);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(folds);
+    let mut outcomes: Vec<FoldOutcome> = Vec::with_capacity(issues.len());
+    for wave in (0..folds).collect::<Vec<_>>().chunks(threads) {
+        let results = std::thread::scope(|scope| {
+            let handles: Vec<_> = wave
+                .iter()
+                .map(|&fold| {
+                    let (texts, fold_of, classes) = (&texts, &fold_of, &classes);
+                    scope.spawn(move || run_fold(issues, texts, fold_of, fold, classes, options))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a fold thread panicked"))
+                .collect::<Vec<_>>()
+        });
+        for result in results {
+            outcomes.extend(result?);
+        }
+    }
+    outcomes.sort_by_key(|o| o.index);
+    let raw: Vec<Vec<f64>> = outcomes.iter().map(|o| o.raw.clone()).collect();
+    let timings = outcomes.iter().map(|o| o.elapsed).collect();
+    let without_repo: Vec<Category> = outcomes
+        .iter()
+        .map(|o| classes[argmax(&o.raw_without_repo)])
+        .collect();
+    let labels: Vec<usize> = issues
+        .iter()
+        .map(|i| classes.iter().position(|&c| c == i.label).expect("a class"))
+        .collect();
+    let temperature = fit_temperature(&raw, &labels);
+    let truth: Vec<Category> = issues.iter().map(|i| i.label).collect();
+    let best: Vec<Category> = raw.iter().map(|r| classes[argmax(r)]).collect();
+    // The rule layer and the floor, on the calibrated out-of-fold scores.
+    let decisions: Vec<Category> = issues
+        .iter()
+        .zip(&raw)
+        .map(|(issue, r)| {
+            let scores = Scores {
+                raw: r.clone(),
+                probabilities: softmax(r, temperature),
+                best: argmax(r),
+                evidence: Vec::new(),
+            };
+            let text = IssueText {
+                repo: issue.repo.as_deref(),
+                title: &issue.title,
+                body: &issue.body,
+            };
+            decide(&classes, MIN_CONFIDENCE, &text, &scores).category
+        })
+        .collect();
+    let decided = Category::ALL
+        .iter()
+        .map(|&c| (c, decisions.iter().filter(|&&d| d == c).count()))
+        .collect();
+    Ok(CrossValidation {
+        model: report(&classes, &truth, &best),
+        without_repo: report(&classes, &truth, &without_repo),
+        pipeline: report(&classes, &truth, &decisions),
+        classes,
+        raw,
+        temperature,
+        decided,
+        timings,
+    })
+}
+
+/// One held-out issue's scores.
+struct FoldOutcome {
+    index: usize,
+    raw: Vec<f64>,
+    raw_without_repo: Vec<f64>,
+    elapsed: Duration,
+}
+
+/// Fits on every fold but `fold`, then scores and times the issues of `fold`.
+fn run_fold(
+    issues: &[LabelledIssue],
+    texts: &[PreparedText],
+    fold_of: &[usize],
+    fold: usize,
+    classes: &[Category],
+    options: &TrainOptions,
+) -> anyhow::Result<Vec<FoldOutcome>> {
+    let train_rows: Vec<usize> = (0..issues.len()).filter(|&i| fold_of[i] != fold).collect();
+    let model = Model::from_file(fit(issues, texts, &train_rows, classes, options)?)?;
+    let mut out = Vec::new();
+    for i in (0..issues.len()).filter(|&i| fold_of[i] == fold) {
+        let started = Instant::now();
+        let text = PreparedText::new(&issues[i].title, &issues[i].body);
+        let scores = model.score(&text, issues[i].repo.as_deref());
+        let elapsed = started.elapsed();
+        out.push(FoldOutcome {
+            index: i,
+            raw: scores.raw,
+            raw_without_repo: model.score(&text, None).raw,
+            elapsed,
+        });
+    }
+    Ok(out)
+}
+
+fn argmax(values: &[f64]) -> usize {
+    (0..values.len())
+        .max_by(|&a, &b| values[a].total_cmp(&values[b]).then(b.cmp(&a)))
+        .expect("non-empty scores")
+}
+
+/// The softmax temperature that minimizes the log-loss of the out-of-fold scores (golden-section
+/// search on a log scale between 0.05 and 50).
+pub fn fit_temperature(raw: &[Vec<f64>], labels: &[usize]) -> f64 {
+    let loss = |log_t: f64| -> f64 {
+        let t = log_t.exp();
+        raw.iter()
+            .zip(labels)
+            .map(|(r, &l)| -softmax(r, t)[l].max(1e-12).ln())
+            .sum()
+    };
+    let (mut lo, mut hi) = (0.05f64.ln(), 50f64.ln());
+    let ratio = (5f64.sqrt() - 1.0) / 2.0;
+    for _ in 0..60 {
+        let a = hi - ratio * (hi - lo);
+        let b = lo + ratio * (hi - lo);
+        if loss(a) < loss(b) {
+            hi = b;
+        } else {
+            lo = a;
+        }
+    }
+    ((lo + hi) / 2.0).exp()
+}
+
+/// Cross-validates, then fits the final model on every issue, with the temperature from the
+/// cross-validation and its figures in the provenance.
+pub fn train(
+    issues: &[LabelledIssue],
+    options: &TrainOptions,
+    folds: usize,
+    seed: u64,
+) -> anyhow::Result<(ModelFile, CrossValidation)> {
+    let cv = cross_validate(issues, options, folds, seed)?;
+    let texts = prepare(issues);
+    let rows: Vec<usize> = (0..issues.len()).collect();
+    let mut file = fit(issues, &texts, &rows, &cv.classes, options)?;
+    file.temperature = cv.temperature;
+    file.provenance.examples = issues.len();
+    file.provenance.cross_validation = Some(cv.summary(folds, seed));
+    Ok((file, cv))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issue(label: Category, i: usize) -> LabelledIssue {
+        LabelledIssue {
+            repo: None,
+            title: format!("issue {i}"),
+            body: String::new(),
+            label,
+        }
+    }
+
+    #[test]
+    fn folds_are_stratified_and_seeded() {
+        let issues: Vec<_> = (0..30)
+            .map(|i| issue(if i < 20 { Category::Bug } else { Category::Question }, i))
+            .collect();
+        let folds = assign_folds(&issues, 5, 7);
+        for fold in 0..5 {
+            let bugs = (0..20).filter(|&i| folds[i] == fold).count();
+            let questions = (20..30).filter(|&i| folds[i] == fold).count();
+            assert_eq!((bugs, questions), (4, 2));
+        }
+        assert_eq!(folds, assign_folds(&issues, 5, 7));
+        assert_ne!(folds, assign_folds(&issues, 5, 8));
+    }
+
+    #[test]
+    fn the_temperature_sharpens_scores_that_are_right_and_too_timid() {
+        let raw: Vec<Vec<f64>> = (0..20).map(|i| if i % 2 == 0 { vec![0.2, -0.2] } else { vec![-0.2, 0.2] }).collect();
+        let labels: Vec<usize> = (0..20).map(|i| i % 2).collect();
+        assert!(fit_temperature(&raw, &labels) > 10.0);
+    }
+}
