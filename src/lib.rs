@@ -1,6 +1,7 @@
 //! GlobalLM: a GitHub App that triages issues, drafts fixes with LLMs and merges them under a
 //! risk policy. `main.rs` only calls [`cli::run`]; everything else lives in these modules.
 
+pub mod budget;
 pub mod cli;
 pub mod clock;
 pub mod command;
@@ -11,6 +12,7 @@ pub mod event;
 pub mod github;
 pub mod handlers;
 pub mod jobs;
+pub mod llm;
 pub mod monitoring;
 pub mod scoring;
 pub mod server;

@@ -1,5 +1,7 @@
 //! The command line: every subcommand, its flags, and the logging set-up.
 
+mod budget_cmd;
+mod classifier_cmd;
 mod config_cmd;
 mod jobs_cmd;
 mod replay;
@@ -54,6 +56,14 @@ pub enum Command {
     Issues(triage_cmd::IssuesArgs),
     /// Rank the stored issues of every repository (or one language) by priority
     Prioritize(triage_cmd::PrioritizeArgs),
+    /// Train, cross-validate and try the offline issue classifier
+    Classifier {
+        /// What to do with it
+        #[command(subcommand)]
+        command: classifier_cmd::ClassifierCommand,
+    },
+    /// Show the LLM budget: caps, spend by repository and language, cost
+    Budget(budget_cmd::BudgetArgs),
 }
 
 /// Parses the command line, runs the command, and turns an error into a message and exit code 1.
@@ -98,6 +108,11 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             jobs_cmd::run(&sources, command).await
         }
         Command::Config(args) => config_cmd::run(&sources, &args),
+        Command::Classifier { command } => classifier_cmd::run(command),
+        Command::Budget(args) => {
+            init_logging(&quiet_logging(&sources), None);
+            budget_cmd::run(&sources, &args).await
+        }
         Command::Replay(args) => {
             init_logging(&quiet_logging(&sources), None);
             replay::run(&sources, &args).await

@@ -51,6 +51,10 @@ const SECRET_KEYS: &[(&str, &str)] = &[
         "github.private_key",
         "set GLOBALLM_GITHUB_PRIVATE_KEY or github.private_key_path",
     ),
+    (
+        "llm.api_key",
+        "set the environment variable llm.api_key_env names (ANTHROPIC_API_KEY or OPENAI_API_KEY by default)",
+    ),
 ];
 
 /// What went wrong while loading the configuration. Each message names the key, the value
@@ -260,9 +264,14 @@ impl Sources {
         expand_home_paths(&mut config, self.env_var("HOME"));
         validate::validate(&config).map_err(|invalid| ConfigError::Invalid {
             origin: origin_of(&origins, invalid.key),
-            value: lookup(&merged, invalid.key)
-                .map(show_value)
-                .unwrap_or_default(),
+            // A refused `*api_key_env` may be a key pasted where its variable's name belongs.
+            value: if invalid.key.ends_with("api_key_env") {
+                "(not shown)".to_owned()
+            } else {
+                lookup(&merged, invalid.key)
+                    .map(show_value)
+                    .unwrap_or_default()
+            },
             key: invalid.key.to_owned(),
             reason: invalid.reason,
         })?;
@@ -361,7 +370,17 @@ impl Sources {
                 "github.private_key_path",
                 github.private_key_path.as_deref(),
             )?,
+            llm_api_key: self.env_secret(config.llm.primary().api_key_env.as_deref()),
+            llm_fallback_api_key: self
+                .env_secret(config.llm.fallback().and_then(|f| f.api_key_env).as_deref()),
         })
+    }
+
+    /// A secret from the environment variable a key names (LLM API keys), when set.
+    fn env_secret(&self, env: Option<&str>) -> Option<Secret> {
+        let env = env?;
+        self.env_var(env)
+            .map(|value| Secret::new(value, format!("environment variable {env}")))
     }
 
     /// A secret from its environment variable, else from the file a key names.

@@ -2,6 +2,7 @@
 //! environment and command-line flags (see [`load`]), validated, and hot-reloaded by [`watch`].
 
 mod edit;
+mod llm;
 mod load;
 mod secret;
 mod validate;
@@ -12,6 +13,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 pub use edit::set_in_yaml;
+pub use llm::*;
 pub(crate) use load::closest;
 pub use load::{ConfigError, Loaded, Overrides, Sources, parse_assignment};
 pub use secret::{Secret, Secrets};
@@ -42,6 +44,8 @@ pub struct Config {
     pub risk: RiskConfig,
     /// Issue triage.
     pub triage: TriageConfig,
+    /// The LLM provider, its fallback, retries and prices.
+    pub llm: LlmConfig,
     /// Secrets, read only from the environment or from files; never serialized.
     #[serde(skip)]
     pub secrets: Secrets,
@@ -343,6 +347,9 @@ pub struct BudgetConfig {
     pub fix_attempts_per_language: u32,
     /// LLM tokens per window, all repositories together.
     pub tokens_total: u64,
+    /// How long a reservation holds its share of the caps when it is neither settled nor
+    /// released (its worker crashed), in seconds.
+    pub reservation_ttl_secs: u64,
 }
 
 impl Default for BudgetConfig {
@@ -355,6 +362,7 @@ impl Default for BudgetConfig {
             fix_attempts_per_repo: 5,
             fix_attempts_per_language: 50,
             tokens_total: 5_000_000,
+            reservation_ttl_secs: 3_600,
         }
     }
 }

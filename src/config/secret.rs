@@ -55,6 +55,10 @@ pub struct Secrets {
     /// The App's private key as PEM (`GLOBALLM_GITHUB_PRIVATE_KEY` or
     /// `github.private_key_path`).
     pub github_private_key: Option<Secret>,
+    /// The LLM provider's API key, from the variable `llm.api_key_env` names.
+    pub llm_api_key: Option<Secret>,
+    /// The fallback LLM provider's API key, from `llm.fallback.api_key_env`.
+    pub llm_fallback_api_key: Option<Secret>,
 }
 
 impl Secrets {
@@ -77,6 +81,11 @@ impl Secrets {
             (
                 "github_private_key",
                 self.github_private_key.as_ref().map(Secret::source),
+            ),
+            ("llm_api_key", self.llm_api_key.as_ref().map(Secret::source)),
+            (
+                "llm_fallback_api_key",
+                self.llm_fallback_api_key.as_ref().map(Secret::source),
             ),
         ]
     }

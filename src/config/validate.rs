@@ -25,6 +25,7 @@ pub fn validate(config: &Config) -> Result<(), Invalid> {
     validate_budget(config)?;
     validate_scoring(config)?;
     validate_risk(config)?;
+    super::llm::validate_llm(config)?;
     if config.discovery.languages.is_empty() {
         return invalid("discovery.languages", "name at least one language");
     }

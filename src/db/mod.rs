@@ -2,6 +2,7 @@
 //! write lock, and one module per table holding every query on it. Nothing outside `db/`
 //! writes SQL, so another backend (PostgreSQL) can be added here without touching callers.
 
+pub mod budget;
 pub mod commands;
 pub mod deliveries;
 pub mod ingest;

@@ -482,7 +482,7 @@ async fn issues_are_fetched_ranked_and_stored_for_the_cli() {
     );
 
     let table = crate::cli::triage_cmd::render_ranking(&ranked, false, false).expect("rendered");
-    let first_row = table.lines().nth(2).expect("a row");
+    let first_row = table.lines().nth(3).expect("a row");
     assert!(
         first_row.contains("security") && first_row.contains("SQL injection"),
         "{table}"

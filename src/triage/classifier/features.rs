@@ -3,6 +3,7 @@
 //! learn their own weights; an unknown repository only gets the shared ones).
 
 use super::text::{Block, PreparedText};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -27,8 +28,10 @@ pub struct BlockSpec {
 pub struct FeatureConfig {
     /// The blocks, in vector order.
     pub blocks: Vec<BlockSpec>,
-    /// Whether the repositories seen in training get their own copy of every feature.
-    pub repo_copies: bool,
+    /// The scale of the copy of every feature that each repository seen in training gets
+    /// (0: no copies). Below 1, the shared weights keep most of the signal, which is what an
+    /// issue from a repository the model never saw is scored on.
+    pub repo_copy_weight: f32,
 }
 
 impl Default for FeatureConfig {
@@ -42,15 +45,15 @@ impl Default for FeatureConfig {
         };
         FeatureConfig {
             blocks: vec![
-                spec(Block::TitleWords, 1.0, 1, 20_000),
-                spec(Block::TitleChars, 1.0, 1, 40_000),
-                spec(Block::BodyWords, 1.0, 2, 40_000),
-                spec(Block::BodyChars, 1.0, 3, 60_000),
-                spec(Block::Headings, 1.0, 2, 5_000),
+                spec(Block::TitleWords, 1.0, 2, 20_000),
+                spec(Block::TitleChars, 0.7, 2, 20_000),
+                spec(Block::BodyWords, 1.0, 2, 20_000),
+                spec(Block::BodyChars, 1.0, 5, 30_000),
+                spec(Block::Headings, 1.5, 2, 5_000),
                 spec(Block::Markers, 1.0, 1, 100),
                 spec(Block::Structure, 0.5, 2, 5_000),
             ],
-            repo_copies: true,
+            repo_copy_weight: 0.5,
         }
     }
 }
@@ -60,7 +63,7 @@ impl Default for FeatureConfig {
 pub struct BlockVocab {
     /// How the block is built.
     pub spec: BlockSpec,
-    index: HashMap<Box<str>, u32>,
+    index: FxHashMap<Box<str>, u32>,
     /// The tokens by local index.
     pub tokens: Vec<String>,
     /// Smoothed IDF by local index: `ln((1 + n) / (1 + df)) + 1`.
@@ -77,6 +80,8 @@ pub struct Vectorizer {
     pub blocks: Vec<BlockVocab>,
     /// Repositories with their own copy, lowercase `owner/name`.
     pub repos: Vec<String>,
+    /// The scale of the repository copies.
+    pub copy_weight: f32,
 }
 
 impl BlockVocab {
@@ -139,7 +144,7 @@ impl Vectorizer {
             blocks.push(BlockVocab::new(*spec, tokens, idf, offset));
             offset += len;
         }
-        let mut known: Vec<String> = if config.repo_copies {
+        let mut known: Vec<String> = if config.repo_copy_weight > 0.0 {
             repos.iter().flatten().cloned().collect()
         } else {
             Vec::new()
@@ -149,6 +154,7 @@ impl Vectorizer {
         Vectorizer {
             blocks,
             repos: known,
+            copy_weight: config.repo_copy_weight,
         }
     }
 
@@ -203,7 +209,11 @@ impl Vectorizer {
         }
         if let Some(r) = repo {
             let shift = self.base_len() * (1 + r as u32);
-            let copy: Vec<(u32, f32)> = shared.iter().map(|&(i, v)| (i + shift, v)).collect();
+            let scale = self.copy_weight;
+            let copy: Vec<(u32, f32)> = shared
+                .iter()
+                .map(|&(i, v)| (i + shift, v * scale))
+                .collect();
             shared.extend(copy);
         }
         shared
@@ -243,7 +253,7 @@ mod tests {
                 min_df: 1,
                 max_features: 100,
             }],
-            repo_copies: true,
+            repo_copy_weight: 0.5,
         }
     }
 
@@ -261,6 +271,7 @@ mod tests {
         assert!((norm - 1.0).abs() < 1e-5);
         let copied = vectorizer.transform(&texts[0], vectorizer.repo_index(Some("A/B")));
         assert_eq!(copied.len(), 2 * shared.len());
+        assert_eq!(copied[shared.len()].1, 0.5 * shared[0].1);
         assert!(copied[shared.len()].0 >= vectorizer.base_len());
         assert!(
             vectorizer

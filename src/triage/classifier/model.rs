@@ -6,8 +6,8 @@ use super::svm::LinearModel;
 use super::text::PreparedText;
 use crate::triage::category::Category;
 use anyhow::{Context as _, ensure};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// The model file format this code reads and writes.
 pub const FORMAT: u32 = 1;
@@ -87,7 +87,7 @@ pub struct Model {
     /// The stored form it was built from (provenance, classes, temperature).
     pub file: ModelFile,
     vectorizer: Vectorizer,
-    rows: HashMap<u32, Vec<f32>>,
+    rows: FxHashMap<u32, Vec<f32>>,
 }
 
 /// How a model scored an issue.
@@ -204,8 +204,10 @@ impl Model {
         let vectorizer = Vectorizer {
             blocks,
             repos: file.repos.clone(),
+            copy_weight: file.features.repo_copy_weight,
         };
-        let mut rows = HashMap::with_capacity(file.weights.len());
+        let mut rows = FxHashMap::default();
+        rows.reserve(file.weights.len());
         for row in &file.weights {
             ensure!(
                 row.len() == 1 + file.classes.len(),
@@ -248,21 +250,26 @@ impl Model {
         let x = self.vectorize(text, repo);
         let classes = self.file.classes.len();
         let mut raw: Vec<f64> = self.file.bias.iter().map(|&b| f64::from(b)).collect();
-        let mut contributions: Vec<(u32, Vec<f32>)> = Vec::new();
+        let mut matched: Vec<(u32, f32, &[f32])> = Vec::new();
         for &(index, value) in &x {
             if let Some(row) = self.rows.get(&index) {
                 for (score, w) in raw.iter_mut().zip(row) {
                     *score += f64::from(w * value);
                 }
-                contributions.push((index, row.iter().map(|w| w * value).collect()));
+                matched.push((index, value, row));
             }
         }
         let best = (0..classes)
             .max_by(|&a, &b| raw[a].total_cmp(&raw[b]).then(b.cmp(&a)))
             .expect("a model has classes");
         let probabilities = softmax(&raw, self.file.temperature);
-        contributions.retain(|(_, c)| c[best] > 0.0);
-        contributions.sort_by(|a, b| b.1[best].total_cmp(&a.1[best]).then(a.0.cmp(&b.0)));
+        // The features that pushed most towards the best class.
+        let mut contributions: Vec<(u32, f32)> = matched
+            .iter()
+            .map(|&(index, value, row)| (index, row[best] * value))
+            .filter(|&(_, c)| c > 0.0)
+            .collect();
+        contributions.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let evidence = contributions
             .iter()
             .take(3)
@@ -307,7 +314,7 @@ mod tests {
 
     #[test]
     fn a_model_of_another_format_is_refused() {
-        let json = br#"{"format":99,"provenance":{"command":"","data":"","data_sha256":"","examples":0,"cross_validation":null,"trained_by":""},"features":{"blocks":[],"repo_copies":false},"classes":["bug"],"temperature":1.0,"repos":[],"vocab":[],"bias":[0.0],"weight_scale":1.0,"weights":[]}"#;
+        let json = br#"{"format":99,"provenance":{"command":"","data":"","data_sha256":"","examples":0,"cross_validation":null,"trained_by":""},"features":{"blocks":[],"repo_copy_weight":0.0},"classes":["bug"],"temperature":1.0,"repos":[],"vocab":[],"bias":[0.0],"weight_scale":1.0,"weights":[]}"#;
         let err = Model::from_json(json).expect_err("format 99 is unknown");
         assert!(err.to_string().contains("format 99"));
     }

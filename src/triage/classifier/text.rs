@@ -58,6 +58,12 @@ pub struct PreparedText {
     structure: Vec<String>,
 }
 
+/// A regex whose `\b` are ASCII word boundaries: Unicode ones would push long bodies off the
+/// fast DFA engine.
+fn ascii_words(pattern: &str) -> Regex {
+    Regex::new(&pattern.replace(r"\b", r"(?-u:\b)")).expect("valid regex")
+}
+
 static HTML_COMMENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?s)<!--(.*?)(?:-->|$)").expect("valid regex"));
 static IMAGE: LazyLock<Regex> =
@@ -69,20 +75,27 @@ static HEADING: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*#{1,6}\s*(.+?)\s*$").expect("valid regex"));
 static TRACE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?m)Traceback \(most recent call last\)|^\s+at [\w.$<>]+ ?\(|^\s+File ".*", line \d+|Exception|Error:|panicked at|Segmentation fault|core dumped"#,
+        r#"(?m)Traceback \(most recent call last\)|^[ \t]+at [\w.$<>]+ ?\(|^[ \t]+File "[^"\n]*", line [0-9]+|Exception|Error:|panicked at|Segmentation fault|core dumped"#,
     )
     .expect("valid regex")
 });
-static VERSION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\bv?\d+\.\d+(\.\d+)?\b").expect("valid regex"));
+static VERSION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)v?[0-9]+\.[0-9]+(\.[0-9]+)?(?-u:\b)").expect("valid regex")
+});
 static QUESTION_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(how (do|can|to|should)|is (it|there) (possible|a way)|why (does|is|do)|what is|can i|can someone|any (idea|help)|help me|please help)\b").expect("valid regex")
+    ascii_words(
+        r"\b(how (do|can|to|should)|is (it|there) (possible|a way)|why (does|is|do)|what is|can i|can someone|any (idea|help)|help me|please help)\b",
+    )
 });
 static FEATURE_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(it would be (nice|great|useful|helpful)|feature request|would like to (have|see)|add (support|an? option)|proposal|suggest)\b").expect("valid regex")
+    ascii_words(
+        r"\b(it would be (nice|great|useful|helpful)|feature request|would like to (have|see)|add (support|an? option)|proposal|suggest)\b",
+    )
 });
 static BUG_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(steps to reproduce|expected behaviou?r|actual behaviou?r|crash|regression|broken|fails?|error)\b").expect("valid regex")
+    ascii_words(
+        r"\b(steps to reproduce|expected behaviou?r|actual behaviou?r|crash|regression|broken|fails?|error)\b",
+    )
 });
 static TYPE_TAG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"Type: <b>(.*?)</b>").expect("valid regex"));
@@ -282,25 +295,29 @@ fn word_ngrams(text: &str, emit: &mut dyn FnMut(&str)) {
 /// `text`, lowercased and padded with one space each side (n-grams never cross words).
 fn char_ngrams(text: &str, min: usize, max: usize, emit: &mut dyn FnMut(&str)) {
     let lower = text.to_lowercase();
-    let mut chars: Vec<char> = Vec::new();
-    let mut buffer = String::new();
+    let mut padded = String::new();
+    let mut bounds: Vec<usize> = Vec::new();
     for word in lower.split_whitespace() {
-        chars.clear();
-        chars.push(' ');
-        chars.extend(word.chars());
-        chars.push(' ');
+        padded.clear();
+        padded.push(' ');
+        padded.push_str(word);
+        padded.push(' ');
+        bounds.clear();
+        bounds.extend(padded.char_indices().map(|(i, _)| i));
+        bounds.push(padded.len());
+        let chars = bounds.len() - 1;
         for n in min..=max {
-            if chars.len() < n {
+            if chars < n {
                 // A short word counts once, whole.
-                buffer.clear();
-                buffer.extend(chars.iter());
-                emit(&buffer);
+                emit(&padded);
                 break;
             }
-            for window in chars.windows(n) {
-                buffer.clear();
-                buffer.extend(window.iter());
-                emit(&buffer);
+            for start in 0..=chars - n {
+                emit(&padded[bounds[start]..bounds[start + n]]);
+            }
+            if chars == n {
+                // The whole word was this n-gram; longer ones would repeat it.
+                break;
             }
         }
     }

@@ -129,6 +129,9 @@ pub struct CrossValidation {
     pub temperature: f64,
     /// The model alone: its best class for every issue.
     pub model: Report,
+    /// The model alone with the repository withheld: only the shared weights, as for an issue
+    /// from a repository the model never saw.
+    pub without_repo: Report,
     /// The whole classifier: rules, confidence floor and model (security, docs and other
     /// count as misses).
     pub pipeline: Report,
@@ -171,7 +174,7 @@ pub fn cross_validate(
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(folds);
-    let mut outcomes: Vec<(usize, Vec<f64>, Duration)> = Vec::with_capacity(issues.len());
+    let mut outcomes: Vec<FoldOutcome> = Vec::with_capacity(issues.len());
     for wave in (0..folds).collect::<Vec<_>>().chunks(threads) {
         let results = std::thread::scope(|scope| {
             let handles: Vec<_> = wave
@@ -190,9 +193,13 @@ pub fn cross_validate(
             outcomes.extend(result?);
         }
     }
-    outcomes.sort_by_key(|(i, _, _)| *i);
-    let raw: Vec<Vec<f64>> = outcomes.iter().map(|(_, r, _)| r.clone()).collect();
-    let timings = outcomes.iter().map(|(_, _, t)| *t).collect();
+    outcomes.sort_by_key(|o| o.index);
+    let raw: Vec<Vec<f64>> = outcomes.iter().map(|o| o.raw.clone()).collect();
+    let timings = outcomes.iter().map(|o| o.elapsed).collect();
+    let without_repo: Vec<Category> = outcomes
+        .iter()
+        .map(|o| classes[argmax(&o.raw_without_repo)])
+        .collect();
     let labels: Vec<usize> = issues
         .iter()
         .map(|i| classes.iter().position(|&c| c == i.label).expect("a class"))
@@ -225,6 +232,7 @@ pub fn cross_validate(
         .collect();
     Ok(CrossValidation {
         model: report(&classes, &truth, &best),
+        without_repo: report(&classes, &truth, &without_repo),
         pipeline: report(&classes, &truth, &decisions),
         classes,
         raw,
@@ -232,6 +240,14 @@ pub fn cross_validate(
         decided,
         timings,
     })
+}
+
+/// One held-out issue's scores.
+struct FoldOutcome {
+    index: usize,
+    raw: Vec<f64>,
+    raw_without_repo: Vec<f64>,
+    elapsed: Duration,
 }
 
 /// Fits on every fold but `fold`, then scores and times the issues of `fold`.
@@ -242,7 +258,7 @@ fn run_fold(
     fold: usize,
     classes: &[Category],
     options: &TrainOptions,
-) -> anyhow::Result<Vec<(usize, Vec<f64>, Duration)>> {
+) -> anyhow::Result<Vec<FoldOutcome>> {
     let train_rows: Vec<usize> = (0..issues.len()).filter(|&i| fold_of[i] != fold).collect();
     let model = Model::from_file(fit(issues, texts, &train_rows, classes, options)?)?;
     let mut out = Vec::new();
@@ -250,7 +266,13 @@ fn run_fold(
         let started = Instant::now();
         let text = PreparedText::new(&issues[i].title, &issues[i].body);
         let scores = model.score(&text, issues[i].repo.as_deref());
-        out.push((i, scores.raw, started.elapsed()));
+        let elapsed = started.elapsed();
+        out.push(FoldOutcome {
+            index: i,
+            raw: scores.raw,
+            raw_without_repo: model.score(&text, None).raw,
+            elapsed,
+        });
     }
     Ok(out)
 }

@@ -1,0 +1,79 @@
+//! Time as the LLM layer and the budget see it: the system clock in production, a manual
+//! clock in tests, so that retry backoff, rate-limit waits, reservation expiry and window
+//! roll-over are checked without sleeping.
+
+use crate::time::Millis;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// A source of the current time that can also wait.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> Millis;
+
+    /// Waits for `duration`.
+    fn sleep(&self, duration: Duration) -> super::BoxFuture<'_, ()>;
+}
+
+/// The real clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> Millis {
+        crate::time::now_ms()
+    }
+
+    fn sleep(&self, duration: Duration) -> super::BoxFuture<'_, ()> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// A clock that moves only when told to, or when something sleeps on it: the sleep returns
+/// at once and moves the clock forward. It records every sleep.
+#[derive(Debug)]
+pub struct ManualClock {
+    state: Mutex<(Millis, Vec<Duration>)>,
+}
+
+fn millis(duration: Duration) -> Millis {
+    Millis::try_from(duration.as_millis()).unwrap_or(Millis::MAX)
+}
+
+impl ManualClock {
+    /// A clock showing `now_ms`.
+    pub fn new(now_ms: Millis) -> Self {
+        Self {
+            state: Mutex::new((now_ms, Vec::new())),
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        let mut state = self.state.lock().expect("clock lock");
+        state.0 = state.0.saturating_add(millis(by));
+    }
+
+    /// Sets the clock.
+    pub fn set(&self, now_ms: Millis) {
+        self.state.lock().expect("clock lock").0 = now_ms;
+    }
+
+    /// Every sleep so far, in order.
+    pub fn sleeps(&self) -> Vec<Duration> {
+        self.state.lock().expect("clock lock").1.clone()
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> Millis {
+        self.state.lock().expect("clock lock").0
+    }
+
+    fn sleep(&self, duration: Duration) -> super::BoxFuture<'_, ()> {
+        let mut state = self.state.lock().expect("clock lock");
+        state.0 = state.0.saturating_add(millis(duration));
+        state.1.push(duration);
+        Box::pin(std::future::ready(()))
+    }
+}
