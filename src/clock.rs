@@ -1,5 +1,6 @@
-//! Time as the GitHub client and its tests see it: the system clock in production, a manual
-//! clock in tests so that token expiry and rate-limit waits are checked without sleeping.
+//! Time as the GitHub client, the LLM layer and the budget see it: the system clock in
+//! production, a manual clock in tests, so that token expiry, rate-limit waits, retry backoff,
+//! reservation expiry and window roll-over are checked without sleeping.
 
 use crate::time::Millis;
 use std::future::Future;
@@ -49,6 +50,11 @@ impl ManualClock {
     pub fn advance(&self, by: Duration) {
         let mut state = self.state.lock().expect("clock lock");
         state.0 += i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+    }
+
+    /// Sets the clock.
+    pub fn set(&self, now_ms: Millis) {
+        self.state.lock().expect("clock lock").0 = now_ms;
     }
 
     /// Every sleep so far, in order.

@@ -26,6 +26,7 @@ pub struct Context {
     /// Repositories' `.github/globallm.yml`, cached by blob sha.
     pub repo_configs: RepoConfigs,
     bot_login: Mutex<Option<String>>,
+    llm: Mutex<Option<(Arc<Config>, Option<crate::llm::client::Llm>)>>,
     known_labels: Mutex<std::collections::HashSet<(String, String)>>,
 }
 
@@ -90,6 +91,7 @@ impl Context {
             github: Mutex::new(None),
             repo_configs: RepoConfigs::default(),
             bot_login: Mutex::new(None),
+            llm: Mutex::new(None),
             known_labels: Mutex::default(),
         }
     }
@@ -97,6 +99,36 @@ impl Context {
     /// The configuration as of now (the newest valid one after a hot reload).
     pub fn config(&self) -> Arc<Config> {
         self.config.borrow().clone()
+    }
+
+    /// The budgeted LLM client, when one is configured (its provider has the API key it
+    /// needs); `None` means "use the offline paths". Built again after a configuration change.
+    pub fn llm(&self) -> Option<crate::llm::client::Llm> {
+        let config = self.config();
+        let mut cached = self.llm.lock().expect("llm lock");
+        if let Some((built_for, llm)) = cached.as_ref()
+            && Arc::ptr_eq(built_for, &config)
+        {
+            return llm.clone();
+        }
+        let llm = match crate::llm::client::Llm::from_config(
+            self.db.clone(),
+            config.clone(),
+            self.clock.clone(),
+        ) {
+            Ok(llm) => Some(llm),
+            Err(err) => {
+                tracing::debug!("no LLM: {err}");
+                None
+            }
+        };
+        *cached = Some((config, llm.clone()));
+        llm
+    }
+
+    /// Uses `llm` until the configuration changes (tests give a scripted provider this way).
+    pub fn use_llm(&self, llm: crate::llm::client::Llm) {
+        *self.llm.lock().expect("llm lock") = Some((self.config(), Some(llm)));
     }
 
     /// The login of the App's bot account (`<slug>[bot]`): from `github.app_slug` (filled in

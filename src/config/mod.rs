@@ -299,6 +299,19 @@ impl Language {
         }
     }
 
+    /// The ecosystem of a repository's GitHub language (`TypeScript` is `javascript`), when
+    /// it is one GlobalLM covers.
+    pub fn from_github(language: &str) -> Option<Self> {
+        match language.to_lowercase().as_str() {
+            "python" => Some(Language::Python),
+            "javascript" | "typescript" => Some(Language::Javascript),
+            "go" => Some(Language::Go),
+            "rust" => Some(Language::Rust),
+            "java" => Some(Language::Java),
+            _ => None,
+        }
+    }
+
     /// Every supported language.
     pub const ALL: [Language; 5] = [
         Language::Python,

@@ -199,10 +199,15 @@ fn unknown<'a, S: AsRef<str> + 'a>(key: &str, candidates: impl Iterator<Item = &
     format!("unknown key `{key}`{hint}")
 }
 
+/// A repository without the file is asked again only after this long (a 404 has no ETag to
+/// revalidate cheaply).
+const MISSING_TTL_MS: crate::time::Millis = 60_000;
+
 #[derive(Debug, Clone)]
 struct Cached {
     sha: Option<String>,
     config: RepoConfig,
+    checked_at: crate::time::Millis,
 }
 
 /// Per-repository configs, cached by the file's blob sha.
@@ -226,6 +231,13 @@ impl RepoConfigs {
             .expect("repo config lock")
             .get(repo)
             .cloned();
+        let now = github.clock().now_ms();
+        if let Some(cached) = cached
+            .as_ref()
+            .filter(|c| c.sha.is_none() && now - c.checked_at < MISSING_TTL_MS)
+        {
+            return cached.config.clone();
+        }
         let file = match github.get_file(inst, repo, PATH, None).await {
             Ok(file) => file,
             Err(err) => {
@@ -234,7 +246,7 @@ impl RepoConfigs {
             }
         };
         let Some(file) = file else {
-            self.remember(repo, None, RepoConfig::default());
+            self.remember(repo, None, RepoConfig::default(), now);
             return RepoConfig::default();
         };
         if let Some(cached) = cached
@@ -246,23 +258,33 @@ impl RepoConfigs {
         let text = String::from_utf8_lossy(&file.content);
         match RepoConfig::parse(&text) {
             Ok(config) => {
-                self.remember(repo, Some(file.sha), config.clone());
+                self.remember(repo, Some(file.sha), config.clone(), now);
                 config
             }
             Err(problems) => {
                 let fallback = cached.map(|c| c.config).unwrap_or_default();
                 tracing::warn!(%repo, problems = %problems.join("; "), "{PATH} is invalid; the last valid config applies");
-                self.remember(repo, Some(file.sha), fallback.clone());
+                self.remember(repo, Some(file.sha), fallback.clone(), now);
                 fallback
             }
         }
     }
 
-    fn remember(&self, repo: &RepoName, sha: Option<String>, config: RepoConfig) {
-        self.cache
-            .lock()
-            .expect("repo config lock")
-            .insert(repo.clone(), Cached { sha, config });
+    fn remember(
+        &self,
+        repo: &RepoName,
+        sha: Option<String>,
+        config: RepoConfig,
+        checked_at: crate::time::Millis,
+    ) {
+        self.cache.lock().expect("repo config lock").insert(
+            repo.clone(),
+            Cached {
+                sha,
+                config,
+                checked_at,
+            },
+        );
     }
 }
 

@@ -104,7 +104,8 @@ pub static CATEGORIZE_ISSUE: Template = Template {
     name: "categorize_issue",
     system: "You triage GitHub issues for open-source maintainers. Classify the issue: its \
 category (security, bug, feature, docs, question or other), its complexity from 1 (a typo) to \
-10 (a redesign), the area of the code it concerns, and a one-sentence summary. Answer with JSON \
+10 (a redesign) with the reason in one short line, the area of the code it concerns, a \
+one-sentence summary, and how confident you are of the category (0 to 1). Answer with JSON \
 only, matching the schema.",
     user: "Repository: {{repo}}\n\nIssue title:\n{{title}}\n\nIssue body:\n{{body}}\n\nLabels:\n{{labels}}",
     inputs: &[trusted("repo"), data("title"), data("body"), data("labels")],
@@ -294,7 +295,7 @@ fn for_provider(schema: &Value) -> Value {
 }
 
 /// The answer to [`CATEGORIZE_ISSUE`].
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Categorization {
     /// `security`, `bug`, `feature`, `docs`, `question` or `other`.
@@ -305,6 +306,12 @@ pub struct Categorization {
     pub area: String,
     /// One sentence.
     pub summary: String,
+    /// Why that complexity, in one line.
+    #[serde(default)]
+    pub complexity_reason: Option<String>,
+    /// How sure of the category, from 0 to 1.
+    #[serde(default)]
+    pub confidence: Option<f64>,
 }
 
 fn categorize_schema() -> Value {
@@ -314,7 +321,9 @@ fn categorize_schema() -> Value {
             "category": {"type": "string", "enum": ["security", "bug", "feature", "docs", "question", "other"]},
             "complexity": {"type": "integer", "minimum": 1, "maximum": 10},
             "area": {"type": "string", "minLength": 1, "maxLength": 200},
-            "summary": {"type": "string", "minLength": 1, "maxLength": 500}
+            "summary": {"type": "string", "minLength": 1, "maxLength": 500},
+            "complexity_reason": {"type": "string", "maxLength": 300},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1}
         },
         "required": ["category", "complexity", "area", "summary"],
         "additionalProperties": false

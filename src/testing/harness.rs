@@ -49,15 +49,20 @@ pub struct Answer {
 impl TestApp {
     /// GlobalLM configured with the fake GitHub's App.
     pub async fn start() -> Self {
-        Self::start_with(true).await
+        Self::start_with(true, &[]).await
     }
 
     /// GlobalLM with no App at all (the state before the manifest flow).
     pub async fn start_unregistered() -> Self {
-        Self::start_with(false).await
+        Self::start_with(false, &[]).await
     }
 
-    async fn start_with(registered: bool) -> Self {
+    /// GlobalLM configured with the fake GitHub's App and these environment settings.
+    pub async fn start_with_env(settings: &[(&str, &str)]) -> Self {
+        Self::start_with(true, settings).await
+    }
+
+    async fn start_with(registered: bool, settings: &[(&str, &str)]) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let github = FakeGithub::start(clock.clone()).await;
         let dir = tempfile::tempdir().expect("a temporary directory");
@@ -91,6 +96,9 @@ impl TestApp {
                 app.private_key_pem,
             );
             env.insert("GLOBALLM_WEBHOOK_SECRET".to_owned(), app.webhook_secret);
+        }
+        for (name, value) in settings {
+            env.insert((*name).to_owned(), (*value).to_owned());
         }
         let sources = Sources {
             env,

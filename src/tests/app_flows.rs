@@ -270,7 +270,23 @@ async fn the_repository_config_is_read_validated_and_cached_by_sha() {
         RepoConfig::default(),
         "missing: the defaults"
     );
+    assert_eq!(
+        configs.get(&github, inst, &repo).await,
+        RepoConfig::default()
+    );
+    let misses = app
+        .github
+        .calls()
+        .iter()
+        .filter(|c| c.path.contains("/contents/"))
+        .count();
+    assert_eq!(
+        misses, 1,
+        "a missing file is not asked for again within a minute"
+    );
 
+    // Another process (or a minute later): the file is there now.
+    let configs = &crate::github::repo_config::RepoConfigs::default();
     app.github
         .put_file(REPO, repo_config::PATH, "automerge: low\nmax_open_prs: 1\n");
     let valid = configs.get(&github, inst, &repo).await;

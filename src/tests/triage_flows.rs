@@ -539,3 +539,94 @@ async fn issues_are_fetched_ranked_and_stored_for_the_cli() {
     assert!(none.is_empty(), "no rust repositories stored");
     assert_eq!(app.github.calls().len(), calls);
 }
+
+fn scripted_llm(
+    app: &TestApp,
+    answer: &str,
+) -> (
+    std::sync::Arc<crate::llm::scripted::ScriptedProvider>,
+    crate::llm::client::Llm,
+) {
+    let provider = std::sync::Arc::new(
+        crate::llm::scripted::ScriptedProvider::new("scripted", "claude-sonnet-4-5")
+            .answer_with_usage(answer, 900, 60),
+    );
+    let config = app.ctx.config();
+    let budget =
+        crate::budget::Budget::new(app.ctx.db.clone(), config.clone(), app.ctx.clock.clone());
+    (
+        provider.clone(),
+        crate::llm::client::Llm::new(provider, budget, config),
+    )
+}
+
+#[tokio::test]
+async fn with_an_llm_configured_it_categorizes_and_the_call_is_budgeted() {
+    let (app, number) = app_with_issue().await;
+    let answer = r#"{"category":"docs","complexity":2,"complexity_reason":"one paragraph of the manual","area":"docs/manifest.md","summary":"The manual does not say empty manifests are invalid.","confidence":0.93}"#;
+    let (provider, llm) = scripted_llm(&app, answer);
+    app.ctx.use_llm(llm);
+    app.deliver(
+        "issues",
+        &app.github
+            .issue_delivery("opened", REPO, number, "maria-dev"),
+    )
+    .await;
+    app.drain().await;
+
+    assert!(
+        app.github
+            .labels(REPO, number)
+            .contains(&"globallm:type/docs".to_owned())
+    );
+    let body = &app.github.comments(REPO, number)[0].body;
+    assert!(body.contains("Categorized by the LLM (confidence 0.93). Complexity 2: one paragraph of the manual. Area: `docs/manifest.md`."), "{body}");
+    let requests = provider.requests();
+    assert_eq!(requests.len(), 1);
+    let sent = serde_json::to_string(&requests[0].messages).expect("serializes");
+    assert!(
+        sent.contains("untrusted-data") && sent.contains("IndexError"),
+        "the issue goes as delimited data: {sent}"
+    );
+    let settled: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM budget_ledger WHERE event = 'settle' AND repo = ?",
+    )
+    .bind(REPO)
+    .fetch_one(app.ctx.db.pool())
+    .await
+    .expect("query");
+    assert_eq!(
+        settled, 1,
+        "the call was reserved and settled in the budget"
+    );
+}
+
+#[tokio::test]
+async fn with_the_budget_spent_the_offline_classifier_decides_without_calling_the_llm() {
+    let app = TestApp::start_with_env(&[("GLOBALLM_BUDGET__TOKENS_PER_REPO", "10")]).await;
+    app.github.add_repo(REPO, INSTALLATION);
+    let number = app.github.add_issue(REPO, BUG_TITLE, BUG_BODY, "maria-dev");
+    let (provider, llm) = scripted_llm(
+        &app,
+        r#"{"category":"docs","complexity":2,"area":"a","summary":"s"}"#,
+    );
+    app.ctx.use_llm(llm);
+    app.deliver(
+        "issues",
+        &app.github
+            .issue_delivery("opened", REPO, number, "maria-dev"),
+    )
+    .await;
+    app.drain().await;
+    assert!(provider.requests().is_empty(), "no call past the cap");
+    assert!(
+        app.github
+            .labels(REPO, number)
+            .contains(&"globallm:type/bug".to_owned())
+    );
+    assert!(
+        app.github.comments(REPO, number)[0]
+            .body
+            .contains("Categorized by the offline classifier")
+    );
+}

@@ -44,6 +44,39 @@ pub struct Categorized {
     pub source: Source,
 }
 
+/// The LLM's categorization of an issue (the `categorize_issue` prompt, charged to `scope`'s
+/// budget). The issue's text goes to the model as delimited data, never as instructions.
+pub async fn with_llm(
+    llm: &crate::llm::client::Llm,
+    scope: crate::llm::client::Scope<'_>,
+    title: &str,
+    body: &str,
+    labels: &[String],
+) -> anyhow::Result<Categorized> {
+    use crate::llm::prompts::{CATEGORIZE_ISSUE, Categorization};
+    let labels = labels.join(", ");
+    let prompt = CATEGORIZE_ISSUE.render(&[
+        ("repo", scope.repo),
+        ("title", title),
+        ("body", body),
+        ("labels", &labels),
+    ])?;
+    let answer = llm.ask::<Categorization>(scope, &prompt).await?;
+    let value = answer.value;
+    let category: Category = value.category.parse()?;
+    Ok(Categorized {
+        category,
+        complexity: value.complexity.clamp(1, 10),
+        complexity_reason: value
+            .complexity_reason
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or(value.summary),
+        area: Some(value.area).filter(|a| !a.trim().is_empty()),
+        confidence: value.confidence.unwrap_or(0.8).clamp(0.0, 1.0),
+        source: Source::Llm,
+    })
+}
+
 /// The offline categorization of an issue.
 pub fn offline(repo: Option<&str>, title: &str, body: &str) -> Categorized {
     let decision = Classifier::embedded().classify(&IssueText { repo, title, body });

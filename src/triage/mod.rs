@@ -83,7 +83,7 @@ pub async fn assess(
 ) -> anyhow::Result<Assessment> {
     let config = ctx.config();
     let name = repo.name.to_string();
-    let categorized = categorize::offline(Some(&name), &issue.title, &issue.body);
+    let categorized = categorize_issue(ctx, repo, issue).await;
     let repo_scores = signals::repo_scores(
         ctx.db.pool(),
         &ctx.db,
@@ -126,6 +126,29 @@ pub async fn assess(
         engagement,
         repo: repo_scores,
     })
+}
+
+/// The LLM's categorization when one is configured, the repository is of a covered ecosystem
+/// and the budget allows it; the offline classifier's otherwise, and whenever the LLM fails.
+async fn categorize_issue(ctx: &Context, repo: &Repository, issue: &Issue) -> Categorized {
+    let name = repo.name.to_string();
+    let language = repo
+        .language
+        .as_deref()
+        .and_then(crate::config::Language::from_github);
+    if let (Some(llm), Some(language)) = (ctx.llm(), language) {
+        let scope = crate::llm::client::Scope {
+            repo: &name,
+            language,
+        };
+        match categorize::with_llm(&llm, scope, &issue.title, &issue.body, &issue.labels).await {
+            Ok(categorized) => return categorized,
+            Err(err) => {
+                tracing::warn!(repo = %name, issue = issue.number.0, "the LLM could not categorize the issue; using the offline classifier: {err:#}")
+            }
+        }
+    }
+    categorize::offline(Some(&name), &issue.title, &issue.body)
 }
 
 /// What publishing changed on GitHub.
@@ -276,11 +299,16 @@ async fn write_comment(
     issue: &Issue,
     body: &str,
 ) -> anyhow::Result<(i64, &'static str)> {
-    let bot = ctx.bot_login().await?;
-    let existing = github
-        .find_comment(inst, &repo.name, issue.number, &bot, render::TRIAGE_MARKER)
-        .await
-        .context("looking for an earlier triage comment")?;
+    // An issue without comments cannot hold one: no need to look.
+    let existing = if issue.comments == 0 {
+        None
+    } else {
+        let bot = ctx.bot_login().await?;
+        github
+            .find_comment(inst, &repo.name, issue.number, &bot, render::TRIAGE_MARKER)
+            .await
+            .context("looking for an earlier triage comment")?
+    };
     Ok(match existing {
         Some(comment) if comment.body == body => (comment.id.as_db(), "unchanged"),
         Some(comment) => {
