@@ -1,0 +1,3 @@
+//! Drafting fixes: working copies of repositories, localization, edits and their validation.
+
+pub mod checkout;
