@@ -6,6 +6,7 @@ mod config_cmd;
 mod jobs_cmd;
 mod replay;
 pub mod serve;
+mod status_cmd;
 pub mod triage_cmd;
 
 use crate::config::{LogFormat, LoggingConfig, Overrides, Sources};
@@ -56,6 +57,8 @@ pub enum Command {
     Issues(triage_cmd::IssuesArgs),
     /// Rank the stored issues of every repository (or one language) by priority
     Prioritize(triage_cmd::PrioritizeArgs),
+    /// What GlobalLM spends and achieves: budget, repositories, queue, recent events
+    Status(status_cmd::StatusArgs),
     /// Train, cross-validate and try the offline issue classifier
     Classifier {
         /// What to do with it
@@ -124,6 +127,10 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Prioritize(args) => {
             init_logging(&quiet_logging(&sources), None);
             triage_cmd::prioritize(&sources, &args).await
+        }
+        Command::Status(args) => {
+            init_logging(&quiet_logging(&sources), None);
+            status_cmd::run(&sources, &args).await
         }
     }
 }

@@ -149,12 +149,11 @@ pub async fn count_open(pool: &SqlitePool, repo: &str) -> sqlx::Result<i64> {
         .await
 }
 
-/// Every fix of a state, for the dashboard and status.
-pub async fn by_state(pool: &SqlitePool, state: &str, limit: u32) -> sqlx::Result<Vec<FixPr>> {
+/// The most recently changed fixes, for the dashboard and status.
+pub async fn recent(pool: &SqlitePool, limit: u32) -> sqlx::Result<Vec<FixPr>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM fix_prs WHERE state = ? ORDER BY updated_at DESC LIMIT ?"
+        "SELECT {COLUMNS} FROM fix_prs ORDER BY updated_at DESC, id DESC LIMIT ?"
     )))
-    .bind(state)
     .bind(limit)
     .fetch_all(pool)
     .await
