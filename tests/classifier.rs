@@ -39,7 +39,10 @@ fn the_embedded_model_records_its_training_data_and_cross_validation() {
     assert!(provenance.command.starts_with("globallm classifier train"));
     assert!(provenance.data.ends_with("nlbse2024-train.csv"));
     assert_eq!(provenance.examples, 1500);
-    let cv = provenance.cross_validation.as_ref().expect("a cross-validation");
+    let cv = provenance
+        .cross_validation
+        .as_ref()
+        .expect("a cross-validation");
     assert!(cv.macro_f1 > 0.6, "recorded macro-F1 {}", cv.macro_f1);
     assert_eq!(
         model.file.classes,
@@ -80,7 +83,10 @@ fn the_embedded_model_categorizes_obvious_issues() {
     for (title, body, expected) in cases {
         let result = classify(classifier, title, body);
         assert_eq!(result.category, expected, "{title}: {result:?}");
-        assert!(result.confidence > 0.45 && result.confidence <= 1.0, "{result:?}");
+        assert!(
+            result.confidence > 0.45 && result.confidence <= 1.0,
+            "{result:?}"
+        );
         assert!(!result.rationale.is_empty());
         let total: f64 = result.scores.iter().map(|s| s.probability).sum();
         assert!((total - 1.0).abs() < 1e-9);
@@ -136,7 +142,11 @@ fn a_model_trained_on_the_fixture_learns_its_categories() {
         .iter()
         .filter(|i| classify(&classifier, &i.title, &i.body).category == i.label)
         .count();
-    assert!(right >= issues.len() - 1, "{right} of {} right", issues.len());
+    assert!(
+        right >= issues.len() - 1,
+        "{right} of {} right",
+        issues.len()
+    );
     let unseen = classify(
         &classifier,
         "How can I change the theme?",
@@ -179,13 +189,35 @@ fn the_cli_trains_tests_and_classifies_with_a_model_file() {
     let model = dir.path().join("model.json");
     let model_arg = model.to_str().expect("utf-8 path");
     let out = globallm(&[
-        "classifier", "train", "--data", FIXTURE, "--out", model_arg, "--folds", "3",
+        "classifier",
+        "train",
+        "--data",
+        FIXTURE,
+        "--out",
+        model_arg,
+        "--folds",
+        "3",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("macro-F1"), "{stdout}");
-    let out = globallm(&["classifier", "test", "--data", FIXTURE, "--model", model_arg]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = globallm(&[
+        "classifier",
+        "test",
+        "--data",
+        FIXTURE,
+        "--model",
+        model_arg,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("18 issues"));
     let out = globallm(&[
         "classifier",
@@ -194,7 +226,11 @@ fn the_cli_trains_tests_and_classifies_with_a_model_file() {
         "--title",
         "GHSA-jfh8-c2jp-5v3q: path traversal in archive extraction",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
     assert_eq!(json["category"], "security");
 }
@@ -210,7 +246,11 @@ fn cross_validated_macro_f1_on_the_nlbse_training_issues() {
     }
     let issues = read_csv(&path).expect("the NLBSE file reads").issues;
     let cv = train::cross_validate(&issues, &TrainOptions::default(), 5, 42).expect("runs");
-    println!("5-fold cross-validation, seed 42, {} issues\nmodel:\n{}", issues.len(), cv.model);
+    println!(
+        "5-fold cross-validation, seed 42, {} issues\nmodel:\n{}",
+        issues.len(),
+        cv.model
+    );
     println!("classifier (rules and floor applied):\n{}", cv.pipeline);
     println!("macro-F1 (bug/feature/question): {:.4}", cv.model.macro_f1);
     assert!(cv.model.macro_f1 > 0.6, "macro-F1 {}", cv.model.macro_f1);

@@ -1,13 +1,13 @@
 //! `globallm classifier`: train the offline issue classifier, cross-validate it, test a trained
 //! model on labelled issues, and categorize one issue by hand.
 
+use crate::triage::category::Category;
 use crate::triage::classifier::data::{LabelledIssue, read_csv};
 use crate::triage::classifier::metrics::{Report, report};
 use crate::triage::classifier::model::Model;
 use crate::triage::classifier::text::PreparedText;
 use crate::triage::classifier::train::{self, CrossValidation, TrainOptions};
 use crate::triage::classifier::{Classifier, IssueText};
-use crate::triage::category::Category;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -23,7 +23,11 @@ pub enum ClassifierCommand {
         #[arg(long, value_name = "CSV")]
         data: PathBuf,
         /// Where to write the model
-        #[arg(long, value_name = "PATH", default_value = "models/issue-classifier.json")]
+        #[arg(
+            long,
+            value_name = "PATH",
+            default_value = "models/issue-classifier.json"
+        )]
         out: PathBuf,
         #[command(flatten)]
         cv: CvArgs,
@@ -135,7 +139,9 @@ pub fn run(command: ClassifierCommand) -> anyhow::Result<()> {
     match command {
         ClassifierCommand::Train { data, out, cv } => command_train(&data, &out, &cv),
         ClassifierCommand::Evaluate { data, cv, json } => command_evaluate(&data, &cv, json),
-        ClassifierCommand::Test { data, model, json } => command_test(&data, model.as_deref(), json),
+        ClassifierCommand::Test { data, model, json } => {
+            command_test(&data, model.as_deref(), json)
+        }
         ClassifierCommand::Classify {
             title,
             body,
@@ -159,7 +165,8 @@ fn load_classifier(path: Option<&Path>) -> anyhow::Result<Classifier> {
         Some(path) => {
             let bytes = std::fs::read(path)
                 .with_context(|| format!("reading the model {}", path.display()))?;
-            Classifier::from_json(&bytes).with_context(|| format!("loading the model {}", path.display()))
+            Classifier::from_json(&bytes)
+                .with_context(|| format!("loading the model {}", path.display()))
         }
         None => Ok(Classifier::embedded().clone()),
     }
@@ -182,7 +189,8 @@ fn command_train(data: &Path, out: &Path, args: &CvArgs) -> anyhow::Result<()> {
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    std::fs::write(out, format!("{json}\n")).with_context(|| format!("writing {}", out.display()))?;
+    std::fs::write(out, format!("{json}\n"))
+        .with_context(|| format!("writing {}", out.display()))?;
     print_cv(data, args, dataset.issues.len(), &cv);
     let model = Model::from_file(file)?;
     let (vocabulary, rows) = model.size();
@@ -201,7 +209,11 @@ fn timing_line(timings: &[Duration]) -> String {
     micros.sort_by(f64::total_cmp);
     let at = |q: f64| micros[((micros.len() - 1) as f64 * q).round() as usize];
     let mean = micros.iter().sum::<f64>() / micros.len().max(1) as f64;
-    let build = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     format!(
         "classification time per issue ({build} build): mean {mean:.0} µs, p50 {:.0} µs, p99 {:.0} µs",
         at(0.5),
@@ -264,7 +276,10 @@ fn command_evaluate(data: &Path, args: &CvArgs, json: bool) -> anyhow::Result<()
             temperature: cv.temperature,
             mean_micros_per_issue: mean,
         };
-        println!("{}", serde_json::to_string_pretty(&out).context("serializing")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).context("serializing")?
+        );
     } else {
         print_cv(data, args, dataset.issues.len(), &cv);
     }
@@ -285,16 +300,20 @@ fn command_test(data: &Path, model: Option<&Path>, json: bool) -> anyhow::Result
         timings.push(started.elapsed());
         decided.push(decision.category);
         // The model alone, without the rule layer and the floor.
-        let scores = classifier
-            .model()
-            .score(&PreparedText::new(&issue.title, &issue.body), issue.repo.as_deref());
+        let scores = classifier.model().score(
+            &PreparedText::new(&issue.title, &issue.body),
+            issue.repo.as_deref(),
+        );
         best.push(classes[scores.best]);
     }
     let model_report = report(&classes, &truth, &best);
     let pipeline = report(&classes, &truth, &decided);
     if json {
         let out = serde_json::json!({ "issues": truth.len(), "model": model_report, "classifier": pipeline });
-        println!("{}", serde_json::to_string_pretty(&out).context("serializing")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).context("serializing")?
+        );
     } else {
         println!("{} issues from {}", truth.len(), data.display());
         println!("\nmodel:\n{model_report}");
@@ -305,7 +324,10 @@ fn command_test(data: &Path, model: Option<&Path>, json: bool) -> anyhow::Result
     Ok(())
 }
 
-fn classify(classifier: &Classifier, issue: &LabelledIssue) -> crate::triage::classifier::Categorization {
+fn classify(
+    classifier: &Classifier,
+    issue: &LabelledIssue,
+) -> crate::triage::classifier::Categorization {
     classifier.classify(&IssueText {
         repo: issue.repo.as_deref(),
         title: &issue.title,
@@ -323,7 +345,10 @@ fn command_classify(
     let classifier = load_classifier(model)?;
     let result = classifier.classify(&IssueText { repo, title, body });
     if json {
-        println!("{}", serde_json::to_string_pretty(&result).context("serializing")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&result).context("serializing")?
+        );
     } else {
         println!("{} ({:.2})", result.category, result.confidence);
         for line in &result.rationale {

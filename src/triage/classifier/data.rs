@@ -44,7 +44,11 @@ pub fn read_csv(path: &Path) -> anyhow::Result<Dataset> {
 pub fn parse_csv(bytes: &[u8]) -> anyhow::Result<Vec<LabelledIssue>> {
     let mut reader = csv::Reader::from_reader(bytes);
     let headers = reader.headers().context("reading the header row")?.clone();
-    let column = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
     let (Some(title), Some(body), Some(label)) = (column("title"), column("body"), column("label"))
     else {
         bail!("the header row must name the columns title, body and label (found {headers:?})");

@@ -3,8 +3,8 @@
 //! learn their own weights; an unknown repository only gets the shared ones).
 
 use super::text::{Block, PreparedText};
-use serde::{Deserialize, Serialize};
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// A sparse vector: `(feature index, value)` sorted by index, each index once.
@@ -273,7 +273,11 @@ mod tests {
         assert_eq!(copied.len(), 2 * shared.len());
         assert_eq!(copied[shared.len()].1, 0.5 * shared[0].1);
         assert!(copied[shared.len()].0 >= vectorizer.base_len());
-        assert!(vectorizer.describe(copied[shared.len()].0).ends_with("@a/b"));
+        assert!(
+            vectorizer
+                .describe(copied[shared.len()].0)
+                .ends_with("@a/b")
+        );
     }
 
     #[test]

@@ -80,7 +80,11 @@ pub fn report(classes: &[Category], truth: &[Category], predicted: &[Category]) 
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<10} {:>9} {:>7} {:>7} {:>8}", "class", "precision", "recall", "f1", "support")?;
+        writeln!(
+            f,
+            "{:<10} {:>9} {:>7} {:>7} {:>8}",
+            "class", "precision", "recall", "f1", "support"
+        )?;
         for s in &self.classes {
             writeln!(
                 f,
@@ -92,7 +96,11 @@ impl fmt::Display for Report {
                 s.support
             )?;
         }
-        writeln!(f, "accuracy {:.4}   macro-F1 {:.4}", self.accuracy, self.macro_f1)?;
+        writeln!(
+            f,
+            "accuracy {:.4}   macro-F1 {:.4}",
+            self.accuracy, self.macro_f1
+        )?;
         write!(f, "confusion (rows: truth; columns:")?;
         for s in &self.classes {
             write!(f, " {}", s.category)?;

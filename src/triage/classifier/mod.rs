@@ -130,21 +130,28 @@ pub fn decide(
     let best = classes[scores.best];
     let best_p = scores.probabilities[scores.best];
     let model_line = format!("model: {best} {best_p:.2}");
-    let rule =
-        rules::security(issue.title, issue.body).or_else(|| rules::docs(issue.title, issue.body));
+    let rule = rules::find(issue.title, issue.body);
     let (category, confidence, mut rationale) = if let Some(hit) = rule {
         let line = format!("{} markers: {}", hit.category, hit.markers.join(", "));
         (hit.category, hit.confidence(), vec![line, model_line])
     } else if issue.title.trim().is_empty() && issue.body.trim().is_empty() {
-        (Category::Other, 1.0, vec!["empty title and body".to_owned()])
+        (
+            Category::Other,
+            1.0,
+            vec!["empty title and body".to_owned()],
+        )
     } else if best_p < min_confidence {
-        let line = format!("no category is likely enough ({model_line}, below {min_confidence:.2})");
+        let line =
+            format!("no category is likely enough ({model_line}, below {min_confidence:.2})");
         (Category::Other, 1.0 - best_p, vec![line])
     } else {
         (best, best_p, vec![model_line])
     };
     if !scores.evidence.is_empty() {
-        rationale.push(format!("strongest features: {}", scores.evidence.join(", ")));
+        rationale.push(format!(
+            "strongest features: {}",
+            scores.evidence.join(", ")
+        ));
     }
     Categorization {
         category,

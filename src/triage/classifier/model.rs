@@ -6,8 +6,8 @@ use super::svm::LinearModel;
 use super::text::PreparedText;
 use crate::triage::category::Category;
 use anyhow::{Context as _, ensure};
-use serde::{Deserialize, Serialize};
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 /// The model file format this code reads and writes.
 pub const FORMAT: u32 = 1;
@@ -126,7 +126,11 @@ impl ModelFile {
         order.truncate(max_rows);
         order.sort_unstable();
         let largest = order.iter().map(|&j| strength(j)).fold(0.0f32, f32::max);
-        let weight_scale = if largest > 0.0 { largest / WEIGHT_LEVELS } else { 1.0 };
+        let weight_scale = if largest > 0.0 {
+            largest / WEIGHT_LEVELS
+        } else {
+            1.0
+        };
         let weights = order
             .iter()
             .map(|&j| {
@@ -189,7 +193,11 @@ impl Model {
                 stored.tokens.len(),
                 stored.idf.len()
             );
-            let idf = stored.idf.iter().map(|&v| f32::from(v) / IDF_SCALE).collect();
+            let idf = stored
+                .idf
+                .iter()
+                .map(|&v| f32::from(v) / IDF_SCALE)
+                .collect();
             blocks.push(BlockVocab::new(*spec, stored.tokens.clone(), idf, offset));
             offset += stored.tokens.len() as u32;
         }
@@ -208,7 +216,10 @@ impl Model {
                 1 + file.classes.len()
             );
             let index = u32::try_from(row[0]).context("a negative feature index")?;
-            ensure!(index < vectorizer.len(), "feature index {index} out of range");
+            ensure!(
+                index < vectorizer.len(),
+                "feature index {index} out of range"
+            );
             let weights = row[1..]
                 .iter()
                 .map(|&q| q as f32 * file.weight_scale)

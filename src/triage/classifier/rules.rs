@@ -2,6 +2,7 @@
 //! and GHSA ids, vulnerability words, advisories) and documentation issues from theirs, because
 //! both are rare in training data and cheap to recognize with certainty.
 
+use super::text::{prefix, strip_boilerplate};
 use crate::triage::category::Category;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -48,20 +49,44 @@ static SECURITY: LazyLock<Vec<Marker>> = LazyLock::new(|| {
         // Identifiers of published vulnerabilities are proof on their own.
         (r"\bCVE-\d{4}-\d{4,7}\b", 2.0),
         (r"\bGHSA(?:-[23456789cfghjmpqrvwx]{4}){3}\b", 2.0),
-        (r"\bsecurity (?:vulnerabilit(?:y|ies)|advisory|advisories|issue|flaw|bug|hole|risk|report|fix|patch|problem)\b", 1.0),
+        (
+            r"\bsecurity (?:vulnerabilit(?:y|ies)|advisory|advisories|issue|flaw|bug|hole|risk|report|fix|patch|problem)\b",
+            1.0,
+        ),
         (r"\bvulnerabilit(?:y|ies)\b|\bvulnerable\b", 1.0),
         (r"\bexploit(?:s|able|ed|ing)?\b", 1.0),
         (r"\bxss\b|\bcross[- ]site scripting\b", 1.0),
         (r"\b(?:csrf|xsrf)\b|\bcross[- ]site request forgery\b", 1.0),
-        (r"\bsql[- ]?injection\b|\b(?:command|code|shell|os command|template|ldap|xpath|header|crlf|script) injection\b", 1.0),
-        (r"\brce\b|\bremote code execution\b|\barbitrary (?:code|command) execution\b", 1.0),
+        (
+            r"\bsql[- ]?injection\b|\b(?:command|code|shell|os command|template|ldap|xpath|header|crlf|script) injection\b",
+            1.0,
+        ),
+        (
+            r"\brce\b|\bremote code execution\b|\barbitrary (?:code|command) execution\b",
+            1.0,
+        ),
         (r"\b(?:path|directory) traversal\b|\bzip ?slip\b", 1.0),
-        (r"\bssrf\b|\bserver[- ]side request forgery\b|\bxxe\b|\bxml external entit", 1.0),
-        (r"\bprototype pollution\b|\bprivilege escalation\b|\bauthentication bypass\b|\bauth bypass\b", 1.0),
-        (r"\bopen redirect\b|\binsecure deserialization\b|\bredos\b|\bregular expression denial of service\b", 1.0),
-        (r"\b(?:secrets?|credentials?|api keys?|passwords?|tokens?) (?:are |is |was |were )?(?:leak(?:s|ed)?|exposed|disclosed)\b", 1.0),
+        (
+            r"\bssrf\b|\bserver[- ]side request forgery\b|\bxxe\b|\bxml external entit",
+            1.0,
+        ),
+        (
+            r"\bprototype pollution\b|\bprivilege escalation\b|\bauthentication bypass\b|\bauth bypass\b",
+            1.0,
+        ),
+        (
+            r"\bopen redirect\b|\binsecure deserialization\b|\bredos\b|\bregular expression denial of service\b",
+            1.0,
+        ),
+        (
+            r"\b(?:secrets?|credentials?|api keys?|passwords?|tokens?) (?:are |is |was |were )?(?:leak(?:s|ed)?|exposed|disclosed)\b",
+            1.0,
+        ),
         // Weaker signs: memory-safety and denial-of-service words, "security" alone.
-        (r"\b(?:heap|stack)[- ]buffer[- ]overflow\b|\buse[- ]after[- ]free\b|\bdouble free\b", 0.5),
+        (
+            r"\b(?:heap|stack)[- ]buffer[- ]overflow\b|\buse[- ]after[- ]free\b|\bdouble free\b",
+            0.5,
+        ),
         (r"\bdenial[- ]of[- ]service\b|\bdos attack\b", 0.5),
         (r"\bsecurity\b|\bmalicious\b|\battacker\b", 0.5),
     ])
@@ -103,16 +128,39 @@ fn scan(list: &[Marker], category: Category, title: &str, body: &str) -> Option<
     (hit.score >= RULE_THRESHOLD).then_some(hit)
 }
 
-/// Whether the issue reports a security problem.
-pub fn security(title: &str, body: &str) -> Option<RuleHit> {
+/// How much of the body the rules read: markers sit in the report, not deep in pasted logs.
+const RULE_BODY_LIMIT: usize = 20_000;
+
+/// The body the rules read: its opening, without template comments and folded `<details>`
+/// sections.
+fn rule_body(body: &str) -> String {
+    strip_boilerplate(prefix(body, RULE_BODY_LIMIT))
+}
+
+fn security_in(title: &str, body: &str) -> Option<RuleHit> {
     scan(&SECURITY, Category::Security, title, body)
 }
 
-/// Whether the issue is about the documentation. Only the title and the body's first 1,000
-/// bytes count: a bug report's template often mentions the docs further down.
+/// Documentation markers count in the title and the body's first 1,000 bytes only: a bug
+/// report's template often mentions the docs further down.
+fn docs_in(title: &str, body: &str) -> Option<RuleHit> {
+    scan(&DOCS, Category::Docs, title, prefix(body, 1_000))
+}
+
+/// Whether the issue reports a security problem.
+pub fn security(title: &str, body: &str) -> Option<RuleHit> {
+    security_in(title, &rule_body(body))
+}
+
+/// Whether the issue is about the documentation.
 pub fn docs(title: &str, body: &str) -> Option<RuleHit> {
-    let body = super::text::prefix(body, 1_000);
-    scan(&DOCS, Category::Docs, title, body)
+    docs_in(title, &rule_body(body))
+}
+
+/// The rule that decides the issue, if one does: security first, then documentation.
+pub fn find(title: &str, body: &str) -> Option<RuleHit> {
+    let body = rule_body(body);
+    security_in(title, &body).or_else(|| docs_in(title, &body))
 }
 
 #[cfg(test)]
@@ -121,7 +169,8 @@ mod tests {
 
     #[test]
     fn a_cve_id_alone_is_a_security_issue() {
-        let hit = security("Bump lodash", "Fixes CVE-2021-23337 in the template helper").expect("fires");
+        let hit =
+            security("Bump lodash", "Fixes CVE-2021-23337 in the template helper").expect("fires");
         assert_eq!(hit.category, Category::Security);
         assert_eq!(hit.markers, ["CVE-2021-23337"]);
     }
@@ -130,13 +179,25 @@ mod tests {
     fn vulnerability_classes_are_recognized_in_titles_and_bodies() {
         for (title, body) in [
             ("Stored XSS in the comment preview", ""),
-            ("Login form", "The endpoint is open to SQL injection through the name field."),
+            (
+                "Login form",
+                "The endpoint is open to SQL injection through the name field.",
+            ),
             ("Path traversal when extracting archives", ""),
             ("Advisory", "See GHSA-jfh8-c2jp-5v3q for details."),
             ("RCE via crafted YAML", ""),
         ] {
             assert!(security(title, body).is_some(), "{title} / {body}");
         }
+    }
+
+    #[test]
+    fn template_instructions_in_comments_are_not_markers() {
+        let body = "<!-- Please report security vulnerabilities privately; see the documentation is outdated? -->\nThe cursor disappears.";
+        assert!(security("Cursor disappears", body).is_none());
+        assert!(docs("Cursor disappears", body).is_none());
+        let folded = "It hangs.\n<details><summary>Extensions</summary>vulnerability-extension|1.0</details>";
+        assert!(security("Editor hangs", folded).is_none());
     }
 
     #[test]
@@ -150,6 +211,12 @@ mod tests {
         assert!(docs("docs: fix the install command", "").is_some());
         assert!(docs("Typo in the README", "").is_some());
         assert!(docs("The documentation for useEffect is outdated", "").is_some());
-        assert!(docs("Crash when loading a model", "As the docs say, I call load().").is_none());
+        assert!(
+            docs(
+                "Crash when loading a model",
+                "As the docs say, I call load()."
+            )
+            .is_none()
+        );
     }
 }

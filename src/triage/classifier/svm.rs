@@ -38,7 +38,10 @@ impl Default for SvmParams {
 }
 
 fn dot(w: &[f64], x: &SparseVec, bias: f64) -> f64 {
-    x.iter().map(|&(i, v)| w[i as usize] * f64::from(v)).sum::<f64>() + bias
+    x.iter()
+        .map(|&(i, v)| w[i as usize] * f64::from(v))
+        .sum::<f64>()
+        + bias
 }
 
 /// Trains one binary SVM: `positive[i]` says whether example `i` is in the class.
@@ -125,7 +128,12 @@ mod tests {
         let model = train(&xs, &labels, 3, 4, &params);
         for (x, &label) in xs.iter().zip(&labels) {
             let scores: Vec<f32> = (0..3)
-                .map(|c| x.iter().map(|&(j, v)| model.weights[c][j as usize] * v).sum::<f32>() + model.bias[c])
+                .map(|c| {
+                    x.iter()
+                        .map(|&(j, v)| model.weights[c][j as usize] * v)
+                        .sum::<f32>()
+                        + model.bias[c]
+                })
                 .collect();
             let best = (0..3)
                 .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 
 /// How much of the raw body is read at all: long logs say nothing more about the category.
-const RAW_BODY_LIMIT: usize = 20_000;
+const RAW_BODY_LIMIT: usize = 8_000;
 /// How much of the cleaned body the word and character blocks read.
 const CLEAN_BODY_LIMIT: usize = 3_000;
 /// How much of the body the phrasing markers look at (the opening states the intent).
@@ -66,6 +66,8 @@ fn ascii_words(pattern: &str) -> Regex {
 
 static HTML_COMMENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?s)<!--(.*?)(?:-->|$)").expect("valid regex"));
+static DETAILS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?s)<details>.*?(?:</details>|$)").expect("valid regex"));
 static IMAGE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"!\[[^\]]*\]\([^)]*\)|<img[^>]*>").expect("valid regex"));
 static CODE_BLOCK: LazyLock<Regex> =
@@ -79,22 +81,30 @@ static TRACE: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid regex")
 });
-static VERSION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?-u:\b)v?[0-9]+\.[0-9]+(\.[0-9]+)?(?-u:\b)").expect("valid regex"));
+static VERSION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)v?[0-9]+\.[0-9]+(\.[0-9]+)?(?-u:\b)").expect("valid regex")
+});
 static QUESTION_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
-    ascii_words(r"\b(how (do|can|to|should)|is (it|there) (possible|a way)|why (does|is|do)|what is|can i|can someone|any (idea|help)|help me|please help)\b")
+    ascii_words(
+        r"\b(how (do|can|to|should)|is (it|there) (possible|a way)|why (does|is|do)|what is|can i|can someone|any (idea|help)|help me|please help)\b",
+    )
 });
 static FEATURE_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
-    ascii_words(r"\b(it would be (nice|great|useful|helpful)|feature request|would like to (have|see)|add (support|an? option)|proposal|suggest)\b")
+    ascii_words(
+        r"\b(it would be (nice|great|useful|helpful)|feature request|would like to (have|see)|add (support|an? option)|proposal|suggest)\b",
+    )
 });
 static BUG_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
-    ascii_words(r"\b(steps to reproduce|expected behaviou?r|actual behaviou?r|crash|regression|broken|fails?|error)\b")
+    ascii_words(
+        r"\b(steps to reproduce|expected behaviou?r|actual behaviou?r|crash|regression|broken|fails?|error)\b",
+    )
 });
 static TYPE_TAG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"Type: <b>(.*?)</b>").expect("valid regex"));
 static LIST_ITEM: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^\s*(\d+\.|-|\*)\s").expect("valid regex"));
-static CHECKBOX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"- \[[ x]\]").expect("valid regex"));
+static CHECKBOX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"- \[[ x]\]").expect("valid regex"));
 static TITLE_PREFIX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*\[?([A-Za-z][\w /-]{0,20})[\]:]").expect("valid regex"));
 
@@ -108,6 +118,14 @@ pub fn prefix(s: &str, max: usize) -> &str {
         end -= 1;
     }
     &s[..end]
+}
+
+/// The body without its HTML comments and `<details>` sections: issue templates put their
+/// instructions in comments ("report security vulnerabilities privately", "see the
+/// documentation") and reporters fold system information there (extension lists, logs).
+pub fn strip_boilerplate(body: &str) -> String {
+    let body = HTML_COMMENT.replace_all(body, " ");
+    DETAILS.replace_all(&body, " ").into_owned()
 }
 
 /// Lowercase ASCII letters, digits and `_` of `s`, everything else as `_`.
@@ -217,7 +235,10 @@ fn structure_tokens(title: &str, body: &str) -> Vec<String> {
         .collect();
     tokens.push(format!("cm_n{}", comments.len().min(5)));
     for comment in comments {
-        for word in comment.to_lowercase().split(|c: char| !(c.is_ascii_lowercase() || c == '_')) {
+        for word in comment
+            .to_lowercase()
+            .split(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+        {
             if word.len() >= 3 {
                 tokens.push(format!("cw_{word}"));
             }
@@ -242,9 +263,17 @@ fn structure_tokens(title: &str, body: &str) -> Vec<String> {
         (body.contains("|-"), "has_table"),
         (body.contains("<details>"), "has_details"),
         (IMAGE.is_match(body), "has_image"),
-        (body.contains("http://") || body.contains("https://"), "has_url"),
+        (
+            body.contains("http://") || body.contains("https://"),
+            "has_url",
+        ),
     ];
-    tokens.extend(flags.iter().filter(|(on, _)| *on).map(|(_, name)| (*name).to_owned()));
+    tokens.extend(
+        flags
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, name)| (*name).to_owned()),
+    );
     if let Some(caps) = TITLE_PREFIX.captures(title) {
         tokens.push(format!("tprefix_{}", slug(&caps[1], true)));
     }
@@ -378,13 +407,19 @@ mod tests {
     fn template_headings_and_their_short_answers_become_tokens() {
         let body = "### Issue type\n\nBug\n\n### Current behavior?\n\nIt crashes when I call the loader with a long path";
         let tokens = collect(&PreparedText::new("t", body), Block::Headings);
-        assert_eq!(tokens, ["h_issue_type", "ha_issue_type=bug", "h_current_behavior"]);
+        assert_eq!(
+            tokens,
+            ["h_issue_type", "ha_issue_type=bug", "h_current_behavior"]
+        );
     }
 
     #[test]
     fn markers_see_traces_and_question_phrasing() {
         let body = "Traceback (most recent call last):\n  File \"a.py\", line 3, in <module>";
-        let markers = collect(&PreparedText::new("How do I load a model?", body), Block::Markers);
+        let markers = collect(
+            &PreparedText::new("How do I load a model?", body),
+            Block::Markers,
+        );
         assert!(markers.contains(&"mk_trace".to_owned()));
         assert!(markers.contains(&"mk_qphrase".to_owned()));
         assert!(markers.contains(&"mk_title_q".to_owned()));

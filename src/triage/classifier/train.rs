@@ -148,7 +148,12 @@ impl CrossValidation {
             folds,
             seed,
             macro_f1: self.model.macro_f1,
-            f1: self.model.classes.iter().map(|c| (c.category, c.f1)).collect(),
+            f1: self
+                .model
+                .classes
+                .iter()
+                .map(|c| (c.category, c.f1))
+                .collect(),
         }
     }
 }
@@ -166,7 +171,9 @@ pub fn cross_validate(
     let classes = classes_of(issues);
     let texts = prepare(issues);
     let fold_of = assign_folds(issues, folds, seed);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(folds);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(folds);
     let mut outcomes: Vec<FoldOutcome> = Vec::with_capacity(issues.len());
     for wave in (0..folds).collect::<Vec<_>>().chunks(threads) {
         let results = std::thread::scope(|scope| {
@@ -334,7 +341,16 @@ mod tests {
     #[test]
     fn folds_are_stratified_and_seeded() {
         let issues: Vec<_> = (0..30)
-            .map(|i| issue(if i < 20 { Category::Bug } else { Category::Question }, i))
+            .map(|i| {
+                issue(
+                    if i < 20 {
+                        Category::Bug
+                    } else {
+                        Category::Question
+                    },
+                    i,
+                )
+            })
             .collect();
         let folds = assign_folds(&issues, 5, 7);
         for fold in 0..5 {
@@ -348,7 +364,15 @@ mod tests {
 
     #[test]
     fn the_temperature_sharpens_scores_that_are_right_and_too_timid() {
-        let raw: Vec<Vec<f64>> = (0..20).map(|i| if i % 2 == 0 { vec![0.2, -0.2] } else { vec![-0.2, 0.2] }).collect();
+        let raw: Vec<Vec<f64>> = (0..20)
+            .map(|i| {
+                if i % 2 == 0 {
+                    vec![0.2, -0.2]
+                } else {
+                    vec![-0.2, 0.2]
+                }
+            })
+            .collect();
         let labels: Vec<usize> = (0..20).map(|i| i % 2).collect();
         assert!(fit_temperature(&raw, &labels) > 10.0);
     }
