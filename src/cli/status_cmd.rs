@@ -24,7 +24,9 @@ pub async fn run(sources: &Sources, args: &StatusArgs) -> anyhow::Result<()> {
     let read = || async { dashboard::snapshot(&ctx.db, &ctx.config(), ctx.clock.now_ms()).await };
     if args.dashboard {
         if !std::io::stdout().is_terminal() {
-            anyhow::bail!("--dashboard needs a terminal; run `globallm status` (or `--json`) in a pipe");
+            anyhow::bail!(
+                "--dashboard needs a terminal; run `globallm status` (or `--json`) in a pipe"
+            );
         }
         return live(read).await;
     }
@@ -54,7 +56,8 @@ where
                     && let Event::Key(key) = event::read()?
                 {
                     return Ok(matches!(key.code, KeyCode::Char('q') | KeyCode::Esc)
-                        || (key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL)));
+                        || (key.code == KeyCode::Char('c')
+                            && key.modifiers.contains(KeyModifiers::CONTROL)));
                 }
                 Ok(false)
             })
@@ -89,7 +92,9 @@ fn draw(frame: &mut ratatui::Frame<'_>, snapshot: &Snapshot) {
         b.cost_usd
     );
     frame.render_widget(
-        Gauge::default().block(Block::default().borders(Borders::ALL).title(title)).ratio((b.percent / 100.0).clamp(0.0, 1.0)),
+        Gauge::default()
+            .block(Block::default().borders(Borders::ALL).title(title))
+            .ratio((b.percent / 100.0).clamp(0.0, 1.0)),
         budget,
     );
     let rows = snapshot.repos.iter().map(|r| {
@@ -101,16 +106,46 @@ fn draw(frame: &mut ratatui::Frame<'_>, snapshot: &Snapshot) {
             Cell::from(r.impact.map_or("–".to_owned(), |i| format!("{i:.1}"))),
         ])
     });
-    let table = Table::new(rows, [Constraint::Fill(3), Constraint::Length(8), Constraint::Length(8), Constraint::Length(8), Constraint::Length(8)])
-        .header(Row::new(["Repository", "Issues", "PRs", "Merged", "Impact"]).style(Style::default().add_modifier(Modifier::BOLD)))
-        .block(Block::default().borders(Borders::ALL).title(" Repositories "));
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Fill(3),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(8),
+        ],
+    )
+    .header(
+        Row::new(["Repository", "Issues", "PRs", "Merged", "Impact"])
+            .style(Style::default().add_modifier(Modifier::BOLD)),
+    )
+    .block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title(" Repositories "),
+    );
     frame.render_widget(table, repos);
     let q = snapshot.queue;
     frame.render_widget(
-        ratatui::widgets::Paragraph::new(format!("{} pending · {} scheduled · {} running · {} dead", q.ready, q.scheduled, q.running, q.dead))
-            .block(Block::default().borders(Borders::ALL).title(" Job queue ")),
+        ratatui::widgets::Paragraph::new(format!(
+            "{} pending · {} scheduled · {} running · {} dead",
+            q.ready, q.scheduled, q.running, q.dead
+        ))
+        .block(Block::default().borders(Borders::ALL).title(" Job queue ")),
         queue,
     );
-    let items: Vec<ListItem<'_>> = snapshot.events.iter().map(|e| ListItem::new(format!("{}  {:<8} {}", e.at, e.kind, e.text))).collect();
-    frame.render_widget(List::new(items).block(Block::default().borders(Borders::ALL).title(" Recent events ")), events);
+    let items: Vec<ListItem<'_>> = snapshot
+        .events
+        .iter()
+        .map(|e| ListItem::new(format!("{}  {:<8} {}", e.at, e.kind, e.text)))
+        .collect();
+    frame.render_widget(
+        List::new(items).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Recent events "),
+        ),
+        events,
+    );
 }

@@ -128,20 +128,32 @@ pub struct Snapshot {
 
 fn first_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or_default();
-    if line.chars().count() > 120 { format!("{}…", line.chars().take(119).collect::<String>()) } else { line.to_owned() }
+    if line.chars().count() > 120 {
+        format!("{}…", line.chars().take(119).collect::<String>())
+    } else {
+        line.to_owned()
+    }
 }
 
 /// Reads the snapshot as of `now`.
 pub async fn snapshot(db: &Db, config: &Config, now: Millis) -> anyhow::Result<Snapshot> {
     let pool = db.pool();
-    let window = window_at(now, config.budget.window_start_weekday, config.budget.window_start_hour);
+    let window = window_at(
+        now,
+        config.budget.window_start_weekday,
+        config.budget.window_start_hour,
+    );
     let report = Report::read(db, config, window).await?;
     let used = report.total.input_tokens + report.total.output_tokens + report.total.tokens_held;
     let total = config.budget.tokens_total;
     let budget = BudgetLine {
         used,
         total,
-        percent: if total > 0 { used as f64 * 100.0 / total as f64 } else { 0.0 },
+        percent: if total > 0 {
+            used as f64 * 100.0 / total as f64
+        } else {
+            0.0
+        },
         cost_usd: report.total.cost_usd,
         window_start: report.window.start.clone(),
         window_end: report.window.end.clone(),
@@ -150,7 +162,8 @@ pub async fn snapshot(db: &Db, config: &Config, now: Millis) -> anyhow::Result<S
         rows.iter()
             .map(|s| SpendRow {
                 key: s.key.clone(),
-                tokens: u64::try_from(s.input_tokens + s.output_tokens + s.tokens_held).unwrap_or(0),
+                tokens: u64::try_from(s.input_tokens + s.output_tokens + s.tokens_held)
+                    .unwrap_or(0),
                 cost_usd: s.cost_usd,
             })
             .collect()
@@ -171,7 +184,8 @@ pub async fn snapshot(db: &Db, config: &Config, now: Millis) -> anyhow::Result<S
     let mut repos = repos;
     for row in &mut repos {
         if let Some(signals) = crate::db::triage::get_signals(pool, &row.repo).await? {
-            let scores = crate::triage::signals::RepoScores::from_stored(&signals, &config.scoring)?;
+            let scores =
+                crate::triage::signals::RepoScores::from_stored(&signals, &config.scoring)?;
             row.impact = Some((scores.impact * 1000.0).round() / 10.0);
         }
     }
@@ -195,16 +209,42 @@ pub async fn snapshot(db: &Db, config: &Config, now: Millis) -> anyhow::Result<S
 
     let mut events: Vec<(Millis, EventRow)> = Vec::new();
     for d in &deliveries {
-        let action = d.action.as_ref().map(|a| format!(".{a}")).unwrap_or_default();
-        let repo = d.repository.as_ref().map(|r| format!(" on {r}")).unwrap_or_default();
-        let note = d.note.as_ref().map(|n| format!(" — {}", first_line(n))).unwrap_or_default();
-        events.push((d.received_at, EventRow { at: format_ms(d.received_at), kind: "delivery", text: format!("{}{action}{repo}: {}{note}", d.event, d.outcome) }));
+        let action = d
+            .action
+            .as_ref()
+            .map(|a| format!(".{a}"))
+            .unwrap_or_default();
+        let repo = d
+            .repository
+            .as_ref()
+            .map(|r| format!(" on {r}"))
+            .unwrap_or_default();
+        let note = d
+            .note
+            .as_ref()
+            .map(|n| format!(" — {}", first_line(n)))
+            .unwrap_or_default();
+        events.push((
+            d.received_at,
+            EventRow {
+                at: format_ms(d.received_at),
+                kind: "delivery",
+                text: format!("{}{action}{repo}: {}{note}", d.event, d.outcome),
+            },
+        ));
     }
     for j in &dead {
         let error = j.last_error.as_deref().map(first_line).unwrap_or_default();
-        events.push((j.updated_at, EventRow { at: format_ms(j.updated_at), kind: "job", text: format!("{} #{} failed: {error}", j.kind, j.id) }));
+        events.push((
+            j.updated_at,
+            EventRow {
+                at: format_ms(j.updated_at),
+                kind: "job",
+                text: format!("{} #{} failed: {error}", j.kind, j.id),
+            },
+        ));
     }
-    events.sort_by(|a, b| b.0.cmp(&a.0));
+    events.sort_by_key(|e| std::cmp::Reverse(e.0));
     events.truncate(LIST as usize);
 
     Ok(Snapshot {
@@ -262,7 +302,11 @@ pub fn render_text(snapshot: &Snapshot) -> String {
     }
     let _ = writeln!(out, "{table}");
     let q = snapshot.queue;
-    let _ = writeln!(out, "Jobs: {} pending, {} scheduled, {} running, {} dead", q.ready, q.scheduled, q.running, q.dead);
+    let _ = writeln!(
+        out,
+        "Jobs: {} pending, {} scheduled, {} running, {} dead",
+        q.ready, q.scheduled, q.running, q.dead
+    );
     let _ = writeln!(out, "Recent events:");
     if snapshot.events.is_empty() {
         let _ = writeln!(out, "  (none)");
@@ -284,7 +328,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

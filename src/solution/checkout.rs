@@ -285,3 +285,142 @@ fn io_error(command: &str, err: std::io::Error) -> GitError {
         message: err.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn author() -> Author {
+        Author {
+            name: "globallm-test[bot]".into(),
+            email: "1+globallm-test[bot]@users.noreply.github.com".into(),
+        }
+    }
+
+    fn bare_with(dir: &Path, files: &[(&str, &str)]) -> String {
+        let bare = crate::testing::fake_github::git::create_bare(dir, "acme/widgets", files);
+        format!("file://{}", bare.display())
+    }
+
+    #[tokio::test]
+    async fn a_work_tree_commits_and_pushes_a_branch() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = bare_with(dir.path(), &[("README.md", "# Widgets\n")]);
+        let checkouts = Checkouts::new(dir.path().join("data"), 5);
+        let work = checkouts
+            .work_tree("acme/widgets", &url, None, "main")
+            .await
+            .expect("cloned");
+        assert_eq!(
+            std::fs::read_to_string(work.path().join("README.md")).expect("read"),
+            "# Widgets\n"
+        );
+        create_branch(&work, "globallm/issue-1")
+            .await
+            .expect("branch");
+        assert_eq!(
+            commit_all(&work, &author(), "nothing")
+                .await
+                .expect("no-op"),
+            None,
+            "nothing to commit"
+        );
+        std::fs::write(work.path().join("README.md"), "# Widgets\n\nFixed.\n").expect("written");
+        let sha = commit_all(&work, &author(), "Fix #1")
+            .await
+            .expect("committed")
+            .expect("a commit");
+        push(&work, &url, None, "globallm/issue-1", None)
+            .await
+            .expect("pushed");
+        let bare = dir.path().join("acme__widgets.git");
+        assert_eq!(
+            crate::testing::fake_github::git::branch_head(&bare, "globallm/issue-1"),
+            Some(sha.clone())
+        );
+        let log = git(work.path(), None, &["log", "-1", "--format=%an <%ae>"])
+            .await
+            .expect("log");
+        assert_eq!(
+            log,
+            "globallm-test[bot] <1+globallm-test[bot]@users.noreply.github.com>"
+        );
+        let diff = diff_since_base(&work).await.expect("diff");
+        assert!(diff.contains("+Fixed."), "{diff}");
+        let path = work.path().to_owned();
+        drop(work);
+        assert!(!path.exists(), "the work tree is removed after the attempt");
+    }
+
+    #[tokio::test]
+    async fn a_push_over_someone_elses_commit_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = bare_with(dir.path(), &[("a.txt", "1\n")]);
+        let checkouts = Checkouts::new(dir.path().join("data"), 5);
+        let first = checkouts
+            .work_tree("acme/widgets", &url, None, "main")
+            .await
+            .expect("cloned");
+        create_branch(&first, "b").await.expect("branch");
+        std::fs::write(first.path().join("a.txt"), "2\n").expect("written");
+        let ours = commit_all(&first, &author(), "ours")
+            .await
+            .expect("ok")
+            .expect("commit");
+        push(&first, &url, None, "b", None).await.expect("pushed");
+        // Someone else pushes on top of ours.
+        let theirs = checkouts
+            .work_tree("acme/widgets", &url, None, "b")
+            .await
+            .expect("cloned");
+        std::fs::write(theirs.path().join("a.txt"), "3\n").expect("written");
+        commit_all(&theirs, &author(), "theirs")
+            .await
+            .expect("ok")
+            .expect("commit");
+        push(&theirs, &url, None, "b", None).await.expect("pushed");
+        // Our next push expects the branch to still be ours: refused.
+        let retry = checkouts
+            .work_tree("acme/widgets", &url, None, "main")
+            .await
+            .expect("cloned");
+        create_branch(&retry, "b").await.expect("branch");
+        std::fs::write(retry.path().join("a.txt"), "4\n").expect("written");
+        commit_all(&retry, &author(), "retry")
+            .await
+            .expect("ok")
+            .expect("commit");
+        let err = push(&retry, &url, None, "b", Some(&ours))
+            .await
+            .expect_err("lease broken");
+        assert!(
+            err.message.contains("stale info") || err.message.contains("rejected"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn the_token_travels_in_the_environment_never_on_the_command_line() {
+        let token = SecretString::from("ghs_supersecret".to_owned());
+        let command = git_command(Path::new("."), Some(&token));
+        let std = command.as_std();
+        assert!(
+            std.get_args()
+                .all(|a| !a.to_string_lossy().contains("supersecret"))
+        );
+        let header = std
+            .get_envs()
+            .find(|(k, _)| *k == "GIT_CONFIG_VALUE_0")
+            .and_then(|(_, v)| v)
+            .expect("the header is set");
+        let encoded = header
+            .to_string_lossy()
+            .trim_start_matches("Authorization: Basic ")
+            .to_owned();
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .expect("base64");
+        assert_eq!(decoded, b"x-access-token:ghs_supersecret");
+    }
+}
