@@ -1,5 +1,6 @@
 //! The command line: every subcommand, its flags, and the logging set-up.
 
+mod analyze_cmd;
 mod budget_cmd;
 mod classifier_cmd;
 mod config_cmd;
@@ -67,6 +68,8 @@ pub enum Command {
     },
     /// Show the LLM budget: caps, spend by repository and language, cost
     Budget(budget_cmd::BudgetArgs),
+    /// Graph metrics of an edge list: PageRank, betweenness, downstream reach, in-degree
+    Analyze(analyze_cmd::AnalyzeArgs),
 }
 
 /// Parses the command line, runs the command, and turns an error into a message and exit code 1.
@@ -112,6 +115,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Config(args) => config_cmd::run(&sources, &args),
         Command::Classifier { command } => classifier_cmd::run(command),
+        Command::Analyze(args) => analyze_cmd::run(&args),
         Command::Budget(args) => {
             init_logging(&quiet_logging(&sources), None);
             budget_cmd::run(&sources, &args).await
