@@ -1,3 +1,9 @@
-//! Automation after a fix is drafted: judging CI, the risk policy and merging.
+//! Automation around a fix: the fix job ([`fix`]), judging CI ([`ci`]), the risk tiers
+//! ([`risk`]), acting on a pull request by tier ([`pull`]), and every text it writes
+//! ([`render`]).
 
 pub mod ci;
+pub mod fix;
+pub mod pull;
+pub mod render;
+pub mod risk;

@@ -4,6 +4,7 @@ mod analyze_cmd;
 mod budget_cmd;
 mod classifier_cmd;
 mod config_cmd;
+mod fix_cmd;
 mod jobs_cmd;
 mod replay;
 pub mod serve;
@@ -70,6 +71,8 @@ pub enum Command {
     Budget(budget_cmd::BudgetArgs),
     /// Graph metrics of an edge list: PageRank, betweenness, downstream reach, in-degree
     Analyze(analyze_cmd::AnalyzeArgs),
+    /// Draft the fix of one issue (`--dry-run`: show it, push nothing)
+    Fix(fix_cmd::FixArgs),
 }
 
 /// Parses the command line, runs the command, and turns an error into a message and exit code 1.
@@ -135,6 +138,10 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Status(args) => {
             init_logging(&quiet_logging(&sources), None);
             status_cmd::run(&sources, &args).await
+        }
+        Command::Fix(args) => {
+            init_logging(&quiet_logging(&sources), None);
+            fix_cmd::run(&sources, &args).await
         }
     }
 }

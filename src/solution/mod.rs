@@ -1,3 +1,4 @@
 //! Drafting fixes: working copies of repositories, localization, edits and their validation.
 
 pub mod checkout;
+pub mod draft;
