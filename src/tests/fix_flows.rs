@@ -636,3 +636,74 @@ async fn with_the_budget_exhausted_the_label_gets_a_comment_and_no_llm_call() {
     assert_eq!(fix.len(), 1);
     assert_eq!(fix[0].state, "failed", "a later request may start again");
 }
+
+#[tokio::test]
+async fn every_operator_metric_is_exported_after_a_short_story() {
+    let scene = Scene::new("low").await;
+    // An issue triaged with the model: LLM calls, tokens, cost and the budget.
+    let answer = r#"{"category":"bug","complexity":2,"complexity_reason":"one function","area":"shop/cart.py","summary":"Totals are not rounded.","confidence":0.9}"#;
+    let provider = std::sync::Arc::new(
+        crate::llm::scripted::ScriptedProvider::new("scripted", "claude-sonnet-4-5")
+            .answer_with_usage(answer, 900, 60),
+    );
+    let config = scene.app.ctx.config();
+    let budget = crate::budget::Budget::new(
+        scene.app.ctx.db.clone(),
+        config.clone(),
+        scene.app.ctx.clock.clone(),
+    );
+    scene
+        .app
+        .ctx
+        .use_llm(crate::llm::client::Llm::new(provider, budget, config));
+    let issue = scene.app.github.add_issue(
+        REPO,
+        "Crash on an empty cart",
+        "TypeError in total()",
+        "someone",
+    );
+    let body = scene
+        .app
+        .github
+        .issue_delivery("opened", REPO, issue, "someone");
+    scene.app.deliver("issues", &body).await;
+    scene.app.drain().await;
+    assert_eq!(scene.app.github.comments(REPO, issue).len(), 1, "triaged");
+    // A fix merged on green CI.
+    scene.check("test", "success", "12 passed").await;
+    assert_eq!(scene.bot_comments().len(), 1);
+    // A delivery that is refused.
+    let refused = scene
+        .app
+        .request(
+            axum::http::Request::post("/webhook")
+                .header("x-github-event", "issues")
+                .header("x-github-delivery", "bad-1")
+                .header("x-hub-signature-256", "sha256=00")
+                .body(axum::body::Body::from("{}"))
+                .expect("a request"),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+
+    let metrics = scene.app.get("/metrics").await.body;
+    for needle in [
+        "globallm_deliveries_total{event=\"issues\"",
+        "globallm_deliveries_processed_total{",
+        "globallm_jobs_total{kind=\"process_delivery\"",
+        "globallm_job_duration_seconds_bucket{kind=\"process_delivery\"",
+        "globallm_queue_depth{state=\"ready\"}",
+        "globallm_github_api_calls_total{",
+        "globallm_github_rate_limit_remaining{scope=\"installation\"}",
+        "globallm_llm_calls_total{provider=\"scripted\",outcome=\"ok\"}",
+        "globallm_llm_tokens_total{provider=\"scripted\",model=\"claude-sonnet-4-5\",direction=\"input\"}",
+        "globallm_llm_cost_microusd_total{provider=\"scripted\",model=\"claude-sonnet-4-5\"}",
+        "globallm_budget_remaining{cap=\"tokens_total\"",
+        "globallm_prs_total{tier=\"low\",event=\"merged\"}",
+    ] {
+        assert!(
+            metrics.contains(needle),
+            "{needle} is missing from:\n{metrics}"
+        );
+    }
+}
