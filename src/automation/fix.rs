@@ -653,9 +653,10 @@ mod tests {
 
     #[test]
     fn issue_urls_of_github_and_enterprise_servers_parse() {
-        let (repo, n) = parse_issue_url("https://github.com/django/django/issues/123").unwrap();
+        let (repo, n) =
+            parse_issue_url("https://github.com/django/django/issues/123").expect("parses");
         assert_eq!((repo.to_string(), n), ("django/django".to_owned(), 123));
-        let (repo, n) = parse_issue_url("https://ghe.example.com/o/r/issues/9/").unwrap();
+        let (repo, n) = parse_issue_url("https://ghe.example.com/o/r/issues/9/").expect("parses");
         assert_eq!((repo.to_string(), n), ("o/r".to_owned(), 9));
         assert!(parse_issue_url("https://github.com/o/r/pull/9").is_err());
         assert!(parse_issue_url("https://github.com/o/r/issues/x").is_err());

@@ -7,6 +7,7 @@ use crate::triage::category::Category;
 use std::path::Path;
 
 /// Input.
+#[allow(missing_debug_implementations)]
 pub struct DraftInput<'a> {
     pub work_dir: &'a Path,
     pub repo: &'a str,
@@ -23,11 +24,13 @@ pub struct DraftInput<'a> {
     pub max_attempts: u32,
 }
 
+#[derive(Debug)]
 pub struct ChangedFile {
     pub path: String,
     pub why: String,
 }
 
+#[derive(Debug)]
 pub struct FixDraft {
     pub files: Vec<ChangedFile>,
     pub diff: String,
