@@ -64,8 +64,11 @@ pub fn pr_body(c: &PrContent<'_>) -> String {
         c.attempts,
         if c.attempts == 1 { "" } else { "s" }
     ));
-    body.push_str("### Steering\n\n");
-    body.push_str(&command::help_text(|verb| verb != "fix"));
+    body.push_str("### Steering\n\nComment on this pull request (at the start of a line):\n\n");
+    for (verb, what, write) in command::VERBS.iter().filter(|(verb, _, _)| *verb != "fix") {
+        let who = if *write { " — needs write access" } else { "" };
+        body.push_str(&format!("- `/globallm {verb}`: {what}{who}\n"));
+    }
     body
 }
 
