@@ -1,6 +1,7 @@
 //! GlobalLM: a GitHub App that triages issues, drafts fixes with LLMs and merges them under a
 //! risk policy. `main.rs` only calls [`cli::run`]; everything else lives in these modules.
 
+pub mod automation;
 pub mod budget;
 pub mod cli;
 pub mod clock;
@@ -16,6 +17,7 @@ pub mod llm;
 pub mod monitoring;
 pub mod scoring;
 pub mod server;
+pub mod solution;
 pub mod time;
 pub mod triage;
 

@@ -4,6 +4,7 @@ mod budget_cmd;
 mod classifier_cmd;
 mod config_cmd;
 mod jobs_cmd;
+mod localize_cmd;
 mod replay;
 pub mod serve;
 pub mod triage_cmd;
@@ -64,6 +65,8 @@ pub enum Command {
     },
     /// Show the LLM budget: caps, spend by repository and language, cost
     Budget(budget_cmd::BudgetArgs),
+    /// Rank the files of a local repository most likely to need the fix for an issue
+    Localize(localize_cmd::LocalizeArgs),
 }
 
 /// Parses the command line, runs the command, and turns an error into a message and exit code 1.
@@ -109,6 +112,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Config(args) => config_cmd::run(&sources, &args),
         Command::Classifier { command } => classifier_cmd::run(command),
+        Command::Localize(args) => localize_cmd::run(&args),
         Command::Budget(args) => {
             init_logging(&quiet_logging(&sources), None);
             budget_cmd::run(&sources, &args).await

@@ -1,0 +1,43 @@
+//! The local building blocks of a fix, free of GitHub and of the LLM: parsing source files with
+//! tree-sitter (`parse`), finding the files an issue is about (`localize`), applying the LLM's
+//! search/replace edits to a work tree (`edit`) and checking the result before anything is
+//! pushed (`validate`).
+
+pub mod edit;
+pub mod localize;
+pub mod parse;
+pub mod paths;
+pub mod validate;
+
+/// Test support shared by the modules' tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::path::{Path, PathBuf};
+
+    /// `tests/fixtures/solution/<name>`.
+    pub fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/solution")
+            .join(name)
+    }
+
+    /// A copy of a fixture repository in a fresh temporary directory.
+    pub fn copy_fixture(name: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        copy_dir(&fixture(name), dir.path());
+        dir
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("fixture exists") {
+            let entry = entry.expect("entry");
+            let target = to.join(entry.file_name());
+            if entry.file_type().expect("type").is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).expect("copy");
+            }
+        }
+    }
+}
