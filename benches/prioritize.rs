@@ -29,6 +29,8 @@ fn main() {
             .expect("opens");
         let seeded = Instant::now();
         seed(&db, issues).await;
+        // As `serve` keeps it: the write-ahead log copied into the database file.
+        db.checkpoint().await.expect("checkpoint");
         println!(
             "seeded {issues} issues across {} repositories in {:.1} s",
             issues / 100,

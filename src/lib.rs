@@ -1,6 +1,7 @@
 //! GlobalLM: a GitHub App that triages issues, drafts fixes with LLMs and merges them under a
 //! risk policy. `main.rs` only calls [`cli::run`]; everything else lives in these modules.
 
+pub mod analysis;
 pub mod automation;
 pub mod budget;
 pub mod cli;

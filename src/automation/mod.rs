@@ -1,4 +1,5 @@
-//! The automation policy of GlobalLM's pull requests: the risk tier of a change and what each
-//! tier may do on its own (`risk`, DESIGN §6).
+//! Automation around a drafted fix: the risk tier of a change and what each tier may do on its
+//! own (`risk`, DESIGN §6), judging CI (`ci`) and merging.
 
+pub mod ci;
 pub mod risk;

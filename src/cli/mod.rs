@@ -1,5 +1,6 @@
 //! The command line: every subcommand, its flags, and the logging set-up.
 
+mod analyze_cmd;
 mod budget_cmd;
 mod classifier_cmd;
 mod config_cmd;
@@ -7,6 +8,7 @@ mod jobs_cmd;
 mod localize_cmd;
 mod replay;
 pub mod serve;
+mod status_cmd;
 pub mod triage_cmd;
 
 use crate::config::{LogFormat, LoggingConfig, Overrides, Sources};
@@ -57,6 +59,8 @@ pub enum Command {
     Issues(triage_cmd::IssuesArgs),
     /// Rank the stored issues of every repository (or one language) by priority
     Prioritize(triage_cmd::PrioritizeArgs),
+    /// What GlobalLM spends and achieves: budget, repositories, queue, recent events
+    Status(status_cmd::StatusArgs),
     /// Train, cross-validate and try the offline issue classifier
     Classifier {
         /// What to do with it
@@ -67,6 +71,8 @@ pub enum Command {
     Budget(budget_cmd::BudgetArgs),
     /// Rank the files of a local repository most likely to need the fix for an issue
     Localize(localize_cmd::LocalizeArgs),
+    /// Graph metrics of an edge list: PageRank, betweenness, downstream reach, in-degree
+    Analyze(analyze_cmd::AnalyzeArgs),
 }
 
 /// Parses the command line, runs the command, and turns an error into a message and exit code 1.
@@ -113,6 +119,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Config(args) => config_cmd::run(&sources, &args),
         Command::Classifier { command } => classifier_cmd::run(command),
         Command::Localize(args) => localize_cmd::run(&args),
+        Command::Analyze(args) => analyze_cmd::run(&args),
         Command::Budget(args) => {
             init_logging(&quiet_logging(&sources), None);
             budget_cmd::run(&sources, &args).await
@@ -128,6 +135,10 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Prioritize(args) => {
             init_logging(&quiet_logging(&sources), None);
             triage_cmd::prioritize(&sources, &args).await
+        }
+        Command::Status(args) => {
+            init_logging(&quiet_logging(&sources), None);
+            status_cmd::run(&sources, &args).await
         }
     }
 }

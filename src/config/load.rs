@@ -28,6 +28,7 @@ const ENV_NOT_KEYS: &[&str] = &[
     ENV_WEBHOOK_SECRET,
     ENV_WEBHOOK_SECRET_PREVIOUS,
     ENV_GITHUB_PRIVATE_KEY,
+    ENV_DASHBOARD_TOKEN,
 ];
 
 /// The webhook secret.
@@ -36,6 +37,8 @@ pub const ENV_WEBHOOK_SECRET: &str = "GLOBALLM_WEBHOOK_SECRET";
 pub const ENV_WEBHOOK_SECRET_PREVIOUS: &str = "GLOBALLM_WEBHOOK_SECRET_PREVIOUS";
 /// The App's private key, PEM.
 pub const ENV_GITHUB_PRIVATE_KEY: &str = "GLOBALLM_GITHUB_PRIVATE_KEY";
+/// The token that opens the web dashboard.
+pub const ENV_DASHBOARD_TOKEN: &str = "GLOBALLM_DASHBOARD_TOKEN";
 
 /// Keys that hold secrets: refused in the file, with the way to set them instead.
 const SECRET_KEYS: &[(&str, &str)] = &[
@@ -46,6 +49,10 @@ const SECRET_KEYS: &[(&str, &str)] = &[
     (
         "github.webhook_secret_previous",
         "set GLOBALLM_WEBHOOK_SECRET_PREVIOUS or github.webhook_secret_previous_file",
+    ),
+    (
+        "server.dashboard_token",
+        "set GLOBALLM_DASHBOARD_TOKEN or server.dashboard_token_file",
     ),
     (
         "github.private_key",
@@ -370,6 +377,11 @@ impl Sources {
                 "github.private_key_path",
                 github.private_key_path.as_deref(),
             )?,
+            dashboard_token: self.secret(
+                ENV_DASHBOARD_TOKEN,
+                "server.dashboard_token_file",
+                config.server.dashboard_token_file.as_deref(),
+            )?,
             llm_api_key: self.env_secret(config.llm.primary().api_key_env.as_deref()),
             llm_fallback_api_key: self
                 .env_secret(config.llm.fallback().and_then(|f| f.api_key_env).as_deref()),
@@ -682,6 +694,7 @@ fn expand_home_paths(config: &mut Config, home: Option<&str>) {
         github.private_key_path.as_mut(),
         github.webhook_secret_file.as_mut(),
         github.webhook_secret_previous_file.as_mut(),
+        config.server.dashboard_token_file.as_mut(),
     ]
     .into_iter()
     .flatten()

@@ -85,6 +85,9 @@ pub struct ServerConfig {
     /// The public URL GitHub reaches this service at (`GLOBALLM_PUBLIC_URL`); used for the App
     /// manifest's webhook and redirect URLs.
     pub public_url: Option<String>,
+    /// A file holding the token that opens `/dashboard` (or `GLOBALLM_DASHBOARD_TOKEN`).
+    /// Without one the dashboard is served only when the server listens on loopback.
+    pub dashboard_token_file: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -92,6 +95,7 @@ impl Default for ServerConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             public_url: None,
+            dashboard_token_file: None,
         }
     }
 }

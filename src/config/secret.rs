@@ -55,6 +55,9 @@ pub struct Secrets {
     /// The App's private key as PEM (`GLOBALLM_GITHUB_PRIVATE_KEY` or
     /// `github.private_key_path`).
     pub github_private_key: Option<Secret>,
+    /// The token that opens the web dashboard (`GLOBALLM_DASHBOARD_TOKEN` or
+    /// `server.dashboard_token_file`).
+    pub dashboard_token: Option<Secret>,
     /// The LLM provider's API key, from the variable `llm.api_key_env` names.
     pub llm_api_key: Option<Secret>,
     /// The fallback LLM provider's API key, from `llm.fallback.api_key_env`.
@@ -82,6 +85,7 @@ impl Secrets {
                 "github_private_key",
                 self.github_private_key.as_ref().map(Secret::source),
             ),
+            ("dashboard_token", self.dashboard_token.as_ref().map(Secret::source)),
             ("llm_api_key", self.llm_api_key.as_ref().map(Secret::source)),
             (
                 "llm_fallback_api_key",

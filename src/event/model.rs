@@ -248,6 +248,12 @@ pub struct CheckRun {
     pub app_slug: Option<String>,
     /// The pull requests it belongs to.
     pub pull_requests: Vec<IssueNumber>,
+    /// The suite it belongs to (to run it again).
+    pub check_suite: Option<CheckSuiteId>,
+    /// What it reported: title, summary and details.
+    pub output: Option<String>,
+    /// Where its details are.
+    pub details_url: Option<String>,
 }
 
 /// A check suite.

@@ -346,6 +346,38 @@ pub(crate) struct RawCheckRun {
     app: Option<RawApp>,
     #[serde(default)]
     pull_requests: Vec<RawNumber>,
+    #[serde(default)]
+    check_suite: Option<RawSuiteRef>,
+    #[serde(default)]
+    output: Option<RawCheckOutput>,
+    #[serde(default)]
+    details_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawSuiteRef {
+    id: u64,
+}
+
+#[derive(Deserialize)]
+struct RawCheckOutput {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+impl RawCheckOutput {
+    fn joined(self) -> Option<String> {
+        let parts: Vec<String> = [self.title, self.summary, self.text]
+            .into_iter()
+            .flatten()
+            .filter(|p| !p.trim().is_empty())
+            .collect();
+        (!parts.is_empty()).then(|| parts.join("\n\n"))
+    }
 }
 
 impl From<RawCheckRun> for CheckRun {
@@ -362,6 +394,9 @@ impl From<RawCheckRun> for CheckRun {
                 .into_iter()
                 .map(|p| IssueNumber(p.number))
                 .collect(),
+            check_suite: raw.check_suite.map(|s| CheckSuiteId(s.id)),
+            output: raw.output.and_then(RawCheckOutput::joined),
+            details_url: raw.details_url,
         }
     }
 }

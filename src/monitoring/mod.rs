@@ -1,5 +1,7 @@
 //! Metrics: the Prometheus recorder, the names and help texts of every metric, and the
-//! gauges read from the database at scrape time.
+//! gauges read from the database at scrape time; the operator's dashboards (`dashboard`).
+
+pub mod dashboard;
 
 use crate::context::Context;
 use crate::time::now_ms;

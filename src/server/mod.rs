@@ -1,5 +1,6 @@
 //! The HTTP server: the router, its shared state, and serving with graceful shutdown.
 
+pub mod dashboard;
 mod ops;
 pub mod setup;
 pub mod webhook;
@@ -41,6 +42,8 @@ pub fn router(state: AppState) -> Router {
             "/webhook",
             post(webhook::receive).layer(DefaultBodyLimit::max(webhook::BODY_LIMIT)),
         )
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard.json", get(dashboard::json))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

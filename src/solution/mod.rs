@@ -1,8 +1,9 @@
-//! The local building blocks of a fix, free of GitHub and of the LLM: parsing source files with
+//! Drafting fixes: working copies of repositories (`checkout`), parsing source files with
 //! tree-sitter (`parse`), finding the files an issue is about (`localize`), applying the LLM's
 //! search/replace edits to a work tree (`edit`) and checking the result before anything is
 //! pushed (`validate`).
 
+pub mod checkout;
 pub mod edit;
 pub mod localize;
 pub mod parse;

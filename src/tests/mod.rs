@@ -3,4 +3,5 @@
 
 mod app_flows;
 mod github_client;
+mod status;
 mod triage_flows;

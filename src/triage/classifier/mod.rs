@@ -130,8 +130,7 @@ pub fn decide(
     let best = classes[scores.best];
     let best_p = scores.probabilities[scores.best];
     let model_line = format!("model: {best} {best_p:.2}");
-    let rule =
-        rules::security(issue.title, issue.body).or_else(|| rules::docs(issue.title, issue.body));
+    let rule = rules::find(issue.title, issue.body);
     let (category, confidence, mut rationale) = if let Some(hit) = rule {
         let line = format!("{} markers: {}", hit.category, hit.markers.join(", "));
         (hit.category, hit.confidence(), vec![line, model_line])

@@ -2,6 +2,7 @@
 //! and GHSA ids, vulnerability words, advisories) and documentation issues from theirs, because
 //! both are rare in training data and cheap to recognize with certainty.
 
+use super::text::{prefix, strip_boilerplate};
 use crate::triage::category::Category;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -127,16 +128,39 @@ fn scan(list: &[Marker], category: Category, title: &str, body: &str) -> Option<
     (hit.score >= RULE_THRESHOLD).then_some(hit)
 }
 
-/// Whether the issue reports a security problem.
-pub fn security(title: &str, body: &str) -> Option<RuleHit> {
+/// How much of the body the rules read: markers sit in the report, not deep in pasted logs.
+const RULE_BODY_LIMIT: usize = 20_000;
+
+/// The body the rules read: its opening, without template comments and folded `<details>`
+/// sections.
+fn rule_body(body: &str) -> String {
+    strip_boilerplate(prefix(body, RULE_BODY_LIMIT))
+}
+
+fn security_in(title: &str, body: &str) -> Option<RuleHit> {
     scan(&SECURITY, Category::Security, title, body)
 }
 
-/// Whether the issue is about the documentation. Only the title and the body's first 1,000
-/// bytes count: a bug report's template often mentions the docs further down.
+/// Documentation markers count in the title and the body's first 1,000 bytes only: a bug
+/// report's template often mentions the docs further down.
+fn docs_in(title: &str, body: &str) -> Option<RuleHit> {
+    scan(&DOCS, Category::Docs, title, prefix(body, 1_000))
+}
+
+/// Whether the issue reports a security problem.
+pub fn security(title: &str, body: &str) -> Option<RuleHit> {
+    security_in(title, &rule_body(body))
+}
+
+/// Whether the issue is about the documentation.
 pub fn docs(title: &str, body: &str) -> Option<RuleHit> {
-    let body = super::text::prefix(body, 1_000);
-    scan(&DOCS, Category::Docs, title, body)
+    docs_in(title, &rule_body(body))
+}
+
+/// The rule that decides the issue, if one does: security first, then documentation.
+pub fn find(title: &str, body: &str) -> Option<RuleHit> {
+    let body = rule_body(body);
+    security_in(title, &body).or_else(|| docs_in(title, &body))
 }
 
 #[cfg(test)]
@@ -165,6 +189,15 @@ mod tests {
         ] {
             assert!(security(title, body).is_some(), "{title} / {body}");
         }
+    }
+
+    #[test]
+    fn template_instructions_in_comments_are_not_markers() {
+        let body = "<!-- Please report security vulnerabilities privately; see the documentation is outdated? -->\nThe cursor disappears.";
+        assert!(security("Cursor disappears", body).is_none());
+        assert!(docs("Cursor disappears", body).is_none());
+        let folded = "It hangs.\n<details><summary>Extensions</summary>vulnerability-extension|1.0</details>";
+        assert!(security("Editor hangs", folded).is_none());
     }
 
     #[test]

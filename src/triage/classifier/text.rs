@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 
 /// How much of the raw body is read at all: long logs say nothing more about the category.
-const RAW_BODY_LIMIT: usize = 20_000;
+const RAW_BODY_LIMIT: usize = 8_000;
 /// How much of the cleaned body the word and character blocks read.
 const CLEAN_BODY_LIMIT: usize = 3_000;
 /// How much of the body the phrasing markers look at (the opening states the intent).
@@ -66,6 +66,8 @@ fn ascii_words(pattern: &str) -> Regex {
 
 static HTML_COMMENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?s)<!--(.*?)(?:-->|$)").expect("valid regex"));
+static DETAILS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?s)<details>.*?(?:</details>|$)").expect("valid regex"));
 static IMAGE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"!\[[^\]]*\]\([^)]*\)|<img[^>]*>").expect("valid regex"));
 static CODE_BLOCK: LazyLock<Regex> =
@@ -116,6 +118,14 @@ pub fn prefix(s: &str, max: usize) -> &str {
         end -= 1;
     }
     &s[..end]
+}
+
+/// The body without its HTML comments and `<details>` sections: issue templates put their
+/// instructions in comments ("report security vulnerabilities privately", "see the
+/// documentation") and reporters fold system information there (extension lists, logs).
+pub fn strip_boilerplate(body: &str) -> String {
+    let body = HTML_COMMENT.replace_all(body, " ");
+    DETAILS.replace_all(&body, " ").into_owned()
 }
 
 /// Lowercase ASCII letters, digits and `_` of `s`, everything else as `_`.

@@ -1,0 +1,193 @@
+//! The `fix_prs` table: GlobalLM's pull requests. A partial unique index allows one row being
+//! drafted or open per issue, so a repeated delivery or a race never opens a second.
+
+use crate::time::Millis;
+use sqlx::{SqliteConnection, SqlitePool};
+
+/// A GlobalLM pull request (or one being drafted).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
+pub struct FixPr {
+    /// Row id.
+    pub id: i64,
+    /// `owner/name`.
+    pub repo: String,
+    /// The issue it fixes.
+    pub issue: i64,
+    /// The installation it was made through.
+    pub installation: i64,
+    /// Its branch, `globallm/issue-<N>`.
+    pub branch: String,
+    /// The pull request's number, once opened.
+    pub pr_number: Option<i64>,
+    /// The head GlobalLM pushed last.
+    pub head_sha: Option<String>,
+    /// `drafting`, `open`, `merged`, `closed` or `failed`.
+    pub state: String,
+    /// `low`, `medium`, `high` or `critical`.
+    pub tier: Option<String>,
+    /// Why that tier (JSON array of strings).
+    pub risk_reasons: Option<String>,
+    /// The issue's category.
+    pub category: Option<String>,
+    /// The issue's complexity.
+    pub complexity: Option<i64>,
+    /// Whether automation is stopped on it.
+    pub stopped: bool,
+    /// Why it stopped.
+    pub stop_reason: Option<String>,
+    /// Drafting attempts (first draft and retries).
+    pub attempts: i64,
+    /// Repair attempts after red CI.
+    pub repairs: i64,
+    /// Re-runs of flaky checks.
+    pub reruns: i64,
+    /// LLM tokens spent on it.
+    pub tokens: i64,
+    /// Their cost in USD.
+    pub cost_usd: f64,
+    /// The merge commit.
+    pub merge_sha: Option<String>,
+    /// The last CI verdict: `pending`, `green`, `red` or `blocked`.
+    pub last_ci: Option<String>,
+    /// Whether a maintainer said `/globallm merge`.
+    pub merge_approved: bool,
+    /// When it was started.
+    pub created_at: Millis,
+    /// When it last changed.
+    pub updated_at: Millis,
+}
+
+const COLUMNS: &str = "id, repo, issue, installation, branch, pr_number, head_sha, state, tier, \
+                       risk_reasons, category, complexity, stopped, stop_reason, attempts, repairs, \
+                       reruns, tokens, cost_usd, merge_sha, last_ci, merge_approved, created_at, updated_at";
+
+/// Starts drafting a fix for an issue; `None` when one is being drafted or is open already.
+pub async fn start(
+    conn: &mut SqliteConnection,
+    repo: &str,
+    issue: i64,
+    installation: i64,
+    branch: &str,
+    now: Millis,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "INSERT INTO fix_prs (repo, issue, installation, branch, state, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'drafting', ?, ?)
+         ON CONFLICT DO NOTHING
+         RETURNING id",
+    )
+    .bind(repo)
+    .bind(issue)
+    .bind(installation)
+    .bind(branch)
+    .bind(now)
+    .bind(now)
+    .fetch_optional(conn)
+    .await
+}
+
+/// One row.
+pub async fn get(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<FixPr>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM fix_prs WHERE id = ?"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The fix being drafted or open for an issue.
+pub async fn active_for_issue(
+    pool: &SqlitePool,
+    repo: &str,
+    issue: i64,
+) -> sqlx::Result<Option<FixPr>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM fix_prs WHERE repo = ? AND issue = ? AND state IN ('drafting', 'open')"
+    )))
+    .bind(repo)
+    .bind(issue)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The row of a pull request.
+pub async fn for_pull_request(
+    pool: &SqlitePool,
+    repo: &str,
+    number: i64,
+) -> sqlx::Result<Option<FixPr>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM fix_prs WHERE repo = ? AND pr_number = ? ORDER BY id DESC LIMIT 1"
+    )))
+    .bind(repo)
+    .bind(number)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The open row whose branch is `branch`.
+pub async fn open_for_branch(
+    pool: &SqlitePool,
+    repo: &str,
+    branch: &str,
+) -> sqlx::Result<Option<FixPr>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM fix_prs WHERE repo = ? AND branch = ? AND state = 'open' ORDER BY id DESC LIMIT 1"
+    )))
+    .bind(repo)
+    .bind(branch)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Open GlobalLM pull requests in a repository.
+pub async fn count_open(pool: &SqlitePool, repo: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM fix_prs WHERE repo = ? AND state = 'open'")
+        .bind(repo)
+        .fetch_one(pool)
+        .await
+}
+
+/// The most recently changed fixes, for the dashboard and status.
+pub async fn recent(pool: &SqlitePool, limit: u32) -> sqlx::Result<Vec<FixPr>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM fix_prs ORDER BY updated_at DESC, id DESC LIMIT ?"
+    )))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Writes a row back (every mutable field).
+pub async fn save(conn: &mut SqliteConnection, fix: &FixPr, now: Millis) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE fix_prs SET pr_number = ?, head_sha = ?, state = ?, tier = ?, risk_reasons = ?,
+             category = ?, complexity = ?, stopped = ?, stop_reason = ?, attempts = ?, repairs = ?,
+             reruns = ?, tokens = ?, cost_usd = ?, merge_sha = ?, last_ci = ?, merge_approved = ?,
+             updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(fix.pr_number)
+    .bind(&fix.head_sha)
+    .bind(&fix.state)
+    .bind(&fix.tier)
+    .bind(&fix.risk_reasons)
+    .bind(&fix.category)
+    .bind(fix.complexity)
+    .bind(fix.stopped)
+    .bind(&fix.stop_reason)
+    .bind(fix.attempts)
+    .bind(fix.repairs)
+    .bind(fix.reruns)
+    .bind(fix.tokens)
+    .bind(fix.cost_usd)
+    .bind(&fix.merge_sha)
+    .bind(&fix.last_ci)
+    .bind(fix.merge_approved)
+    .bind(now)
+    .bind(fix.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

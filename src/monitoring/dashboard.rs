@@ -1,0 +1,337 @@
+//! What the operator sees — `globallm status` (plain, JSON or live in the terminal) and the
+//! web dashboard — read from the database in one place: budget used of the weekly total, a
+//! row per repository (issues triaged, PRs opened and merged, impact), the job queue, recent
+//! events, the last deliveries, failed jobs, GlobalLM's pull requests and the spend by
+//! repository and language.
+
+use crate::budget::report::Report;
+use crate::budget::window::window_at;
+use crate::config::Config;
+use crate::db::Db;
+use crate::db::jobs::Depth;
+use crate::time::{Millis, format_ms};
+use serde::Serialize;
+
+/// Rows of the lists shown.
+const LIST: u32 = 20;
+
+/// The budget line: tokens used (and held) of the window's total.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BudgetLine {
+    /// Tokens used or held this window.
+    pub used: u64,
+    /// The window's total cap.
+    pub total: u64,
+    /// `used / total`, in percent.
+    pub percent: f64,
+    /// Estimated cost so far, USD.
+    pub cost_usd: f64,
+    /// The window's start, UTC.
+    pub window_start: String,
+    /// The window's end, UTC.
+    pub window_end: String,
+}
+
+/// One repository's row.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct RepoRow {
+    /// `owner/name`.
+    pub repo: String,
+    /// Issues triaged.
+    pub issues: i64,
+    /// GlobalLM pull requests opened.
+    pub prs: i64,
+    /// … of which merged.
+    pub merged: i64,
+    /// Impact score × 100, when known.
+    pub impact: Option<f64>,
+}
+
+/// One recent event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventRow {
+    /// When, UTC.
+    pub at: String,
+    /// `delivery`, `job` or `pr`.
+    pub kind: &'static str,
+    /// What happened.
+    pub text: String,
+}
+
+/// A failed (dead) job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedJob {
+    /// Its id.
+    pub id: i64,
+    /// Its kind.
+    pub kind: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// The last error's first line.
+    pub error: String,
+    /// When it died, UTC.
+    pub at: String,
+}
+
+/// One of GlobalLM's pull requests.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrRow {
+    /// `owner/name`.
+    pub repo: String,
+    /// The pull request's number.
+    pub number: Option<i64>,
+    /// The issue it fixes.
+    pub issue: i64,
+    /// Its risk tier.
+    pub tier: Option<String>,
+    /// `drafting`, `open`, `merged`, `closed` or `failed`.
+    pub state: String,
+    /// The last CI verdict.
+    pub ci: Option<String>,
+    /// When it last changed, UTC.
+    pub updated: String,
+}
+
+/// Spend of one repository or language this window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpendRow {
+    /// The repository or language.
+    pub key: String,
+    /// Tokens used and held.
+    pub tokens: u64,
+    /// Cost, USD.
+    pub cost_usd: f64,
+}
+
+/// Everything the dashboards show, as of one moment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// When it was read, UTC.
+    pub at: String,
+    /// The budget line.
+    pub budget: BudgetLine,
+    /// One row per repository, most active first.
+    pub repos: Vec<RepoRow>,
+    /// The job queue.
+    pub queue: Depth,
+    /// Recent events, newest first.
+    pub events: Vec<EventRow>,
+    /// Failed jobs, newest first.
+    pub failed_jobs: Vec<FailedJob>,
+    /// GlobalLM's pull requests, most recently changed first.
+    pub prs: Vec<PrRow>,
+    /// Spend by repository, largest first.
+    pub spend_by_repo: Vec<SpendRow>,
+    /// Spend by language, largest first.
+    pub spend_by_language: Vec<SpendRow>,
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    if line.chars().count() > 120 {
+        format!("{}…", line.chars().take(119).collect::<String>())
+    } else {
+        line.to_owned()
+    }
+}
+
+/// Reads the snapshot as of `now`.
+pub async fn snapshot(db: &Db, config: &Config, now: Millis) -> anyhow::Result<Snapshot> {
+    let pool = db.pool();
+    let window = window_at(
+        now,
+        config.budget.window_start_weekday,
+        config.budget.window_start_hour,
+    );
+    let report = Report::read(db, config, window).await?;
+    let used = report.total.input_tokens + report.total.output_tokens + report.total.tokens_held;
+    let total = config.budget.tokens_total;
+    let budget = BudgetLine {
+        used,
+        total,
+        percent: if total > 0 {
+            used as f64 * 100.0 / total as f64
+        } else {
+            0.0
+        },
+        cost_usd: report.total.cost_usd,
+        window_start: report.window.start.clone(),
+        window_end: report.window.end.clone(),
+    };
+    let spend = |rows: &[crate::db::budget::Spend]| -> Vec<SpendRow> {
+        rows.iter()
+            .map(|s| SpendRow {
+                key: s.key.clone(),
+                tokens: u64::try_from(s.input_tokens + s.output_tokens + s.tokens_held)
+                    .unwrap_or(0),
+                cost_usd: s.cost_usd,
+            })
+            .collect()
+    };
+    let repos: Vec<RepoRow> = sqlx::query_as(
+        "WITH names AS (
+             SELECT repo FROM triaged_issues UNION SELECT repo FROM fix_prs
+             UNION SELECT full_name FROM repositories WHERE installation_id IS NOT NULL)
+         SELECT n.repo AS repo,
+                (SELECT count(*) FROM triaged_issues t WHERE t.repo = n.repo) AS issues,
+                (SELECT count(*) FROM fix_prs f WHERE f.repo = n.repo AND f.pr_number IS NOT NULL) AS prs,
+                (SELECT count(*) FROM fix_prs f WHERE f.repo = n.repo AND f.state = 'merged') AS merged,
+                NULL AS impact
+         FROM names n ORDER BY issues + prs DESC, repo LIMIT 50",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut repos = repos;
+    for row in &mut repos {
+        if let Some(signals) = crate::db::triage::get_signals(pool, &row.repo).await? {
+            let scores =
+                crate::triage::signals::RepoScores::from_stored(&signals, &config.scoring)?;
+            row.impact = Some((scores.impact * 1000.0).round() / 10.0);
+        }
+    }
+    let queue = crate::db::jobs::depth(pool, now).await?;
+
+    let deliveries = crate::db::deliveries::recent(pool, LIST).await?;
+    let dead = crate::db::jobs::list(pool, true, LIST).await?;
+    let prs: Vec<PrRow> = crate::db::fixes::recent(pool, LIST)
+        .await?
+        .into_iter()
+        .map(|f| PrRow {
+            repo: f.repo,
+            number: f.pr_number,
+            issue: f.issue,
+            tier: f.tier,
+            state: f.state,
+            ci: f.last_ci,
+            updated: format_ms(f.updated_at),
+        })
+        .collect();
+
+    let mut events: Vec<(Millis, EventRow)> = Vec::new();
+    for d in &deliveries {
+        let action = d
+            .action
+            .as_ref()
+            .map(|a| format!(".{a}"))
+            .unwrap_or_default();
+        let repo = d
+            .repository
+            .as_ref()
+            .map(|r| format!(" on {r}"))
+            .unwrap_or_default();
+        let note = d
+            .note
+            .as_ref()
+            .map(|n| format!(" — {}", first_line(n)))
+            .unwrap_or_default();
+        events.push((
+            d.received_at,
+            EventRow {
+                at: format_ms(d.received_at),
+                kind: "delivery",
+                text: format!("{}{action}{repo}: {}{note}", d.event, d.outcome),
+            },
+        ));
+    }
+    for j in &dead {
+        let error = j.last_error.as_deref().map(first_line).unwrap_or_default();
+        events.push((
+            j.updated_at,
+            EventRow {
+                at: format_ms(j.updated_at),
+                kind: "job",
+                text: format!("{} #{} failed: {error}", j.kind, j.id),
+            },
+        ));
+    }
+    events.sort_by_key(|e| std::cmp::Reverse(e.0));
+    events.truncate(LIST as usize);
+
+    Ok(Snapshot {
+        at: format_ms(now),
+        budget,
+        repos,
+        queue,
+        events: events.into_iter().map(|(_, e)| e).collect(),
+        failed_jobs: dead
+            .into_iter()
+            .map(|j| FailedJob {
+                id: j.id,
+                kind: j.kind,
+                attempts: j.attempts,
+                error: j.last_error.as_deref().map(first_line).unwrap_or_default(),
+                at: format_ms(j.updated_at),
+            })
+            .collect(),
+        prs,
+        spend_by_repo: spend(&report.by_repo),
+        spend_by_language: spend(&report.by_language),
+    })
+}
+
+/// The snapshot as plain text: no colours or terminal codes, fine in a pipe or over SSH.
+pub fn render_text(snapshot: &Snapshot) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let b = &snapshot.budget;
+    let _ = writeln!(
+        out,
+        "Budget Used: {} / {} tokens ({:.1}%)  ${:.2}  window {} → {}",
+        thousands(b.used),
+        thousands(b.total),
+        b.percent,
+        b.cost_usd,
+        b.window_start,
+        b.window_end
+    );
+    let _ = writeln!(out, "{}", bar(b.percent, 50));
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(["Repository", "Issues", "PRs", "Merged", "Impact"]);
+    for r in &snapshot.repos {
+        table.add_row([
+            r.repo.clone(),
+            r.issues.to_string(),
+            r.prs.to_string(),
+            r.merged.to_string(),
+            r.impact.map_or("–".to_owned(), |i| format!("{i:.1}")),
+        ]);
+    }
+    if snapshot.repos.is_empty() {
+        table.add_row(["(no repositories yet)", "", "", "", ""]);
+    }
+    let _ = writeln!(out, "{table}");
+    let q = snapshot.queue;
+    let _ = writeln!(
+        out,
+        "Jobs: {} pending, {} scheduled, {} running, {} dead",
+        q.ready, q.scheduled, q.running, q.dead
+    );
+    let _ = writeln!(out, "Recent events:");
+    if snapshot.events.is_empty() {
+        let _ = writeln!(out, "  (none)");
+    }
+    for e in &snapshot.events {
+        let _ = writeln!(out, "  {}  {:<8}  {}", e.at, e.kind, e.text);
+    }
+    out
+}
+
+/// `[#####.....]` for a percentage.
+pub fn bar(percent: f64, width: usize) -> String {
+    let filled = ((percent.clamp(0.0, 100.0) / 100.0) * width as f64).round() as usize;
+    format!("[{}{}]", "#".repeat(filled), ".".repeat(width - filled))
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

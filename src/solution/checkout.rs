@@ -1,0 +1,426 @@
+//! Working copies of repositories, with the `git` CLI: a bare cache per repository (fetched,
+//! not cloned again), a fresh work tree per attempt that shares the cache's objects, commits
+//! authored as the App's bot, and pushes. The installation token travels in an HTTP header set
+//! through git's environment configuration, so it is never on a command line, in a log, or in
+//! a `.git/config` left behind.
+
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretString};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use tokio::process::Command;
+
+/// A git command that failed.
+#[derive(Debug, thiserror::Error)]
+#[error("git {command} failed: {message}")]
+pub struct GitError {
+    /// The subcommand.
+    pub command: String,
+    /// What git said (credentials scrubbed).
+    pub message: String,
+}
+
+/// The author of GlobalLM's commits.
+#[derive(Debug, Clone)]
+pub struct Author {
+    /// `globallm[bot]`.
+    pub name: String,
+    /// `<id>+globallm[bot]@users.noreply.github.com`.
+    pub email: String,
+}
+
+/// Where caches and work trees live, and how many caches are kept.
+#[derive(Debug, Clone)]
+pub struct Checkouts {
+    root: PathBuf,
+    max_cached: usize,
+}
+
+/// A work tree for one attempt; removed when dropped.
+#[derive(Debug)]
+pub struct WorkTree {
+    path: PathBuf,
+    /// The commit it was created at.
+    pub base_sha: String,
+}
+
+impl WorkTree {
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for WorkTree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+fn git_command(dir: &Path, token: Option<&SecretString>) -> Command {
+    let mut command = Command::new("git");
+    command
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(token) = token {
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("x-access-token:{}", token.expose_secret()));
+        command
+            .env("GIT_CONFIG_COUNT", "1")
+            .env("GIT_CONFIG_KEY_0", "http.extraHeader")
+            .env(
+                "GIT_CONFIG_VALUE_0",
+                format!("Authorization: Basic {basic}"),
+            );
+    }
+    command
+}
+
+async fn git(dir: &Path, token: Option<&SecretString>, args: &[&str]) -> Result<String, GitError> {
+    let output = git_command(dir, token)
+        .args(args)
+        .output()
+        .await
+        .map_err(|err| GitError {
+            command: args.first().copied().unwrap_or("").to_owned(),
+            message: err.to_string(),
+        })?;
+    if output.status.success() {
+        return Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned());
+    }
+    let mut message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+    if let Some(token) = token {
+        message = message.replace(token.expose_secret(), "***");
+    }
+    Err(GitError {
+        command: args.first().copied().unwrap_or("").to_owned(),
+        message,
+    })
+}
+
+impl Checkouts {
+    /// Caches and work trees under `root`; at most `max_cached` repositories are kept.
+    pub fn new(root: impl Into<PathBuf>, max_cached: usize) -> Self {
+        Self {
+            root: root.into(),
+            max_cached: max_cached.max(1),
+        }
+    }
+
+    fn cache_dir(&self, repo: &str) -> PathBuf {
+        self.root
+            .join("cache")
+            .join(format!("{}.git", repo.replace('/', "__")))
+    }
+
+    /// Brings the repository's cache up to date with `url` (cloning it the first time), then
+    /// makes a fresh work tree at the tip of `branch`.
+    pub async fn work_tree(
+        &self,
+        repo: &str,
+        url: &str,
+        token: Option<&SecretString>,
+        branch: &str,
+    ) -> Result<WorkTree, GitError> {
+        let cache = self.cache_dir(repo);
+        let parent = cache.parent().expect("the cache has a parent");
+        std::fs::create_dir_all(parent).map_err(|err| io_error("mkdir", err))?;
+        if cache.join("HEAD").exists() {
+            git(
+                &cache,
+                token,
+                &[
+                    "fetch",
+                    "--quiet",
+                    "--prune",
+                    url,
+                    "+refs/heads/*:refs/heads/*",
+                ],
+            )
+            .await?;
+        } else {
+            let cache_str = cache
+                .to_str()
+                .ok_or_else(|| io_error("clone", std::io::Error::other("non-UTF-8 path")))?;
+            git(
+                parent,
+                token,
+                &["clone", "--quiet", "--bare", url, cache_str],
+            )
+            .await?;
+        }
+        // Touch the cache so eviction keeps the most recently used.
+        let _ = std::fs::File::open(cache.join("HEAD"))
+            .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        self.evict(&cache);
+
+        let work = self
+            .root
+            .join("work")
+            .join(uuid::Uuid::new_v4().simple().to_string());
+        std::fs::create_dir_all(self.root.join("work")).map_err(|err| io_error("mkdir", err))?;
+        let work_str = work
+            .to_str()
+            .ok_or_else(|| io_error("clone", std::io::Error::other("non-UTF-8 path")))?;
+        let cache_str = cache
+            .to_str()
+            .ok_or_else(|| io_error("clone", std::io::Error::other("non-UTF-8 path")))?;
+        git(
+            parent,
+            None,
+            &[
+                "clone", "--quiet", "--shared", "--branch", branch, cache_str, work_str,
+            ],
+        )
+        .await?;
+        let base_sha = git(&work, None, &["rev-parse", "HEAD"]).await?;
+        Ok(WorkTree {
+            path: work,
+            base_sha,
+        })
+    }
+
+    /// Forgets the least recently used caches beyond the limit (never `keep`).
+    fn evict(&self, keep: &Path) {
+        let Ok(entries) = std::fs::read_dir(self.root.join("cache")) else {
+            return;
+        };
+        let mut caches: Vec<(std::time::SystemTime, PathBuf)> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p != keep)
+            .filter_map(|p| Some((std::fs::metadata(p.join("HEAD")).ok()?.modified().ok()?, p)))
+            .collect();
+        caches.sort();
+        while caches.len() + 1 > self.max_cached {
+            let (_, oldest) = caches.remove(0);
+            let _ = std::fs::remove_dir_all(oldest);
+        }
+    }
+}
+
+/// Switches the work tree to a new local branch.
+pub async fn create_branch(work: &WorkTree, branch: &str) -> Result<(), GitError> {
+    git(work.path(), None, &["checkout", "--quiet", "-B", branch])
+        .await
+        .map(drop)
+}
+
+/// Commits every change in the work tree as `author`; returns the commit's sha, or `None`
+/// when there was nothing to commit.
+pub async fn commit_all(
+    work: &WorkTree,
+    author: &Author,
+    message: &str,
+) -> Result<Option<String>, GitError> {
+    git(work.path(), None, &["add", "--all"]).await?;
+    if git(work.path(), None, &["status", "--porcelain"])
+        .await?
+        .is_empty()
+    {
+        return Ok(None);
+    }
+    let name = format!("user.name={}", author.name);
+    let email = format!("user.email={}", author.email);
+    git(
+        work.path(),
+        None,
+        &[
+            "-c",
+            &name,
+            "-c",
+            &email,
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "-m",
+            message,
+        ],
+    )
+    .await?;
+    git(work.path(), None, &["rev-parse", "HEAD"])
+        .await
+        .map(Some)
+}
+
+/// Pushes the work tree's `HEAD` to `branch` of `url`; `expected` (the sha the branch should
+/// have now) makes the push fail if someone else pushed meanwhile.
+pub async fn push(
+    work: &WorkTree,
+    url: &str,
+    token: Option<&SecretString>,
+    branch: &str,
+    expected: Option<&str>,
+) -> Result<(), GitError> {
+    let refspec = format!("HEAD:refs/heads/{branch}");
+    let lease = expected.map(|sha| format!("--force-with-lease=refs/heads/{branch}:{sha}"));
+    let mut args = vec!["push", "--quiet"];
+    if let Some(lease) = &lease {
+        args.push(lease);
+    }
+    args.extend([url, refspec.as_str()]);
+    git(work.path(), token, &args).await.map(drop)
+}
+
+/// The unified diff of the work tree's commits since its base.
+pub async fn diff_since_base(work: &WorkTree) -> Result<String, GitError> {
+    git(
+        work.path(),
+        None,
+        &["diff", "--no-color", &work.base_sha, "HEAD"],
+    )
+    .await
+}
+
+fn io_error(command: &str, err: std::io::Error) -> GitError {
+    GitError {
+        command: command.to_owned(),
+        message: err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn author() -> Author {
+        Author {
+            name: "globallm-test[bot]".into(),
+            email: "1+globallm-test[bot]@users.noreply.github.com".into(),
+        }
+    }
+
+    fn bare_with(dir: &Path, files: &[(&str, &str)]) -> String {
+        let bare = crate::testing::fake_github::git::create_bare(dir, "acme/widgets", files);
+        format!("file://{}", bare.display())
+    }
+
+    #[tokio::test]
+    async fn a_work_tree_commits_and_pushes_a_branch() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = bare_with(dir.path(), &[("README.md", "# Widgets\n")]);
+        let checkouts = Checkouts::new(dir.path().join("data"), 5);
+        let work = checkouts
+            .work_tree("acme/widgets", &url, None, "main")
+            .await
+            .expect("cloned");
+        assert_eq!(
+            std::fs::read_to_string(work.path().join("README.md")).expect("read"),
+            "# Widgets\n"
+        );
+        create_branch(&work, "globallm/issue-1")
+            .await
+            .expect("branch");
+        assert_eq!(
+            commit_all(&work, &author(), "nothing")
+                .await
+                .expect("no-op"),
+            None,
+            "nothing to commit"
+        );
+        std::fs::write(work.path().join("README.md"), "# Widgets\n\nFixed.\n").expect("written");
+        let sha = commit_all(&work, &author(), "Fix #1")
+            .await
+            .expect("committed")
+            .expect("a commit");
+        push(&work, &url, None, "globallm/issue-1", None)
+            .await
+            .expect("pushed");
+        let bare = dir.path().join("acme__widgets.git");
+        assert_eq!(
+            crate::testing::fake_github::git::branch_head(&bare, "globallm/issue-1"),
+            Some(sha.clone())
+        );
+        let log = git(work.path(), None, &["log", "-1", "--format=%an <%ae>"])
+            .await
+            .expect("log");
+        assert_eq!(
+            log,
+            "globallm-test[bot] <1+globallm-test[bot]@users.noreply.github.com>"
+        );
+        let diff = diff_since_base(&work).await.expect("diff");
+        assert!(diff.contains("+Fixed."), "{diff}");
+        let path = work.path().to_owned();
+        drop(work);
+        assert!(!path.exists(), "the work tree is removed after the attempt");
+    }
+
+    #[tokio::test]
+    async fn a_push_over_someone_elses_commit_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = bare_with(dir.path(), &[("a.txt", "1\n")]);
+        let checkouts = Checkouts::new(dir.path().join("data"), 5);
+        let first = checkouts
+            .work_tree("acme/widgets", &url, None, "main")
+            .await
+            .expect("cloned");
+        create_branch(&first, "b").await.expect("branch");
+        std::fs::write(first.path().join("a.txt"), "2\n").expect("written");
+        let ours = commit_all(&first, &author(), "ours")
+            .await
+            .expect("ok")
+            .expect("commit");
+        push(&first, &url, None, "b", None).await.expect("pushed");
+        // Someone else pushes on top of ours.
+        let theirs = checkouts
+            .work_tree("acme/widgets", &url, None, "b")
+            .await
+            .expect("cloned");
+        std::fs::write(theirs.path().join("a.txt"), "3\n").expect("written");
+        commit_all(&theirs, &author(), "theirs")
+            .await
+            .expect("ok")
+            .expect("commit");
+        push(&theirs, &url, None, "b", None).await.expect("pushed");
+        // Our next push expects the branch to still be ours: refused.
+        let retry = checkouts
+            .work_tree("acme/widgets", &url, None, "main")
+            .await
+            .expect("cloned");
+        create_branch(&retry, "b").await.expect("branch");
+        std::fs::write(retry.path().join("a.txt"), "4\n").expect("written");
+        commit_all(&retry, &author(), "retry")
+            .await
+            .expect("ok")
+            .expect("commit");
+        let err = push(&retry, &url, None, "b", Some(&ours))
+            .await
+            .expect_err("lease broken");
+        assert!(
+            err.message.contains("stale info") || err.message.contains("rejected"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn the_token_travels_in_the_environment_never_on_the_command_line() {
+        let token = SecretString::from("ghs_supersecret".to_owned());
+        let command = git_command(Path::new("."), Some(&token));
+        let std = command.as_std();
+        assert!(
+            std.get_args()
+                .all(|a| !a.to_string_lossy().contains("supersecret"))
+        );
+        let header = std
+            .get_envs()
+            .find(|(k, _)| *k == "GIT_CONFIG_VALUE_0")
+            .and_then(|(_, v)| v)
+            .expect("the header is set");
+        let encoded = header
+            .to_string_lossy()
+            .trim_start_matches("Authorization: Basic ")
+            .to_owned();
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .expect("base64");
+        assert_eq!(decoded, b"x-access-token:ghs_supersecret");
+    }
+}
