@@ -30,7 +30,11 @@ fn localize_prints_json_candidates_for_a_json_issue() {
     )
     .expect("write");
     let output = localize(&shop(), &issue, &["--top", "2", "--json"]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let candidates = report["candidates"].as_array().expect("candidates");
     assert_eq!(candidates.len(), 2);
@@ -44,16 +48,26 @@ fn localize_prints_json_candidates_for_a_json_issue() {
 fn localize_prints_text_for_a_text_issue() {
     let dir = tempfile::tempdir().expect("tempdir");
     let issue = dir.path().join("issue.md");
-    std::fs::write(&issue, "LruCache evicts the wrong entry\n\nThe eldest entry should go, not the newest.\n")
-        .expect("write");
+    std::fs::write(
+        &issue,
+        "LruCache evicts the wrong entry\n\nThe eldest entry should go, not the newest.\n",
+    )
+    .expect("write");
     let output = localize(&shop(), &issue, &[]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         stdout.starts_with("1. java/src/main/java/com/acme/cache/LruCache.java (score "),
         "{stdout}"
     );
-    assert!(stdout.contains("\n15 files indexed; skipped: 0 generated or lockfiles, 0 binary"), "{stdout}");
+    assert!(
+        stdout.contains("\n15 files indexed; skipped: 0 generated or lockfiles, 0 binary"),
+        "{stdout}"
+    );
 }
 
 #[test]

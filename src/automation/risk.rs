@@ -111,7 +111,11 @@ impl FileFacts {
             ),
             _ => ApiChange::default(),
         };
-        let ext = change.path.rsplit_once('.').map(|(_, e)| e).unwrap_or_default();
+        let ext = change
+            .path
+            .rsplit_once('.')
+            .map(|(_, e)| e)
+            .unwrap_or_default();
         FileFacts {
             path: change.path.clone(),
             added,
@@ -199,13 +203,28 @@ pub fn assess(files: &[FileFacts], issue: IssueFacts, config: &RiskConfig) -> As
 
     let c = issue.complexity;
     let complexity_tier = if c <= config.low_max_complexity {
-        (Tier::Low, format!("complexity {c} (LOW up to {})", config.low_max_complexity))
+        (
+            Tier::Low,
+            format!("complexity {c} (LOW up to {})", config.low_max_complexity),
+        )
     } else if c <= config.medium_max_complexity {
-        (Tier::Medium, format!("complexity {c} (MEDIUM up to {})", config.medium_max_complexity))
+        (
+            Tier::Medium,
+            format!(
+                "complexity {c} (MEDIUM up to {})",
+                config.medium_max_complexity
+            ),
+        )
     } else if c <= config.high_max_complexity {
-        (Tier::High, format!("complexity {c} (HIGH up to {})", config.high_max_complexity))
+        (
+            Tier::High,
+            format!("complexity {c} (HIGH up to {})", config.high_max_complexity),
+        )
     } else {
-        (Tier::Critical, format!("complexity {c} (above {})", config.high_max_complexity))
+        (
+            Tier::Critical,
+            format!("complexity {c} (above {})", config.high_max_complexity),
+        )
     };
     add(complexity_tier.0, complexity_tier.1);
     if issue.category == Category::Security {
@@ -221,19 +240,31 @@ pub fn assess(files: &[FileFacts], issue: IssueFacts, config: &RiskConfig) -> As
                 ForbiddenKind::Lockfile => "changes a lockfile outside a dependency fix",
                 ForbiddenKind::Configured => "changes a forbidden path",
             };
-            add(Tier::Critical, format!("{what}: `{path}` (matches `{}`)", rule.pattern));
+            add(
+                Tier::Critical,
+                format!("{what}: `{path}` (matches `{}`)", rule.pattern),
+            );
         }
         if file.is_dependencies {
             add(Tier::High, format!("changes dependencies: `{path}`"));
         }
         for name in &file.api.removed {
-            add(Tier::Critical, format!("breaking change: public `{name}` removed from `{path}`"));
+            add(
+                Tier::Critical,
+                format!("breaking change: public `{name}` removed from `{path}`"),
+            );
         }
         for name in &file.api.changed {
-            add(Tier::Critical, format!("breaking change: the signature of public `{name}` changed in `{path}`"));
+            add(
+                Tier::Critical,
+                format!("breaking change: the signature of public `{name}` changed in `{path}`"),
+            );
         }
         if file.unparsed_code {
-            add(Tier::Medium, format!("`{path}` is in a language whose public API is not analysed"));
+            add(
+                Tier::Medium,
+                format!("`{path}` is in a language whose public API is not analysed"),
+            );
         }
     }
 
@@ -242,11 +273,24 @@ pub fn assess(files: &[FileFacts], issue: IssueFacts, config: &RiskConfig) -> As
         .flat_map(|f| f.api.added.iter().map(String::as_str))
         .collect();
     if !added.is_empty() {
-        let names = added.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        let names = added
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         if added.len() as u64 > u64::from(config.minor_api_max_symbols) {
-            add(Tier::High, format!("significant public-API change: {} public symbols added ({names})", added.len()));
+            add(
+                Tier::High,
+                format!(
+                    "significant public-API change: {} public symbols added ({names})",
+                    added.len()
+                ),
+            );
         } else {
-            add(Tier::Medium, format!("minor public-API change: {names} added"));
+            add(
+                Tier::Medium,
+                format!("minor public-API change: {names} added"),
+            );
         }
     }
 
@@ -254,9 +298,15 @@ pub fn assess(files: &[FileFacts], issue: IssueFacts, config: &RiskConfig) -> As
     if tests_touched {
         add(Tier::Low, "tests are added or changed".to_owned());
     } else if issue.repo_has_tests {
-        add(Tier::Low, "no test changed, the repository's existing tests cover it".to_owned());
+        add(
+            Tier::Low,
+            "no test changed, the repository's existing tests cover it".to_owned(),
+        );
     } else {
-        add(Tier::Medium, "no test changed and the repository has no tests".to_owned());
+        add(
+            Tier::Medium,
+            "no test changed and the repository has no tests".to_owned(),
+        );
     }
     let internal = files.iter().all(|f| {
         f.forbidden.is_none()
@@ -265,12 +315,16 @@ pub fn assess(files: &[FileFacts], issue: IssueFacts, config: &RiskConfig) -> As
             && f.api == ApiChange::default()
     });
     if internal {
-        add(Tier::Low, "internal changes only: no public API, dependency, CI or secret file changed".to_owned());
+        add(
+            Tier::Low,
+            "internal changes only: no public API, dependency, CI or secret file changed"
+                .to_owned(),
+        );
     }
 
     let tier = reasons.iter().map(|r| r.tier).max().unwrap_or(Tier::Low);
     // Highest tier first; the sort is stable, so rule order holds within a tier.
-    reasons.sort_by(|a, b| b.tier.cmp(&a.tier));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.tier));
     Assessment { tier, reasons }
 }
 
@@ -323,7 +377,10 @@ mod tests {
     fn facts(changes: &[FileChange]) -> Vec<FileFacts> {
         let forbidden = ForbiddenPaths::new(&RiskConfig::default().forbidden_paths, &[], false)
             .expect("valid globs");
-        changes.iter().map(|c| FileFacts::of(c, &forbidden)).collect()
+        changes
+            .iter()
+            .map(|c| FileFacts::of(c, &forbidden))
+            .collect()
     }
 
     fn bug(complexity: u8) -> IssueFacts {
@@ -349,7 +406,11 @@ mod tests {
     }
 
     fn a_test() -> FileChange {
-        change("tests/test_cart.py", None, "def test_remove_missing():\n    pass\n")
+        change(
+            "tests/test_cart.py",
+            None,
+            "def test_remove_missing():\n    pass\n",
+        )
     }
 
     #[test]
@@ -398,16 +459,26 @@ mod tests {
         };
         let assessment = tier_of(&[internal_fix()], issue);
         assert_eq!(assessment.tier, Tier::Medium);
-        assert_eq!(assessment.reasons[0].text, "no test changed and the repository has no tests");
+        assert_eq!(
+            assessment.reasons[0].text,
+            "no test changed and the repository has no tests"
+        );
         assert_eq!(tier_of(&[internal_fix(), a_test()], issue).tier, Tier::Low);
     }
 
     #[test]
     fn added_public_symbols_are_a_minor_or_significant_api_change() {
-        let one = change("shop/cart.py", Some(CART), &format!("{CART}\ndef clear(cart):\n    pass\n"));
+        let one = change(
+            "shop/cart.py",
+            Some(CART),
+            &format!("{CART}\ndef clear(cart):\n    pass\n"),
+        );
         let assessment = tier_of(&[one, a_test()], bug(2));
         assert_eq!(assessment.tier, Tier::Medium);
-        assert_eq!(assessment.reasons[0].text, "minor public-API change: `clear` added");
+        assert_eq!(
+            assessment.reasons[0].text,
+            "minor public-API change: `clear` added"
+        );
 
         let three = change(
             "web/format.js",
@@ -425,18 +496,30 @@ mod tests {
     #[test]
     fn removing_or_re_signing_a_public_symbol_is_breaking() {
         let go = "package a\n\nfunc Reserve(sku string) error { return nil }\n\nfunc helper() {}\n";
-        let resigned = change("a/store.go", Some(go), &go.replace("Reserve(sku string)", "Reserve(sku string, n int)"));
+        let resigned = change(
+            "a/store.go",
+            Some(go),
+            &go.replace("Reserve(sku string)", "Reserve(sku string, n int)"),
+        );
         let assessment = tier_of(&[resigned, a_test()], bug(2));
         assert_eq!(assessment.tier, Tier::Critical);
         assert_eq!(
             assessment.reasons[0].text,
             "breaking change: the signature of public `Reserve` changed in `a/store.go`"
         );
-        let private_gone = change("a/store.go", Some(go), &go.replace("func helper() {}\n", ""));
+        let private_gone = change(
+            "a/store.go",
+            Some(go),
+            &go.replace("func helper() {}\n", ""),
+        );
         assert_eq!(tier_of(&[private_gone, a_test()], bug(2)).tier, Tier::Low);
 
         let rust = "pub fn parse(s: &str) -> u8 { 0 }\npub(crate) fn inner() {}\n";
-        let unpublished = change("src/lib.rs", Some(rust), &rust.replace("pub fn parse", "fn parse"));
+        let unpublished = change(
+            "src/lib.rs",
+            Some(rust),
+            &rust.replace("pub fn parse", "fn parse"),
+        );
         let assessment = tier_of(&[unpublished, a_test()], bug(2));
         assert_eq!(assessment.tier, Tier::Critical);
         assert_eq!(
@@ -462,7 +545,10 @@ mod tests {
         let manifest = change("web/package.json", Some("{}\n"), "{\"dependencies\": {}}\n");
         let assessment = tier_of(&[manifest, a_test()], bug(2));
         assert_eq!(assessment.tier, Tier::High);
-        assert_eq!(assessment.reasons[0].text, "changes dependencies: `web/package.json`");
+        assert_eq!(
+            assessment.reasons[0].text,
+            "changes dependencies: `web/package.json`"
+        );
         let security = IssueFacts {
             category: Category::Security,
             ..bug(2)
@@ -474,7 +560,11 @@ mod tests {
 
     #[test]
     fn an_unparsed_language_is_medium() {
-        let c = change("src/a.c", Some("int f() { return 0; }\n"), "int f() { return 1; }\n");
+        let c = change(
+            "src/a.c",
+            Some("int f() { return 0; }\n"),
+            "int f() { return 1; }\n",
+        );
         assert_eq!(tier_of(&[c, a_test()], bug(2)).tier, Tier::Medium);
         let docs = change("docs/usage.md", Some("# Usage\n"), "# Usage\n\nRun it.\n");
         assert_eq!(tier_of(&[docs, a_test()], bug(2)).tier, Tier::Low);
@@ -489,7 +579,10 @@ mod tests {
         );
         let secret = change("deploy/server.key", None, "-----BEGIN PRIVATE KEY-----\n");
         let lockfile = change("Cargo.lock", Some("a\n"), "b\n");
-        let assessment = tier_of(&[workflow, secret, lockfile, internal_fix(), a_test()], bug(2));
+        let assessment = tier_of(
+            &[workflow, secret, lockfile, internal_fix(), a_test()],
+            bug(2),
+        );
         assert_eq!(assessment.tier, Tier::Critical);
         insta::assert_snapshot!(explain(&assessment, Automerge::Medium), @r"
             **Risk: CRITICAL** — nothing is automated: a maintainer must review and merge it by hand.

@@ -56,14 +56,15 @@ pub enum EditError {
         reason: String,
     },
     /// `search` appears nowhere, not even with whitespace ignored.
-    #[error("edit {edit} (`{path}`): the search text was not found{}", closest_hint(.closest.as_ref()))]
+    #[error("edit {edit} (`{path}`): the search text was not found{}", closest_hint(.closest.as_deref()))]
     NotFound {
         /// The edit, from 1.
         edit: usize,
         /// The file.
         path: String,
-        /// The region that resembles it the most, with its numbered lines.
-        closest: Option<ClosestRegion>,
+        /// The region that resembles it the most, with its numbered lines (boxed: it is large
+        /// and rare).
+        closest: Option<Box<ClosestRegion>>,
     },
     /// `search` appears more than once.
     #[error("edit {edit} (`{path}`): the search text was found {} times, at lines {}; include more surrounding lines so it matches exactly once", .lines.len(), join_lines(.lines))]
@@ -76,7 +77,9 @@ pub enum EditError {
         lines: Vec<usize>,
     },
     /// An empty `search` asks to create a file that exists.
-    #[error("edit {edit} (`{path}`): the file already exists; to change it, give a non-empty search text copied from it")]
+    #[error(
+        "edit {edit} (`{path}`): the file already exists; to change it, give a non-empty search text copied from it"
+    )]
     FileExists {
         /// The edit, from 1.
         edit: usize,
@@ -92,7 +95,9 @@ pub enum EditError {
         path: String,
     },
     /// `search` is only whitespace, or both texts are empty.
-    #[error("edit {edit} (`{path}`): the search text is blank; copy the lines to replace verbatim from the file")]
+    #[error(
+        "edit {edit} (`{path}`): the search text is blank; copy the lines to replace verbatim from the file"
+    )]
     BlankSearch {
         /// The edit, from 1.
         edit: usize,
@@ -319,12 +324,14 @@ fn plan_one(
         }
         Found::Many(lines) => return Err(EditError::Ambiguous { edit, path, lines }),
         Found::None(closest) => {
-            let closest = closest.map(|c| ClosestRegion {
-                excerpt: numbered(&file.text, c.start_line, c.end_line),
-                start_line: c.start_line,
-                end_line: c.end_line,
-                similarity: c.similarity,
-                first_difference: c.first_difference,
+            let closest = closest.map(|c| {
+                Box::new(ClosestRegion {
+                    excerpt: numbered(&file.text, c.start_line, c.end_line),
+                    start_line: c.start_line,
+                    end_line: c.end_line,
+                    similarity: c.similarity,
+                    first_difference: c.first_difference,
+                })
             });
             return Err(EditError::NotFound {
                 edit,
@@ -367,7 +374,9 @@ fn checked_path(root: &Path, edit: usize, raw: &str) -> Result<String, EditError
         return Err(refuse("use `/` separators and no control characters"));
     }
     if raw.starts_with('/') || raw.as_bytes().get(1) == Some(&b':') {
-        return Err(refuse("it is absolute; give a path relative to the repository root"));
+        return Err(refuse(
+            "it is absolute; give a path relative to the repository root",
+        ));
     }
     let mut parts = Vec::new();
     for component in Path::new(raw).components() {
@@ -382,7 +391,9 @@ fn checked_path(root: &Path, edit: usize, raw: &str) -> Result<String, EditError
             Component::CurDir => {}
             Component::ParentDir => return Err(refuse("`..` leaves the repository")),
             Component::RootDir | Component::Prefix(_) => {
-                return Err(refuse("it is absolute; give a path relative to the repository root"));
+                return Err(refuse(
+                    "it is absolute; give a path relative to the repository root",
+                ));
             }
         }
     }
@@ -402,7 +413,9 @@ fn checked_path(root: &Path, edit: usize, raw: &str) -> Result<String, EditError
         }
         existing = next;
     }
-    let resolved = existing.canonicalize().map_err(|_| refuse("it is a broken symlink"))?;
+    let resolved = existing
+        .canonicalize()
+        .map_err(|_| refuse("it is a broken symlink"))?;
     if !resolved.starts_with(&root_real) {
         return Err(refuse("a symlink on the way leads out of the repository"));
     }
@@ -471,7 +484,12 @@ mod tests {
         let on_disk = fs::read_to_string(dir.path().join("py/shop/cart.py")).expect("read");
         assert_eq!(on_disk, changes[0].after);
         assert!(on_disk.contains("self.items.pop(sku, None)"));
-        assert!(changes[0].before.as_deref().is_some_and(|b| b.contains("del self.items[sku]")));
+        assert!(
+            changes[0]
+                .before
+                .as_deref()
+                .is_some_and(|b| b.contains("del self.items[sku]"))
+        );
     }
 
     #[test]
@@ -494,7 +512,10 @@ mod tests {
             changes[0].after
         );
         let on_disk = fs::read_to_string(dir.path().join("py/shop/cart.py")).expect("read");
-        assert!(on_disk.contains("        del self.items[sku]\n"), "plan writes nothing");
+        assert!(
+            on_disk.contains("        del self.items[sku]\n"),
+            "plan writes nothing"
+        );
     }
 
     #[test]
@@ -533,15 +554,27 @@ mod tests {
         let changes = apply_edits(
             dir.path(),
             &[
-                edit("rs/src/parser.rs", "pub fn parse_line", "pub fn parse_order_line"),
-                edit("rs/src/parser.rs", "parse_order_line(line: &str)", "parse_order_line(text: &str)"),
+                edit(
+                    "rs/src/parser.rs",
+                    "pub fn parse_line",
+                    "pub fn parse_order_line",
+                ),
+                edit(
+                    "rs/src/parser.rs",
+                    "parse_order_line(line: &str)",
+                    "parse_order_line(text: &str)",
+                ),
                 edit("rs/tests/parse.rs", "", "#[test]\nfn parses() {}\n"),
             ],
         )
         .expect("applies");
         let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
         assert_eq!(paths, ["rs/src/parser.rs", "rs/tests/parse.rs"]);
-        assert!(changes[0].after.contains("pub fn parse_order_line(text: &str)"));
+        assert!(
+            changes[0]
+                .after
+                .contains("pub fn parse_order_line(text: &str)")
+        );
         assert_eq!(changes[1].before, None);
         assert_eq!(
             fs::read_to_string(dir.path().join("rs/tests/parse.rs")).expect("created"),
@@ -575,7 +608,10 @@ mod tests {
             dir.path(),
             &[edit("py/shop/cart.py", "self.items", "self._items")],
         ));
-        assert!(matches!(&error, EditError::Ambiguous { lines, .. } if lines == &[10, 15, 15, 18, 21, 27]), "{error}");
+        assert!(
+            matches!(&error, EditError::Ambiguous { lines, .. } if lines == &[10, 15, 15, 18, 21, 27]),
+            "{error}"
+        );
         assert!(error.to_string().starts_with(
             "edit 1 (`py/shop/cart.py`): the search text was found 6 times, at lines 10, 15, 15, 18, 21, 27;"
         ));
@@ -612,7 +648,11 @@ mod tests {
         )
         .expect_err("the second fails");
         assert_eq!(errors.0.len(), 1);
-        assert!(errors.to_string().starts_with("edit 2 (`rs/src/parser.rs`)"));
+        assert!(
+            errors
+                .to_string()
+                .starts_with("edit 2 (`rs/src/parser.rs`)")
+        );
         let after = fs::read_to_string(dir.path().join("rs/src/parser.rs")).expect("read");
         assert_eq!(before, after);
     }
@@ -641,16 +681,19 @@ mod tests {
                 "{path}: {error}"
             );
         }
-        let changes = plan_edits(dir.path(), &[edit("inside/shop/pricing.py", "HALF", "HALF_OFF")])
-            .expect("a symlink inside the tree is fine");
+        let changes = plan_edits(
+            dir.path(),
+            &[edit("inside/shop/pricing.py", "HALF", "HALF_OFF")],
+        )
+        .expect("a symlink inside the tree is fine");
         assert_eq!(changes[0].path, "inside/shop/pricing.py");
     }
 
     #[test]
     fn an_edit_that_changes_nothing_reports_no_change() {
         let dir = copy_fixture("shop");
-        let changes = plan_edits(dir.path(), &[edit("py/shop/pricing.py", "HALF", "HALF")])
-            .expect("applies");
+        let changes =
+            plan_edits(dir.path(), &[edit("py/shop/pricing.py", "HALF", "HALF")]).expect("applies");
         assert!(changes.is_empty());
     }
 

@@ -157,7 +157,10 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
     }
     let idf: Vec<f64> = (0..signals.terms.len())
         .map(|t| {
-            let df = docs.iter().filter(|d| d.tf[t].iter().any(|x| *x > 0.0)).count() as f64;
+            let df = docs
+                .iter()
+                .filter(|d| d.tf[t].iter().any(|x| *x > 0.0))
+                .count() as f64;
             (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
         })
         .collect();
@@ -277,7 +280,12 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
 }
 
 /// A file's BM25F score and each term's share of it, largest first.
-fn bm25f(doc: &Doc, signals: &IssueSignals, idf: &[f64], avg: &[f64; 3]) -> (f64, Vec<(usize, f64)>) {
+fn bm25f(
+    doc: &Doc,
+    signals: &IssueSignals,
+    idf: &[f64],
+    avg: &[f64; 3],
+) -> (f64, Vec<(usize, f64)>) {
     let mut total = 0.0;
     let mut contributions = Vec::new();
     for (t, (_, query_weight)) in signals.terms.iter().enumerate() {
@@ -454,7 +462,9 @@ fn densest_line(lines: &[&str], signals: &IssueSignals) -> Option<usize> {
     let mut best: Option<(usize, f64)> = None;
     for (i, line) in lines.iter().enumerate() {
         let mut score = 0.0;
-        signals::terms(line, |t| score += weights.get(t.as_str()).copied().unwrap_or(0.0));
+        signals::terms(line, |t| {
+            score += weights.get(t.as_str()).copied().unwrap_or(0.0)
+        });
         if score > 0.0 && best.is_none_or(|(_, s)| score > s) {
             best = Some((i + 1, score));
         }
@@ -513,8 +523,9 @@ mod tests {
         let best = &report.candidates[0];
         assert_eq!(best.path, "py/shop/cart.py");
         assert!(
-            best.reasons
-                .contains(&"stack trace: line 18 (the innermost frame in this repository)".to_owned()),
+            best.reasons.contains(
+                &"stack trace: line 18 (the innermost frame in this repository)".to_owned()
+            ),
             "{:?}",
             best.reasons
         );
@@ -555,7 +566,11 @@ mod tests {
             .position(|c| c.path.ends_with("LruCacheTest.java"))
             .expect("the test is a candidate too");
         assert!(test > 0);
-        assert!(report.candidates[test].reasons.contains(&"a test file (ranked lower)".to_owned()));
+        assert!(
+            report.candidates[test]
+                .reasons
+                .contains(&"a test file (ranked lower)".to_owned())
+        );
     }
 
     #[test]
@@ -574,9 +589,16 @@ mod tests {
             "thread 'main' panicked at rs/src/parser.rs:13:5: zero quantity",
         ));
         assert_eq!(paths(&report)[0], "rs/src/parser.rs");
-        let report = rank_of(("Retries are not honoured", "See `js/src/client.ts`: the option is ignored."));
+        let report = rank_of((
+            "Retries are not honoured",
+            "See `js/src/client.ts`: the option is ignored.",
+        ));
         assert_eq!(paths(&report)[0], "js/src/client.ts");
-        assert!(report.candidates[0].reasons.contains(&"the issue names `js/src/client.ts`".to_owned()));
+        assert!(
+            report.candidates[0]
+                .reasons
+                .contains(&"the issue names `js/src/client.ts`".to_owned())
+        );
     }
 
     #[test]
@@ -606,11 +628,11 @@ mod tests {
 
     #[test]
     fn issue_files_are_json_or_text() {
-        let json = IssueText::from_file_text("a.json", r#"{"title": "T", "body": "B"}"#)
-            .expect("json");
+        let json =
+            IssueText::from_file_text("a.json", r#"{"title": "T", "body": "B"}"#).expect("json");
         assert_eq!((json.title.as_str(), json.body.as_str()), ("T", "B"));
-        let text = IssueText::from_file_text("a.md", "Title here\n\nBody line 1\nline 2\n")
-            .expect("text");
+        let text =
+            IssueText::from_file_text("a.md", "Title here\n\nBody line 1\nline 2\n").expect("text");
         assert_eq!(text.title, "Title here");
         assert_eq!(text.body, "Body line 1\nline 2");
         let err = IssueText::from_file_text("a.json", "title: x").expect_err("not json");

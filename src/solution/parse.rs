@@ -320,12 +320,24 @@ mod tests {
     fn valid_files_of_every_language_parse() {
         let cases = [
             (Lang::Python, "def f(x):\n    return x + 1\n"),
-            (Lang::JavaScript, "export function f(x) { return <b>{x}</b>; }\n"),
-            (Lang::TypeScript, "export function f(x: number): number { return x; }\n"),
-            (Lang::Tsx, "export const A = (p: {n: number}) => <div>{p.n}</div>;\n"),
+            (
+                Lang::JavaScript,
+                "export function f(x) { return <b>{x}</b>; }\n",
+            ),
+            (
+                Lang::TypeScript,
+                "export function f(x: number): number { return x; }\n",
+            ),
+            (
+                Lang::Tsx,
+                "export const A = (p: {n: number}) => <div>{p.n}</div>;\n",
+            ),
             (Lang::Go, "package a\n\nfunc F(x int) int { return x }\n"),
             (Lang::Rust, "pub fn f(x: u8) -> u8 { x }\n"),
-            (Lang::Java, "public class A { public int f(int x) { return x; } }\n"),
+            (
+                Lang::Java,
+                "public class A { public int f(int x) { return x; } }\n",
+            ),
         ];
         for (lang, source) in cases {
             assert_eq!(check_parses(lang, source), Ok(()), "{lang}");
@@ -349,9 +361,7 @@ mod tests {
             .expect_err("missing semicolon");
         match problem {
             ParseProblem::Missing {
-                line,
-                ref expected,
-                ..
+                line, ref expected, ..
             } => {
                 assert_eq!((line, expected.as_str()), (1, ";"));
             }
@@ -413,7 +423,11 @@ mod tests {
         );
         let all = symbols(Lang::Python, source);
         let config = all.iter().find(|s| s.name == "Config").expect("Config");
-        assert_eq!((config.start_line, config.end_line), (12, 21), "decorator included");
+        assert_eq!(
+            (config.start_line, config.end_line),
+            (12, 21),
+            "decorator included"
+        );
         assert_eq!(config.signature, "class Config(Base)");
         let merge = all.iter().find(|s| s.name == "merge").expect("merge");
         assert_eq!(merge.signature, "def merge(self, other)");

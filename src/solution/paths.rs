@@ -138,7 +138,12 @@ mod tests {
         ] {
             assert!(is_test_path(path), "{path}");
         }
-        for path in ["src/api.py", "latest.py", "src/contest/Main.java", "testing.md"] {
+        for path in [
+            "src/api.py",
+            "latest.py",
+            "src/contest/Main.java",
+            "testing.md",
+        ] {
             assert!(!is_test_path(path), "{path}");
         }
     }

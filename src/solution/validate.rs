@@ -104,7 +104,10 @@ const BUILT_IN: &[(&str, ForbiddenKind)] = &[
     ("**/id_ecdsa*", ForbiddenKind::Secret),
     ("**/id_ed25519*", ForbiddenKind::Secret),
     ("**/credentials", ForbiddenKind::Secret),
-    ("**/credentials.{json,yml,yaml,toml,xml,ini,txt}", ForbiddenKind::Secret),
+    (
+        "**/credentials.{json,yml,yaml,toml,xml,ini,txt}",
+        ForbiddenKind::Secret,
+    ),
     ("**/*-credentials.json", ForbiddenKind::Secret),
     ("**/.aws/**", ForbiddenKind::Secret),
     ("**/.ssh/**", ForbiddenKind::Secret),
@@ -192,7 +195,10 @@ impl ForbiddenPaths {
 }
 
 fn compile(rule: &ForbiddenMatch) -> Result<Glob, InvalidGlob> {
-    let pattern = rule.pattern.trim_start_matches("./").trim_start_matches('/');
+    let pattern = rule
+        .pattern
+        .trim_start_matches("./")
+        .trim_start_matches('/');
     // `*.pem` means any `.pem` file, as in .gitignore; `dir/` means everything under it.
     let pattern = if !pattern.contains('/') {
         format!("**/{pattern}")
@@ -241,7 +247,9 @@ pub enum Problem {
         max: usize,
     },
     /// Too many lines.
-    #[error("the change adds and removes {count} lines, more than the limit of {max}; make a smaller change")]
+    #[error(
+        "the change adds and removes {count} lines, more than the limit of {max}; make a smaller change"
+    )]
     TooManyLines {
         /// Lines added plus removed.
         count: usize,
@@ -278,7 +286,11 @@ impl Problem {
 
 /// Every problem of a change; empty when it may be pushed. A file that did not parse before the
 /// change is not held against it (grammars lag behind languages).
-pub fn validate(changes: &[FileChange], forbidden: &ForbiddenPaths, limits: &Limits) -> Vec<Problem> {
+pub fn validate(
+    changes: &[FileChange],
+    forbidden: &ForbiddenPaths,
+    limits: &Limits,
+) -> Vec<Problem> {
     let mut problems = Vec::new();
     if changes.len() > limits.max_files {
         problems.push(Problem::TooManyFiles {
@@ -362,8 +374,12 @@ mod tests {
 
     fn rules(repository: &[&str], dependency_fix: bool) -> ForbiddenPaths {
         let repository: Vec<String> = repository.iter().map(|p| (*p).to_owned()).collect();
-        ForbiddenPaths::new(&RiskConfig::default().forbidden_paths, &repository, dependency_fix)
-            .expect("valid globs")
+        ForbiddenPaths::new(
+            &RiskConfig::default().forbidden_paths,
+            &repository,
+            dependency_fix,
+        )
+        .expect("valid globs")
     }
 
     #[test]
@@ -373,7 +389,10 @@ mod tests {
             change("tests/test_a.py", None, "def test_a():\n    assert True\n"),
             change("docs/a.md", Some("# A\n"), "# A\n\nMore.\n"),
         ];
-        assert_eq!(validate(&changes, &rules(&[], false), &Limits::default()), []);
+        assert_eq!(
+            validate(&changes, &rules(&[], false), &Limits::default()),
+            []
+        );
     }
 
     #[test]
@@ -386,9 +405,16 @@ mod tests {
         let problems = validate(&changes, &rules(&[], false), &Limits::default());
         assert_eq!(problems.len(), 1);
         match &problems[0] {
-            Problem::DoesNotParse { path, lang, problem } => {
+            Problem::DoesNotParse {
+                path,
+                lang,
+                problem,
+            } => {
                 assert_eq!((path.as_str(), *lang), ("src/lib.rs", Lang::Rust));
-                assert!(problem.line().is_some_and(|l| (2..=3).contains(&l)), "{problem}");
+                assert!(
+                    problem.line().is_some_and(|l| (2..=3).contains(&l)),
+                    "{problem}"
+                );
             }
             other => panic!("{other}"),
         }
@@ -398,9 +424,15 @@ mod tests {
     fn a_file_that_did_not_parse_before_is_not_held_against_the_change() {
         let broken = "def f(:\n    pass\n";
         let changes = [change("a.py", Some(broken), &format!("{broken}\nx = 1\n"))];
-        assert_eq!(validate(&changes, &rules(&[], false), &Limits::default()), []);
+        assert_eq!(
+            validate(&changes, &rules(&[], false), &Limits::default()),
+            []
+        );
         let created = [change("b.py", None, broken)];
-        assert_eq!(validate(&created, &rules(&[], false), &Limits::default()).len(), 1);
+        assert_eq!(
+            validate(&created, &rules(&[], false), &Limits::default()).len(),
+            1
+        );
     }
 
     #[test]
@@ -410,7 +442,10 @@ mod tests {
         use ForbiddenKind::*;
         use RuleOrigin::*;
         assert_eq!(kind(".github/workflows/ci.yml"), Some((Ci, BuiltIn)));
-        assert_eq!(kind("./.github/workflows/release.yaml"), Some((Ci, BuiltIn)));
+        assert_eq!(
+            kind("./.github/workflows/release.yaml"),
+            Some((Ci, BuiltIn))
+        );
         assert_eq!(kind(".gitlab-ci.yml"), Some((Ci, BuiltIn)));
         assert_eq!(kind("deploy/tls/server.pem"), Some((Secret, BuiltIn)));
         assert_eq!(kind(".env"), Some((Secret, BuiltIn)));
@@ -440,7 +475,11 @@ mod tests {
         assert_eq!(validate(&changes, &rules(&[], false), &limits).len(), 1);
         assert_eq!(validate(&changes, &rules(&[], true), &limits), []);
         let workflow = [change(".github/workflows/ci.yml", Some("a\n"), "b\n")];
-        assert_eq!(validate(&workflow, &rules(&[], true), &limits).len(), 1, "CI stays forbidden");
+        assert_eq!(
+            validate(&workflow, &rules(&[], true), &limits).len(),
+            1,
+            "CI stays forbidden"
+        );
     }
 
     #[test]
@@ -473,8 +512,15 @@ mod tests {
     #[test]
     fn an_invalid_glob_names_its_origin() {
         let err = ForbiddenPaths::new(&[], &["src/[a".to_owned()], false).expect_err("invalid");
-        assert_eq!((err.pattern.as_str(), err.origin), ("src/[a", RuleOrigin::Repository));
-        assert!(err.to_string().contains("the repository's `forbidden_paths`"), "{err}");
+        assert_eq!(
+            (err.pattern.as_str(), err.origin),
+            ("src/[a", RuleOrigin::Repository)
+        );
+        assert!(
+            err.to_string()
+                .contains("the repository's `forbidden_paths`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -498,6 +544,10 @@ mod tests {
             1. `.github/workflows/ci.yml` must not be changed: it matches `.github/workflows/**` (a CI workflow file, a built-in rule)
             2. `deploy/.env` must not be changed: it matches `**/.env` (a secret, key or credentials file, a built-in rule)
             ");
-        assert!(problems[0].markdown().starts_with("- ❌ `.github/workflows/ci.yml` must not be changed"));
+        assert!(
+            problems[0]
+                .markdown()
+                .starts_with("- ❌ `.github/workflows/ci.yml` must not be changed")
+        );
     }
 }

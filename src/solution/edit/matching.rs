@@ -135,7 +135,11 @@ pub(super) fn reindent(replace: &[&str], shift: isize, tabs: bool) -> Vec<String
             }
             let width = (indent_width(line) as isize + shift).max(0) as usize;
             let indent = if tabs {
-                format!("{}{}", "\t".repeat(width / TAB_WIDTH), " ".repeat(width % TAB_WIDTH))
+                format!(
+                    "{}{}",
+                    "\t".repeat(width / TAB_WIDTH),
+                    " ".repeat(width % TAB_WIDTH)
+                )
             } else {
                 " ".repeat(width)
             };
@@ -170,7 +174,13 @@ fn closest(file: &[&str], search: &[&str]) -> Option<Closest> {
     }
     let first_difference = (0..search.len())
         .find(|i| trimmed[start + i] != wanted[*i])
-        .map(|i| (start + i + 1, file[start + i].to_owned(), search[i].to_owned()));
+        .map(|i| {
+            (
+                start + i + 1,
+                file[start + i].to_owned(),
+                search[i].to_owned(),
+            )
+        });
     Some(Closest {
         start_line: start + 1,
         end_line: start + search.len(),
@@ -247,7 +257,10 @@ mod tests {
 
     #[test]
     fn nothing_similar_gives_no_closest_region() {
-        assert_eq!(find("alpha\nbeta\n", "zzzzzzzz\nqqqqqqq"), Found::None(None));
+        assert_eq!(
+            find("alpha\nbeta\n", "zzzzzzzz\nqqqqqqq"),
+            Found::None(None)
+        );
         assert_eq!(find("a\n", "  \n\n"), Found::None(None));
     }
 }

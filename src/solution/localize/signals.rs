@@ -8,20 +8,160 @@ use std::sync::LazyLock;
 
 /// Words too common in issues and code to tell files apart.
 const STOP_WORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do",
-    "does", "for", "from", "get", "got", "has", "have", "how", "if", "in", "into", "is", "it",
-    "its", "me", "my", "no", "not", "of", "on", "or", "our", "should", "so", "than", "that",
-    "the", "their", "then", "there", "these", "this", "to", "too", "was", "we", "were", "what",
-    "when", "where", "which", "while", "who", "why", "will", "with", "would", "you", "your",
-    "also", "any", "all", "some", "just", "like", "use", "used", "using", "way", "one", "two",
-    "still", "instead", "expected", "actual", "behavior", "behaviour", "issue", "bug", "error",
-    "problem", "works", "work", "fix", "please", "thanks", "here", "example", "version",
-    "def", "self", "return", "function", "const", "let", "var", "import", "from", "class", "new",
-    "true", "false", "none", "null", "nil", "func", "fn", "pub", "mut", "impl", "public",
-    "private", "static", "void", "int", "str", "string", "package", "end", "else", "elif",
-    "try", "except", "catch", "throw", "raise", "type", "print", "println", "console", "log",
-    "py", "js", "ts", "go", "rs", "java", "line", "file", "call", "last", "most", "recent",
-    "traceback", "main", "args", "kwargs", "value", "result", "test",
+    "a",
+    "an",
+    "and",
+    "are",
+    "as",
+    "at",
+    "be",
+    "been",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "for",
+    "from",
+    "get",
+    "got",
+    "has",
+    "have",
+    "how",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "me",
+    "my",
+    "no",
+    "not",
+    "of",
+    "on",
+    "or",
+    "our",
+    "should",
+    "so",
+    "than",
+    "that",
+    "the",
+    "their",
+    "then",
+    "there",
+    "these",
+    "this",
+    "to",
+    "too",
+    "was",
+    "we",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "why",
+    "will",
+    "with",
+    "would",
+    "you",
+    "your",
+    "also",
+    "any",
+    "all",
+    "some",
+    "just",
+    "like",
+    "use",
+    "used",
+    "using",
+    "way",
+    "one",
+    "two",
+    "still",
+    "instead",
+    "expected",
+    "actual",
+    "behavior",
+    "behaviour",
+    "issue",
+    "bug",
+    "error",
+    "problem",
+    "works",
+    "work",
+    "fix",
+    "please",
+    "thanks",
+    "here",
+    "example",
+    "version",
+    "def",
+    "self",
+    "return",
+    "function",
+    "const",
+    "let",
+    "var",
+    "import",
+    "from",
+    "class",
+    "new",
+    "true",
+    "false",
+    "none",
+    "null",
+    "nil",
+    "func",
+    "fn",
+    "pub",
+    "mut",
+    "impl",
+    "public",
+    "private",
+    "static",
+    "void",
+    "int",
+    "str",
+    "string",
+    "package",
+    "end",
+    "else",
+    "elif",
+    "try",
+    "except",
+    "catch",
+    "throw",
+    "raise",
+    "type",
+    "print",
+    "println",
+    "console",
+    "log",
+    "py",
+    "js",
+    "ts",
+    "go",
+    "rs",
+    "java",
+    "line",
+    "file",
+    "call",
+    "last",
+    "most",
+    "recent",
+    "traceback",
+    "main",
+    "args",
+    "kwargs",
+    "value",
+    "result",
+    "test",
 ];
 
 /// An identifier named in the issue and why it was taken as one.
@@ -125,7 +265,10 @@ fn keep(term: &str) -> bool {
 fn stem(word: &str) -> String {
     if word.len() > 4 && word.ends_with("ies") {
         format!("{}y", &word[..word.len() - 3])
-    } else if word.len() > 3 && word.ends_with('s') && !word.ends_with("ss") && !word.ends_with("us")
+    } else if word.len() > 3
+        && word.ends_with('s')
+        && !word.ends_with("ss")
+        && !word.ends_with("us")
     {
         word[..word.len() - 1].to_owned()
     } else {
@@ -273,8 +416,25 @@ fn has_source_extension(path: &str) -> bool {
     let ext = path.rsplit('.').next().unwrap_or_default();
     matches!(
         ext,
-        "py" | "pyi" | "js" | "mjs" | "cjs" | "jsx" | "ts" | "tsx" | "go" | "rs" | "java" | "kt"
-            | "rb" | "c" | "h" | "cc" | "cpp" | "php" | "swift" | "scala"
+        "py" | "pyi"
+            | "js"
+            | "mjs"
+            | "cjs"
+            | "jsx"
+            | "ts"
+            | "tsx"
+            | "go"
+            | "rs"
+            | "java"
+            | "kt"
+            | "rb"
+            | "c"
+            | "h"
+            | "cc"
+            | "cpp"
+            | "php"
+            | "swift"
+            | "scala"
     )
 }
 
@@ -290,11 +450,21 @@ mod tests {
 
     #[test]
     fn identifiers_split_into_terms() {
-        assert_eq!(split_identifier("parseHTTPHeader_v2"), ["parse", "HTTP", "Header", "v2"]);
+        assert_eq!(
+            split_identifier("parseHTTPHeader_v2"),
+            ["parse", "HTTP", "Header", "v2"]
+        );
         assert_eq!(split_identifier("__init__"), ["init"]);
         assert_eq!(
             all_terms("The parseHeaders() call and read_config"),
-            ["parseheaders", "parse", "header", "read_config", "read", "config"]
+            [
+                "parseheaders",
+                "parse",
+                "header",
+                "read_config",
+                "read",
+                "config"
+            ]
         );
     }
 
@@ -356,7 +526,10 @@ mod tests {
 
         let rust = "thread 'main' panicked at src/parser.rs:88:17:\nindex out of bounds";
         let frames = IssueSignals::from_issue("", rust).frames;
-        assert_eq!((frames[0].path.as_str(), frames[0].line), ("src/parser.rs", Some(88)));
+        assert_eq!(
+            (frames[0].path.as_str(), frames[0].line),
+            ("src/parser.rs", Some(88))
+        );
 
         let java = "java.lang.NullPointerException\n\tat com.acme.cache.Cache.get(Cache.java:42)\n\tat com.acme.App.main(App.java:7)\n";
         let frames = IssueSignals::from_issue("", java).frames;

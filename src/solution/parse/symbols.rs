@@ -147,8 +147,8 @@ impl<'s> Walker<'s> {
                 }
                 // Definitions under `if TYPE_CHECKING:`, `try: … except ImportError:` and the
                 // like are still module- or class-level.
-                "if_statement" | "try_statement" | "with_statement" | "block"
-                | "else_clause" | "elif_clause" | "except_clause" | "finally_clause" => {
+                "if_statement" | "try_statement" | "with_statement" | "block" | "else_clause"
+                | "elif_clause" | "except_clause" | "finally_clause" => {
                     self.python(def, class, visible);
                 }
                 _ => {}
@@ -161,7 +161,9 @@ impl<'s> Walker<'s> {
         for child in named_children(node) {
             match child.kind() {
                 "export_statement" => self.js(child, true),
-                "function_declaration" | "generator_function_declaration" | "function_signature" => {
+                "function_declaration"
+                | "generator_function_declaration"
+                | "function_signature" => {
                     let name = self.field_text(child, "name").unwrap_or_default();
                     let public = exported || self.exported.contains(name);
                     let signature = self.header(child, &["body"]);
@@ -247,7 +249,14 @@ impl<'s> Walker<'s> {
             let name = self.text(name_node);
             let signature = self.header(member, &["body"]);
             let public = class_public && !hidden;
-            self.push(member, name, SymbolKind::Method, Some(class), public, signature);
+            self.push(
+                member,
+                name,
+                SymbolKind::Method,
+                Some(class),
+                public,
+                signature,
+            );
         }
     }
 
@@ -271,7 +280,14 @@ impl<'s> Walker<'s> {
                     let public = go_exported(name) && go_exported(receiver);
                     let signature = self.header(child, &["body"]);
                     let container = (!receiver.is_empty()).then_some(receiver);
-                    self.push(child, name, SymbolKind::Method, container, public, signature);
+                    self.push(
+                        child,
+                        name,
+                        SymbolKind::Method,
+                        container,
+                        public,
+                        signature,
+                    );
                 }
                 "type_declaration" => {
                     let specs = named_children(child);
@@ -381,8 +397,8 @@ impl<'s> Walker<'s> {
     fn java(&mut self, node: Node<'_>, class: Option<&str>, visible: bool, in_interface: bool) {
         for child in named_children(node) {
             let modifiers = self.java_modifiers(child);
-            let declared_public = modifiers.contains(&"public")
-                || (in_interface && !modifiers.contains(&"private"));
+            let declared_public =
+                modifiers.contains(&"public") || (in_interface && !modifiers.contains(&"private"));
             let public = visible && declared_public;
             let kind = match child.kind() {
                 "class_declaration" => SymbolKind::Class,
