@@ -255,9 +255,13 @@ pub fn assess(files: &[FileFacts], issue: IssueFacts, config: &RiskConfig) -> As
             );
         }
         for name in &file.api.changed {
+            // A changed signature may still be compatible (a new optional parameter), which the
+            // parse cannot tell: a maintainer decides. A removal always breaks callers.
             add(
-                Tier::Critical,
-                format!("breaking change: the signature of public `{name}` changed in `{path}`"),
+                Tier::High,
+                format!(
+                    "significant public-API change: the signature of public `{name}` changed in `{path}`"
+                ),
             );
         }
         if file.unparsed_code {
@@ -332,7 +336,17 @@ pub fn assess(files: &[FileFacts], issue: IssueFacts, config: &RiskConfig) -> As
 /// happens next under the `automerge` ceiling, and every reason.
 pub fn explain(assessment: &Assessment, automerge: Automerge) -> String {
     let tier = assessment.tier;
-    let action = match tier {
+    let action = action(tier, automerge);
+    let mut out = format!("**Risk: {tier}** — {action}.\n\n");
+    for reason in &assessment.reasons {
+        out.push_str(&format!("- {}: {}\n", reason.tier, reason.text));
+    }
+    out
+}
+
+/// What happens to a change of this tier under the `automerge` ceiling, in a phrase.
+pub fn action(tier: Tier, automerge: Automerge) -> String {
+    match tier {
         Tier::Low | Tier::Medium if may_merge(tier, automerge) => {
             if tier == Tier::Low {
                 "merges itself once CI is green".to_owned()
@@ -345,13 +359,10 @@ pub fn explain(assessment: &Assessment, automerge: Automerge) -> String {
             automerge_name(automerge)
         ),
         Tier::High => "a maintainer's review is requested; it never merges itself (`/globallm merge` once green)".to_owned(),
-        Tier::Critical => "nothing is automated: a maintainer must review and merge it by hand".to_owned(),
-    };
-    let mut out = format!("**Risk: {tier}** — {action}.\n\n");
-    for reason in &assessment.reasons {
-        out.push_str(&format!("- {}: {}\n", reason.tier, reason.text));
+        Tier::Critical => {
+            "nothing is automated: a maintainer must review and merge it by hand".to_owned()
+        }
     }
-    out
 }
 
 fn automerge_name(automerge: Automerge) -> &'static str {
@@ -494,7 +505,7 @@ mod tests {
     }
 
     #[test]
-    fn removing_or_re_signing_a_public_symbol_is_breaking() {
+    fn removing_a_public_symbol_is_breaking_and_re_signing_one_significant() {
         let go = "package a\n\nfunc Reserve(sku string) error { return nil }\n\nfunc helper() {}\n";
         let resigned = change(
             "a/store.go",
@@ -502,10 +513,10 @@ mod tests {
             &go.replace("Reserve(sku string)", "Reserve(sku string, n int)"),
         );
         let assessment = tier_of(&[resigned, a_test()], bug(2));
-        assert_eq!(assessment.tier, Tier::Critical);
+        assert_eq!(assessment.tier, Tier::High);
         assert_eq!(
             assessment.reasons[0].text,
-            "breaking change: the signature of public `Reserve` changed in `a/store.go`"
+            "significant public-API change: the signature of public `Reserve` changed in `a/store.go`"
         );
         let private_gone = change(
             "a/store.go",

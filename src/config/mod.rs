@@ -677,7 +677,7 @@ pub struct RiskConfig {
     /// Complexity up to which a change can be HIGH; above is CRITICAL.
     pub high_max_complexity: u8,
     /// Public symbols a change may add and still be a minor (MEDIUM) API change; more is a
-    /// significant one (HIGH). Removing or re-signing one is always breaking (CRITICAL).
+    /// significant one (HIGH). Changing the signature of one is significant (HIGH); removing one is breaking (CRITICAL).
     pub minor_api_max_symbols: u32,
     /// Paths (globs) GlobalLM never changes; a change touching one is CRITICAL.
     pub forbidden_paths: Vec<String>,

@@ -25,6 +25,11 @@ pub struct FileChange {
 }
 
 impl FileChange {
+    /// Whether the file is a test (by its path).
+    pub fn is_test(&self) -> bool {
+        super::paths::is_test_path(&self.path)
+    }
+
     /// Lines added and removed.
     pub fn line_counts(&self) -> (usize, usize) {
         let before = self.before.as_deref().unwrap_or_default();

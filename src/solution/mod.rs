@@ -1,13 +1,18 @@
 //! Drafting fixes: working copies of repositories (`checkout`), parsing source files with
-//! tree-sitter (`parse`), finding the files an issue is about (`localize`), applying the LLM's
-//! search/replace edits to a work tree (`edit`) and checking the result before anything is
-//! pushed (`validate`).
+//! tree-sitter (`parse`), finding the files an issue is about (`localize`), the repository's
+//! conventions (`conventions`), reading the LLM's search/replace blocks (`blocks`), applying
+//! them to a work tree (`edit`), checking the result before anything is pushed (`validate`,
+//! `sandbox`), and the pipeline that ties them together (`draft::draft_fix`).
 
+pub mod blocks;
 pub mod checkout;
+pub mod conventions;
+pub mod draft;
 pub mod edit;
 pub mod localize;
 pub mod parse;
 pub mod paths;
+pub mod sandbox;
 pub mod validate;
 
 /// Test support shared by the modules' tests.
