@@ -22,7 +22,9 @@ use crate::github::model::{NewPullRequest, PullRequestUpdate};
 use crate::github::repo_config::RepoConfig;
 use crate::jobs::{BackgroundJob, Done, JobError};
 use crate::solution::checkout::{self, Author};
-use crate::solution::draft::{self, DraftError, DraftInput, FixDraft};
+use crate::solution::draft::{
+    self, DraftError, DraftInput, DraftOptions, Feedback, FixDraft, IssueInput,
+};
 use crate::triage::category::Category;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
@@ -206,7 +208,16 @@ impl FixIssue {
             Err(err) => return Err(Failure::Job(JobError::Retry(err.into()))),
         };
         let started = std::time::Instant::now();
-        let (category, complexity) = self.category(ctx, &meta, issue).await;
+        // A redraft keeps the category the first draft was made for (no second LLM call).
+        let known = fix
+            .category
+            .as_deref()
+            .and_then(|c| c.parse::<Category>().ok())
+            .zip(fix.complexity.and_then(|c| u8::try_from(c).ok()));
+        let (category, complexity) = match known {
+            Some(known) => known,
+            None => self.category(ctx, &meta, issue).await,
+        };
         let token = github
             .installation_token(inst)
             .await
@@ -230,27 +241,37 @@ impl FixIssue {
             .await
             .context("creating the branch")
             .map_err(JobError::Retry)?;
-        let feedback = match &self.trigger {
-            Trigger::Retry { feedback } => Some(feedback.clone()),
-            Trigger::Repair { ci_output } => Some(format!(
-                "CI failed on the previous version of this change. Fix the change so the checks pass.\n\n{ci_output}"
-            )),
+        let (request, ci_output) = match &self.trigger {
+            Trigger::Retry { feedback } => (Some(feedback.as_str()), None),
+            Trigger::Repair { ci_output } => (None, Some(ci_output.as_str())),
+            _ => (None, None),
+        };
+        // A retry starts again from the default branch; the model sees what it tried before.
+        let previous_diff = match self.trigger {
+            Trigger::Retry { .. } => checkout::diff_of_branch(&work, &fix.branch).await.ok(),
             _ => None,
         };
         let drafted = draft::draft_fix(DraftInput {
-            work_dir: work.path(),
+            work_tree: work.path(),
             repo: &self.repo,
             language,
-            issue_number: self.issue,
-            title: &issue.title,
-            body: &issue.body,
-            category,
-            complexity,
+            issue: IssueInput {
+                number: self.issue,
+                title: &issue.title,
+                body: &issue.body,
+                category,
+                complexity,
+            },
             repo_config,
             risk: &config.risk,
             llm: &llm,
-            feedback: feedback.as_deref(),
+            feedback: Feedback {
+                request,
+                ci_output,
+                previous_diff: previous_diff.as_deref(),
+            },
             max_attempts: config.fix.max_attempts,
+            options: DraftOptions::default(),
         })
         .await;
         let settle = |seconds: u64| Settlement {
@@ -261,9 +282,21 @@ impl FixIssue {
             Ok(draft) => draft,
             Err(err) => {
                 let _ = budget.release(reservation.id, &err.to_string()).await;
+                let spent = match &err {
+                    DraftError::Declined { usage, .. } | DraftError::Exhausted { usage, .. } => {
+                        usage.total()
+                    }
+                    _ => 0,
+                };
+                fix.tokens += i64::try_from(spent).unwrap_or(i64::MAX);
                 let text = match &err {
-                    DraftError::Budget(reason) => render::budget_exhausted(reason),
-                    other => render::draft_failed(config.fix.max_attempts, &other.to_string()),
+                    DraftError::Budget { source, .. } => {
+                        render::budget_exhausted(&source.to_string())
+                    }
+                    DraftError::Exhausted { attempts, .. } => {
+                        render::draft_failed(*attempts, &err.to_string())
+                    }
+                    other => render::draft_error(&other.to_string()),
                 };
                 return self.give_up(ctx, github, speak_on, fix, &text).await;
             }
@@ -324,8 +357,8 @@ impl FixIssue {
         fix.category = Some(category.to_string());
         fix.complexity = Some(i64::from(complexity));
         fix.attempts = attempt;
-        fix.tokens += i64::try_from(draft.tokens_in + draft.tokens_out).unwrap_or(i64::MAX);
-        fix.cost_usd += draft.cost_usd;
+        fix.tokens += i64::try_from(draft.usage.total()).unwrap_or(i64::MAX);
+        fix.cost_usd += draft.cost_usd.unwrap_or(0.0);
         fix.acted = None;
         fix.last_ci = Some("pending".to_owned());
         if fix.requested_by.is_none() {
@@ -608,19 +641,22 @@ pub async fn dry_run(ctx: &Context, repo: &RepoName, number: u64) -> anyhow::Res
         .await?;
     let config = ctx.config();
     let draft = draft::draft_fix(DraftInput {
-        work_dir: work.path(),
+        work_tree: work.path(),
         repo: &job.repo,
         language,
-        issue_number: number,
-        title: &issue.title,
-        body: &issue.body,
-        category,
-        complexity,
+        issue: IssueInput {
+            number,
+            title: &issue.title,
+            body: &issue.body,
+            category,
+            complexity,
+        },
         repo_config: &repo_config,
         risk: &config.risk,
         llm: &llm,
-        feedback: None,
+        feedback: Feedback::default(),
         max_attempts: config.fix.max_attempts,
+        options: DraftOptions::default(),
     })
     .await
     .map_err(|err| anyhow::anyhow!("no fix drafted for {repo}#{number}: {err}"))?;

@@ -66,7 +66,11 @@ pub fn pr_body(c: &PrContent<'_>) -> String {
     ));
     body.push_str("### Steering\n\nComment on this pull request (at the start of a line):\n\n");
     for (verb, what, write) in command::VERBS.iter().filter(|(verb, _, _)| *verb != "fix") {
-        let who = if *write { " — needs write access" } else { "" };
+        let who = if *write {
+            " — needs write access"
+        } else {
+            ""
+        };
         body.push_str(&format!("- `/globallm {verb}`: {what}{who}\n"));
     }
     body
@@ -108,6 +112,14 @@ pub fn budget_exhausted(reason: &str) -> String {
         "GlobalLM cannot draft a fix now: the LLM budget has no room for it ({reason}). \
          Nothing was sent to the model. Ask again with `/globallm fix` once the window resets, \
          or raise the cap in the service's configuration."
+    )
+}
+
+/// The comment when drafting failed for another reason than the answers (the model, the
+/// work tree, the configuration).
+pub fn draft_error(error: &str) -> String {
+    format!(
+        "GlobalLM could not draft a fix: {error}\n\nNothing was pushed. A maintainer can ask again with `/globallm fix`."
     )
 }
 

@@ -6,6 +6,7 @@ mod classifier_cmd;
 mod config_cmd;
 mod fix_cmd;
 mod jobs_cmd;
+mod localize_cmd;
 mod replay;
 pub mod serve;
 mod status_cmd;
@@ -69,6 +70,8 @@ pub enum Command {
     },
     /// Show the LLM budget: caps, spend by repository and language, cost
     Budget(budget_cmd::BudgetArgs),
+    /// Rank the files of a local repository most likely to need the fix for an issue
+    Localize(localize_cmd::LocalizeArgs),
     /// Graph metrics of an edge list: PageRank, betweenness, downstream reach, in-degree
     Analyze(analyze_cmd::AnalyzeArgs),
     /// Draft the fix of one issue (`--dry-run`: show it, push nothing)
@@ -118,6 +121,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Config(args) => config_cmd::run(&sources, &args),
         Command::Classifier { command } => classifier_cmd::run(command),
+        Command::Localize(args) => localize_cmd::run(&args),
         Command::Analyze(args) => analyze_cmd::run(&args),
         Command::Budget(args) => {
             init_logging(&quiet_logging(&sources), None);

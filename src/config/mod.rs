@@ -706,6 +706,9 @@ pub struct RiskConfig {
     pub medium_max_complexity: u8,
     /// Complexity up to which a change can be HIGH; above is CRITICAL.
     pub high_max_complexity: u8,
+    /// Public symbols a change may add and still be a minor (MEDIUM) API change; more is a
+    /// significant one (HIGH). Changing the signature of one is significant (HIGH); removing one is breaking (CRITICAL).
+    pub minor_api_max_symbols: u32,
     /// Paths (globs) GlobalLM never changes; a change touching one is CRITICAL.
     pub forbidden_paths: Vec<String>,
 }
@@ -717,6 +720,7 @@ impl Default for RiskConfig {
             low_max_complexity: 3,
             medium_max_complexity: 5,
             high_max_complexity: 7,
+            minor_api_max_symbols: 2,
             forbidden_paths: [
                 ".github/workflows/**",
                 ".github/actions/**",

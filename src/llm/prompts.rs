@@ -187,6 +187,50 @@ only, matching the schema.",
     max_output_tokens: 8_192,
 };
 
+/// Draft a fix and its test as search/replace blocks (read by `solution::blocks`). The answer is
+/// plain text, not JSON: code inside JSON strings must be escaped, which models get wrong and
+/// which costs tokens, while a block copies the file's lines as they are.
+pub static DRAFT_FIX: Template = Template {
+    name: "draft_fix",
+    system: "You fix GitHub issues in a repository with minimal, correct changes, and you add \
+or extend a test that fails without the fix and passes with it, in the project's test framework \
+and style, next to its existing tests. Change only what the fix needs. Never change CI \
+workflows, secrets, credentials, keys or lockfiles, and never add code that reads or prints \
+secrets or environment variables for no reason of the fix.\n\
+\n\
+Answer in this format and nothing else:\n\
+\n\
+SUMMARY: <one line: what the change does>\n\
+\n\
+FILE: <path from the repository root>\n\
+WHY: <one line: why this file changes>\n\
+<<<<<<< SEARCH\n\
+<lines copied verbatim from the current file, enough of them to match exactly once>\n\
+=======\n\
+<the lines that replace them>\n\
+>>>>>>> REPLACE\n\
+\n\
+Give one FILE and WHY line per file, followed by one or more SEARCH/REPLACE blocks for it. To \
+create a file, leave the SEARCH part empty and put the whole file in the replacement. To \
+delete lines, leave the replacement empty. Do not number lines. If the issue cannot be fixed \
+safely from what you are shown, answer only: CANNOT FIX: <the reason>.",
+    user: "Repository: {{repo}}\nLanguage: {{language}}\nTest framework: {{test_framework}}\nConventions: {{conventions}}\n\nIssue title:\n{{title}}\n\nIssue body:\n{{body}}\n\nThe maintainers' request (may be empty):\n{{request}}\n\nFailing CI output of the previous change (may be empty):\n{{ci_output}}\n\nThe files most likely concerned, with their current content:\n{{files}}\n\nExisting tests near them:\n{{tests}}",
+    inputs: &[
+        trusted("repo"),
+        trusted("language"),
+        trusted("test_framework"),
+        trusted("conventions"),
+        data("title"),
+        data("body"),
+        data("request"),
+        data("ci_output"),
+        data("files"),
+        data("tests"),
+    ],
+    schema: None,
+    max_output_tokens: 8_192,
+};
+
 /// Explain a GlobalLM pull request to a maintainer (`/globallm explain`).
 pub static EXPLAIN: Template = Template {
     name: "explain",
@@ -206,10 +250,11 @@ GitHub Markdown, without headings. If a question is asked, answer it.",
 };
 
 /// Every template, for tests and documentation.
-pub static ALL: [&Template; 6] = [
+pub static ALL: [&Template; 7] = [
     &CATEGORIZE_ISSUE,
     &LOCALIZE_FILES,
     &GENERATE_EDIT,
+    &DRAFT_FIX,
     &GENERATE_TEST,
     &REPAIR_FROM_CI,
     &EXPLAIN,

@@ -1,62 +1,896 @@
-//! TEMP-INTERFACE: replaced by the solution branch at merge.
-use crate::automation::risk::Assessment;
-use crate::config::{Language, RiskConfig};
+//! Drafting a fix in a checked-out work tree, the one entry point of the fix flow's local part
+//! ([`draft_fix`]): localize the files, ask the LLM (`draft_fix` prompt, with the repository's
+//! language and test framework) for search/replace edits that include a test, apply them,
+//! validate the result (parses, no forbidden path, size limits, a test touched, optionally the
+//! repository's test command in the sandbox), and on any failure send the precise problem back
+//! to the LLM — at most `max_attempts` answers, every call within the budget. The accepted
+//! change is left in the work tree, uncommitted; the caller commits and pushes it.
+//!
+//! Issue text, comments, CI output and repository files reach the LLM only as delimited data
+//! (`llm::prompts`). Whatever the LLM answers, a change to a forbidden path (CI workflows,
+//! secrets, the repository's `forbidden_paths`) never passes validation, so it never reaches
+//! the work tree.
+
+mod render;
+
+use super::blocks::{self, Answer, Proposal};
+use super::conventions::{self, Conventions};
+use super::edit::{self, FileChange};
+use super::localize::{self, Candidate, IssueText};
+use super::paths;
+use super::sandbox::{self, SandboxOptions, TestRun};
+use super::validate::{self, ForbiddenPaths, InvalidGlob};
+use crate::automation::risk::{self, Assessment, FileFacts, IssueFacts};
+use crate::budget::BudgetError;
+use crate::config::{Automerge, Language, RiskConfig};
 use crate::github::repo_config::RepoConfig;
-use crate::llm::client::Llm;
+use crate::llm::client::{Llm, Scope};
+use crate::llm::prompts::{self, DRAFT_FIX, LOCALIZE_FILES, Localization};
+use crate::llm::{LlmError, Message, StopReason, Usage};
 use crate::triage::category::Category;
-use std::path::Path;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
-/// Input.
-#[allow(missing_debug_implementations)]
-pub struct DraftInput<'a> {
-    pub work_dir: &'a Path,
-    pub repo: &'a str,
-    pub language: Language,
-    pub issue_number: u64,
+/// The issue a fix is drafted for.
+#[derive(Debug, Clone, Copy)]
+pub struct IssueInput<'a> {
+    /// Its number.
+    pub number: u64,
+    /// Its title.
     pub title: &'a str,
+    /// Its body (Markdown).
     pub body: &'a str,
+    /// Its category (from triage).
     pub category: Category,
+    /// Its complexity, 1 to 10 (from triage).
     pub complexity: u8,
-    pub repo_config: &'a RepoConfig,
-    pub risk: &'a RiskConfig,
-    pub llm: &'a Llm,
-    pub feedback: Option<&'a str>,
-    pub max_attempts: u32,
 }
 
-#[derive(Debug)]
-pub struct ChangedFile {
-    pub path: String,
-    pub why: String,
+/// What a retry or a repair adds to the issue.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Feedback<'a> {
+    /// A maintainer's comment (e.g. the text of `/globallm retry …`).
+    pub request: Option<&'a str>,
+    /// The failing CI output of the previous change (a repair).
+    pub ci_output: Option<&'a str>,
+    /// The previous change's unified diff: its files are shown to the LLM first.
+    pub previous_diff: Option<&'a str>,
 }
 
-#[derive(Debug)]
-pub struct FixDraft {
-    pub files: Vec<ChangedFile>,
-    pub diff: String,
-    pub tests: Vec<String>,
-    pub risk: Assessment,
-    pub tokens_in: u64,
-    pub tokens_out: u64,
-    pub cost_usd: f64,
-    pub attempts: u32,
-    pub summary: String,
+/// Knobs of the pipeline; the defaults suit the service.
+#[derive(Debug, Clone)]
+pub struct DraftOptions {
+    /// Size limits of a change.
+    pub limits: validate::Limits,
+    /// Files localized.
+    pub candidates: usize,
+    /// Of those, files shown to the LLM in full (or by excerpts when larger than
+    /// `max_file_chars`).
+    pub prompt_files: usize,
+    /// The largest file shown in full, in characters.
+    pub max_file_chars: usize,
+    /// Whether the LLM re-ranks the localized files first (`localize_files`, one more call).
+    pub rerank: bool,
+    /// Whether the repository's `test_command` runs in the sandbox before a change is accepted
+    /// (also needs the repository to set one).
+    pub run_tests: bool,
+    /// How the test command runs.
+    pub sandbox: SandboxOptions,
 }
 
-impl FixDraft {
-    pub fn render_dry_run(&self) -> String {
-        self.diff.clone()
+impl Default for DraftOptions {
+    fn default() -> Self {
+        Self {
+            limits: validate::Limits::default(),
+            candidates: 8,
+            prompt_files: 4,
+            max_file_chars: 24_000,
+            rerank: false,
+            run_tests: false,
+            sandbox: SandboxOptions::default(),
+        }
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DraftError {
-    #[error("budget: {0}")]
-    Budget(String),
-    #[error("{0}")]
-    Other(String),
+/// Everything [`draft_fix`] needs.
+#[derive(Debug, Clone)]
+pub struct DraftInput<'a> {
+    /// The work tree, checked out on a clean branch.
+    pub work_tree: &'a Path,
+    /// `owner/name`.
+    pub repo: &'a str,
+    /// The repository's language (its budget scope and prompt).
+    pub language: Language,
+    /// The issue.
+    pub issue: IssueInput<'a>,
+    /// The repository's `.github/globallm.yml`.
+    pub repo_config: &'a RepoConfig,
+    /// The service's `risk.*`.
+    pub risk: &'a RiskConfig,
+    /// The budgeted LLM client.
+    pub llm: &'a Llm,
+    /// A maintainer's request and/or failing CI output.
+    pub feedback: Feedback<'a>,
+    /// LLM answers at most (0 counts as 1).
+    pub max_attempts: u32,
+    /// Knobs.
+    pub options: DraftOptions,
 }
 
-pub async fn draft_fix(input: DraftInput<'_>) -> Result<FixDraft, DraftError> {
-    Err(DraftError::Other(input.repo.to_owned()))
+/// A file of the accepted change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangedFile {
+    /// Its path.
+    pub path: String,
+    /// Why it changes, in one line (the LLM's `WHY:`).
+    pub why: String,
+    /// Lines added.
+    pub added: usize,
+    /// Lines removed.
+    pub removed: usize,
+    /// Whether the change creates it.
+    pub created: bool,
+    /// Whether it is a test file.
+    pub is_test: bool,
 }
+
+/// An accepted fix, applied (uncommitted) in the work tree.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FixDraft {
+    /// The issue's number.
+    pub issue: u64,
+    /// The issue's title.
+    pub title: String,
+    /// What the change does, in one line (for the pull request).
+    pub summary: String,
+    /// The changed files and why.
+    pub files: Vec<ChangedFile>,
+    /// `git diff` of the work tree (created files included).
+    pub diff: String,
+    /// The test files touched.
+    pub tests: Vec<String>,
+    /// The risk tier and every reason.
+    pub risk: Assessment,
+    /// The auto-merge ceiling: the lower of the service's and the repository's.
+    pub automerge: Automerge,
+    /// Tokens of every call (localization re-rank and every attempt).
+    pub usage: Usage,
+    /// Estimated cost in USD (`None`: no configured price for the model).
+    pub cost_usd: Option<f64>,
+    /// LLM answers asked for the edits.
+    pub attempts: u32,
+    /// The files localization ranked first, best first.
+    pub localized: Vec<String>,
+    /// The repository's test command's run, when it ran.
+    pub test_run: Option<TestRun>,
+}
+
+/// Why no fix was drafted.
+#[derive(Debug, thiserror::Error)]
+pub enum DraftError {
+    /// The budget has no room: no LLM call was made for the refused request (earlier calls of
+    /// this draft, if any, were spent). The caller says so in a comment.
+    #[error("{source}")]
+    Budget {
+        /// The cap that refused.
+        #[source]
+        source: BudgetError,
+        /// LLM answers already received for the edits.
+        attempts: u32,
+    },
+    /// The work tree cannot be used (missing, not a git work tree, not clean) or git failed.
+    #[error("work tree {path}: {message}")]
+    WorkTree {
+        /// The work tree.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A forbidden-path glob of the configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] InvalidGlob),
+    /// The LLM call failed (after the LLM layer's own retries and fallback).
+    #[error("the LLM call failed: {0}")]
+    Llm(#[source] LlmError),
+    /// The model refused to answer.
+    #[error("the model refused to draft a fix: {0}")]
+    Refused(String),
+    /// The model answered that the issue cannot be fixed safely.
+    #[error("the model declined to fix the issue: {reason}")]
+    Declined {
+        /// Its reason.
+        reason: String,
+        /// Tokens spent.
+        usage: Usage,
+    },
+    /// No answer passed validation within `max_attempts`.
+    #[error("no acceptable change after {attempts} attempts; the last problem: {last_problem}")]
+    Exhausted {
+        /// Answers received.
+        attempts: u32,
+        /// Why the last one was refused (as sent back to the LLM).
+        last_problem: String,
+        /// Tokens spent.
+        usage: Usage,
+    },
+    /// A prompt was rendered with wrong inputs (a programming error).
+    #[error(transparent)]
+    Prompt(#[from] prompts::PromptError),
+    /// The repository's test command could not be started.
+    #[error(transparent)]
+    Sandbox(#[from] sandbox::SandboxError),
+}
+
+/// Whether an issue is about dependencies: then lockfiles may change (validation) and a
+/// manifest change is expected (the risk tier still says HIGH).
+pub fn about_dependencies(title: &str, body: &str) -> bool {
+    let text = format!("{title}\n{body}").to_lowercase();
+    [
+        "dependency",
+        "dependencies",
+        "lockfile",
+        "lock file",
+        "package-lock",
+        "cargo.lock",
+        "yarn.lock",
+        "poetry.lock",
+        "go.sum",
+        "bump ",
+        "upgrade ",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
+}
+
+/// The auto-merge ceiling: the lower of the service's and the repository's.
+pub fn automerge_ceiling(risk: &RiskConfig, repo: &RepoConfig) -> Automerge {
+    repo.automerge
+        .map_or(risk.automerge, |a| a.min(risk.automerge))
+}
+
+/// The forbidden paths of a repository for an issue: built-in, service and repository rules
+/// (lockfiles allowed for a dependency issue).
+pub fn forbidden_paths(
+    risk: &RiskConfig,
+    repo: &RepoConfig,
+    title: &str,
+    body: &str,
+) -> Result<ForbiddenPaths, InvalidGlob> {
+    ForbiddenPaths::new(
+        &risk.forbidden_paths,
+        &repo.forbidden_paths,
+        about_dependencies(title, body),
+    )
+}
+
+/// The risk assessment of a set of changes for an issue (the tier is recomputed from the diff
+/// on every push, so this is public for the CI side too).
+pub fn assess_changes(
+    changes: &[FileChange],
+    forbidden: &ForbiddenPaths,
+    issue: IssueFacts,
+    risk: &RiskConfig,
+) -> Assessment {
+    let facts: Vec<FileFacts> = changes
+        .iter()
+        .map(|c| FileFacts::of(c, forbidden))
+        .collect();
+    risk::assess(&facts, issue, risk)
+}
+
+/// Drafts a fix; see the module documentation.
+pub async fn draft_fix(input: DraftInput<'_>) -> Result<FixDraft, DraftError> {
+    let DraftInput {
+        work_tree,
+        repo,
+        language,
+        issue,
+        repo_config,
+        risk,
+        llm,
+        feedback,
+        max_attempts,
+        options,
+    } = input;
+    let tree_error = |message: String| DraftError::WorkTree {
+        path: work_tree.to_path_buf(),
+        message,
+    };
+    let status = git(work_tree, &["status", "--porcelain"])
+        .await
+        .map_err(tree_error)?;
+    if !status.trim().is_empty() {
+        return Err(tree_error(format!(
+            "it has uncommitted changes:\n{}",
+            status.trim_end()
+        )));
+    }
+    let forbidden = forbidden_paths(risk, repo_config, issue.title, issue.body)?;
+    let scope = Scope { repo, language };
+    let mut spent = Spent::default();
+
+    // Localize: lexically, then (optionally) re-ranked by the LLM.
+    let tracked: Vec<String> = git(work_tree, &["ls-files", "-z"])
+        .await
+        .map_err(tree_error)?
+        .split('\0')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let mut candidates = localize_in(work_tree, issue, options.candidates)
+        .await
+        .map_err(tree_error)?;
+    if let Some(diff) = feedback.previous_diff {
+        put_first(&mut candidates, &diff_paths(diff), work_tree);
+    }
+    if options.rerank && candidates.len() > 1 {
+        rerank(llm, scope, issue, &mut candidates, &mut spent).await?;
+    }
+    let localized: Vec<String> = candidates.iter().map(|c| c.path.clone()).collect();
+
+    let test_files = conventions::test_files(tracked.iter().map(String::as_str));
+    let conventions = conventions::detect(work_tree, language, &test_files);
+    let files_text = files_for_prompt(work_tree, &candidates, &options);
+    let tests_text = tests_for_prompt(work_tree, &candidates, &test_files);
+    let rendered = DRAFT_FIX.render(&[
+        ("repo", repo),
+        ("language", conventions.language),
+        ("test_framework", &conventions.test_framework),
+        ("conventions", &conventions.guidance),
+        ("title", issue.title),
+        ("body", issue.body),
+        ("request", feedback.request.unwrap_or_default()),
+        ("ci_output", feedback.ci_output.unwrap_or_default()),
+        ("files", &files_text),
+        ("tests", &tests_text),
+    ])?;
+    let mut request = rendered.request;
+    let attempts_allowed = max_attempts.max(1);
+    let context = Context {
+        work_tree,
+        issue,
+        forbidden: &forbidden,
+        options: &options,
+        conventions: &conventions,
+        test_command: repo_config.test_command.as_deref(),
+    };
+    let mut last_problem = String::new();
+    for attempt in 1..=attempts_allowed {
+        let response = match llm.complete(scope, DRAFT_FIX.name, request.clone()).await {
+            Ok(response) => response,
+            Err(LlmError::Budget(source)) => {
+                return Err(DraftError::Budget {
+                    source,
+                    attempts: attempt - 1,
+                });
+            }
+            Err(err) => return Err(DraftError::Llm(err)),
+        };
+        spent.add(llm, &response.model, response.usage);
+        if response.stop_reason == StopReason::Refusal {
+            return Err(DraftError::Refused(response.text));
+        }
+        let problem = match blocks::parse(&response.text) {
+            Ok(Answer::CannotFix(reason)) => {
+                return Err(DraftError::Declined {
+                    reason,
+                    usage: spent.usage,
+                });
+            }
+            Ok(Answer::Edits(proposal)) => match context.accept(&proposal).await? {
+                Ok((changes, test_run)) => {
+                    let diff = work_tree_diff(work_tree, &changes)
+                        .await
+                        .map_err(tree_error)?;
+                    let issue_facts = IssueFacts {
+                        category: issue.category,
+                        complexity: issue.complexity,
+                        repo_has_tests: !test_files.is_empty(),
+                    };
+                    let assessment = assess_changes(&changes, &forbidden, issue_facts, risk);
+                    return Ok(finish(FinishInput {
+                        issue,
+                        proposal,
+                        changes,
+                        diff,
+                        assessment,
+                        automerge: automerge_ceiling(risk, repo_config),
+                        spent,
+                        attempts: attempt,
+                        localized,
+                        test_run,
+                    }));
+                }
+                Err(problem) => problem,
+            },
+            Err(format) if response.stop_reason == StopReason::MaxTokens => format!(
+                "{format} (the answer was cut at the output limit: change less, or give shorter blocks)"
+            ),
+            Err(format) => format.to_string(),
+        };
+        tracing::info!(
+            repo,
+            issue = issue.number,
+            attempt,
+            "draft refused, asking again: {}",
+            first_line(&problem)
+        );
+        last_problem = problem;
+        if attempt < attempts_allowed {
+            request.messages.push(Message::assistant(response.text));
+            request.messages.push(Message::user(format!(
+                "Your answer cannot be used yet. The problems found (the files are unchanged):\n{}\n\nAnswer again in the same format with the complete, corrected set of edits.",
+                prompts::delimit("problems", &last_problem)
+            )));
+        }
+    }
+    Err(DraftError::Exhausted {
+        attempts: attempts_allowed,
+        last_problem,
+        usage: spent.usage,
+    })
+}
+
+/// Tokens and cost of the calls so far.
+#[derive(Debug, Default)]
+struct Spent {
+    usage: Usage,
+    cost_usd: Option<f64>,
+}
+
+impl Spent {
+    fn add(&mut self, llm: &Llm, model: &str, usage: Usage) {
+        self.usage.input_tokens += usage.input_tokens;
+        self.usage.output_tokens += usage.output_tokens;
+        self.usage.estimated |= usage.estimated;
+        if let Some(price) = llm.config().llm.price_of(model) {
+            let cost = (usage.input_tokens as f64 * price.input_usd_per_mtok
+                + usage.output_tokens as f64 * price.output_usd_per_mtok)
+                / 1_000_000.0;
+            *self.cost_usd.get_or_insert(0.0) += cost;
+        }
+    }
+}
+
+/// What checking a proposal needs.
+struct Context<'a> {
+    work_tree: &'a Path,
+    issue: IssueInput<'a>,
+    forbidden: &'a ForbiddenPaths,
+    options: &'a DraftOptions,
+    conventions: &'a Conventions,
+    test_command: Option<&'a str>,
+}
+
+impl Context<'_> {
+    /// Applies and checks a proposal. `Ok(Ok(..))`: accepted and written; `Ok(Err(problem))`:
+    /// refused, nothing left in the tree, `problem` is for the LLM; `Err`: the draft cannot
+    /// go on.
+    async fn accept(
+        &self,
+        proposal: &Proposal,
+    ) -> Result<Result<(Vec<FileChange>, Option<TestRun>), String>, DraftError> {
+        let changes = match edit::plan_edits(self.work_tree, &proposal.edits) {
+            Ok(changes) => changes,
+            Err(errors) => return Ok(Err(errors.to_string())),
+        };
+        if changes.is_empty() {
+            return Ok(Err(
+                "the edits change nothing: each replacement equals its search text".to_owned(),
+            ));
+        }
+        let problems = validate::validate(&changes, self.forbidden, &self.options.limits);
+        if !problems.is_empty() {
+            return Ok(Err(validate::feedback(&problems)));
+        }
+        if let Some(problem) = self.missing_test(&changes) {
+            return Ok(Err(problem));
+        }
+        if let Err(errors) = edit::apply_edits(self.work_tree, &proposal.edits) {
+            revert(self.work_tree, &changes);
+            return Ok(Err(errors.to_string()));
+        }
+        let test_run = match self.test_command.filter(|_| self.options.run_tests) {
+            Some(command) => {
+                let intent: Vec<&str> = created(&changes);
+                let prepared = mark_intent_to_add(self.work_tree, &intent).await;
+                let run = sandbox::run_tests(self.work_tree, command, &self.options.sandbox).await;
+                // What the tests left behind (caches, reports) must not be committed.
+                let _ = git(self.work_tree, &["clean", "-fdq"]).await;
+                let run = match (prepared, run) {
+                    (Ok(()), Ok(run)) => run,
+                    (Err(message), _) => {
+                        revert(self.work_tree, &changes);
+                        return Err(DraftError::WorkTree {
+                            path: self.work_tree.to_path_buf(),
+                            message,
+                        });
+                    }
+                    (_, Err(err)) => {
+                        revert(self.work_tree, &changes);
+                        return Err(err.into());
+                    }
+                };
+                if !run.passed() {
+                    revert(self.work_tree, &changes);
+                    let how = match run.outcome {
+                        sandbox::Outcome::TimedOut => {
+                            format!("did not finish within {:?}", self.options.sandbox.timeout)
+                        }
+                        sandbox::Outcome::Failed(Some(code)) => format!("exited with {code}"),
+                        _ => "was killed by a signal".to_owned(),
+                    };
+                    return Ok(Err(format!(
+                        "the repository's tests fail with the change: `{command}` {how}. Its output:\n{}",
+                        run.output
+                    )));
+                }
+                Some(run)
+            }
+            None => None,
+        };
+        Ok(Ok((changes, test_run)))
+    }
+
+    /// The problem when a code change comes without a test (docs issues and changes to non-code
+    /// files need none).
+    fn missing_test(&self, changes: &[FileChange]) -> Option<String> {
+        if self.issue.category == Category::Docs || changes.iter().any(|c| c.is_test()) {
+            return None;
+        }
+        let code: Vec<&str> = changes
+            .iter()
+            .filter(|c| super::parse::Lang::from_path(Path::new(&c.path)).is_some())
+            .map(|c| c.path.as_str())
+            .collect();
+        if code.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "the change has no test: add or extend a {} test that fails without the fix and passes with it (changed code: {}). {}",
+            self.conventions.test_framework,
+            code.join(", "),
+            self.conventions.guidance
+        ))
+    }
+}
+
+fn created(changes: &[FileChange]) -> Vec<&str> {
+    changes
+        .iter()
+        .filter(|c| c.before.is_none())
+        .map(|c| c.path.as_str())
+        .collect()
+}
+
+/// Puts the files back as they were (a refused change leaves nothing behind).
+fn revert(work_tree: &Path, changes: &[FileChange]) {
+    for change in changes {
+        let path = work_tree.join(&change.path);
+        let result = match &change.before {
+            Some(before) => std::fs::write(&path, before),
+            None => std::fs::remove_file(&path),
+        };
+        if let Err(err) = result {
+            tracing::warn!(path = %change.path, "cannot revert a refused change: {err}");
+        }
+    }
+}
+
+struct FinishInput<'a> {
+    issue: IssueInput<'a>,
+    proposal: Proposal,
+    changes: Vec<FileChange>,
+    diff: String,
+    assessment: Assessment,
+    automerge: Automerge,
+    spent: Spent,
+    attempts: u32,
+    localized: Vec<String>,
+    test_run: Option<TestRun>,
+}
+
+fn finish(f: FinishInput<'_>) -> FixDraft {
+    let files: Vec<ChangedFile> = f
+        .changes
+        .iter()
+        .map(|c| {
+            let (added, removed) = c.line_counts();
+            let why = f
+                .proposal
+                .files
+                .iter()
+                .find(|(path, why)| path.trim_start_matches("./") == c.path && !why.is_empty())
+                .map(|(_, why)| why.clone())
+                .unwrap_or_default();
+            ChangedFile {
+                path: c.path.clone(),
+                why,
+                added,
+                removed,
+                created: c.before.is_none(),
+                is_test: c.is_test(),
+            }
+        })
+        .collect();
+    let tests = files
+        .iter()
+        .filter(|f| f.is_test)
+        .map(|f| f.path.clone())
+        .collect();
+    let summary = if f.proposal.summary.is_empty() {
+        format!("Fix #{}: {}", f.issue.number, f.issue.title)
+    } else {
+        f.proposal.summary
+    };
+    FixDraft {
+        issue: f.issue.number,
+        title: f.issue.title.to_owned(),
+        summary,
+        files,
+        diff: f.diff,
+        tests,
+        risk: f.assessment,
+        automerge: f.automerge,
+        usage: f.spent.usage,
+        cost_usd: f.spent.cost_usd,
+        attempts: f.attempts,
+        localized: f.localized,
+        test_run: f.test_run,
+    }
+}
+
+/// Runs localization off the async threads.
+async fn localize_in(
+    work_tree: &Path,
+    issue: IssueInput<'_>,
+    top: usize,
+) -> Result<Vec<Candidate>, String> {
+    let root = work_tree.to_path_buf();
+    let text = IssueText {
+        title: issue.title.to_owned(),
+        body: issue.body.to_owned(),
+    };
+    tokio::task::spawn_blocking(move || {
+        localize::localize(&root, &text, top, localize::Limits::default())
+    })
+    .await
+    .map_err(|err| format!("localization stopped: {err}"))?
+    .map(|report| report.candidates)
+    .map_err(|err| format!("localization failed: {err:#}"))
+}
+
+/// The files of a unified diff (`+++ b/…` lines, and `--- a/…` for deletions).
+fn diff_paths(diff: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in diff.lines() {
+        let path = line
+            .strip_prefix("+++ b/")
+            .or_else(|| line.strip_prefix("--- a/"));
+        if let Some(path) = path.map(str::trim)
+            && !out.iter().any(|p| p == path)
+        {
+            out.push(path.to_owned());
+        }
+    }
+    out
+}
+
+/// Moves (or adds) `first` files to the front of the candidates, in order.
+fn put_first(candidates: &mut Vec<Candidate>, first: &[String], work_tree: &Path) {
+    for path in first.iter().rev() {
+        if let Some(at) = candidates.iter().position(|c| &c.path == path) {
+            let c = candidates.remove(at);
+            candidates.insert(0, c);
+        } else if work_tree.join(path).is_file() {
+            candidates.insert(
+                0,
+                Candidate {
+                    path: path.clone(),
+                    score: 0.0,
+                    reasons: vec!["changed by the previous attempt".to_owned()],
+                    symbols: Vec::new(),
+                    excerpts: Vec::new(),
+                },
+            );
+        }
+    }
+}
+
+/// The LLM's re-rank of the candidates: the files it picks first, in its order, then the rest.
+/// A failed call keeps the lexical order; only a budget refusal stops the draft.
+async fn rerank(
+    llm: &Llm,
+    scope: Scope<'_>,
+    issue: IssueInput<'_>,
+    candidates: &mut Vec<Candidate>,
+    spent: &mut Spent,
+) -> Result<(), DraftError> {
+    let listing = localize::render_candidates(candidates);
+    let prompt = match LOCALIZE_FILES.render(&[
+        ("repo", scope.repo),
+        ("title", issue.title),
+        ("body", issue.body),
+        ("candidates", &listing),
+    ]) {
+        Ok(prompt) => prompt,
+        Err(err) => {
+            tracing::error!("localize_files prompt: {err}");
+            return Ok(());
+        }
+    };
+    match llm.ask::<Localization>(scope, &prompt).await {
+        Ok(answer) => {
+            // Every ask `ask` made, not only the last.
+            spent.add(llm, &answer.response.model, answer.usage);
+            let picked: Vec<String> = answer
+                .value
+                .files
+                .into_iter()
+                .map(|f| f.path.trim_start_matches("./").to_owned())
+                .collect();
+            let mut reordered = Vec::with_capacity(candidates.len());
+            for path in &picked {
+                if let Some(at) = candidates.iter().position(|c| &c.path == path) {
+                    let mut c = candidates.remove(at);
+                    c.reasons.insert(0, "chosen by the LLM re-rank".to_owned());
+                    reordered.push(c);
+                }
+            }
+            reordered.append(candidates);
+            *candidates = reordered;
+            Ok(())
+        }
+        Err(LlmError::Budget(source)) => Err(DraftError::Budget {
+            source,
+            attempts: 0,
+        }),
+        Err(err) => {
+            tracing::warn!(
+                repo = scope.repo,
+                "LLM re-rank failed, keeping the lexical order: {err}"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The candidate files' content for the prompt: whole when small enough, else the excerpts.
+fn files_for_prompt(work_tree: &Path, candidates: &[Candidate], options: &DraftOptions) -> String {
+    let mut out = String::new();
+    for c in candidates.iter().take(options.prompt_files) {
+        let Ok(text) = std::fs::read_to_string(work_tree.join(&c.path)) else {
+            continue;
+        };
+        let reasons = if c.reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", c.reasons.join("; "))
+        };
+        if text.chars().count() <= options.max_file_chars {
+            let _ = writeln!(
+                out,
+                "FILE {}{reasons}\n{}",
+                c.path,
+                text.trim_end_matches('\n')
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "FILE {}{reasons} ({} lines; too large to show whole: excerpts, copy SEARCH lines from them)",
+                c.path,
+                text.lines().count()
+            );
+            for e in &c.excerpts {
+                let _ = writeln!(out, "[lines {}-{}]\n{}", e.start_line, e.end_line, e.text);
+            }
+        }
+        out.push('\n');
+    }
+    let others: Vec<&str> = candidates
+        .iter()
+        .skip(options.prompt_files)
+        .map(|c| c.path.as_str())
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(
+            out,
+            "Other candidate files (not shown): {}",
+            others.join(", ")
+        );
+    }
+    out
+}
+
+/// The tests related to the first candidates, each cut at 8,000 characters.
+fn tests_for_prompt(work_tree: &Path, candidates: &[Candidate], tests: &[String]) -> String {
+    let mut shown: Vec<&str> = Vec::new();
+    for c in candidates.iter().take(2) {
+        if c.is_test() {
+            continue;
+        }
+        if let Some(t) = conventions::related_tests(&c.path, tests)
+            .into_iter()
+            .find(|t| !shown.contains(t))
+        {
+            shown.push(t);
+        }
+    }
+    let mut out = String::new();
+    for t in shown {
+        let Ok(text) = std::fs::read_to_string(work_tree.join(t)) else {
+            continue;
+        };
+        let cut: String = text.chars().take(8_000).collect();
+        let more = if cut.len() < text.len() {
+            "\n[… cut …]"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "FILE {t}\n{}{more}\n", cut.trim_end_matches('\n'));
+    }
+    if out.is_empty() {
+        out.push_str("(no related test found)");
+    }
+    out
+}
+
+impl Candidate {
+    fn is_test(&self) -> bool {
+        paths::is_test_path(&self.path)
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
+
+/// Runs git in the work tree; the error is git's message.
+async fn git(work_tree: &Path, args: &[&str]) -> Result<String, String> {
+    let output = tokio::process::Command::new("git")
+        .arg("-C")
+        .arg(work_tree)
+        .args(["-c", "core.quotepath=off", "-c", "color.ui=never"])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .map_err(|err| format!("cannot run git: {err}"))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(format!(
+            "git {} failed: {}",
+            args.first().copied().unwrap_or_default(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+/// Records created files as intent-to-add, so `git diff` shows them and `git clean` keeps them.
+async fn mark_intent_to_add(work_tree: &Path, created: &[&str]) -> Result<(), String> {
+    if created.is_empty() {
+        return Ok(());
+    }
+    let mut args = vec!["add", "--intent-to-add", "--"];
+    args.extend(created);
+    git(work_tree, &args).await.map(drop)
+}
+
+/// `git diff` of the work tree for the changed files, created ones included.
+async fn work_tree_diff(work_tree: &Path, changes: &[FileChange]) -> Result<String, String> {
+    mark_intent_to_add(work_tree, &created(changes)).await?;
+    let mut args = vec![
+        "diff",
+        "--no-ext-diff",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
+        "--",
+    ];
+    args.extend(changes.iter().map(|c| c.path.as_str()));
+    git(work_tree, &args).await
+}
+
+#[cfg(test)]
+mod tests;

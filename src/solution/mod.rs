@@ -1,4 +1,49 @@
-//! Drafting fixes: working copies of repositories, localization, edits and their validation.
+//! Drafting fixes: working copies of repositories (`checkout`), parsing source files with
+//! tree-sitter (`parse`), finding the files an issue is about (`localize`), the repository's
+//! conventions (`conventions`), reading the LLM's search/replace blocks (`blocks`), applying
+//! them to a work tree (`edit`), checking the result before anything is pushed (`validate`,
+//! `sandbox`), and the pipeline that ties them together (`draft::draft_fix`).
 
+pub mod blocks;
 pub mod checkout;
+pub mod conventions;
 pub mod draft;
+pub mod edit;
+pub mod localize;
+pub mod parse;
+pub mod paths;
+pub mod sandbox;
+pub mod validate;
+
+/// Test support shared by the modules' tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::path::{Path, PathBuf};
+
+    /// `tests/fixtures/solution/<name>`.
+    pub fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/solution")
+            .join(name)
+    }
+
+    /// A copy of a fixture repository in a fresh temporary directory.
+    pub fn copy_fixture(name: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        copy_dir(&fixture(name), dir.path());
+        dir
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("fixture exists") {
+            let entry = entry.expect("entry");
+            let target = to.join(entry.file_name());
+            if entry.file_type().expect("type").is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).expect("copy");
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! `globallm localize`: rank the files of a local repository for an issue, as the fix flow does
+//! before asking the LLM — to see why a file was chosen, and to measure recall.
+
+use crate::solution::localize::{self, IssueText, Limits, Report};
+use anyhow::Context as _;
+use clap::Args;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// `globallm localize` flags.
+#[derive(Debug, Args)]
+pub struct LocalizeArgs {
+    /// The repository's work tree
+    #[arg(long, value_name = "DIR")]
+    pub repo_path: PathBuf,
+    /// The issue: JSON `{"title": …, "body": …}` when it ends in `.json`, otherwise the first
+    /// line is the title and the rest the body
+    #[arg(long, value_name = "FILE")]
+    pub issue_file: PathBuf,
+    /// How many files to show
+    #[arg(long, default_value_t = 5, value_name = "K")]
+    pub top: usize,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the command.
+pub fn run(args: &LocalizeArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.issue_file)
+        .with_context(|| format!("reading the issue file {}", args.issue_file.display()))?;
+    let name = args.issue_file.to_string_lossy();
+    let issue = IssueText::from_file_text(&name, &text)?;
+    if !args.repo_path.is_dir() {
+        anyhow::bail!("{} is not a directory", args.repo_path.display());
+    }
+    let report = localize::localize(&args.repo_path, &issue, args.top, Limits::default())
+        .with_context(|| format!("localizing in {}", args.repo_path.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&report));
+    }
+    Ok(())
+}
+
+/// The report as text: the candidates as the LLM sees them, then what was indexed.
+pub fn render(report: &Report) -> String {
+    let mut out = if report.candidates.is_empty() {
+        "No file matches the issue.\n".to_owned()
+    } else {
+        localize::render_candidates(&report.candidates)
+    };
+    let s = report.skipped;
+    let _ = writeln!(
+        out,
+        "\n{} files indexed; skipped: {} generated or lockfiles, {} binary; by path only: {} too large, {} over the read budget{}",
+        report.files_indexed,
+        s.generated,
+        s.binary,
+        s.huge,
+        s.unread,
+        if report.truncated {
+            " (stopped at the file limit)"
+        } else {
+            ""
+        }
+    );
+    out
+}

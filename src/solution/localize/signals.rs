@@ -1,0 +1,566 @@
+//! What an issue's text says about where the fix goes: its search terms, the identifiers it
+//! names (backticked, CamelCase, snake_case, error types, calls), the stack-trace frames and
+//! file paths it quotes.
+
+use regex::Regex;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// Words too common in issues and code to tell files apart.
+const STOP_WORDS: &[&str] = &[
+    "a",
+    "an",
+    "and",
+    "are",
+    "as",
+    "at",
+    "be",
+    "been",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "for",
+    "from",
+    "get",
+    "got",
+    "has",
+    "have",
+    "how",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "me",
+    "my",
+    "no",
+    "not",
+    "of",
+    "on",
+    "or",
+    "our",
+    "should",
+    "so",
+    "than",
+    "that",
+    "the",
+    "their",
+    "then",
+    "there",
+    "these",
+    "this",
+    "to",
+    "too",
+    "was",
+    "we",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "why",
+    "will",
+    "with",
+    "would",
+    "you",
+    "your",
+    "also",
+    "any",
+    "all",
+    "some",
+    "just",
+    "like",
+    "use",
+    "used",
+    "using",
+    "way",
+    "one",
+    "two",
+    "still",
+    "instead",
+    "expected",
+    "actual",
+    "behavior",
+    "behaviour",
+    "issue",
+    "bug",
+    "error",
+    "problem",
+    "works",
+    "work",
+    "fix",
+    "please",
+    "thanks",
+    "here",
+    "example",
+    "version",
+    "def",
+    "self",
+    "return",
+    "function",
+    "const",
+    "let",
+    "var",
+    "import",
+    "from",
+    "class",
+    "new",
+    "true",
+    "false",
+    "none",
+    "null",
+    "nil",
+    "func",
+    "fn",
+    "pub",
+    "mut",
+    "impl",
+    "public",
+    "private",
+    "static",
+    "void",
+    "int",
+    "str",
+    "string",
+    "package",
+    "end",
+    "else",
+    "elif",
+    "try",
+    "except",
+    "catch",
+    "throw",
+    "raise",
+    "type",
+    "print",
+    "println",
+    "console",
+    "log",
+    "py",
+    "js",
+    "ts",
+    "go",
+    "rs",
+    "java",
+    "line",
+    "file",
+    "call",
+    "last",
+    "most",
+    "recent",
+    "traceback",
+    "main",
+    "args",
+    "kwargs",
+    "value",
+    "result",
+    "test",
+];
+
+/// An identifier named in the issue and why it was taken as one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Identifier {
+    /// As written.
+    pub text: String,
+    /// Backticked, CamelCase, snake_case, an error type, a call.
+    pub how: &'static str,
+}
+
+/// One stack-trace frame quoted in the issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Frame {
+    /// The path as written (absolute, relative, or a Java package path).
+    pub path: String,
+    /// Its line.
+    pub line: Option<usize>,
+    /// 0 for the innermost frame (where it failed), then outward.
+    pub depth: usize,
+}
+
+/// Everything taken from the issue.
+#[derive(Debug, Clone, Default)]
+pub(super) struct IssueSignals {
+    /// Search terms with their weight (title terms weigh double).
+    pub terms: Vec<(String, f64)>,
+    /// Identifiers, without repeats.
+    pub identifiers: Vec<Identifier>,
+    /// Stack-trace frames.
+    pub frames: Vec<Frame>,
+    /// File paths or names quoted without a line.
+    pub paths: Vec<String>,
+}
+
+/// An identifier, in any of the languages.
+pub(super) static IDENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z_][A-Za-z0-9_]*").expect("valid regex"));
+static BACKTICKED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"`([^`\n]{1,120})`").expect("valid regex"));
+static CAMEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:[A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+|[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+)\b")
+        .expect("valid regex")
+});
+static SNAKE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b_*[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b").expect("valid regex")
+});
+static ERROR_TYPE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b[A-Z][A-Za-z0-9]*(?:Error|Exception|Panic|Warning)\b").expect("valid regex")
+});
+static CALL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b([A-Za-z_][A-Za-z0-9_]{2,})\(").expect("valid regex"));
+/// `path.ext:LINE`, `path.ext", line LINE`, `path.ext(LINE` — Python, Node, Go, Rust, most tools.
+static FRAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"([A-Za-z0-9_.@~/\\-]*[A-Za-z0-9_-]\.[A-Za-z]{1,6})(?:"?, line |:)(\d+)"#)
+        .expect("valid regex")
+});
+/// `at com.acme.Cache.get(Cache.java:42)`
+static JAVA_FRAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"at ([A-Za-z0-9_$.]+)\.[A-Za-z0-9_$<>]+\(([A-Za-z0-9_$]+\.(?:java|kt)):(\d+)\)")
+        .expect("valid regex")
+});
+static PATH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[\s`'(\[])((?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_-]+\.(?:py|pyi|js|mjs|cjs|jsx|ts|tsx|go|rs|java|kt|rb|c|h|cc|cpp|toml|json|ya?ml|cfg|md|rst|txt))\b")
+        .expect("valid regex")
+});
+
+/// Splits text into search terms: each identifier lowercased, plus its parts split at `_` and
+/// case changes (`parseHTTPHeader` → `parsehttpheader`, `parse`, `http`, `header`), stemmed a
+/// little (`headers` → `header`), without stop words and one-letter words.
+pub(super) fn terms(text: &str, mut each: impl FnMut(String)) {
+    for m in IDENT.find_iter(text) {
+        word_terms(m.as_str(), &mut each);
+    }
+}
+
+/// The search terms of one identifier (see [`terms`]).
+pub(super) fn word_terms(word: &str, each: &mut impl FnMut(String)) {
+    let parts = split_identifier(word);
+    if parts.len() > 1 {
+        let whole = word.trim_matches('_').to_ascii_lowercase();
+        if keep(&whole) {
+            each(whole);
+        }
+    }
+    for part in parts {
+        let part = stem(&part.to_ascii_lowercase());
+        if keep(&part) {
+            each(part);
+        }
+    }
+}
+
+fn keep(term: &str) -> bool {
+    term.len() > 1
+        && term.len() <= 64
+        && !term.bytes().all(|b| b.is_ascii_digit())
+        && !STOP_WORDS.contains(&term)
+}
+
+fn stem(word: &str) -> String {
+    if word.len() > 4 && word.ends_with("ies") {
+        format!("{}y", &word[..word.len() - 3])
+    } else if word.len() > 3
+        && word.ends_with('s')
+        && !word.ends_with("ss")
+        && !word.ends_with("us")
+    {
+        word[..word.len() - 1].to_owned()
+    } else {
+        word.to_owned()
+    }
+}
+
+/// `parseHTTPHeader_v2` → `parse`, `HTTP`, `Header`, `v2`.
+pub(super) fn split_identifier(word: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    for chunk in word.split('_').filter(|c| !c.is_empty()) {
+        let bytes = chunk.as_bytes();
+        let mut start = 0;
+        for i in 1..bytes.len() {
+            let (prev, cur) = (bytes[i - 1], bytes[i]);
+            let next_lower = bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+            let boundary = (prev.is_ascii_lowercase() && cur.is_ascii_uppercase())
+                || (prev.is_ascii_uppercase() && cur.is_ascii_uppercase() && next_lower);
+            if boundary {
+                parts.push(&chunk[start..i]);
+                start = i;
+            }
+        }
+        parts.push(&chunk[start..]);
+    }
+    parts
+}
+
+impl IssueSignals {
+    /// Reads the signals out of an issue's title and body.
+    pub(super) fn from_issue(title: &str, body: &str) -> Self {
+        let mut weights: HashMap<String, f64> = HashMap::new();
+        terms(title, |t| *weights.entry(t).or_default() += 2.0);
+        terms(body, |t| *weights.entry(t).or_default() += 1.0);
+        // A term repeated many times (a log pasted 40 times) should not drown the others.
+        let mut terms: Vec<(String, f64)> =
+            weights.into_iter().map(|(t, w)| (t, w.min(4.0))).collect();
+        terms.sort_by(|a, b| a.0.cmp(&b.0));
+
+        let text = format!("{title}\n{body}");
+        let mut identifiers: Vec<Identifier> = Vec::new();
+        let mut add = |ident: &str, how: &'static str| {
+            let ident = ident.trim_matches('_');
+            let plain = ident.to_ascii_lowercase();
+            if ident.len() < 3 || STOP_WORDS.contains(&plain.as_str()) {
+                return;
+            }
+            if !identifiers.iter().any(|i| i.text == ident) {
+                identifiers.push(Identifier {
+                    text: ident.to_owned(),
+                    how,
+                });
+            }
+        };
+        for caps in BACKTICKED.captures_iter(&text) {
+            for m in IDENT.find_iter(&caps[1]) {
+                add(m.as_str(), "backticked");
+            }
+        }
+        for m in ERROR_TYPE.find_iter(&text) {
+            add(m.as_str(), "error type");
+        }
+        for m in CAMEL.find_iter(&text) {
+            add(m.as_str(), "CamelCase");
+        }
+        for m in SNAKE.find_iter(&text) {
+            add(m.as_str(), "snake_case");
+        }
+        for caps in CALL.captures_iter(&text) {
+            add(&caps[1], "call");
+        }
+
+        let frames = frames(&text);
+        let paths = PATH
+            .captures_iter(&text)
+            .map(|c| c[1].to_owned())
+            .filter(|p| !frames.iter().any(|f| f.path.ends_with(p.as_str())))
+            .fold(Vec::new(), |mut acc, p| {
+                if !acc.contains(&p) {
+                    acc.push(p);
+                }
+                acc
+            });
+        IssueSignals {
+            terms,
+            identifiers,
+            frames,
+            paths,
+        }
+    }
+}
+
+/// The stack-trace frames of a text, innermost first. Python prints the innermost frame last
+/// ("most recent call last"); Node, Go, Java and Rust print it first.
+fn frames(text: &str) -> Vec<Frame> {
+    let mut found: Vec<(usize, String, Option<usize>)> = Vec::new();
+    for caps in JAVA_FRAME.captures_iter(text) {
+        let (Some(all), qualified) = (caps.get(0), &caps[1]) else {
+            continue;
+        };
+        // `com.acme.Cache` + `Cache.java` → `com/acme/Cache.java`; an inner class keeps the file.
+        let package = qualified.rsplit_once('.').map_or("", |(p, _)| p);
+        let path = if package.is_empty() {
+            caps[2].to_owned()
+        } else {
+            format!("{}/{}", package.replace('.', "/"), &caps[2])
+        };
+        found.push((all.start(), path, caps[3].parse().ok()));
+    }
+    let java_frames = found.clone();
+    for caps in FRAME.captures_iter(text) {
+        let Some(all) = caps.get(0) else { continue };
+        let line: Option<usize> = caps[2].parse().ok();
+        // `Cache.java:42` inside `at com.acme.Cache.get(Cache.java:42)`: already read.
+        let name = &caps[1];
+        if java_frames
+            .iter()
+            .any(|(_, path, l)| *l == line && path.rsplit('/').next() == Some(name))
+        {
+            continue;
+        }
+        let path = caps[1].replace('\\', "/");
+        // `example.com:443` or `1.2.3:4` are not files.
+        if !path.contains('/') && !has_source_extension(&path) {
+            continue;
+        }
+        found.push((all.start(), path, line));
+    }
+    found.sort_by_key(|(pos, _, _)| *pos);
+    found.dedup_by(|a, b| a.1 == b.1 && a.2 == b.2);
+    let python_order = text.contains("most recent call last");
+    let count = found.len();
+    found
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, path, line))| Frame {
+            path,
+            line,
+            depth: if python_order { count - 1 - i } else { i },
+        })
+        .collect()
+}
+
+fn has_source_extension(path: &str) -> bool {
+    let ext = path.rsplit('.').next().unwrap_or_default();
+    matches!(
+        ext,
+        "py" | "pyi"
+            | "js"
+            | "mjs"
+            | "cjs"
+            | "jsx"
+            | "ts"
+            | "tsx"
+            | "go"
+            | "rs"
+            | "java"
+            | "kt"
+            | "rb"
+            | "c"
+            | "h"
+            | "cc"
+            | "cpp"
+            | "php"
+            | "swift"
+            | "scala"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_terms(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        terms(text, |t| out.push(t));
+        out
+    }
+
+    #[test]
+    fn identifiers_split_into_terms() {
+        assert_eq!(
+            split_identifier("parseHTTPHeader_v2"),
+            ["parse", "HTTP", "Header", "v2"]
+        );
+        assert_eq!(split_identifier("__init__"), ["init"]);
+        assert_eq!(
+            all_terms("The parseHeaders() call and read_config"),
+            [
+                "parseheaders",
+                "parse",
+                "header",
+                "read_config",
+                "read",
+                "config"
+            ]
+        );
+    }
+
+    #[test]
+    fn identifiers_are_found_by_shape() {
+        let signals = IssueSignals::from_issue(
+            "KeyError in `Session.merge_settings`",
+            "Calling load_config() with a HttpAdapter raises ValueError; see parseUrl.",
+        );
+        let found: Vec<(&str, &str)> = signals
+            .identifiers
+            .iter()
+            .map(|i| (i.text.as_str(), i.how))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("Session", "backticked"),
+                ("merge_settings", "backticked"),
+                ("KeyError", "error type"),
+                ("ValueError", "error type"),
+                ("HttpAdapter", "CamelCase"),
+                ("parseUrl", "CamelCase"),
+                ("load_config", "snake_case"),
+            ]
+        );
+    }
+
+    #[test]
+    fn python_frames_are_innermost_last() {
+        let trace = "Traceback (most recent call last):\n  File \"/home/u/app.py\", line 3, in <module>\n    main()\n  File \"/usr/lib/python3/site-packages/pkg/core.py\", line 42, in main\n    raise KeyError(k)\nKeyError: 'x'\n";
+        let signals = IssueSignals::from_issue("crash", trace);
+        let frames: Vec<(&str, Option<usize>, usize)> = signals
+            .frames
+            .iter()
+            .map(|f| (f.path.as_str(), f.line, f.depth))
+            .collect();
+        assert_eq!(
+            frames,
+            [
+                ("/home/u/app.py", Some(3), 1),
+                ("/usr/lib/python3/site-packages/pkg/core.py", Some(42), 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn node_go_rust_and_java_frames_are_innermost_first() {
+        let node = "TypeError: x is undefined\n    at parse (/app/node_modules/lib/parse.js:10:5)\n    at Object.<anonymous> (/app/index.js:3:1)\n";
+        let frames = IssueSignals::from_issue("", node).frames;
+        assert_eq!(frames[0].path, "/app/node_modules/lib/parse.js");
+        assert_eq!((frames[0].line, frames[0].depth), (Some(10), 0));
+        assert_eq!(frames[1].depth, 1);
+
+        let go = "panic: runtime error\n\ngoroutine 1 [running]:\nexample.com/m/store.(*Store).Add(...)\n\t/home/u/m/store/store.go:25 +0x1d\nmain.main()\n\t/home/u/m/main.go:9 +0x25\n";
+        let frames = IssueSignals::from_issue("", go).frames;
+        assert_eq!(frames[0].path, "/home/u/m/store/store.go");
+        assert_eq!(frames[0].line, Some(25));
+
+        let rust = "thread 'main' panicked at src/parser.rs:88:17:\nindex out of bounds";
+        let frames = IssueSignals::from_issue("", rust).frames;
+        assert_eq!(
+            (frames[0].path.as_str(), frames[0].line),
+            ("src/parser.rs", Some(88))
+        );
+
+        let java = "java.lang.NullPointerException\n\tat com.acme.cache.Cache.get(Cache.java:42)\n\tat com.acme.App.main(App.java:7)\n";
+        let frames = IssueSignals::from_issue("", java).frames;
+        let paths: Vec<&str> = frames.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["com/acme/cache/Cache.java", "com/acme/App.java"]);
+        assert_eq!(frames[0].line, Some(42));
+    }
+
+    #[test]
+    fn host_ports_and_versions_are_not_frames_but_quoted_paths_are_paths() {
+        let signals = IssueSignals::from_issue(
+            "timeout talking to example.com:443",
+            "Version 1.2.3:4 fails; the bug is in `src/net/client.py` and utils.go I think.",
+        );
+        assert!(signals.frames.is_empty(), "{:?}", signals.frames);
+        assert_eq!(signals.paths, ["src/net/client.py", "utils.go"]);
+    }
+
+    #[test]
+    fn title_terms_weigh_double_and_repeats_are_capped() {
+        let body = "timeout ".repeat(40);
+        let signals = IssueSignals::from_issue("Retry on timeout", &body);
+        let weight = |t: &str| {
+            signals
+                .terms
+                .iter()
+                .find(|(term, _)| term == t)
+                .map(|(_, w)| *w)
+        };
+        assert_eq!(weight("retry"), Some(2.0));
+        assert_eq!(weight("timeout"), Some(4.0));
+        assert_eq!(weight("on"), None, "stop word");
+    }
+}
