@@ -166,10 +166,22 @@ async fn the_fix_label_opens_one_draft_pull_request_with_the_change_and_a_test()
     let fix = fixes::recent(story.app.ctx.db.pool(), 1)
         .await
         .expect("read");
+    let llm = story.app.ctx.llm().expect("an LLM");
+    let estimator = llm.estimator();
+    let prompts: Vec<u64> = story
+        .llm
+        .requests()
+        .iter()
+        .map(|r| estimator.count_request(r))
+        .collect();
     eprintln!(
-        "fix cost: {} GitHub API calls ({} writes), {} LLM calls, {} tokens",
+        "fix cost: {} GitHub API calls ({}), {} LLM calls with prompts of {prompts:?} tokens (estimated), {} tokens charged to the fix (scripted usage)",
         calls.len(),
-        calls.iter().filter(|c| c.method != "GET").count(),
+        calls
+            .iter()
+            .map(|c| format!("{} {}", c.method, c.path))
+            .collect::<Vec<_>>()
+            .join(", "),
         story.llm.requests().len(),
         fix[0].tokens
     );
