@@ -1,10 +1,14 @@
 //! The command line: every subcommand, its flags, and the logging set-up.
 
 mod analyze_cmd;
+mod analyze_repo;
 mod budget_cmd;
 mod classifier_cmd;
 mod config_cmd;
+mod discover_cmd;
+pub use discover_cmd::discovery_auth;
 mod jobs_cmd;
+mod redundancy_cmd;
 mod replay;
 pub mod serve;
 mod status_cmd;
@@ -68,8 +72,12 @@ pub enum Command {
     },
     /// Show the LLM budget: caps, spend by repository and language, cost
     Budget(budget_cmd::BudgetArgs),
-    /// Graph metrics of an edge list: PageRank, betweenness, downstream reach, in-degree
+    /// Graph metrics of an edge list, or what discovery knows of a repository
     Analyze(analyze_cmd::AnalyzeArgs),
+    /// Find the repositories that matter (GitHub search, filter, health), resumably
+    Discover(discover_cmd::DiscoverArgs),
+    /// Clusters of projects that do the same thing, and which to archive
+    Redundancy(redundancy_cmd::RedundancyArgs),
 }
 
 /// Parses the command line, runs the command, and turns an error into a message and exit code 1.
@@ -115,7 +123,12 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Config(args) => config_cmd::run(&sources, &args),
         Command::Classifier { command } => classifier_cmd::run(command),
-        Command::Analyze(args) => analyze_cmd::run(&args),
+        Command::Analyze(args) => {
+            if args.is_repo() {
+                init_logging(&quiet_logging(&sources), None);
+            }
+            analyze_cmd::run(&sources, &args).await
+        }
         Command::Budget(args) => {
             init_logging(&quiet_logging(&sources), None);
             budget_cmd::run(&sources, &args).await
@@ -131,6 +144,14 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Prioritize(args) => {
             init_logging(&quiet_logging(&sources), None);
             triage_cmd::prioritize(&sources, &args).await
+        }
+        Command::Discover(args) => {
+            init_logging(&quiet_logging(&sources), None);
+            discover_cmd::run(&sources, &args).await
+        }
+        Command::Redundancy(args) => {
+            init_logging(&quiet_logging(&sources), None);
+            redundancy_cmd::run(&sources, &args).await
         }
         Command::Status(args) => {
             init_logging(&quiet_logging(&sources), None);

@@ -4,12 +4,14 @@
 
 pub mod backfill;
 pub mod catch_up;
+pub mod nightly_discovery;
 mod process_delivery;
 pub mod scheduler;
 pub mod worker;
 
 pub use backfill::BackfillTriage;
 pub use catch_up::CatchUp;
+pub use nightly_discovery::NightlyDiscovery;
 pub use process_delivery::ProcessDelivery;
 
 use crate::config::JobsConfig;
@@ -109,6 +111,7 @@ impl Registry {
         registry.register::<ProcessDelivery>();
         registry.register::<CatchUp>();
         registry.register::<BackfillTriage>();
+        registry.register::<NightlyDiscovery>();
         registry
     }
 

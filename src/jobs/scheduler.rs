@@ -1,7 +1,7 @@
 //! The scheduler: enqueues periodic jobs, once per time slot. The slot is part of the job's
 //! dedup key, so neither a restart nor several ticks in one slot can enqueue a slot twice.
 
-use super::{BackgroundJob, CatchUp};
+use super::{BackgroundJob, CatchUp, NightlyDiscovery};
 use crate::config::Config;
 use crate::context::Context;
 use crate::db::jobs::{self, NewJob};
@@ -61,8 +61,41 @@ pub async fn tick(ctx: &Context, entries: &[Periodic], now: Millis) -> anyhow::R
     }
     jobs::forget_dedup_keys_before(tx.conn(), now - KEEP_KEYS_MS).await?;
     tx.commit().await?;
+    if enqueue_nightly_discovery(ctx, &config, now).await? {
+        enqueued += 1;
+    }
     if enqueued > 0 {
         ctx.jobs_added.notify_one();
+    }
+    Ok(enqueued)
+}
+
+/// Enqueues the nightly discovery when its latest slot's night has no run yet (at the slot,
+/// or at start when the last run is more than a day old); the night is the dedup key.
+/// Only when the App is registered: discovery searches as one of its installations.
+pub async fn enqueue_nightly_discovery(
+    ctx: &Context,
+    config: &Config,
+    now: Millis,
+) -> anyhow::Result<bool> {
+    if config.github.app_id.is_none() || config.secrets.github_private_key.is_none() {
+        return Ok(false);
+    }
+    let Some(night) =
+        super::nightly_discovery::due_night(ctx.db.pool(), &config.discovery.schedule, now).await?
+    else {
+        return Ok(false);
+    };
+    let mut job = NightlyDiscovery {
+        night: night.clone(),
+    }
+    .to_new_job(&config.jobs, now);
+    job.dedup_key = Some(format!("{}:{night}", NightlyDiscovery::KIND));
+    let mut tx = ctx.db.write().await?;
+    let enqueued = jobs::enqueue(tx.conn(), &job, now).await?.is_some();
+    tx.commit().await?;
+    if enqueued {
+        tracing::info!(%night, "nightly discovery enqueued");
     }
     Ok(enqueued)
 }
