@@ -220,6 +220,7 @@ async fn crates_io_counts_reverse_dependencies_with_a_descriptive_user_agent() {
         seen.iter()
             .all(|s| s.user_agent.starts_with("globallm/") && s.user_agent.contains("discovery"))
     );
+    assert_eq!(seen[1].path, "/api/v1/crates/tinyser/reverse_dependencies");
     assert!(seen[1].query.contains("per_page=1"), "{seen:?}");
 }
 
@@ -595,7 +596,11 @@ async fn recorded_npm_packuments_give_repositories_and_a_garbled_one_is_a_decode
     );
     let react = npm.package("react").await.unwrap();
     assert_eq!(react.repository.as_deref(), Some("facebook/react"));
-    assert_eq!(npm.package("left-pad").await.unwrap().repository, None);
+    // The package-level `repository` is missing; the latest version's own one is used.
+    assert_eq!(
+        npm.package("left-pad").await.unwrap().repository.as_deref(),
+        Some("stevemao/left-pad")
+    );
     let scoped = npm
         .package("@dependabot-fixtures/npm-parent-dependency")
         .await
