@@ -2,6 +2,10 @@
 //! recorded responses: our own fixtures (`tests/fixtures/registries/`, always) and the recorded
 //! real ones in `../shared/data/registries/` (skipped with a message when absent), including
 //! missing packages, rate limits, failing servers and bad answers.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test: a failed unwrap is a failed test, with its location"
+)]
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};

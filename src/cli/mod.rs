@@ -1,7 +1,7 @@
 //! The command line: every subcommand, its flags, and the logging set-up.
 
 mod analyze_cmd;
-mod analyze_repo;
+pub(crate) mod analyze_repo;
 mod budget_cmd;
 mod classifier_cmd;
 mod config_cmd;

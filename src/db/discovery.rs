@@ -716,3 +716,18 @@ pub async fn replace_redundancy(
     }
     Ok(())
 }
+
+/// Where a package's stored outgoing edges came from (`registry`, `manifest`), if it has any.
+pub async fn edge_source(
+    pool: &SqlitePool,
+    language: &str,
+    dependent: &str,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT source FROM package_edges WHERE language = ? AND dependent = ? LIMIT 1",
+    )
+    .bind(language)
+    .bind(dependent)
+    .fetch_optional(pool)
+    .await
+}

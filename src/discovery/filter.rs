@@ -102,7 +102,8 @@ mod tests {
     #[test]
     fn archived_disabled_forks_and_mirrors_are_excluded_with_their_reason() {
         let config = FilterConfig::default();
-        let cases: [(fn(&mut SearchedRepo), Exclusion); 4] = [
+        type Tweak = fn(&mut SearchedRepo);
+        let cases: [(Tweak, Exclusion); 4] = [
             (|r| r.archived = true, Exclusion::Archived),
             (|r| r.disabled = true, Exclusion::Disabled),
             (|r| r.fork = true, Exclusion::Fork),

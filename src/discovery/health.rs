@@ -60,7 +60,23 @@ const FRAGMENT: &str = r#"fragment discoveryHealth on Repository {
     nodes { comments { totalCount } }
   }
   readme: object(expression: "HEAD:README.md") { ... on Blob { text } }
+  cargoToml: object(expression: "HEAD:Cargo.toml") { ... on Blob { text } }
+  packageJson: object(expression: "HEAD:package.json") { ... on Blob { text } }
+  pyprojectToml: object(expression: "HEAD:pyproject.toml") { ... on Blob { text } }
+  requirementsTxt: object(expression: "HEAD:requirements.txt") { ... on Blob { text } }
+  goMod: object(expression: "HEAD:go.mod") { ... on Blob { text } }
+  pomXml: object(expression: "HEAD:pom.xml") { ... on Blob { text } }
 }"#;
+
+/// The manifest aliases of the fragment and the files they read.
+const MANIFEST_ALIASES: [(&str, &str); 6] = [
+    ("cargoToml", "Cargo.toml"),
+    ("packageJson", "package.json"),
+    ("pyprojectToml", "pyproject.toml"),
+    ("requirementsTxt", "requirements.txt"),
+    ("goMod", "go.mod"),
+    ("pomXml", "pom.xml"),
+];
 
 /// The query for `repos` (`owner/name` each), with its variables.
 pub fn batch_query(repos: &[String], now: Millis) -> (String, Value) {
@@ -112,6 +128,8 @@ pub struct Measured {
     pub extra: ExtraSignals,
     /// The README, for redundancy.
     pub readme: Option<String>,
+    /// Dependency manifests at the root of the default branch: (file, text).
+    pub manifests: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -249,7 +267,82 @@ pub fn parse_repo(value: &Value, now: Millis) -> anyhow::Result<Measured> {
         health,
         extra,
         readme: raw.readme.and_then(|b| b.text),
+        manifests: MANIFEST_ALIASES
+            .iter()
+            .filter_map(|(alias, file)| {
+                let text = value.pointer(&format!("/{alias}/text"))?.as_str()?;
+                Some(((*file).to_owned(), text.to_owned()))
+            })
+            .collect(),
     })
+}
+
+/// Stores the dependency edges a repository's manifests give its package, unless a registry
+/// already gave that package's edges. The package is the one the manifest names, else the
+/// repository's known package of its ecosystem.
+async fn store_manifests(
+    conn: &mut sqlx::SqliteConnection,
+    db: &Db,
+    found: &store::DiscoveredRepo,
+    m: &Measured,
+    now: Millis,
+) -> anyhow::Result<()> {
+    let Some(language) = crate::config::Language::ALL
+        .into_iter()
+        .find(|l| l.as_str() == found.language)
+    else {
+        return Ok(());
+    };
+    let wanted = super::manifests::files(language);
+    for (file, text) in m
+        .manifests
+        .iter()
+        .filter(|(f, _)| wanted.contains(&f.as_str()))
+    {
+        let Some(manifest) = super::manifests::parse(file, text) else {
+            continue;
+        };
+        let known = store::packages_of_repo(db.pool(), &found.repo).await?;
+        let name = match manifest.name.clone() {
+            Some(name) => name,
+            None => match known.iter().find(|p| p.language == found.language) {
+                Some(p) => p.name.clone(),
+                None => continue,
+            },
+        };
+        if store::edge_source(db.pool(), language.as_str(), &name)
+            .await?
+            .as_deref()
+            == Some("registry")
+        {
+            continue;
+        }
+        if !known.iter().any(|p| p.name == name) {
+            store::put_package(
+                conn,
+                &store::PackageRow {
+                    language: language.as_str().to_owned(),
+                    name: name.clone(),
+                    repo: Some(found.repo.clone()),
+                    version: None,
+                    dependents: None,
+                    dependents_source: None,
+                    downloads: None,
+                    fetched_at: now,
+                },
+            )
+            .await?;
+        }
+        store::replace_edges(
+            conn,
+            language.as_str(),
+            &name,
+            &manifest.dependencies,
+            "manifest",
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// One batch: the measured repositories (by the lower-case name asked for), the names GitHub
@@ -367,6 +460,7 @@ pub async fn measure_run(
                 taken_at: now,
             };
             store::put_snapshot(tx.conn(), &snapshot).await?;
+            store_manifests(tx.conn(), db, found, m, now).await?;
             if let Some(readme) = &m.readme {
                 let names = crate::analysis::redundancy::readme_api_names(readme);
                 store::put_text(

@@ -7,6 +7,7 @@
 pub mod filter;
 pub mod graph;
 pub mod health;
+pub mod manifests;
 pub mod redundancy;
 pub mod registries;
 pub mod run;

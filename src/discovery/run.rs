@@ -15,6 +15,9 @@ use anyhow::Context as _;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The least time between two anonymous search calls (10 a minute).
+const ANONYMOUS_SEARCH_INTERVAL_MS: u64 = 6_000;
+
 /// Why a run was started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
@@ -229,11 +232,15 @@ async fn run_stages(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> anyhow::Result<()> {
     let clock = github.clock().clone();
-    let mut searcher = Searcher::new(
-        github.clone(),
-        auth,
-        Duration::from_millis(config.discovery.search_interval_ms),
-    );
+    // Anonymous search is allowed 10 calls a minute, not 30.
+    let interval = match auth {
+        Auth::None => config
+            .discovery
+            .search_interval_ms
+            .max(ANONYMOUS_SEARCH_INTERVAL_MS),
+        _ => config.discovery.search_interval_ms,
+    };
+    let mut searcher = Searcher::new(github.clone(), auth, Duration::from_millis(interval));
     let today = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(clock.now_ms())
         .map(|t| t.date_naive())
         .context("the clock shows an impossible time")?;

@@ -72,6 +72,7 @@ fn populate(fake: &FakeGithub) {
                 ],
                 ci_state: Some("SUCCESS".to_owned()),
                 readme: None,
+                root_files: BTreeMap::new(),
             },
             ..FakeRepo::default()
         };
@@ -339,6 +340,10 @@ async fn health_is_measured_in_batches_under_one_point_per_repository() {
     let summary = finished(discover(&scene, Trigger::Manual).await.expect("discovers"));
     assert_eq!(summary.measured, summary.kept);
     let per_repo = summary.points_per_repo().expect("measured");
+    eprintln!(
+        "health of {} repositories: {} GraphQL queries, {} rate-limit points, {per_repo:.3} per repository; {} search calls",
+        summary.measured, summary.graphql_calls, summary.graphql_points, summary.search_calls
+    );
     assert!(per_repo <= 1.0, "{per_repo} points per repository");
     let graphql = scene
         .fake
@@ -576,4 +581,133 @@ async fn the_scheduler_enqueues_one_discovery_per_night_and_catches_up_at_start(
             r#"{"night":"2026-11-29"}"#
         ]
     );
+}
+
+#[tokio::test]
+async fn analyze_shows_every_signal_the_trend_and_redundancy_feeds_the_penalty() {
+    let scene = scene().await;
+    let readme = |what: &str| {
+        format!(
+            "# {what}\n\nPromise based HTTP client for the browser and Node.js: intercept request \
+             and response, transform response data, cancel requests, timeouts, JSON bodies, \
+             XMLHttpRequest in the browser.\n\n```js\nclient.get('/user');\nclient.post('/user');\n```\n"
+        )
+    };
+    {
+        let mut world = scene.fake.world();
+        let fresh = world.repos.get_mut("py0/lib0").expect("a repository");
+        fresh.health.readme = Some(readme("lib0"));
+        let stale = world.repos.get_mut("py1/lib1").expect("a repository");
+        stale.health.readme = Some(readme("lib1"));
+        stale.pushed_at = NOW - 900 * DAY;
+        stale.health.commits_last_year = 0;
+        stale.health.releases.clear();
+        stale.health.issues.clear();
+        // A small dependency graph from manifests: lib4..lib8 depend on lib3, lib9 on lib4.
+        for i in 3..10 {
+            let deps = match i {
+                3 => String::new(),
+                9 => "\"lib4>=1\"".to_owned(),
+                _ => "\"lib3\", \"requests\"".to_owned(),
+            };
+            let repo = world
+                .repos
+                .get_mut(&format!("py{i}/lib{i}"))
+                .expect("a repository");
+            repo.health.root_files.insert(
+                "pyproject.toml".to_owned(),
+                format!("[project]\nname = \"lib{i}\"\ndependencies = [{deps}]\n"),
+            );
+        }
+        let other = world.repos.get_mut("py2/lib2").expect("a repository");
+        other.health.readme = Some(
+            "# lib2\n\nResize, crop and rotate JPEG and PNG images; thumbnails with Lanczos \
+             resampling; EXIF orientation kept."
+                .to_owned(),
+        );
+    }
+    finished(discover(&scene, Trigger::Manual).await.expect("discovers"));
+    scene
+        .fake
+        .world()
+        .repos
+        .get_mut("py0/lib0")
+        .expect("a repository")
+        .stars += 250;
+    finished(
+        discover(&scene, Trigger::Manual)
+            .await
+            .expect("discovers again"),
+    );
+
+    let report = crate::cli::analyze_repo::render(&scene.db, &scene.config, "py0/lib0")
+        .await
+        .expect("renders");
+    for expected in [
+        "Health",
+        "created_since",
+        "commit_frequency",
+        "issue_comment_frequency",
+        "since the previous run",
+        "org_count",
+        "not measured",
+        "CI on the default branch: SUCCESS",
+        "Impact",
+        "stars since run",
+        "+250",
+        "Top issues",
+    ] {
+        assert!(
+            report.contains(expected),
+            "{expected:?} missing from\n{report}"
+        );
+    }
+
+    // Impact from the manifests' graph: lib3 is the most depended on.
+    let core = &store::snapshots_of(scene.db.pool(), "py3/lib3", 1)
+        .await
+        .expect("snapshots")[0];
+    assert_eq!(core.reach, Some(6));
+    let leaf = &store::snapshots_of(scene.db.pool(), "py9/lib9", 1)
+        .await
+        .expect("snapshots")[0];
+    assert!(core.pagerank > leaf.pagerank);
+    let core_impact: crate::scoring::ImpactInputs =
+        serde_json::from_str(&core.impact_inputs).expect("impact");
+    assert!(core_impact.pagerank_percentile.expect("percentile") > 0.8);
+    let core_report = crate::cli::analyze_repo::render(&scene.db, &scene.config, "py3/lib3")
+        .await
+        .expect("renders");
+    assert!(
+        core_report.contains("downstream reach         6"),
+        "{core_report}"
+    );
+    assert!(
+        core_report.contains("th percentile in python"),
+        "{core_report}"
+    );
+
+    let members = sqlx::query_as::<_, (String, bool, f64, String)>(
+        "SELECT repo, healthiest, penalty, recommendation FROM redundancy_members ORDER BY repo",
+    )
+    .fetch_all(scene.db.pool())
+    .await
+    .expect("clusters");
+    assert_eq!(
+        members
+            .iter()
+            .map(|(r, h, _, rec)| (r.as_str(), *h, rec.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("py0/lib0", true, "keep"), ("py1/lib1", false, "archive")]
+    );
+    let stale = crate::db::triage::get_signals(scene.db.pool(), "py1/lib1")
+        .await
+        .expect("read")
+        .expect("stored");
+    assert!(stale.redundancy > 0.0, "the penalty feeds the R term");
+    let unrelated = crate::db::triage::get_signals(scene.db.pool(), "py2/lib2")
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(unrelated.redundancy, 0.0);
 }

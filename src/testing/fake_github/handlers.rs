@@ -438,7 +438,7 @@ fn discovery_health(world: &World, req: &Request<'_>, query: &str) -> Answer {
                 releases.sort_unstable_by(|a, b| b.cmp(a));
                 let mut recent: Vec<&(i64, i64, Option<i64>, u64)> =
                     h.issues.iter().filter(|i| i.1 >= since).collect();
-                recent.sort_by(|a, b| b.1.cmp(&a.1));
+                recent.sort_by_key(|i| std::cmp::Reverse(i.1));
                 json!({
                     "nameWithOwner": repo.full_name(),
                     "stargazerCount": repo.stars,
@@ -458,6 +458,12 @@ fn discovery_health(world: &World, req: &Request<'_>, query: &str) -> Answer {
                     "updatedIssues": { "totalCount": recent.len() },
                     "closedIssues": { "totalCount": recent.iter().filter(|i| i.2.is_some()).count() },
                     "readme": h.readme.as_ref().map(|t| json!({ "text": t })),
+                    "cargoToml": h.root_files.get("Cargo.toml").map(|t| json!({ "text": t })),
+                    "packageJson": h.root_files.get("package.json").map(|t| json!({ "text": t })),
+                    "pyprojectToml": h.root_files.get("pyproject.toml").map(|t| json!({ "text": t })),
+                    "requirementsTxt": h.root_files.get("requirements.txt").map(|t| json!({ "text": t })),
+                    "goMod": h.root_files.get("go.mod").map(|t| json!({ "text": t })),
+                    "pomXml": h.root_files.get("pom.xml").map(|t| json!({ "text": t })),
                     "recentIssues": { "nodes": recent.iter().take(usize::try_from(nested).unwrap_or(0)).map(|i| json!({ "comments": { "totalCount": i.3 } })).collect::<Vec<_>>() },
                 })
             }

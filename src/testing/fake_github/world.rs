@@ -144,6 +144,8 @@ pub struct FakeHealth {
     pub ci_state: Option<String>,
     /// The README's text.
     pub readme: Option<String>,
+    /// Files at the root of the default branch the health query reads (manifests).
+    pub root_files: BTreeMap<String, String>,
 }
 
 impl FakeRepo {
