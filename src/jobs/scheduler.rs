@@ -1,5 +1,6 @@
-//! The scheduler: enqueues periodic jobs, once per time slot. The slot is part of the job's
-//! dedup key, so neither a restart nor several ticks in one slot can enqueue a slot twice.
+//! The scheduler: enqueues periodic jobs, once per time slot, and the nightly discovery by its
+//! cron expression, once per night. The slot (the night) is part of the job's dedup key, so
+//! neither a restart nor several ticks in one slot can enqueue a slot twice.
 
 use super::{BackgroundJob, CatchUp, NightlyDiscovery};
 use crate::config::Config;
@@ -61,9 +62,6 @@ pub async fn tick(ctx: &Context, entries: &[Periodic], now: Millis) -> anyhow::R
     }
     jobs::forget_dedup_keys_before(tx.conn(), now - KEEP_KEYS_MS).await?;
     tx.commit().await?;
-    if enqueue_nightly_discovery(ctx, &config, now).await? {
-        enqueued += 1;
-    }
     if enqueued > 0 {
         ctx.jobs_added.notify_one();
     }
@@ -104,8 +102,14 @@ pub async fn enqueue_nightly_discovery(
 pub async fn run(ctx: Arc<Context>, stop: CancellationToken) {
     let entries = entries();
     loop {
-        if let Err(err) = tick(&ctx, &entries, ctx.clock.now_ms()).await {
+        let now = ctx.clock.now_ms();
+        if let Err(err) = tick(&ctx, &entries, now).await {
             tracing::warn!("the scheduler could not enqueue its jobs: {err:#}");
+        }
+        match enqueue_nightly_discovery(&ctx, &ctx.config(), now).await {
+            Ok(true) => ctx.jobs_added.notify_one(),
+            Ok(false) => {}
+            Err(err) => tracing::warn!("the scheduler could not enqueue discovery: {err:#}"),
         }
         tokio::select! {
             () = tokio::time::sleep(TICK) => {}
