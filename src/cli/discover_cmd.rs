@@ -187,3 +187,39 @@ pub fn render(summary: &Summary, languages: &[Language], min_stars: u64) -> Stri
     ));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_names_what_was_found_filtered_and_spent() {
+        let summary = Summary {
+            run_id: 7,
+            resumed: true,
+            found: 1_204,
+            kept: 1_200,
+            filtered: vec![("archived".to_owned(), 3), ("mirror".to_owned(), 1)],
+            windows_done: 9,
+            windows_split: 8,
+            windows_truncated: 0,
+            search_calls: 21,
+            graphql_calls: 24,
+            graphql_points: 432,
+            measured: 1_200,
+            registry_calls: 0,
+        };
+        let text = render(&summary, &[Language::Python], 1_000);
+        for expected in [
+            "Discovery run 7 (resumed) — python, stars > 1000",
+            "1204 found, 1200 kept, 4 filtered",
+            "archived: 3",
+            "mirror: 1",
+            "9 searched, 8 split",
+            "21 search calls (21 points of search's 30-a-minute limit)",
+            "24 GraphQL queries costing 432 points (0.360 per repository)",
+        ] {
+            assert!(text.contains(expected), "{expected:?} missing from\n{text}");
+        }
+    }
+}
