@@ -711,3 +711,121 @@ async fn analyze_shows_every_signal_the_trend_and_redundancy_feeds_the_penalty()
         .expect("stored");
     assert_eq!(unrelated.redundancy, 0.0);
 }
+
+/// A registry on loopback serving canned JSON by path (everything else is a 404).
+async fn registry(
+    routes: Vec<(&'static str, &'static str)>,
+) -> (String, tokio::task::JoinHandle<()>) {
+    let routes: Arc<BTreeMap<&'static str, &'static str>> = Arc::new(routes.into_iter().collect());
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let routes = routes.clone();
+        async move {
+            let key = match uri.query() {
+                Some(q) => format!("{}?{q}", uri.path()),
+                None => uri.path().to_owned(),
+            };
+            match routes.get(key.as_str()) {
+                Some(body) => (axum::http::StatusCode::OK, (*body).to_owned()),
+                None => (axum::http::StatusCode::NOT_FOUND, "{}".to_owned()),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let url = format!("http://{}", listener.local_addr().expect("bound"));
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("serves");
+    });
+    (url, task)
+}
+
+#[tokio::test]
+async fn registries_give_packages_dependents_and_edges_that_feed_health_and_impact() {
+    let mut scene = scene().await;
+    let (url, server) = registry(vec![
+        (
+            "/api/v1/packages/lookup?repository_url=https%3A%2F%2Fgithub.com%2Fpy0%2Flib0",
+            r#"[{"name": "lib0", "ecosystem": "pypi", "repository_url": "https://github.com/py0/lib0"},
+                {"name": "lib0-js", "ecosystem": "npm", "repository_url": "https://github.com/py0/lib0"}]"#,
+        ),
+        (
+            "/pypi/lib0/json",
+            r#"{"info": {"name": "lib0", "version": "1.0.0", "project_urls": {"Source": "https://github.com/py0/lib0"},
+                "requires_dist": ["lib1>=2", "pytest; extra == \"test\""]}}"#,
+        ),
+        (
+            "/v3alpha/systems/pypi/packages/lib0/versions/1.0.0:dependents",
+            r#"{"dependentCount": 9000, "directDependentCount": 500}"#,
+        ),
+    ])
+    .await;
+    let at = |interval_ms| crate::config::RegistryEndpoint {
+        url: url.clone(),
+        interval_ms,
+    };
+    scene.config.discovery.registries = crate::config::RegistriesConfig {
+        max_retries: 0,
+        pypi: at(0),
+        npm: at(0),
+        npm_downloads: at(0),
+        crates_io: at(0),
+        go: at(0),
+        maven_search: at(0),
+        maven_repo: at(0),
+        deps_dev: at(0),
+        ecosystems: at(0),
+        libraries_io: at(0),
+        ..Default::default()
+    };
+    let options = RunOptions {
+        registries: true,
+        ..options(Trigger::Manual)
+    };
+    let summary = match run::discover(
+        &scene.db,
+        &scene.config,
+        scene.client.clone(),
+        AUTH,
+        &options,
+        &mut |_| {},
+    )
+    .await
+    .expect("discovers")
+    {
+        Outcome::Finished(summary) => summary,
+        other => panic!("{other:?}"),
+    };
+    server.abort();
+    assert!(
+        summary.registry_calls > summary.kept,
+        "one lookup per repository at least"
+    );
+
+    let packages = store::packages_of_repo(scene.db.pool(), "py0/lib0")
+        .await
+        .expect("packages");
+    assert_eq!(
+        packages.len(),
+        1,
+        "only the repository's own ecosystem: {packages:?}"
+    );
+    assert_eq!(packages[0].name, "lib0");
+    assert_eq!(packages[0].dependents, Some(500));
+    assert_eq!(packages[0].dependents_source.as_deref(), Some("deps.dev"));
+    assert_eq!(
+        store::edges(scene.db.pool(), "python")
+            .await
+            .expect("edges"),
+        vec![("lib0".to_owned(), "lib1".to_owned())]
+    );
+    let snapshot = &store::snapshots_of(scene.db.pool(), "py0/lib0", 1)
+        .await
+        .expect("snapshots")[0];
+    let health: crate::scoring::HealthInputs =
+        serde_json::from_str(&snapshot.health_inputs).expect("health");
+    assert_eq!(health.dependent_count, Some(500.0));
+    let impact: crate::scoring::ImpactInputs =
+        serde_json::from_str(&snapshot.impact_inputs).expect("impact");
+    assert_eq!(impact.dependents, Some(500.0));
+}
