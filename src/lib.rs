@@ -10,6 +10,7 @@ pub mod command;
 pub mod config;
 pub mod context;
 pub mod db;
+pub mod discovery;
 pub mod event;
 pub mod github;
 pub mod handlers;

@@ -14,6 +14,7 @@ pub mod pagerank;
 pub mod percentile;
 pub mod pyrandom;
 pub mod reach;
+pub mod redundancy;
 
 pub use betweenness::{Betweenness, BetweennessError, Pivots, betweenness};
 pub use edge_list::{EdgeListError, parse_edge_list, read_edge_list};

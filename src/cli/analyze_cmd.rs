@@ -1,4 +1,4 @@
-//! `globallm analyze --graph EDGES.tsv`: PageRank, betweenness, downstream reach and in-degree
+//! `globallm analyze --graph EDGES.tsv` (`--repo` is in `analyze_repo.rs`): PageRank, betweenness, downstream reach and in-degree
 //! of every node of an edge list, as a TSV, with the time of each phase on stderr — so the
 //! metrics can be checked against other tools and timed on any graph.
 
@@ -15,8 +15,12 @@ const EXACT_BETWEENNESS_LIMIT: f64 = 5e10;
 /// `globallm analyze …`: what to analyze. `--graph` is one member of the `subject` group, so
 /// other subjects (a repository) can join it as mutually exclusive alternatives.
 #[derive(Debug, clap::Args)]
-#[command(group = clap::ArgGroup::new("subject").required(true).args(["graph"]))]
+#[command(group = clap::ArgGroup::new("subject").required(true).args(["graph", "repo"]))]
 pub struct AnalyzeArgs {
+    /// A repository discovery has measured (owner/name): health with every signal, impact,
+    /// trend, top issues
+    #[arg(long, value_name = "OWNER/NAME")]
+    repo: Option<String>,
     /// An edge list: one `dependent<TAB>dependency` pair per line (node ids are strings;
     /// blank lines and lines starting with `#` are skipped)
     #[arg(long, value_name = "EDGES.tsv")]
@@ -35,6 +39,13 @@ pub struct AnalyzeArgs {
     reach: ReachArg,
 }
 
+impl AnalyzeArgs {
+    /// Whether a repository (not a graph) is analyzed.
+    pub fn is_repo(&self) -> bool {
+        self.repo.is_some()
+    }
+}
+
 /// `--reach`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum ReachArg {
@@ -47,9 +58,17 @@ enum ReachArg {
 }
 
 /// Runs `analyze`.
-pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
+pub async fn run(sources: &crate::config::Sources, args: &AnalyzeArgs) -> anyhow::Result<()> {
+    if let Some(repo) = &args.repo {
+        let ctx = super::context(sources).await?;
+        print!(
+            "{}",
+            super::analyze_repo::render(&ctx.db, &ctx.config(), repo).await?
+        );
+        return Ok(());
+    }
     let Some(path) = &args.graph else {
-        anyhow::bail!("nothing to analyze: pass --graph EDGES.tsv");
+        anyhow::bail!("nothing to analyze: pass --graph EDGES.tsv or --repo OWNER/NAME");
     };
     analyze_graph(path, args)
 }

@@ -1,12 +1,16 @@
 //! The command line: every subcommand, its flags, and the logging set-up.
 
 mod analyze_cmd;
+pub(crate) mod analyze_repo;
 mod budget_cmd;
 mod classifier_cmd;
 mod config_cmd;
+mod discover_cmd;
+pub use discover_cmd::discovery_auth;
 mod fix_cmd;
 mod jobs_cmd;
 mod localize_cmd;
+mod redundancy_cmd;
 mod replay;
 pub mod serve;
 mod status_cmd;
@@ -72,10 +76,14 @@ pub enum Command {
     Budget(budget_cmd::BudgetArgs),
     /// Rank the files of a local repository most likely to need the fix for an issue
     Localize(localize_cmd::LocalizeArgs),
-    /// Graph metrics of an edge list: PageRank, betweenness, downstream reach, in-degree
-    Analyze(analyze_cmd::AnalyzeArgs),
     /// Draft the fix of one issue (`--dry-run`: show it, push nothing)
     Fix(fix_cmd::FixArgs),
+    /// Graph metrics of an edge list, or what discovery knows of a repository
+    Analyze(analyze_cmd::AnalyzeArgs),
+    /// Find the repositories that matter (GitHub search, filter, health), resumably
+    Discover(discover_cmd::DiscoverArgs),
+    /// Clusters of projects that do the same thing, and which to archive
+    Redundancy(redundancy_cmd::RedundancyArgs),
 }
 
 /// Parses the command line, runs the command, and turns an error into a message and exit code 1.
@@ -122,7 +130,12 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Config(args) => config_cmd::run(&sources, &args),
         Command::Classifier { command } => classifier_cmd::run(command),
         Command::Localize(args) => localize_cmd::run(&args),
-        Command::Analyze(args) => analyze_cmd::run(&args),
+        Command::Analyze(args) => {
+            if args.is_repo() {
+                init_logging(&quiet_logging(&sources), None);
+            }
+            analyze_cmd::run(&sources, &args).await
+        }
         Command::Budget(args) => {
             init_logging(&quiet_logging(&sources), None);
             budget_cmd::run(&sources, &args).await
@@ -138,6 +151,14 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Prioritize(args) => {
             init_logging(&quiet_logging(&sources), None);
             triage_cmd::prioritize(&sources, &args).await
+        }
+        Command::Discover(args) => {
+            init_logging(&quiet_logging(&sources), None);
+            discover_cmd::run(&sources, &args).await
+        }
+        Command::Redundancy(args) => {
+            init_logging(&quiet_logging(&sources), None);
+            redundancy_cmd::run(&sources, &args).await
         }
         Command::Status(args) => {
             init_logging(&quiet_logging(&sources), None);

@@ -29,6 +29,7 @@ const ENV_NOT_KEYS: &[&str] = &[
     ENV_WEBHOOK_SECRET_PREVIOUS,
     ENV_GITHUB_PRIVATE_KEY,
     ENV_DASHBOARD_TOKEN,
+    ENV_LIBRARIES_IO_API_KEY,
 ];
 
 /// The webhook secret.
@@ -39,6 +40,9 @@ pub const ENV_WEBHOOK_SECRET_PREVIOUS: &str = "GLOBALLM_WEBHOOK_SECRET_PREVIOUS"
 pub const ENV_GITHUB_PRIVATE_KEY: &str = "GLOBALLM_GITHUB_PRIVATE_KEY";
 /// The token that opens the web dashboard.
 pub const ENV_DASHBOARD_TOKEN: &str = "GLOBALLM_DASHBOARD_TOKEN";
+
+/// The libraries.io API key.
+pub const ENV_LIBRARIES_IO_API_KEY: &str = "GLOBALLM_LIBRARIES_IO_API_KEY";
 
 /// Keys that hold secrets: refused in the file, with the way to set them instead.
 const SECRET_KEYS: &[(&str, &str)] = &[
@@ -385,6 +389,7 @@ impl Sources {
             llm_api_key: self.env_secret(config.llm.primary().api_key_env.as_deref()),
             llm_fallback_api_key: self
                 .env_secret(config.llm.fallback().and_then(|f| f.api_key_env).as_deref()),
+            libraries_io_api_key: self.env_secret(Some(ENV_LIBRARIES_IO_API_KEY)),
         })
     }
 

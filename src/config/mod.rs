@@ -364,6 +364,13 @@ pub struct DiscoveryConfig {
     pub schedule: String,
     /// The ecosystems discovered.
     pub languages: Vec<Language>,
+    /// The least time between two GitHub search calls, in milliseconds (search allows 30
+    /// calls a minute to an authenticated client: 2,000 ms keeps under it).
+    pub search_interval_ms: u64,
+    /// Repositories per batched GraphQL health query.
+    pub graphql_batch: usize,
+    /// The package registries and aggregators, each with its base URL and its own pace.
+    pub registries: RegistriesConfig,
 }
 
 impl Default for DiscoveryConfig {
@@ -371,6 +378,94 @@ impl Default for DiscoveryConfig {
         Self {
             schedule: "0 3 * * *".to_owned(),
             languages: Language::ALL.to_vec(),
+            search_interval_ms: 2_000,
+            graphql_batch: 50,
+            registries: RegistriesConfig::default(),
+        }
+    }
+}
+
+/// `discovery.registries.*`: where each registry is and how politely it is asked.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistriesConfig {
+    /// The `User-Agent` sent to every registry (crates.io asks for one that says who calls
+    /// and how to reach them).
+    pub user_agent: String,
+    /// Retries of a registry call after a 429, a 5xx or no answer.
+    pub max_retries: u32,
+    /// How long one registry request may take, in seconds.
+    pub request_timeout_secs: u64,
+    /// PyPI's JSON API (`/pypi/<name>/json`).
+    pub pypi: RegistryEndpoint,
+    /// The npm registry (`/<name>`).
+    pub npm: RegistryEndpoint,
+    /// npm's downloads API (`/downloads/point/last-month/<name>`).
+    pub npm_downloads: RegistryEndpoint,
+    /// crates.io (`/api/v1/crates/<name>` and its `reverse_dependencies`); one request a second.
+    pub crates_io: RegistryEndpoint,
+    /// pkg.go.dev (`/<module>?tab=importedby`).
+    pub go: RegistryEndpoint,
+    /// Maven Central's search (`/solrsearch/select`).
+    pub maven_search: RegistryEndpoint,
+    /// Maven Central's repository (POM files).
+    pub maven_repo: RegistryEndpoint,
+    /// deps.dev (dependents counts, resolved dependencies).
+    pub deps_dev: RegistryEndpoint,
+    /// ecosyste.ms packages (dependents, repository to packages).
+    pub ecosystems: RegistryEndpoint,
+    /// libraries.io (dependents), with its key from `GLOBALLM_LIBRARIES_IO_API_KEY`; skipped
+    /// without one.
+    pub libraries_io: RegistryEndpoint,
+}
+
+/// One registry: its base URL and the least time between two of its requests.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistryEndpoint {
+    /// The base URL.
+    pub url: String,
+    /// The least time between two requests, in milliseconds.
+    pub interval_ms: u64,
+}
+
+impl Default for RegistryEndpoint {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            interval_ms: 1_000,
+        }
+    }
+}
+
+fn endpoint(url: &str, interval_ms: u64) -> RegistryEndpoint {
+    RegistryEndpoint {
+        url: url.to_owned(),
+        interval_ms,
+    }
+}
+
+impl Default for RegistriesConfig {
+    fn default() -> Self {
+        Self {
+            user_agent: concat!(
+                "globallm/",
+                env!("CARGO_PKG_VERSION"),
+                " (nightly discovery of critical open-source repositories)"
+            )
+            .to_owned(),
+            max_retries: 2,
+            request_timeout_secs: 30,
+            pypi: endpoint("https://pypi.org", 200),
+            npm: endpoint("https://registry.npmjs.org", 100),
+            npm_downloads: endpoint("https://api.npmjs.org", 200),
+            crates_io: endpoint("https://crates.io", 1_000),
+            go: endpoint("https://pkg.go.dev", 1_000),
+            maven_search: endpoint("https://search.maven.org", 1_000),
+            maven_repo: endpoint("https://repo1.maven.org/maven2", 200),
+            deps_dev: endpoint("https://api.deps.dev", 100),
+            ecosystems: endpoint("https://packages.ecosyste.ms", 500),
+            libraries_io: endpoint("https://libraries.io", 1_000),
         }
     }
 }

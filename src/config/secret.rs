@@ -62,6 +62,8 @@ pub struct Secrets {
     pub llm_api_key: Option<Secret>,
     /// The fallback LLM provider's API key, from `llm.fallback.api_key_env`.
     pub llm_fallback_api_key: Option<Secret>,
+    /// The libraries.io API key (`GLOBALLM_LIBRARIES_IO_API_KEY`).
+    pub libraries_io_api_key: Option<Secret>,
 }
 
 impl Secrets {
@@ -93,6 +95,10 @@ impl Secrets {
             (
                 "llm_fallback_api_key",
                 self.llm_fallback_api_key.as_ref().map(Secret::source),
+            ),
+            (
+                "libraries_io_api_key",
+                self.libraries_io_api_key.as_ref().map(Secret::source),
             ),
         ]
     }

@@ -5,6 +5,7 @@
 pub mod budget;
 pub mod commands;
 pub mod deliveries;
+pub mod discovery;
 pub mod fixes;
 pub mod ingest;
 pub mod installations;

@@ -6,6 +6,7 @@ pub mod app;
 pub mod app_api;
 pub mod auth;
 pub mod client;
+pub mod discovery_api;
 pub mod error;
 pub mod ids;
 pub mod model;

@@ -4,12 +4,14 @@
 
 pub mod backfill;
 pub mod catch_up;
+pub mod nightly_discovery;
 mod process_delivery;
 pub mod scheduler;
 pub mod worker;
 
 pub use backfill::BackfillTriage;
 pub use catch_up::CatchUp;
+pub use nightly_discovery::NightlyDiscovery;
 pub use process_delivery::ProcessDelivery;
 
 use crate::config::JobsConfig;
@@ -110,6 +112,7 @@ impl Registry {
         registry.register::<CatchUp>();
         registry.register::<BackfillTriage>();
         registry.register::<crate::automation::fix::FixIssue>();
+        registry.register::<NightlyDiscovery>();
         registry
     }
 

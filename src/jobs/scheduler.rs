@@ -1,7 +1,8 @@
-//! The scheduler: enqueues periodic jobs, once per time slot. The slot is part of the job's
-//! dedup key, so neither a restart nor several ticks in one slot can enqueue a slot twice.
+//! The scheduler: enqueues periodic jobs, once per time slot, and the nightly discovery by its
+//! cron expression, once per night. The slot (the night) is part of the job's dedup key, so
+//! neither a restart nor several ticks in one slot can enqueue a slot twice.
 
-use super::{BackgroundJob, CatchUp};
+use super::{BackgroundJob, CatchUp, NightlyDiscovery};
 use crate::config::Config;
 use crate::context::Context;
 use crate::db::jobs::{self, NewJob};
@@ -67,12 +68,48 @@ pub async fn tick(ctx: &Context, entries: &[Periodic], now: Millis) -> anyhow::R
     Ok(enqueued)
 }
 
+/// Enqueues the nightly discovery when its latest slot's night has no run yet (at the slot,
+/// or at start when the last run is more than a day old); the night is the dedup key.
+/// Only when the App is registered: discovery searches as one of its installations.
+pub async fn enqueue_nightly_discovery(
+    ctx: &Context,
+    config: &Config,
+    now: Millis,
+) -> anyhow::Result<bool> {
+    if config.github.app_id.is_none() || config.secrets.github_private_key.is_none() {
+        return Ok(false);
+    }
+    let Some(night) =
+        super::nightly_discovery::due_night(ctx.db.pool(), &config.discovery.schedule, now).await?
+    else {
+        return Ok(false);
+    };
+    let mut job = NightlyDiscovery {
+        night: night.clone(),
+    }
+    .to_new_job(&config.jobs, now);
+    job.dedup_key = Some(format!("{}:{night}", NightlyDiscovery::KIND));
+    let mut tx = ctx.db.write().await?;
+    let enqueued = jobs::enqueue(tx.conn(), &job, now).await?.is_some();
+    tx.commit().await?;
+    if enqueued {
+        tracing::info!(%night, "nightly discovery enqueued");
+    }
+    Ok(enqueued)
+}
+
 /// Ticks until `stop`.
 pub async fn run(ctx: Arc<Context>, stop: CancellationToken) {
     let entries = entries();
     loop {
-        if let Err(err) = tick(&ctx, &entries, ctx.clock.now_ms()).await {
+        let now = ctx.clock.now_ms();
+        if let Err(err) = tick(&ctx, &entries, now).await {
             tracing::warn!("the scheduler could not enqueue its jobs: {err:#}");
+        }
+        match enqueue_nightly_discovery(&ctx, &ctx.config(), now).await {
+            Ok(true) => ctx.jobs_added.notify_one(),
+            Ok(false) => {}
+            Err(err) => tracing::warn!("the scheduler could not enqueue discovery: {err:#}"),
         }
         tokio::select! {
             () = tokio::time::sleep(TICK) => {}

@@ -2,6 +2,7 @@
 //! harness in `crate::testing`.
 
 mod app_flows;
+mod discovery_flows;
 mod fix_e2e;
 mod fix_flows;
 mod github_client;

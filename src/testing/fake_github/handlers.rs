@@ -239,12 +239,59 @@ fn search_issues(world: &World, req: &Request<'_>) -> Answer {
     )
 }
 
-fn search_repositories(world: &World, req: &Request<'_>) -> Answer {
+/// Search's cap: results past the first 1,000 are never served.
+const SEARCH_CAP: usize = 1_000;
+/// Search calls a caller may make in a minute.
+const SEARCH_PER_MINUTE: usize = 30;
+
+/// A `stars:` or `created:` range: `N`, `>N`, `>=N`, `<N`, `<=N`, `A..B`, `A..*`, `*..B`.
+fn in_range<T: PartialOrd + std::str::FromStr>(value: &T, spec: &str) -> bool {
+    let parse = |t: &str| t.parse::<T>().ok();
+    if let Some((lo, hi)) = spec.split_once("..") {
+        let lo_ok = lo == "*" || parse(lo).is_some_and(|lo| *value >= lo);
+        let hi_ok = hi == "*" || parse(hi).is_some_and(|hi| *value <= hi);
+        return lo_ok && hi_ok;
+    }
+    for (prefix, test) in [
+        (">=", (|v: &T, b: &T| v >= b) as fn(&T, &T) -> bool),
+        ("<=", |v, b| v <= b),
+        (">", |v, b| v > b),
+        ("<", |v, b| v < b),
+    ] {
+        if let Some(bound) = spec.strip_prefix(prefix) {
+            return parse(bound).is_some_and(|b| test(value, &b));
+        }
+    }
+    parse(spec).is_some_and(|b| *value == b)
+}
+
+/// `GET /search/repositories`: `language:`, `stars:` and `created:` qualifiers, forks only
+/// with `fork:true`, sorted by stars; like GitHub, `total_count` is the true count but only
+/// the first 1,000 results are served, and a caller gets 30 searches a minute.
+fn search_repositories(world: &mut World, req: &Request<'_>) -> Answer {
+    let now = world.now();
+    let key = format!("{:?}", req.caller);
+    let log = world.search_log.entry(key).or_default();
+    log.retain(|t| now - t < 60_000);
+    if log.len() >= SEARCH_PER_MINUTE {
+        let wait = (60_000 - (now - log[0])).max(1_000) / 1_000;
+        let mut answer =
+            Answer::error(StatusCode::FORBIDDEN, "API rate limit exceeded for search.");
+        answer.retry_after = Some(u64::try_from(wait).unwrap_or(60));
+        return answer;
+    }
+    log.push(now);
     let query = req.query("q").unwrap_or_default();
-    let language = query
-        .split_whitespace()
-        .find_map(|t| t.strip_prefix("language:"))
-        .map(str::to_lowercase);
+    let qualifier = |name: &str| {
+        query
+            .split_whitespace()
+            .find_map(|t| t.strip_prefix(&format!("{name}:")[..]))
+            .map(|v| v.trim_matches('"').to_owned())
+    };
+    let language = qualifier("language").map(|l| l.to_lowercase());
+    let stars = qualifier("stars");
+    let created = qualifier("created");
+    let forks = qualifier("fork").is_some_and(|f| f == "true" || f == "only");
     let mut repos: Vec<&FakeRepo> = world
         .repos
         .values()
@@ -252,14 +299,39 @@ fn search_repositories(world: &World, req: &Request<'_>) -> Answer {
             language
                 .as_deref()
                 .is_none_or(|l| r.language.as_deref().map(str::to_lowercase).as_deref() == Some(l))
+                && stars.as_deref().is_none_or(|s| in_range(&r.stars, s))
+                && created
+                    .as_deref()
+                    .is_none_or(|c| in_range(&time(r.created_at)[..10].to_owned(), c))
+                && (forks || !r.fork)
         })
         .collect();
     repos.sort_by(|a, b| b.stars.cmp(&a.stars).then(a.id.cmp(&b.id)));
-    let items: Vec<Value> = repos.into_iter().map(|r| repo_json(r, req.base)).collect();
+    let total = repos.len();
+    let per_page: usize = req
+        .query("per_page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let page: usize = req
+        .query("page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_usize)
+        .max(1);
+    if (page - 1).saturating_mul(per_page.clamp(1, 100)) >= SEARCH_CAP {
+        return Answer::error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Only the first 1000 search results are available",
+        );
+    }
+    let items: Vec<Value> = repos
+        .into_iter()
+        .take(SEARCH_CAP)
+        .map(|r| repo_json(r, req.base))
+        .collect();
     paginate(
         req,
         items,
-        |items, total| json!({ "total_count": total, "incomplete_results": false, "items": items }),
+        |items, _| json!({ "total_count": total, "incomplete_results": false, "items": items }),
     )
 }
 
@@ -269,6 +341,9 @@ fn graphql(world: &mut World, req: &Request<'_>) -> Answer {
         .get("query")
         .and_then(Value::as_str)
         .unwrap_or_default();
+    if query.contains("fragment discoveryHealth") {
+        return discovery_health(world, req, query);
+    }
     if query.contains("markPullRequestReadyForReview") {
         let id = req
             .body
@@ -316,4 +391,95 @@ fn graphql(world: &mut World, req: &Request<'_>) -> Answer {
     Answer::ok(
         json!({ "data": null, "errors": [{ "message": "the fake GitHub does not serve this query" }] }),
     )
+}
+
+/// Discovery's batched health query: one alias `rN` per `($oN, $nN)`, answered from each
+/// repository's state, `null` with an error for an unknown one, and `rateLimit.cost` as GitHub
+/// computes it: one request per connection per parent (nested connections times their parent's
+/// `first`), divided by 100, at least 1.
+fn discovery_health(world: &World, req: &Request<'_>, query: &str) -> Answer {
+    let var = |name: &str| {
+        req.body
+            .pointer(&format!("/variables/{name}"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let since = var("issuesSince")
+        .and_then(|s| crate::time::parse_rfc3339_ms(&s))
+        .unwrap_or(0);
+    let nested: u64 = query
+        .split("recentIssues: issues(first: ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    // mentionableUsers, history, releases, updatedIssues, closedIssues, recentIssues.
+    let per_repo = 6 + nested;
+    let mut data = serde_json::Map::new();
+    let mut errors = Vec::new();
+    let mut i = 0;
+    while let (Some(owner), Some(name)) = (var(&format!("o{i}")), var(&format!("n{i}"))) {
+        let wanted = format!("{owner}/{name}").to_lowercase();
+        let repo = world
+            .repos
+            .values()
+            .find(|r| r.full_name().to_lowercase() == wanted);
+        let value = match repo {
+            None => {
+                errors.push(json!({
+                    "type": "NOT_FOUND", "path": [format!("r{i}")],
+                    "message": format!("Could not resolve to a Repository with the name '{owner}/{name}'."),
+                }));
+                Value::Null
+            }
+            Some(repo) => {
+                let h = &repo.health;
+                let mut releases = h.releases.clone();
+                releases.sort_unstable_by(|a, b| b.cmp(a));
+                let mut recent: Vec<&(i64, i64, Option<i64>, u64)> =
+                    h.issues.iter().filter(|i| i.1 >= since).collect();
+                recent.sort_by_key(|i| std::cmp::Reverse(i.1));
+                json!({
+                    "nameWithOwner": repo.full_name(),
+                    "stargazerCount": repo.stars,
+                    "isArchived": repo.archived,
+                    "isDisabled": repo.disabled,
+                    "isFork": repo.fork,
+                    "isMirror": repo.mirror,
+                    "createdAt": time(repo.created_at),
+                    "pushedAt": time(repo.pushed_at),
+                    "primaryLanguage": repo.language.as_ref().map(|l| json!({ "name": l })),
+                    "mentionableUsers": { "totalCount": h.mentionable_users },
+                    "defaultBranchRef": { "target": {
+                        "history": { "totalCount": h.commits_last_year },
+                        "statusCheckRollup": h.ci_state.as_ref().map(|s| json!({ "state": s })),
+                    } },
+                    "releases": { "nodes": releases.iter().take(30).map(|t| json!({ "createdAt": time(*t) })).collect::<Vec<_>>() },
+                    "updatedIssues": { "totalCount": recent.len() },
+                    "closedIssues": { "totalCount": recent.iter().filter(|i| i.2.is_some()).count() },
+                    "readme": h.readme.as_ref().map(|t| json!({ "text": t })),
+                    "cargoToml": h.root_files.get("Cargo.toml").map(|t| json!({ "text": t })),
+                    "packageJson": h.root_files.get("package.json").map(|t| json!({ "text": t })),
+                    "pyprojectToml": h.root_files.get("pyproject.toml").map(|t| json!({ "text": t })),
+                    "requirementsTxt": h.root_files.get("requirements.txt").map(|t| json!({ "text": t })),
+                    "goMod": h.root_files.get("go.mod").map(|t| json!({ "text": t })),
+                    "pomXml": h.root_files.get("pom.xml").map(|t| json!({ "text": t })),
+                    "recentIssues": { "nodes": recent.iter().take(usize::try_from(nested).unwrap_or(0)).map(|i| json!({ "comments": { "totalCount": i.3 } })).collect::<Vec<_>>() },
+                })
+            }
+        };
+        data.insert(format!("r{i}"), value);
+        i += 1;
+    }
+    let requests = per_repo * i as u64;
+    let cost = requests.div_ceil(100).max(1);
+    data.insert(
+        "rateLimit".to_owned(),
+        json!({ "cost": cost, "remaining": 5_000 - cost, "resetAt": time(world.now() + 3_600_000) }),
+    );
+    let mut body = json!({ "data": Value::Object(data) });
+    if !errors.is_empty() {
+        body["errors"] = Value::Array(errors);
+    }
+    Answer::ok(body)
 }

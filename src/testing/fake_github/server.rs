@@ -25,6 +25,8 @@ pub struct Answer {
     pub status: StatusCode,
     pub body: Option<Value>,
     pub link_next: Option<String>,
+    /// A `Retry-After` header, in seconds (search's rate limit).
+    pub retry_after: Option<u64>,
 }
 
 impl Answer {
@@ -33,6 +35,7 @@ impl Answer {
             status,
             body: Some(body),
             link_next: None,
+            retry_after: None,
         }
     }
 
@@ -252,6 +255,12 @@ fn finish(
             &mut headers,
             "x-ratelimit-reset",
             (rate.reset_at / 1000).to_string(),
+        );
+    }
+    if let Some(secs) = answer.retry_after {
+        headers.insert(
+            "retry-after",
+            HeaderValue::from_str(&secs.to_string()).expect("ascii"),
         );
     }
     if let Some(next) = &answer.link_next {

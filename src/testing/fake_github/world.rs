@@ -119,6 +119,33 @@ pub struct FakeRepo {
     pub check_runs: Vec<FakeCheckRun>,
     pub statuses: Vec<(String, String, String)>,
     pub rerequested_suites: Vec<u64>,
+    pub archived: bool,
+    pub disabled: bool,
+    pub fork: bool,
+    pub mirror: bool,
+    pub created_at: Millis,
+    pub pushed_at: Millis,
+    /// What the GraphQL health query reads (discovery).
+    pub health: FakeHealth,
+}
+
+/// A repository's activity as discovery's GraphQL health query sees it.
+#[derive(Debug, Clone, Default)]
+pub struct FakeHealth {
+    /// Commits on the default branch since the query's `since`.
+    pub commits_last_year: u64,
+    /// Users who can be mentioned (the contributor proxy).
+    pub mentionable_users: u64,
+    /// Releases, by creation time.
+    pub releases: Vec<Millis>,
+    /// Issues: (created, updated, closed, comments).
+    pub issues: Vec<(Millis, Millis, Option<Millis>, u64)>,
+    /// The default branch's status-check rollup (`SUCCESS`, `FAILURE`, …).
+    pub ci_state: Option<String>,
+    /// The README's text.
+    pub readme: Option<String>,
+    /// Files at the root of the default branch the health query reads (manifests).
+    pub root_files: BTreeMap<String, String>,
 }
 
 impl FakeRepo {
@@ -188,6 +215,8 @@ pub struct World {
     pub faults: Vec<Fault>,
     /// Rate limits per credential (`app`, or the installation id).
     pub rates: HashMap<String, Rate>,
+    /// Search calls per caller in the last minute (search allows 30 a minute).
+    pub search_log: HashMap<String, Vec<Millis>>,
     /// Comments of the bot a test has looked at (by id).
     pub seen_comments: BTreeSet<u64>,
 }
@@ -207,6 +236,7 @@ impl World {
             calls: Vec::new(),
             faults: Vec::new(),
             rates: HashMap::new(),
+            search_log: HashMap::new(),
             seen_comments: BTreeSet::new(),
         }
     }
@@ -255,9 +285,12 @@ pub fn repo_json(repo: &FakeRepo, base: &str) -> Value {
         "owner": user_json(&repo.owner),
         "html_url": format!("https://github.com/{full_name}"),
         "url": format!("{base}/repos/{full_name}"),
-        "fork": false,
-        "archived": false,
-        "disabled": false,
+        "fork": repo.fork,
+        "archived": repo.archived,
+        "disabled": repo.disabled,
+        "mirror_url": repo.mirror.then(|| format!("https://git.example.org/{full_name}.git")),
+        "created_at": time(repo.created_at),
+        "pushed_at": time(repo.pushed_at),
         "default_branch": repo.default_branch,
         "clone_url": repo.git_dir.as_ref().map_or_else(
             || format!("https://github.com/{full_name}.git"),

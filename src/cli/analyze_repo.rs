@@ -1,0 +1,245 @@
+//! `globallm analyze --repo owner/name`: what discovery knows of a repository — its health
+//! score with every signal (raw value, normalized, weight), its impact (dependents, downstream
+//! reach, PageRank and betweenness percentiles in its ecosystem), the trend since the previous
+//! snapshot, its redundancy cluster, and its top triaged issues.
+
+use crate::config::{Config, Signal};
+use crate::db::Db;
+use crate::db::discovery as store;
+use crate::discovery::health::ExtraSignals;
+use crate::scoring::{self, HealthInputs, ImpactInputs};
+use anyhow::Context as _;
+use std::fmt::Write as _;
+
+fn signal_line(out: &mut String, name: &str, value: Option<f64>, unit: &str, signal: &Signal) {
+    match value {
+        Some(v) => {
+            let n = scoring::norm(v, signal.threshold);
+            let n = if signal.smaller_is_better { 1.0 - n } else { n };
+            let _ = writeln!(
+                out,
+                "    {name:<24} {v:>12.2} {unit:<10} → {n:.3} × weight {}",
+                signal.weight
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "    {name:<24} {:>12} {unit:<10}   (left out of the mean)",
+                "not measured"
+            );
+        }
+    }
+}
+
+fn delta(now: f64, before: Option<f64>) -> String {
+    match before {
+        Some(b) => format!(" ({:+.3} since the previous run)", now - b),
+        None => String::new(),
+    }
+}
+
+/// The report for `repo`.
+pub async fn render(db: &Db, config: &Config, repo: &str) -> anyhow::Result<String> {
+    let key = repo.to_lowercase();
+    let snapshots = store::snapshots_of(db.pool(), &key, 2).await?;
+    let Some(latest) = snapshots.first() else {
+        anyhow::bail!(
+            "discovery has no snapshot of {repo}: run `globallm discover --language L` (or let the nightly run measure it) first"
+        );
+    };
+    let previous = snapshots.get(1);
+    let health: HealthInputs =
+        serde_json::from_str(&latest.health_inputs).context("stored health inputs")?;
+    let impact: ImpactInputs =
+        serde_json::from_str(&latest.impact_inputs).context("stored impact inputs")?;
+    let extra: ExtraSignals = serde_json::from_str(&latest.extra).context("stored signals")?;
+    let run = store::get_run(db.pool(), latest.run_id).await?;
+    // Scores under the current weights, so a changed configuration shows at once.
+    let h = scoring::health(&health, &config.scoring.health);
+    let i = scoring::impact(&impact, &config.scoring);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{repo} ({}) — discovery run {}{}",
+        latest.language,
+        latest.run_id,
+        run.map(|r| format!(", {}", crate::time::format_ms(r.started_at)))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Health {h:.3}{}", delta(h, previous.map(|p| p.health)));
+    if health.archived {
+        let _ = writeln!(out, "    archived: health is 0");
+    }
+    let s = &config.scoring.health;
+    signal_line(
+        &mut out,
+        "created_since",
+        health.created_since,
+        "months",
+        &s.created_since,
+    );
+    signal_line(
+        &mut out,
+        "updated_since",
+        health.updated_since,
+        "months",
+        &s.updated_since,
+    );
+    signal_line(
+        &mut out,
+        "contributor_count",
+        health.contributor_count,
+        "people",
+        &s.contributor_count,
+    );
+    signal_line(
+        &mut out,
+        "org_count",
+        health.org_count,
+        "orgs",
+        &s.org_count,
+    );
+    signal_line(
+        &mut out,
+        "commit_frequency",
+        health.commit_frequency,
+        "per week",
+        &s.commit_frequency,
+    );
+    signal_line(
+        &mut out,
+        "recent_release_count",
+        health.recent_release_count,
+        "per year",
+        &s.recent_release_count,
+    );
+    signal_line(
+        &mut out,
+        "updated_issues_count",
+        health.updated_issues_count,
+        "90 days",
+        &s.updated_issues_count,
+    );
+    signal_line(
+        &mut out,
+        "closed_issues_count",
+        health.closed_issues_count,
+        "90 days",
+        &s.closed_issues_count,
+    );
+    signal_line(
+        &mut out,
+        "issue_comment_frequency",
+        health.issue_comment_frequency,
+        "per issue",
+        &s.issue_comment_frequency,
+    );
+    signal_line(
+        &mut out,
+        "github_mention_count",
+        health.github_mention_count,
+        "mentions",
+        &s.github_mention_count,
+    );
+    signal_line(
+        &mut out,
+        "dependent_count",
+        health.dependent_count,
+        "packages",
+        &s.dependent_count,
+    );
+    let _ = writeln!(
+        out,
+        "    CI on the default branch: {}; issue resolution (closed/updated, 90 days): {}",
+        extra.ci_state.as_deref().unwrap_or("unknown"),
+        extra
+            .issue_resolution_rate
+            .map_or("unknown".to_owned(), |r| format!("{r:.2}"))
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Impact {i:.3}{}", delta(i, previous.map(|p| p.impact)));
+    let show = |v: Option<f64>| v.map_or("unknown".to_owned(), |v| format!("{v:.0}"));
+    let packages = store::packages_of_repo(db.pool(), &key).await?;
+    let _ = writeln!(out, "    stars                    {}", show(impact.stars));
+    let _ = writeln!(
+        out,
+        "    dependents               {}{}",
+        show(impact.dependents),
+        packages
+            .iter()
+            .find_map(|p| p.dependents_source.as_deref())
+            .map(|s| format!(" (from {s})"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
+        "    downstream reach         {}",
+        show(impact.downstream_reach)
+    );
+    let pct = |p: Option<f64>, raw: Option<f64>| match (p, raw) {
+        (Some(p), Some(raw)) => format!(
+            "{:.1}th percentile in {} ({raw:.3e})",
+            p * 100.0,
+            latest.language
+        ),
+        _ => "unknown (no dependency graph yet)".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "    PageRank                 {}",
+        pct(impact.pagerank_percentile, latest.pagerank)
+    );
+    let _ = writeln!(
+        out,
+        "    betweenness              {}",
+        pct(impact.betweenness_percentile, latest.betweenness)
+    );
+    if let Some(p) = previous {
+        let before: Option<ImpactInputs> = serde_json::from_str(&p.impact_inputs).ok();
+        if let (Some(now), Some(then)) = (impact.stars, before.and_then(|b| b.stars)) {
+            let _ = writeln!(out, "    stars since run {}: {:+.0}", p.run_id, now - then);
+        }
+    }
+    if !packages.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Packages");
+        for p in &packages {
+            let _ = writeln!(
+                out,
+                "    {} {} {}: {} dependents, {} downloads",
+                p.language,
+                p.name,
+                p.version.as_deref().unwrap_or(""),
+                p.dependents.map_or("?".to_owned(), |d| d.to_string()),
+                p.downloads.map_or("?".to_owned(), |d| d.to_string())
+            );
+        }
+    }
+    if latest.redundancy > 0.0 {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "Redundancy penalty {:.3} (see `globallm redundancy --language {}`)",
+            latest.redundancy, latest.language
+        );
+    }
+    let issues = store::top_issues(db.pool(), repo, 5).await?;
+    let _ = writeln!(out);
+    if issues.is_empty() {
+        let _ = writeln!(
+            out,
+            "Top issues: none triaged yet (`globallm issues --repo {repo}` triages them)"
+        );
+    } else {
+        let _ = writeln!(out, "Top issues");
+        for (number, title, category, priority, level) in issues {
+            let _ = writeln!(
+                out,
+                "    #{number:<6} {priority:.3} {level:<8} {category:<8} {title}"
+            );
+        }
+    }
+    Ok(out)
+}
