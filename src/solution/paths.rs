@@ -169,10 +169,20 @@ mod tests {
 
     #[test]
     fn documentation_is_recognized() {
-        for path in ["README.md", "docs/guide.rst", "CHANGELOG.txt", "doc/img/flow.svg"] {
+        for path in [
+            "README.md",
+            "docs/guide.rst",
+            "CHANGELOG.txt",
+            "doc/img/flow.svg",
+        ] {
             assert!(is_docs_path(path), "{path}");
         }
-        for path in ["docs/conf.py", "requirements.txt", "src/lib.rs", "CMakeLists.txt"] {
+        for path in [
+            "docs/conf.py",
+            "requirements.txt",
+            "src/lib.rs",
+            "CMakeLists.txt",
+        ] {
             assert!(!is_docs_path(path), "{path}");
         }
     }

@@ -479,3 +479,43 @@ fn previous_diff_paths_are_read() {
         vec!["x.py".to_owned(), "new.py".to_owned()]
     );
 }
+
+#[tokio::test]
+async fn the_tier_is_recomputed_from_the_branch_after_a_push() {
+    let h = harness(script().answer(GOOD), Config::default()).await;
+    let base = git(h.work.path(), &["rev-parse", "HEAD"]).trim().to_owned();
+    draft_fix(h.input(TITLE, BODY, 1)).await.expect("drafted");
+    git(h.work.path(), &["add", "-A"]);
+    git(h.work.path(), &["commit", "-qm", "fix"]);
+    let forbidden = forbidden_paths(&h.risk, &h.repo_config, TITLE, BODY).expect("globs");
+    let issue = IssueFacts {
+        category: Category::Bug,
+        complexity: 2,
+        repo_has_tests: true,
+    };
+    let changes = changes_since(h.work.path(), &base).await.expect("changes");
+    let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, vec!["py/shop/cart.py", "py/tests/test_cart.py"]);
+    assert_eq!(
+        assess_changes(&changes, &forbidden, issue, &h.risk).tier,
+        Tier::Low
+    );
+
+    // Someone pushes a workflow change on top: the branch is now CRITICAL.
+    std::fs::write(
+        h.work.path().join(".github/workflows/ci.yml"),
+        "name: ci\non: [push]\njobs: {}\n",
+    )
+    .expect("write");
+    git(h.work.path(), &["commit", "-qam", "ci"]);
+    let changes = changes_since(h.work.path(), &base).await.expect("changes");
+    let assessment = assess_changes(&changes, &forbidden, issue, &h.risk);
+    assert_eq!(assessment.tier, Tier::Critical);
+    assert!(
+        assessment.reasons[0]
+            .text
+            .starts_with("changes a CI/workflow file: `.github/workflows/ci.yml`"),
+        "{:?}",
+        assessment.reasons
+    );
+}
