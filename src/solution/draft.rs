@@ -18,7 +18,7 @@ mod tree;
 pub use tree::changes_since;
 
 use prompt::{diff_paths, files_for_prompt, localize_in, put_first, rerank, tests_for_prompt};
-use tree::{created, git, mark_intent_to_add, revert, work_tree_diff};
+use tree::{created, git, mark_intent_to_add, revert, undo, work_tree_diff};
 
 use super::blocks::{self, Answer, Proposal};
 use super::conventions::{self, Conventions};
@@ -88,8 +88,8 @@ impl Default for DraftOptions {
         Self {
             limits: validate::Limits::default(),
             candidates: 8,
-            prompt_files: 4,
-            max_file_chars: 24_000,
+            prompt_files: 3,
+            max_file_chars: 16_000,
             rerank: false,
             run_tests: false,
             sandbox: SandboxOptions::default(),
@@ -497,27 +497,26 @@ impl Context<'_> {
         }
         let test_run = match self.test_command.filter(|_| self.options.run_tests) {
             Some(command) => {
-                let intent: Vec<&str> = created(&changes);
-                let prepared = mark_intent_to_add(self.work_tree, &intent).await;
+                // Created files become intent-to-add first, so `git clean` below keeps them.
+                if let Err(message) = mark_intent_to_add(self.work_tree, &created(&changes)).await {
+                    undo(self.work_tree, &changes).await;
+                    return Err(DraftError::WorkTree {
+                        path: self.work_tree.to_path_buf(),
+                        message,
+                    });
+                }
                 let run = sandbox::run_tests(self.work_tree, command, &self.options.sandbox).await;
                 // What the tests left behind (caches, reports) must not be committed.
                 let _ = git(self.work_tree, &["clean", "-fdq"]).await;
-                let run = match (prepared, run) {
-                    (Ok(()), Ok(run)) => run,
-                    (Err(message), _) => {
-                        revert(self.work_tree, &changes);
-                        return Err(DraftError::WorkTree {
-                            path: self.work_tree.to_path_buf(),
-                            message,
-                        });
-                    }
-                    (_, Err(err)) => {
-                        revert(self.work_tree, &changes);
+                let run = match run {
+                    Ok(run) => run,
+                    Err(err) => {
+                        undo(self.work_tree, &changes).await;
                         return Err(err.into());
                     }
                 };
                 if !run.passed() {
-                    revert(self.work_tree, &changes);
+                    undo(self.work_tree, &changes).await;
                     let how = match run.outcome {
                         sandbox::Outcome::TimedOut => {
                             format!("did not finish within {:?}", self.options.sandbox.timeout)

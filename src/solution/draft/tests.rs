@@ -344,11 +344,9 @@ async fn a_repair_sends_the_ci_output_and_the_maintainers_request_as_data() {
 
 #[tokio::test]
 async fn the_repository_test_command_gates_the_change() {
-    // The "tests" pass only once `del` is gone; the first answer only adds a test.
-    let test_only = &GOOD[GOOD.find("FILE: py/tests").expect("test part")..];
-    let first = format!(
-        "SUMMARY: first try\n\nFILE: py/shop/cart.py\nWHY: a comment\n<<<<<<< SEARCH\n    def remove_item(self, sku):\n=======\n    def remove_item(self, sku):\n        # unknown SKUs are an error\n>>>>>>> REPLACE\n\n{test_only}"
-    );
+    // The "tests" pass only once `del` is gone; the first answer adds a comment and a new test
+    // file, which must leave no trace once refused.
+    let first = "SUMMARY: first try\n\nFILE: py/shop/cart.py\nWHY: a comment\n<<<<<<< SEARCH\n    def remove_item(self, sku):\n=======\n    def remove_item(self, sku):\n        # unknown SKUs are an error\n>>>>>>> REPLACE\n\nFILE: py/tests/test_first.py\nWHY: a new test\n<<<<<<< SEARCH\n=======\ndef test_first():\n    assert True\n>>>>>>> REPLACE\n";
     let mut h = harness(script().answer(first).answer(GOOD), Config::default()).await;
     h.repo_config.test_command = Some("! grep -q 'del self.items' py/shop/cart.py".to_owned());
     let mut input = h.input(TITLE, BODY, 2);
@@ -517,5 +515,29 @@ async fn the_tier_is_recomputed_from_the_branch_after_a_push() {
             .starts_with("changes a CI/workflow file: `.github/workflows/ci.yml`"),
         "{:?}",
         assessment.reasons
+    );
+}
+
+#[tokio::test]
+async fn a_created_test_file_is_in_the_diff() {
+    let answer = format!(
+        "{}FILE: py/tests/test_remove.py\nWHY: a new regression test\n<<<<<<< SEARCH\n=======\nfrom shop.cart import Cart\n\n\ndef test_remove_absent_item_does_nothing():\n    Cart().remove_item(\"pear\")\n>>>>>>> REPLACE\n",
+        &GOOD[..GOOD.find("FILE: py/tests").expect("test part")]
+    );
+    let h = harness(script().answer(answer), Config::default()).await;
+    let draft = draft_fix(h.input(TITLE, BODY, 1)).await.expect("drafted");
+    assert_eq!(draft.tests, vec!["py/tests/test_remove.py".to_owned()]);
+    assert!(draft.files[1].created && draft.files[1].is_test);
+    assert!(
+        draft
+            .diff
+            .contains("--- /dev/null\n+++ b/py/tests/test_remove.py"),
+        "{}",
+        draft.diff
+    );
+    assert!(
+        draft
+            .render_dry_run()
+            .contains("  A py/tests/test_remove.py (+5 -0) — a new regression test")
     );
 }

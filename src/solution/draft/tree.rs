@@ -27,6 +27,19 @@ pub(super) fn revert(work_tree: &Path, changes: &[FileChange]) {
     }
 }
 
+/// [`revert`], and forgets the created files' intent-to-add entries.
+pub(super) async fn undo(work_tree: &Path, changes: &[FileChange]) {
+    revert(work_tree, changes);
+    let created = created(changes);
+    if !created.is_empty() {
+        let mut args = vec!["reset", "--quiet", "--"];
+        args.extend(created);
+        if let Err(err) = git(work_tree, &args).await {
+            tracing::warn!("cannot forget refused new files in the index: {err}");
+        }
+    }
+}
+
 /// Runs git in the work tree; the error is git's message.
 pub(super) async fn git(work_tree: &Path, args: &[&str]) -> Result<String, String> {
     let output = tokio::process::Command::new("git")
