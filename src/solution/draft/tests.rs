@@ -541,3 +541,44 @@ async fn a_created_test_file_is_in_the_diff() {
             .contains("  A py/tests/test_remove.py (+5 -0) — a new regression test")
     );
 }
+
+#[tokio::test]
+async fn the_llm_rerank_reorders_the_candidates_and_a_failed_one_keeps_them() {
+    let rerank = r#"{"files": [{"path": "py/shop/__init__.py", "reason": "exports"}, {"path": "not/there.py", "reason": "invented"}]}"#;
+    let h = harness(script().answer(rerank).answer(GOOD), Config::default()).await;
+    let mut input = h.input(TITLE, BODY, 1);
+    input.options.rerank = true;
+    let draft = draft_fix(input).await.expect("drafted");
+    assert_eq!(
+        draft.localized[0], "py/shop/__init__.py",
+        "{:?}",
+        draft.localized
+    );
+    assert_eq!(
+        draft.localized[1], "py/shop/cart.py",
+        "then the lexical order"
+    );
+    assert!(!draft.localized.iter().any(|p| p == "not/there.py"));
+    let requests = h.provider.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[0].messages[0].content.contains("Candidate files:"));
+    let first_call = h.provider.requests()[0].clone();
+    assert!(
+        first_call.json_schema.is_some(),
+        "the re-rank is a structured answer"
+    );
+
+    let failing = script()
+        .fail(crate::llm::LlmError::InvalidResponse {
+            provider: "scripted".into(),
+            message: "boom".into(),
+        })
+        .answer(GOOD);
+    let h = harness(failing, Config::default()).await;
+    let mut input = h.input(TITLE, BODY, 1);
+    input.options.rerank = true;
+    let draft = draft_fix(input)
+        .await
+        .expect("drafted despite the failed re-rank");
+    assert_eq!(draft.localized[0], "py/shop/cart.py");
+}
