@@ -157,6 +157,12 @@ async fn a_good_answer_is_applied_with_its_test_and_assessed() {
     );
     assert_eq!(draft.risk.tier, Tier::Low, "{:?}", draft.risk.reasons);
     assert!(draft.usage.input_tokens > 0 && draft.usage.output_tokens > 0);
+    eprintln!(
+        "one draft on the shop fixture: {} tokens in, {} out",
+        draft.usage.input_tokens, draft.usage.output_tokens
+    );
+    // The prompt stays small: three files, their tests, the issue, the instructions.
+    assert!(draft.usage.input_tokens < 8_000, "{:?}", draft.usage);
     assert!(
         draft.cost_usd.is_some_and(|c| c > 0.0),
         "the default prices know the model"
