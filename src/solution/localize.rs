@@ -358,11 +358,13 @@ impl StructuralBoosts {
         let Some(hits) = self.frames.get(&doc) else {
             return (0.0, Vec::new(), Vec::new());
         };
-        let mut score = 0.0;
+        // The best frame counts, not the sum: a file the trace passes through three times (a
+        // framework's dispatch) must not outrank the innermost frame, where the error is raised.
+        let mut score: f64 = 0.0;
         let mut reasons = Vec::new();
         let mut lines = Vec::new();
         for (rank, line, ties) in hits {
-            score += FRAME_BOOST / (1.0 + *rank as f64) / *ties as f64;
+            score = score.max(FRAME_BOOST / (1.0 + *rank as f64) / *ties as f64);
             let at = line.map(|l| format!(" line {l}")).unwrap_or_default();
             let which = if *rank == 0 {
                 "the innermost frame in this repository".to_owned()
@@ -372,7 +374,7 @@ impl StructuralBoosts {
             reasons.push(format!("stack trace:{at} ({which})"));
             lines.extend(*line);
         }
-        (score.min(2.0 * FRAME_BOOST), reasons, lines)
+        (score, reasons, lines)
     }
 }
 
