@@ -541,6 +541,26 @@ mod tests {
     }
 
     #[test]
+    fn a_file_the_trace_passes_through_often_does_not_outrank_the_innermost_frame() {
+        // Doc 0 is passed through three times (frames 2 to 4 from the innermost), doc 1 raises.
+        let boosts = StructuralBoosts {
+            frames: HashMap::from([
+                (
+                    0,
+                    vec![(1, Some(20), 1), (2, Some(21), 1), (3, Some(22), 1)],
+                ),
+                (1, vec![(0, Some(13), 1)]),
+            ]),
+            path_mentions: HashMap::new(),
+        };
+        let (through, reasons, lines) = boosts.frames_of(0);
+        let (raises, _, _) = boosts.frames_of(1);
+        assert!(raises > through, "{raises} > {through}");
+        assert_eq!(reasons.len(), 3, "every frame is still a reason");
+        assert_eq!(lines, vec![20, 21, 22]);
+    }
+
+    #[test]
     fn a_go_panic_points_at_the_store() {
         let panic = "panic: assignment to entry in nil map\n\ngoroutine 1 [running]:\nexample.com/shop/inventory.(*Store).Restock(...)\n\t/home/dev/go/inventory/store.go:30\nmain.main()\n\t/home/dev/cmd/main.go:9 +0x25\n";
         let report = rank_of(("Restock panics on a new store", panic));
