@@ -25,6 +25,8 @@ pub struct Context {
     github: Mutex<Option<(GithubIdentity, Arc<GithubClient>)>>,
     /// Repositories' `.github/globallm.yml`, cached by blob sha.
     pub repo_configs: RepoConfigs,
+    /// Clones of repositories and work trees for fixes (`<data dir>/checkouts`).
+    pub checkouts: crate::solution::checkout::Checkouts,
     bot_login: Mutex<Option<String>>,
     llm: Mutex<Option<(Arc<Config>, Option<crate::llm::client::Llm>)>>,
     known_labels: Mutex<std::collections::HashSet<(String, String)>>,
@@ -83,7 +85,15 @@ impl Context {
 
     /// A context on the given clock.
     pub fn with_clock(db: Db, config: ConfigRx, clock: Arc<dyn Clock>) -> Self {
+        let checkouts = {
+            let current = config.borrow();
+            crate::solution::checkout::Checkouts::new(
+                current.storage.data_dir.join("checkouts"),
+                current.fix.cached_repos,
+            )
+        };
         Self {
+            checkouts,
             db,
             config,
             jobs_added: Arc::new(Notify::new()),

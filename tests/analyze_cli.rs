@@ -71,7 +71,10 @@ fn analyze_writes_every_metric_of_every_node_as_networkx_computes_them() {
         let row = &ours[node];
         for column in [1, 2] {
             let difference = (number(&row[column]) - number(&expected[column])).abs();
-            assert!(difference <= 1e-6, "{node} column {column}: {row:?} vs {expected:?}");
+            assert!(
+                difference <= 1e-6,
+                "{node} column {column}: {row:?} vs {expected:?}"
+            );
         }
         assert_eq!(row[3..], expected[3..], "{node}: reach and in-degree");
     }
@@ -90,7 +93,10 @@ fn analyze_samples_pivots_like_networkx_and_prints_to_stdout() {
     ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    assert!(stderr.contains("betweenness: 64 pivots (seed 7) in "), "{stderr}");
+    assert!(
+        stderr.contains("betweenness: 64 pivots (seed 7) in "),
+        "{stderr}"
+    );
     let ours = rows(&String::from_utf8_lossy(&output.stdout));
     let theirs = rows(
         &std::fs::read_to_string(fixture("scale_free.k64.seed7.networkx.tsv")).expect("reads"),
@@ -98,7 +104,12 @@ fn analyze_samples_pivots_like_networkx_and_prints_to_stdout() {
     assert_eq!(ours.len(), 1904);
     for (node, expected) in &theirs {
         let difference = (number(&ours[node][2]) - number(&expected[1])).abs();
-        assert!(difference <= 1e-6, "{node}: {} vs {}", ours[node][2], expected[1]);
+        assert!(
+            difference <= 1e-6,
+            "{node}: {} vs {}",
+            ours[node][2],
+            expected[1]
+        );
     }
 }
 
@@ -122,10 +133,19 @@ fn analyze_needs_a_graph_and_a_usable_k() {
     assert_eq!(output.status.code(), Some(2), "a usage error");
     assert!(String::from_utf8_lossy(&output.stderr).contains("--graph"));
 
-    let output = globallm(&["analyze", "--graph", &fixture("small.edges.tsv"), "--k", "11"]);
+    let output = globallm(&[
+        "analyze",
+        "--graph",
+        &fixture("small.edges.tsv"),
+        "--k",
+        "11",
+    ]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("cannot take 11 pivots from a graph of 10 nodes"), "{stderr}");
+    assert!(
+        stderr.contains("cannot take 11 pivots from a graph of 10 nodes"),
+        "{stderr}"
+    );
 
     let output = globallm(&["analyze", "--graph", "/nonexistent/edges.tsv"]);
     assert_eq!(output.status.code(), Some(1));

@@ -20,7 +20,9 @@ const GRAPHS: [&str; 6] = [
 const TOLERANCE: f64 = 1e-6;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/graph")
+        .join(name)
 }
 
 fn load(name: &str) -> Graph {
@@ -110,13 +112,26 @@ fn reach_and_in_degree_equal_networkx_ancestors_and_in_degree() {
         let expected = Expected::read(&format!("{name}.networkx.tsv"));
         let reach = downstream_reach(&graph, ReachMethod::Exact);
         let auto = downstream_reach(&graph, ReachMethod::Auto);
-        assert!(reach.exact && auto.exact, "{name}: small graphs are counted exactly");
+        assert!(
+            reach.exact && auto.exact,
+            "{name}: small graphs are counted exactly"
+        );
         assert_eq!(auto, reach);
         let in_degrees = graph.in_degrees();
         for row in &expected.rows {
             let v = graph.index(&row[0]).expect("same nodes") as usize;
-            assert_eq!(reach.counts[v].to_string(), row[3], "{name}: reach of {}", row[0]);
-            assert_eq!(in_degrees[v].to_string(), row[4], "{name}: in-degree of {}", row[0]);
+            assert_eq!(
+                reach.counts[v].to_string(),
+                row[3],
+                "{name}: reach of {}",
+                row[0]
+            );
+            assert_eq!(
+                in_degrees[v].to_string(),
+                row[4],
+                "{name}: in-degree of {}",
+                row[0]
+            );
         }
     }
 }

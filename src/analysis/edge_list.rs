@@ -228,7 +228,10 @@ mod tests {
     fn malformed_lines_are_named_by_number() {
         assert_eq!(
             malformed_line("a\tb\n# c\nno tab here\n"),
-            (3, "expected `dependent<TAB>dependency`, found no tab".to_owned())
+            (
+                3,
+                "expected `dependent<TAB>dependency`, found no tab".to_owned()
+            )
         );
         assert_eq!(
             malformed_line("a\tb\tc\n"),
@@ -245,7 +248,10 @@ mod tests {
         // leaves a line without a tab.
         assert_eq!(
             malformed_line("a\t \n"),
-            (1, "expected `dependent<TAB>dependency`, found no tab".to_owned())
+            (
+                1,
+                "expected `dependent<TAB>dependency`, found no tab".to_owned()
+            )
         );
         let mut bad_utf8 = b"a\tb\nx\t".to_vec();
         bad_utf8.extend_from_slice(&[0xff, 0xfe, b'\n']);

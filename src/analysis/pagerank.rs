@@ -169,8 +169,8 @@ mod tests {
 
     #[test]
     fn too_few_iterations_is_the_networkx_error() {
-        let graph = Graph::from_edges([("a", "b"), ("b", "c"), ("c", "a"), ("c", "b")])
-            .expect("small");
+        let graph =
+            Graph::from_edges([("a", "b"), ("b", "c"), ("c", "a"), ("c", "b")]).expect("small");
         let options = PageRankOptions {
             max_iterations: 2,
             tolerance: 1e-12,

@@ -60,8 +60,8 @@ impl PyRandom {
         }
         for _ in 0..N - 1 {
             let prev = mt[i - 1];
-            mt[i] = (mt[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_566_083_941))
-                .wrapping_sub(i as u32);
+            mt[i] =
+                (mt[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_566_083_941)).wrapping_sub(i as u32);
             i += 1;
             if i >= N {
                 mt[0] = mt[N - 1];
@@ -161,9 +161,15 @@ mod tests {
             [2_746_317_213, 478_163_327, 107_420_369]
         );
         let mut rng = PyRandom::new(0);
-        assert_eq!([rng.next_u32(), rng.next_u32()], [3_626_764_237, 1_654_615_998]);
+        assert_eq!(
+            [rng.next_u32(), rng.next_u32()],
+            [3_626_764_237, 1_654_615_998]
+        );
         let mut rng = PyRandom::new((1 << 40) + 5);
-        assert_eq!([rng.next_u32(), rng.next_u32()], [2_166_296_868, 2_220_160_828]);
+        assert_eq!(
+            [rng.next_u32(), rng.next_u32()],
+            [2_166_296_868, 2_220_160_828]
+        );
     }
 
     #[test]

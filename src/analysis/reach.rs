@@ -351,8 +351,10 @@ mod tests {
         // 600 nodes on a chain (three batches of 256), with a back edge making a cycle of the
         // last ten.
         let names: Vec<String> = (0..600).map(|i| format!("n{i}")).collect();
-        let mut edges: Vec<(&str, &str)> =
-            names.windows(2).map(|w| (w[0].as_str(), w[1].as_str())).collect();
+        let mut edges: Vec<(&str, &str)> = names
+            .windows(2)
+            .map(|w| (w[0].as_str(), w[1].as_str()))
+            .collect();
         edges.push((&names[599], &names[590]));
         let graph = Graph::from_edges(edges).expect("small");
         let reach = downstream_reach(&graph, ReachMethod::Exact);

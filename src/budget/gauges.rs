@@ -35,7 +35,15 @@ pub(super) fn describe() {
         );
         describe_counter!(
             "globallm_llm_tokens_total",
-            "LLM tokens settled, by model and direction (input, output)"
+            "LLM tokens settled, by provider, model and direction (input, output)"
+        );
+        describe_counter!(
+            "globallm_llm_cost_microusd_total",
+            "Estimated LLM cost in millionths of a US dollar (from llm.prices), by provider and model"
+        );
+        describe_counter!(
+            "globallm_llm_calls_total",
+            "LLM calls, by provider and outcome (ok or the error kind)"
         );
         describe_counter!(
             "globallm_llm_fallbacks_total",

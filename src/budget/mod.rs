@@ -365,10 +365,20 @@ impl Budget {
         ] {
             metrics::counter!(
                 "globallm_llm_tokens_total",
+                "provider" => settlement.provider.unwrap_or("none").to_owned(),
                 "model" => settlement.model.unwrap_or("none").to_owned(),
                 "direction" => direction
             )
             .increment(tokens);
+        }
+        if let Some(cost) = used.cost_usd {
+            // Prometheus counters are integers here: cost is counted in micro-dollars.
+            metrics::counter!(
+                "globallm_llm_cost_microusd_total",
+                "provider" => settlement.provider.unwrap_or("none").to_owned(),
+                "model" => settlement.model.unwrap_or("none").to_owned()
+            )
+            .increment((cost * 1_000_000.0).round() as u64);
         }
         Ok(true)
     }

@@ -4,6 +4,7 @@ mod analyze_cmd;
 mod budget_cmd;
 mod classifier_cmd;
 mod config_cmd;
+mod fix_cmd;
 mod jobs_cmd;
 mod localize_cmd;
 mod replay;
@@ -73,6 +74,8 @@ pub enum Command {
     Localize(localize_cmd::LocalizeArgs),
     /// Graph metrics of an edge list: PageRank, betweenness, downstream reach, in-degree
     Analyze(analyze_cmd::AnalyzeArgs),
+    /// Draft the fix of one issue (`--dry-run`: show it, push nothing)
+    Fix(fix_cmd::FixArgs),
 }
 
 /// Parses the command line, runs the command, and turns an error into a message and exit code 1.
@@ -139,6 +142,10 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Status(args) => {
             init_logging(&quiet_logging(&sources), None);
             status_cmd::run(&sources, &args).await
+        }
+        Command::Fix(args) => {
+            init_logging(&quiet_logging(&sources), None);
+            fix_cmd::run(&sources, &args).await
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct Config {
     pub scoring: ScoringConfig,
     /// The auto-merge risk policy (DESIGN §6).
     pub risk: RiskConfig,
+    /// Drafting fixes and driving their pull requests.
+    pub fix: FixConfig,
     /// Issue triage.
     pub triage: TriageConfig,
     /// The LLM provider, its fallback, retries and prices.
@@ -211,6 +213,34 @@ impl Default for JobsConfig {
             lease_secs: 300,
             poll_interval_ms: 1_000,
             shutdown_deadline_secs: 30,
+        }
+    }
+}
+
+/// `fix.*`: drafting fixes and driving their pull requests through CI.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct FixConfig {
+    /// Drafting attempts per fix (the first answer and the answers to validation errors).
+    pub max_attempts: u32,
+    /// Repair attempts after CI failed on the change, per pull request.
+    pub max_repairs: u32,
+    /// Re-runs of a failure that looks like CI infrastructure, per pull request.
+    pub max_reruns: u32,
+    /// Seconds of work a fix attempt reserves in the budget.
+    pub attempt_seconds: u64,
+    /// Repositories kept in the checkout cache (`<data dir>/checkouts`).
+    pub cached_repos: usize,
+}
+
+impl Default for FixConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            max_repairs: 1,
+            max_reruns: 1,
+            attempt_seconds: 600,
+            cached_repos: 20,
         }
     }
 }

@@ -85,7 +85,10 @@ impl Secrets {
                 "github_private_key",
                 self.github_private_key.as_ref().map(Secret::source),
             ),
-            ("dashboard_token", self.dashboard_token.as_ref().map(Secret::source)),
+            (
+                "dashboard_token",
+                self.dashboard_token.as_ref().map(Secret::source),
+            ),
             ("llm_api_key", self.llm_api_key.as_ref().map(Secret::source)),
             (
                 "llm_fallback_api_key",

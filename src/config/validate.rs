@@ -22,6 +22,9 @@ fn invalid(key: &'static str, reason: impl Into<String>) -> Result<(), Invalid> 
 pub fn validate(config: &Config) -> Result<(), Invalid> {
     validate_server(config)?;
     validate_jobs(config)?;
+    if config.fix.max_attempts == 0 {
+        return invalid("fix.max_attempts", "must be at least 1");
+    }
     validate_budget(config)?;
     validate_scoring(config)?;
     validate_risk(config)?;

@@ -51,6 +51,14 @@ pub struct FixPr {
     pub last_ci: Option<String>,
     /// Whether a maintainer said `/globallm merge`.
     pub merge_approved: bool,
+    /// Who asked for the fix.
+    pub requested_by: Option<String>,
+    /// The failing CI output of the last red verdict.
+    pub ci_output: Option<String>,
+    /// The last action taken, with the head it was taken on (`<action>@<sha>`).
+    pub acted: Option<String>,
+    /// Whether the merged pull request was reverted.
+    pub reverted: bool,
     /// When it was started.
     pub created_at: Millis,
     /// When it last changed.
@@ -59,7 +67,8 @@ pub struct FixPr {
 
 const COLUMNS: &str = "id, repo, issue, installation, branch, pr_number, head_sha, state, tier, \
                        risk_reasons, category, complexity, stopped, stop_reason, attempts, repairs, \
-                       reruns, tokens, cost_usd, merge_sha, last_ci, merge_approved, created_at, updated_at";
+                       reruns, tokens, cost_usd, merge_sha, last_ci, merge_approved, requested_by, ci_output, \
+                       acted, reverted, created_at, updated_at";
 
 /// Starts drafting a fix for an issue; `None` when one is being drafted or is open already.
 pub async fn start(
@@ -141,6 +150,21 @@ pub async fn open_for_branch(
     .await
 }
 
+/// The open row whose head is `sha` (what a check run or a status names).
+pub async fn open_for_head(
+    pool: &SqlitePool,
+    repo: &str,
+    sha: &str,
+) -> sqlx::Result<Option<FixPr>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM fix_prs WHERE repo = ? AND head_sha = ? AND state = 'open' ORDER BY id DESC LIMIT 1"
+    )))
+    .bind(repo)
+    .bind(sha)
+    .fetch_optional(pool)
+    .await
+}
+
 /// Open GlobalLM pull requests in a repository.
 pub async fn count_open(pool: &SqlitePool, repo: &str) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT count(*) FROM fix_prs WHERE repo = ? AND state = 'open'")
@@ -165,7 +189,7 @@ pub async fn save(conn: &mut SqliteConnection, fix: &FixPr, now: Millis) -> sqlx
         "UPDATE fix_prs SET pr_number = ?, head_sha = ?, state = ?, tier = ?, risk_reasons = ?,
              category = ?, complexity = ?, stopped = ?, stop_reason = ?, attempts = ?, repairs = ?,
              reruns = ?, tokens = ?, cost_usd = ?, merge_sha = ?, last_ci = ?, merge_approved = ?,
-             updated_at = ?
+             requested_by = ?, ci_output = ?, acted = ?, reverted = ?, updated_at = ?
          WHERE id = ?",
     )
     .bind(fix.pr_number)
@@ -185,6 +209,10 @@ pub async fn save(conn: &mut SqliteConnection, fix: &FixPr, now: Millis) -> sqlx
     .bind(&fix.merge_sha)
     .bind(&fix.last_ci)
     .bind(fix.merge_approved)
+    .bind(&fix.requested_by)
+    .bind(&fix.ci_output)
+    .bind(&fix.acted)
+    .bind(fix.reverted)
     .bind(now)
     .bind(fix.id)
     .execute(conn)

@@ -4,9 +4,11 @@
 //! refused politely to anyone without it (asked from the API), and nothing else happens.
 
 use super::Handled;
+use crate::automation::{fix, pull, risk};
 use crate::command::{self, Command, CommandParseError};
 use crate::context::Context;
 use crate::db::commands;
+use crate::db::fixes::{self, FixPr};
 use crate::event::IssueCommentEvent;
 use crate::event::model::{AccountKind, CommentAction};
 use crate::github::GithubClient;
@@ -169,12 +171,7 @@ async fn run(
             command::help_text(|verb| repo_config.command_enabled(verb)),
             true,
         )),
-        Command::Explain if event.issue.is_pull_request => Ok((
-            "GlobalLM did not open this pull request, so it has no risk tier to explain."
-                .to_owned(),
-            false,
-        )),
-        Command::Explain => {
+        Command::Explain if !event.issue.is_pull_request => {
             let assessment =
                 triage::assess(ctx, &event.repository, &event.issue, ctx.clock.now_ms()).await?;
             Ok((
@@ -182,12 +179,202 @@ async fn run(
                 true,
             ))
         }
-        other => Ok((
+        Command::Fix if event.issue.is_pull_request => Ok((
+            "`/globallm fix` works on issues; on a GlobalLM pull request use `/globallm retry`."
+                .to_owned(),
+            false,
+        )),
+        Command::Fix => {
+            if let Some(reason) = fix::skip_reason(&event.issue, repo_config) {
+                return Ok((format!("GlobalLM will not draft a fix: {reason}."), false));
+            }
+            let repo = event.repository.name.to_string();
+            let number = i64::try_from(event.issue.number.0).unwrap_or_default();
+            if let Some(active) = fixes::active_for_issue(ctx.db.pool(), &repo, number).await? {
+                return Ok((
+                    match active.pr_number {
+                        Some(pr) => format!("A GlobalLM fix is already open: #{pr}."),
+                        None => "GlobalLM is already drafting a fix for this issue.".to_owned(),
+                    },
+                    false,
+                ));
+            }
+            fix::enqueue(
+                ctx,
+                &fix::FixIssue {
+                    installation: inst.0,
+                    repo,
+                    issue: event.issue.number.0,
+                    requested_by: author.clone(),
+                    trigger: fix::Trigger::Command,
+                },
+            )
+            .await?;
+            Ok((
+                "On it: GlobalLM is drafting a fix and will link the pull request here.".to_owned(),
+                true,
+            ))
+        }
+        pr_command => on_pull_request(ctx, github, event, pr_command).await,
+    }
+}
+
+/// The commands about a GlobalLM pull request: `retry`, `stop`, `resume`, `merge`, `explain`.
+async fn on_pull_request(
+    ctx: &Context,
+    github: &GithubClient,
+    event: &IssueCommentEvent,
+    command: Command,
+) -> anyhow::Result<(String, bool)> {
+    let repo = event.repository.name.to_string();
+    let number = i64::try_from(event.issue.number.0).unwrap_or_default();
+    let found = if event.issue.is_pull_request {
+        fixes::for_pull_request(ctx.db.pool(), &repo, number).await?
+    } else {
+        None
+    };
+    let Some(mut fix) = found else {
+        return Ok((
             format!(
-                "`/globallm {}` is not available in this version of GlobalLM yet.",
-                other.verb()
+                "`/globallm {}` works on pull requests GlobalLM opened; this is not one.",
+                command.verb()
+            ),
+            false,
+        ));
+    };
+    let save = |fix: FixPr| async move {
+        let mut tx = ctx.db.write().await?;
+        fixes::save(tx.conn(), &fix, ctx.clock.now_ms()).await?;
+        tx.commit().await?;
+        anyhow::Ok(())
+    };
+    let tier = pull::tier_of(&fix);
+    match command {
+        Command::Explain => Ok((explain_fix(&fix), true)),
+        _ if fix.state != "open" => Ok((
+            format!(
+                "This pull request is {}: there is nothing left to automate.",
+                fix.state
             ),
             false,
         )),
+        Command::Stop => {
+            if fix.stopped {
+                return Ok(("Automation was already stopped here.".to_owned(), true));
+            }
+            fix.stopped = true;
+            fix.stop_reason = Some(format!(
+                "`/globallm stop` by @{}",
+                event.comment.author.login
+            ));
+            save(fix).await?;
+            Ok((
+                "Stopped: GlobalLM will not push, re-run or merge this pull request until `/globallm resume`.".to_owned(),
+                true,
+            ))
+        }
+        Command::Resume => {
+            fix.stopped = false;
+            fix.stop_reason = None;
+            fix.acted = None;
+            save(fix.clone()).await?;
+            let outcome = pull::evaluate(ctx, github, fix).await?;
+            Ok((format!("Resumed. {}", outcome_text(&outcome)), true))
+        }
+        Command::Merge => {
+            if !risk::may_merge_on_command(tier) {
+                return Ok((
+                    "This change is **CRITICAL**: GlobalLM never merges it, not even on command. A maintainer can review and merge it by hand.".to_owned(),
+                    false,
+                ));
+            }
+            if fix.stopped {
+                return Ok((
+                    "Automation is stopped here; `/globallm resume` first.".to_owned(),
+                    false,
+                ));
+            }
+            fix.merge_approved = true;
+            fix.acted = None;
+            save(fix.clone()).await?;
+            let outcome = pull::evaluate(ctx, github, fix).await?;
+            let merged = fixes::for_pull_request(ctx.db.pool(), &repo, number)
+                .await?
+                .is_some_and(|f| f.state == "merged");
+            Ok(if merged {
+                ("Merged.".to_owned(), true)
+            } else {
+                (
+                    format!(
+                        "Noted: it merges as soon as CI is green. {}",
+                        outcome_text(&outcome)
+                    ),
+                    true,
+                )
+            })
+        }
+        Command::Retry { feedback } => {
+            let mut text = feedback.trim().to_owned();
+            if let Some(ci) = fix.ci_output.as_deref() {
+                text.push_str(&format!("\n\nThe last CI failure:\n{ci}"));
+            }
+            fix::enqueue(
+                ctx,
+                &fix::FixIssue {
+                    installation: fix.installation as u64,
+                    repo,
+                    issue: fix.issue as u64,
+                    requested_by: event.comment.author.login.clone(),
+                    trigger: fix::Trigger::Retry { feedback: text },
+                },
+            )
+            .await?;
+            Ok((
+                "On it: GlobalLM is drafting a new version with your feedback.".to_owned(),
+                true,
+            ))
+        }
+        Command::Fix | Command::Help => Ok((command::help_text(|_| true), true)),
     }
+}
+
+fn outcome_text(outcome: &Handled) -> String {
+    match outcome {
+        Handled::Done => "CI was judged and acted on.".to_owned(),
+        Handled::Skipped(why) => format!("Nothing to do yet: {why}."),
+    }
+}
+
+/// `/globallm explain` on a GlobalLM pull request: its tier, the reasons, and its state.
+fn explain_fix(fix: &FixPr) -> String {
+    let tier = pull::tier_of(fix);
+    let reasons: Vec<String> = fix
+        .risk_reasons
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or_default();
+    let mut text = format!(
+        "**Risk: {tier}** (issue category {}, complexity {}/10)\n\n",
+        fix.category.as_deref().unwrap_or("unknown"),
+        fix.complexity.map_or("?".to_owned(), |c| c.to_string())
+    );
+    for reason in &reasons {
+        text.push_str(&format!("- {reason}\n"));
+    }
+    text.push_str(&format!(
+        "\nCI: {}. Attempts {}, repairs {}, re-runs {}; {} tokens (≈ ${:.2}).",
+        fix.last_ci.as_deref().unwrap_or("not reported"),
+        fix.attempts,
+        fix.repairs,
+        fix.reruns,
+        crate::automation::render::thousands(fix.tokens),
+        fix.cost_usd
+    ));
+    if fix.stopped {
+        text.push_str(&format!(
+            "\n\nAutomation is stopped: {}.",
+            fix.stop_reason.as_deref().unwrap_or("no reason kept")
+        ));
+    }
+    text
 }

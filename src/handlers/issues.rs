@@ -2,6 +2,7 @@
 //! it), and record when it is closed.
 
 use super::Handled;
+use crate::automation::fix;
 use crate::context::Context;
 use crate::db::triage as db;
 use crate::event::IssuesEvent;
@@ -48,6 +49,23 @@ pub async fn handle_issues(ctx: &Context, event: &IssuesEvent) -> anyhow::Result
             let label = event.label.as_deref().unwrap_or_default();
             if event.action == IssuesAction::Unlabeled && label == repo_config.labels.disabled {
                 return triage_issue(ctx, event).await;
+            }
+            if event.action == IssuesAction::Labeled && label == repo_config.labels.fix {
+                if let Some(reason) = fix::skip_reason(&event.issue, &repo_config) {
+                    return Ok(Handled::Skipped(reason));
+                }
+                fix::enqueue(
+                    ctx,
+                    &fix::FixIssue {
+                        installation: inst.0,
+                        repo: event.repository.name.to_string(),
+                        issue: event.issue.number.0,
+                        requested_by: event.sender.login.clone(),
+                        trigger: fix::Trigger::Label,
+                    },
+                )
+                .await?;
+                return Ok(Handled::Done);
             }
             Ok(Handled::Skipped(format!(
                 "the label `{label}` does not change the triage"

@@ -1,6 +1,7 @@
 //! Event handlers: [`dispatch`] sends each typed event to the handler of its family, one file
 //! per family.
 
+mod ci;
 mod installation;
 mod issue_comment;
 mod issues;
@@ -31,11 +32,10 @@ pub async fn dispatch(ctx: &Context, event: Event) -> anyhow::Result<Handled> {
         Event::PullRequest(event) => pull_request::handle_pull_request(ctx, &event).await,
         Event::Issues(event) => issues::handle_issues(ctx, &event).await,
         Event::IssueComment(event) => issue_comment::handle_issue_comment(ctx, &event).await,
-        Event::PullRequestReview(_)
-        | Event::CheckRun(_)
-        | Event::CheckSuite(_)
-        | Event::Status(_)
-        | Event::Push(_) => Ok(Handled::Skipped(
+        Event::CheckRun(event) => ci::handle_check_run(ctx, &event).await,
+        Event::CheckSuite(event) => ci::handle_check_suite(ctx, &event).await,
+        Event::Status(event) => ci::handle_status(ctx, &event).await,
+        Event::PullRequestReview(_) | Event::Push(_) => Ok(Handled::Skipped(
             "no handler for this event in this version".to_owned(),
         )),
     }

@@ -1,8 +1,12 @@
-//! `pull_request`: a pull request that changes `.github/globallm.yml` gets a check run saying
-//! whether the new file is valid, and exactly what is wrong when it is not.
+//! `pull_request`: on GlobalLM's own pull requests, a push by someone else stops all
+//! automation, a new head of its own is judged, a merge or a close is recorded (and a revert
+//! of a merged one counted); on any pull request that changes `.github/globallm.yml`, a check
+//! run says whether the new file is valid, and exactly what is wrong when it is not.
 
 use super::Handled;
+use crate::automation::pull;
 use crate::context::Context;
+use crate::db::fixes;
 use crate::event::PullRequestEvent;
 use crate::event::model::PullRequestAction;
 use crate::github::model::{CheckRunOutput, NewCheckRun};
@@ -12,11 +16,109 @@ use anyhow::Context as _;
 /// The check run's name.
 pub const CONFIG_CHECK: &str = "GlobalLM config";
 
-/// Checks a changed `.github/globallm.yml`.
+/// Handles a `pull_request` delivery.
 pub async fn handle_pull_request(
     ctx: &Context,
     event: &PullRequestEvent,
 ) -> anyhow::Result<Handled> {
+    let fix = fix_pull_request(ctx, event).await?;
+    let config = check_config(ctx, event).await?;
+    Ok(match (fix, config) {
+        (Handled::Skipped(a), Handled::Skipped(b)) => Handled::Skipped(format!("{a}; {b}")),
+        _ => Handled::Done,
+    })
+}
+
+/// What a `pull_request` event means for a GlobalLM pull request (or for one it reverts).
+async fn fix_pull_request(ctx: &Context, event: &PullRequestEvent) -> anyhow::Result<Handled> {
+    let repo = event.repository.name.to_string();
+    let pull = &event.pull_request;
+    let number = i64::try_from(pull.number.0).unwrap_or_default();
+    let Some(mut fix) = fixes::for_pull_request(ctx.db.pool(), &repo, number).await? else {
+        if event.action == PullRequestAction::Closed && pull.merged {
+            return record_revert(ctx, &repo, &pull.body).await;
+        }
+        return Ok(Handled::Skipped("not a GlobalLM pull request".to_owned()));
+    };
+    if event.installation.is_none() || ctx.config().github.app_id.is_none() {
+        return Ok(Handled::Skipped(
+            "not delivered through a configured installation".to_owned(),
+        ));
+    }
+    match &event.action {
+        PullRequestAction::Closed => {
+            if fix.state != "open" {
+                return Ok(Handled::Skipped(format!("already {}", fix.state)));
+            }
+            fix.state = if pull.merged { "merged" } else { "closed" }.to_owned();
+            let mut tx = ctx.db.write().await?;
+            fixes::save(tx.conn(), &fix, ctx.clock.now_ms()).await?;
+            tx.commit().await?;
+            if pull.merged {
+                let tier = fix.tier.as_deref().unwrap_or("critical").to_owned();
+                metrics::counter!("globallm_prs_total", "tier" => tier, "event" => "merged")
+                    .increment(1);
+            }
+            Ok(Handled::Done)
+        }
+        PullRequestAction::Synchronize => {
+            let github = ctx.github()?;
+            let head = event
+                .after
+                .as_ref()
+                .map_or(pull.head.sha.0.as_str(), |a| a.0.as_str());
+            let ours = event.sender.login == ctx.bot_login().await?;
+            if !ours && fix.head_sha.as_deref() != Some(head) && fix.state == "open" {
+                return pull::stop_for_human_push(ctx, &github, fix, head).await;
+            }
+            pull::evaluate(ctx, &github, fix).await
+        }
+        PullRequestAction::Unlabeled | PullRequestAction::ReadyForReview => {
+            let github = ctx.github()?;
+            pull::evaluate(ctx, &github, fix).await
+        }
+        other => Ok(Handled::Skipped(format!(
+            "nothing to do on `{}` of a GlobalLM pull request",
+            other.as_str()
+        ))),
+    }
+}
+
+/// A merged pull request that reverts a merged GlobalLM one (GitHub's "Revert" button writes
+/// `Reverts owner/repo#N`) is counted, by the reverted one's tier.
+async fn record_revert(ctx: &Context, repo: &str, body: &str) -> anyhow::Result<Handled> {
+    let marker = format!("Reverts {repo}#");
+    let Some(number) = body
+        .find(&marker)
+        .map(|at| &body[at + marker.len()..])
+        .and_then(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<i64>().ok()
+        })
+    else {
+        return Ok(Handled::Skipped("not a GlobalLM pull request".to_owned()));
+    };
+    let Some(mut reverted) = fixes::for_pull_request(ctx.db.pool(), repo, number).await? else {
+        return Ok(Handled::Skipped(format!(
+            "reverts #{number}, not GlobalLM's"
+        )));
+    };
+    if reverted.state != "merged" || reverted.reverted {
+        return Ok(Handled::Skipped(format!(
+            "#{number} was not a merged, unreverted fix"
+        )));
+    }
+    reverted.reverted = true;
+    let mut tx = ctx.db.write().await?;
+    fixes::save(tx.conn(), &reverted, ctx.clock.now_ms()).await?;
+    tx.commit().await?;
+    let tier = reverted.tier.as_deref().unwrap_or("critical").to_owned();
+    metrics::counter!("globallm_prs_total", "tier" => tier, "event" => "reverted").increment(1);
+    Ok(Handled::Done)
+}
+
+/// Checks a changed `.github/globallm.yml`.
+async fn check_config(ctx: &Context, event: &PullRequestEvent) -> anyhow::Result<Handled> {
     if !matches!(
         event.action,
         PullRequestAction::Opened | PullRequestAction::Synchronize | PullRequestAction::Reopened

@@ -109,6 +109,7 @@ impl Registry {
         registry.register::<ProcessDelivery>();
         registry.register::<CatchUp>();
         registry.register::<BackfillTriage>();
+        registry.register::<crate::automation::fix::FixIssue>();
         registry
     }
 

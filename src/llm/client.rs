@@ -118,7 +118,14 @@ impl Llm {
                 ReserveRequest::tokens(estimate).purpose(purpose),
             )
             .await?;
-        match self.provider.complete(&request).await {
+        let outcome = self.provider.complete(&request).await;
+        metrics::counter!(
+            "globallm_llm_calls_total",
+            "provider" => self.provider.name().to_owned(),
+            "outcome" => outcome.as_ref().map_or_else(LlmError::kind, |_| "ok")
+        )
+        .increment(1);
+        match outcome {
             Ok(response) => {
                 let settlement = Settlement {
                     usage: response.usage,

@@ -165,6 +165,26 @@ fn auth_hint(env_var: Option<&str>) -> String {
 }
 
 impl LlmError {
+    /// A short, stable name of the error's kind, for metrics labels and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Overloaded { .. } => "overloaded",
+            Self::Server { .. } => "server_error",
+            Self::Timeout { .. } => "timeout",
+            Self::Transport { .. } => "transport",
+            Self::Truncated { .. } => "truncated",
+            Self::ContextTooLong { .. } => "context_too_long",
+            Self::BadRequest { .. } => "bad_request",
+            Self::Authentication { .. } => "authentication",
+            Self::QuotaExhausted { .. } => "quota_exhausted",
+            Self::InvalidResponse { .. } => "invalid_response",
+            Self::InvalidAnswer { .. } => "invalid_answer",
+            Self::Refused { .. } => "refused",
+            Self::Budget(_) => "budget",
+        }
+    }
+
     /// Whether the same request may succeed if sent again later: rate limits, overload,
     /// server errors, timeouts, broken connections and cut-off streams. Authentication, bad
     /// requests, a too-long prompt, exhausted quota, malformed answers and budget refusals

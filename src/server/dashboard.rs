@@ -72,11 +72,20 @@ async fn read(state: &AppState) -> Result<Snapshot, Response> {
         .await
         .map_err(|err| {
             tracing::error!("reading the dashboard failed: {err:#}");
-            (StatusCode::INTERNAL_SERVER_ERROR, "the dashboard could not be read; see the logs").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the dashboard could not be read; see the logs",
+            )
+                .into_response()
         })
 }
 
-fn guard(state: &AppState, headers: &HeaderMap, query: &TokenQuery, path: &'static str) -> Option<Response> {
+fn guard(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &TokenQuery,
+    path: &'static str,
+) -> Option<Response> {
     match access(state, headers, query) {
         Access::Granted => None,
         Access::GrantedFromQuery(token) => {
@@ -88,7 +97,11 @@ fn guard(state: &AppState, headers: &HeaderMap, query: &TokenQuery, path: &'stat
 }
 
 /// `GET /dashboard`
-pub async fn page(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<TokenQuery>) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+) -> Response {
     if let Some(refused) = guard(&state, &headers, &query, "/dashboard") {
         return refused;
     }
@@ -99,7 +112,11 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap, Query(query
 }
 
 /// `GET /dashboard.json`
-pub async fn json(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<TokenQuery>) -> Response {
+pub async fn json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+) -> Response {
     if let Some(refused) = guard(&state, &headers, &query, "/dashboard.json") {
         return refused;
     }
@@ -110,17 +127,27 @@ pub async fn json(State(state): State<AppState>, headers: HeaderMap, Query(query
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn table(out: &mut String, id: &str, title: &str, header: &[&str], rows: Vec<Vec<String>>) {
-    let _ = write!(out, "<section><h2>{title}</h2><div class=\"scroll\"><table id=\"{id}\"><thead><tr>");
+    let _ = write!(
+        out,
+        "<section><h2>{title}</h2><div class=\"scroll\"><table id=\"{id}\"><thead><tr>"
+    );
     for h in header {
         let _ = write!(out, "<th>{h}</th>");
     }
     out.push_str("</tr></thead><tbody>");
     if rows.is_empty() {
-        let _ = write!(out, "<tr><td colspan=\"{}\" class=\"none\">none</td></tr>", header.len());
+        let _ = write!(
+            out,
+            "<tr><td colspan=\"{}\" class=\"none\">none</td></tr>",
+            header.len()
+        );
     }
     for row in rows {
         out.push_str("<tr>");
@@ -195,7 +222,15 @@ pub fn render(s: &Snapshot) -> String {
         &mut out,
         "prs",
         "Pull requests",
-        &["Repository", "PR", "Issue", "Tier", "State", "CI", "Updated"],
+        &[
+            "Repository",
+            "PR",
+            "Issue",
+            "Tier",
+            "State",
+            "CI",
+            "Updated",
+        ],
         s.prs
             .iter()
             .map(|p| {
@@ -216,7 +251,10 @@ pub fn render(s: &Snapshot) -> String {
         "events",
         "Recent events",
         &["When", "What", "Detail"],
-        s.events.iter().map(|e| vec![e.at.clone(), e.kind.to_owned(), e.text.clone()]).collect(),
+        s.events
+            .iter()
+            .map(|e| vec![e.at.clone(), e.kind.to_owned(), e.text.clone()])
+            .collect(),
     );
     table(
         &mut out,
@@ -225,14 +263,42 @@ pub fn render(s: &Snapshot) -> String {
         &["Job", "Kind", "Attempts", "Error", "When"],
         s.failed_jobs
             .iter()
-            .map(|j| vec![format!("#{}", j.id), j.kind.clone(), j.attempts.to_string(), j.error.clone(), j.at.clone()])
+            .map(|j| {
+                vec![
+                    format!("#{}", j.id),
+                    j.kind.clone(),
+                    j.attempts.to_string(),
+                    j.error.clone(),
+                    j.at.clone(),
+                ]
+            })
             .collect(),
     );
     let spend = |rows: &[dashboard::SpendRow]| -> Vec<Vec<String>> {
-        rows.iter().map(|r| vec![r.key.clone(), dashboard::thousands(r.tokens), format!("${:.2}", r.cost_usd)]).collect()
+        rows.iter()
+            .map(|r| {
+                vec![
+                    r.key.clone(),
+                    dashboard::thousands(r.tokens),
+                    format!("${:.2}", r.cost_usd),
+                ]
+            })
+            .collect()
     };
-    table(&mut out, "spend-repo", "Budget by repository", &["Repository", "Tokens", "Cost"], spend(&s.spend_by_repo));
-    table(&mut out, "spend-language", "Budget by language", &["Language", "Tokens", "Cost"], spend(&s.spend_by_language));
+    table(
+        &mut out,
+        "spend-repo",
+        "Budget by repository",
+        &["Repository", "Tokens", "Cost"],
+        spend(&s.spend_by_repo),
+    );
+    table(
+        &mut out,
+        "spend-language",
+        "Budget by language",
+        &["Language", "Tokens", "Cost"],
+        spend(&s.spend_by_language),
+    );
     out.push_str("<p><a href=\"/metrics\">/metrics</a> · <a href=\"/dashboard.json\">JSON</a></p></body></html>");
     out
 }

@@ -269,6 +269,13 @@ pub async fn push(
     git(work.path(), token, &args).await.map(drop)
 }
 
+/// The unified diff `branch` of the cache makes against the work tree's base (what an earlier
+/// attempt on that branch changed).
+pub async fn diff_of_branch(work: &WorkTree, branch: &str) -> Result<String, GitError> {
+    let range = format!("{}...origin/{branch}", work.base_sha);
+    git(work.path(), None, &["diff", &range]).await
+}
+
 /// The unified diff of the work tree's commits since its base.
 pub async fn diff_since_base(work: &WorkTree) -> Result<String, GitError> {
     git(

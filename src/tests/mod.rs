@@ -2,6 +2,8 @@
 //! harness in `crate::testing`.
 
 mod app_flows;
+mod fix_e2e;
+mod fix_flows;
 mod github_client;
 mod status;
 mod triage_flows;

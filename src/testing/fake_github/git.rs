@@ -91,3 +91,123 @@ pub fn branch_head(bare: &Path, branch: &str) -> Option<String> {
         .success()
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
+
+/// Files changed on `branch` since it left `base`: (path, status, additions, deletions).
+pub fn changed_files(bare: &Path, base: &str, branch: &str) -> Vec<(String, String, u64, u64)> {
+    let range = format!("{base}...{branch}");
+    let numstat = git(bare, &["diff", "--numstat", &range]);
+    let statuses = git(bare, &["diff", "--name-status", &range]);
+    let status_of: std::collections::HashMap<String, String> =
+        String::from_utf8_lossy(&statuses.stdout)
+            .lines()
+            .filter_map(|l| {
+                let (status, path) = l.split_once('\t')?;
+                let status = match status.chars().next()? {
+                    'A' => "added",
+                    'D' => "removed",
+                    'R' => "renamed",
+                    _ => "modified",
+                };
+                Some((path.to_owned(), status.to_owned()))
+            })
+            .collect();
+    String::from_utf8_lossy(&numstat.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, '\t');
+            let added = parts.next()?.parse().unwrap_or(0);
+            let deleted = parts.next()?.parse().unwrap_or(0);
+            let path = parts.next()?.to_owned();
+            let status = status_of
+                .get(&path)
+                .cloned()
+                .unwrap_or_else(|| "modified".to_owned());
+            Some((path, status, added, deleted))
+        })
+        .collect()
+}
+
+/// Pushes a commit by someone else (a maintainer) onto `branch`, changing `path`; returns the
+/// new head.
+pub fn push_commit(bare: &Path, branch: &str, path: &str, content: &str, author: &str) -> String {
+    let work = bare.with_extension(format!("push-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let url = bare.to_str().expect("utf-8 path");
+    let parent = work.parent().expect("a parent");
+    git_ok(
+        parent,
+        &[
+            "clone",
+            "--quiet",
+            "--branch",
+            branch,
+            url,
+            work.to_str().expect("utf-8 path"),
+        ],
+    );
+    let file = work.join(path);
+    std::fs::create_dir_all(file.parent().expect("a parent")).expect("dirs");
+    std::fs::write(file, content).expect("written");
+    git_ok(&work, &["add", "-A"]);
+    git_ok(
+        &work,
+        &[
+            "-c",
+            &format!("user.name={author}"),
+            "-c",
+            &format!("user.email={author}@example.org"),
+            "commit",
+            "--quiet",
+            "-m",
+            "A change by hand",
+        ],
+    );
+    git_ok(&work, &["push", "--quiet", "origin", branch]);
+    let head = git_ok(&work, &["rev-parse", "HEAD"]);
+    std::fs::remove_dir_all(&work).ok();
+    head
+}
+
+/// Creates `branch` off `main` with one commit writing `files`, as a pushed branch; returns
+/// its head.
+pub fn create_branch(bare: &Path, branch: &str, files: &[(&str, &str)], author: &str) -> String {
+    let work = bare.with_extension(format!("branch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let url = bare.to_str().expect("utf-8 path");
+    let parent = work.parent().expect("a parent");
+    git_ok(
+        parent,
+        &[
+            "clone",
+            "--quiet",
+            "--branch",
+            "main",
+            url,
+            work.to_str().expect("utf-8 path"),
+        ],
+    );
+    git_ok(&work, &["checkout", "--quiet", "-b", branch]);
+    for (path, content) in files {
+        let file = work.join(path);
+        std::fs::create_dir_all(file.parent().expect("a parent")).expect("dirs");
+        std::fs::write(file, content).expect("written");
+    }
+    git_ok(&work, &["add", "-A"]);
+    git_ok(
+        &work,
+        &[
+            "-c",
+            &format!("user.name={author}"),
+            "-c",
+            &format!("user.email={author}@example.org"),
+            "commit",
+            "--quiet",
+            "-m",
+            "A change",
+        ],
+    );
+    git_ok(&work, &["push", "--quiet", "origin", branch]);
+    let head = git_ok(&work, &["rev-parse", "HEAD"]);
+    std::fs::remove_dir_all(&work).ok();
+    head
+}

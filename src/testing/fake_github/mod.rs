@@ -11,7 +11,7 @@ mod server;
 pub mod world;
 
 pub use repo_handlers::blob_sha;
-pub use world::{Call, Caller, FakeApp, FakeComment};
+pub use world::{Call, Caller, FakeApp, FakeCheckRun, FakeComment, FakePull};
 use world::{FakeIssue, FakeRepo, Fault, World};
 
 use crate::clock::Clock;
@@ -317,5 +317,188 @@ impl FakeGithub {
             .filter(|c| c.author_is_bot && !world.seen_comments.contains(&c.id))
             .cloned()
             .collect()
+    }
+
+    /// A pull request as the fake holds it now (following its git branch).
+    pub fn pull(&self, repo: &str, number: u64) -> FakePull {
+        let mut world = self.world();
+        let fake = world.repos.get_mut(repo).expect("the repository exists");
+        repo_handlers::sync_pulls_with_git(fake);
+        fake.pulls
+            .get(&number)
+            .cloned()
+            .expect("the pull request exists")
+    }
+
+    /// Every pull request of a repository, by number.
+    pub fn pulls(&self, repo: &str) -> Vec<FakePull> {
+        let mut world = self.world();
+        let fake = world.repos.get_mut(repo).expect("the repository exists");
+        repo_handlers::sync_pulls_with_git(fake);
+        fake.pulls.values().cloned().collect()
+    }
+
+    /// Puts a label on an issue or pull request (as a person would).
+    pub fn label(&self, repo: &str, issue: u64, label: &str) {
+        let mut world = self.world();
+        let fake = world.repos.get_mut(repo).expect("the repository exists");
+        let issue = fake.issues.get_mut(&issue).expect("the issue exists");
+        if !issue.labels.iter().any(|l| l == label) {
+            issue.labels.push(label.to_owned());
+        }
+    }
+
+    /// Gives `login` a permission (`admin`, `maintain`, `write`, `triage`, `read`) on `repo`.
+    pub fn set_permission(&self, repo: &str, login: &str, permission: &str) {
+        self.world()
+            .repos
+            .get_mut(repo)
+            .expect("the repository exists")
+            .collaborators
+            .insert(login.to_owned(), permission.to_owned());
+    }
+
+    /// Requires these checks on `branch` (branch protection).
+    pub fn protect(&self, repo: &str, branch: &str, checks: &[&str]) {
+        self.world()
+            .repos
+            .get_mut(repo)
+            .expect("the repository exists")
+            .protection
+            .insert(
+                branch.to_owned(),
+                checks.iter().map(|c| (*c).to_owned()).collect(),
+            );
+    }
+
+    /// A completed check run by GitHub Actions on `sha`; returns its id.
+    pub fn complete_check(
+        &self,
+        repo: &str,
+        sha: &str,
+        name: &str,
+        conclusion: &str,
+        summary: &str,
+    ) -> u64 {
+        let mut world = self.world();
+        let id = world.next_id();
+        world
+            .repos
+            .get_mut(repo)
+            .expect("the repository exists")
+            .check_runs
+            .push(FakeCheckRun {
+                id,
+                name: name.to_owned(),
+                head_sha: sha.to_owned(),
+                status: "completed".to_owned(),
+                conclusion: Some(conclusion.to_owned()),
+                app_slug: "github-actions".to_owned(),
+                summary: summary.to_owned(),
+            });
+        id
+    }
+
+    /// A `check_run` `completed` delivery for a run the fake holds.
+    pub fn check_run_delivery(&self, repo: &str, run: u64) -> Vec<u8> {
+        let world = self.world();
+        let fake = &world.repos[repo];
+        let run = fake
+            .check_runs
+            .iter()
+            .find(|r| r.id == run)
+            .expect("the run exists");
+        let mut check_run = world::check_run_json(run);
+        let pulls: Vec<serde_json::Value> = fake
+            .pulls
+            .values()
+            .filter(|p| p.head_sha == run.head_sha)
+            .map(|p| serde_json::json!({ "number": p.number, "head": { "sha": p.head_sha, "ref": p.head_branch }, "base": { "sha": "0000000000000000000000000000000000000001", "ref": p.base_branch } }))
+            .collect();
+        check_run["pull_requests"] = serde_json::Value::Array(pulls);
+        serde_json::json!({
+            "action": "completed",
+            "check_run": check_run,
+            "repository": world::repo_json(fake, &self.api_url),
+            "sender": world::user_json("github-actions[bot]"),
+            "installation": { "id": world.installation_of(repo).expect("installed") },
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    /// A commit status on `sha`, and its `status` delivery.
+    pub fn status_delivery(&self, repo: &str, sha: &str, context: &str, state: &str) -> Vec<u8> {
+        let mut world = self.world();
+        let installation = world.installation_of(repo).expect("installed");
+        let fake = world.repos.get_mut(repo).expect("the repository exists");
+        fake.statuses
+            .push((sha.to_owned(), context.to_owned(), state.to_owned()));
+        let fake = &world.repos[repo];
+        serde_json::json!({
+            "id": 1,
+            "sha": sha,
+            "name": fake.full_name(),
+            "state": state,
+            "context": context,
+            "description": null,
+            "target_url": null,
+            "branches": [],
+            "repository": world::repo_json(fake, &self.api_url),
+            "sender": world::user_json("ci-bot"),
+            "installation": { "id": installation },
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    /// A `pull_request` delivery (`synchronize` carries `before`/`after`; `labeled` the label).
+    pub fn pull_delivery(
+        &self,
+        action: &str,
+        repo: &str,
+        number: u64,
+        sender: &str,
+        before: Option<&str>,
+        label: Option<&str>,
+    ) -> Vec<u8> {
+        let mut world = self.world();
+        let fake = world.repos.get_mut(repo).expect("the repository exists");
+        repo_handlers::sync_pulls_with_git(fake);
+        let fake = &world.repos[repo];
+        let pull = &fake.pulls[&number];
+        let mut delivery = serde_json::json!({
+            "action": action,
+            "number": number,
+            "pull_request": world::pull_json(fake, pull, &self.api_url),
+            "repository": world::repo_json(fake, &self.api_url),
+            "sender": world::user_json(sender),
+            "installation": { "id": world.installation_of(repo).expect("installed") },
+        });
+        if let Some(before) = before {
+            delivery["before"] = serde_json::json!(before);
+            delivery["after"] = serde_json::json!(pull.head_sha);
+        }
+        if let Some(label) = label {
+            delivery["label"] = world::label_json(fake, label);
+        }
+        delivery.to_string().into_bytes()
+    }
+
+    /// An `issues` `labeled` delivery: `sender` put `label` on the issue.
+    pub fn labeled_delivery(&self, repo: &str, issue: u64, label: &str, sender: &str) -> Vec<u8> {
+        self.label(repo, issue, label);
+        let world = self.world();
+        let fake = &world.repos[repo];
+        serde_json::json!({
+            "action": "labeled",
+            "issue": world::issue_json(fake, &fake.issues[&issue], &self.api_url),
+            "label": world::label_json(fake, label),
+            "repository": world::repo_json(fake, &self.api_url),
+            "sender": world::user_json(sender),
+            "installation": { "id": world.installation_of(repo).expect("installed") },
+        })
+        .to_string()
+        .into_bytes()
     }
 }

@@ -21,6 +21,7 @@ pub fn route(world: &mut World, req: &Request<'_>, full_name: &str, rest: &[&str
     };
     let base = req.base;
     let number = |text: &str| text.parse::<u64>().ok();
+    sync_pulls_with_git(repo);
     match (req.method.clone(), rest) {
         (Method::GET, []) => Answer::ok(repo_json(repo, base)),
         (Method::GET, ["issues"]) => {
@@ -515,4 +516,18 @@ fn merge_pull(repo: &mut FakeRepo, req: &Request<'_>, number: Option<u64>, id: u
         issue.state = "closed".to_owned();
     }
     Answer::ok(json!({ "sha": sha, "merged": true, "message": "Pull Request successfully merged" }))
+}
+
+/// Open pull requests of a repository backed by git follow their branches: head and files as
+/// git has them (a push to the branch moves the head, as on GitHub).
+pub fn sync_pulls_with_git(repo: &mut FakeRepo) {
+    let Some(bare) = repo.git_dir.clone() else {
+        return;
+    };
+    for pull in repo.pulls.values_mut().filter(|p| p.state == "open") {
+        if let Some(head) = super::git::branch_head(&bare, &pull.head_branch) {
+            pull.head_sha = head;
+            pull.files = super::git::changed_files(&bare, &pull.base_branch, &pull.head_branch);
+        }
+    }
 }

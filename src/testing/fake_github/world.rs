@@ -339,7 +339,7 @@ pub fn pull_json(repo: &FakeRepo, pull: &FakePull, base: &str) -> Value {
         "title": pull.title,
         "body": pull.body,
         "user": user_json(&pull.author),
-        "labels": [],
+        "labels": repo.issues.get(&pull.number).map(|i| i.labels.iter().map(|l| label_json(repo, l)).collect::<Vec<_>>()).unwrap_or_default(),
         "draft": pull.draft,
         "merged": pull.merged,
         "mergeable": pull.mergeable,
@@ -361,6 +361,7 @@ pub fn check_run_json(run: &FakeCheckRun) -> Value {
         "conclusion": run.conclusion,
         "app": { "id": 1, "slug": run.app_slug, "name": run.app_slug },
         "output": { "title": run.name, "summary": run.summary },
+        "check_suite": { "id": run.id + 7 },
         "pull_requests": [],
     })
 }
