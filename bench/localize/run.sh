@@ -27,11 +27,11 @@ fetch() {
     dpkg-deb -x golang-github-spf13-pflag-dev_*.deb deb
     mv deb/usr/share/gocode/src/github.com/spf13/pflag pflag && rm -rf deb golang-github-spf13-pflag-dev_*.deb
   fi
-  if [ ! -d semver-1.0.28 ] || [ ! -d globset-0.4.22 ]; then
+  if [ ! -d semver-1.0.28 ] || [ ! -d globset-0.4.22 ] || [ ! -d serde_json-1.0.154 ]; then
     mkdir -p crates/src && touch crates/src/lib.rs
-    printf '[package]\nname = "fetch"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\nsemver = "=1.0.28"\nglobset = "=0.4.22"\n' > crates/Cargo.toml
+    printf '[package]\nname = "fetch"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\nsemver = "=1.0.28"\nglobset = "=0.4.22"\nserde_json = "=1.0.154"\n' > crates/Cargo.toml
     (cd crates && cargo vendor -q --versioned-dirs vendor >/dev/null)
-    cp -r crates/vendor/semver-1.0.28 crates/vendor/globset-0.4.22 . && rm -rf crates
+    cp -r crates/vendor/semver-1.0.28 crates/vendor/globset-0.4.22 crates/vendor/serde_json-1.0.154 . && rm -rf crates
   fi
 }
 fetch

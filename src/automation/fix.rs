@@ -271,7 +271,10 @@ impl FixIssue {
                 previous_diff: previous_diff.as_deref(),
             },
             max_attempts: config.fix.max_attempts,
-            options: DraftOptions::default(),
+            options: DraftOptions {
+                run_tests: config.fix.run_tests,
+                ..DraftOptions::default()
+            },
         })
         .await;
         let settle = |seconds: u64| Settlement {
@@ -656,7 +659,10 @@ pub async fn dry_run(ctx: &Context, repo: &RepoName, number: u64) -> anyhow::Res
         llm: &llm,
         feedback: Feedback::default(),
         max_attempts: config.fix.max_attempts,
-        options: DraftOptions::default(),
+        options: DraftOptions {
+            run_tests: config.fix.run_tests,
+            ..DraftOptions::default()
+        },
     })
     .await
     .map_err(|err| anyhow::anyhow!("no fix drafted for {repo}#{number}: {err}"))?;

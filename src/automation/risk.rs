@@ -299,7 +299,10 @@ pub fn assess(files: &[FileFacts], issue: IssueFacts, config: &RiskConfig) -> As
     }
 
     let tests_touched = files.iter().any(|f| f.is_test);
-    if tests_touched {
+    let docs_only = !files.is_empty() && files.iter().all(|f| paths::is_docs_path(&f.path));
+    if docs_only {
+        add(Tier::Low, "documentation only: no test needed".to_owned());
+    } else if tests_touched {
         add(Tier::Low, "tests are added or changed".to_owned());
     } else if issue.repo_has_tests {
         add(
@@ -422,6 +425,35 @@ mod tests {
             None,
             "def test_remove_missing():\n    pass\n",
         )
+    }
+
+    #[test]
+    fn a_docs_only_change_is_low_even_without_tests() {
+        let readme = change(
+            "README.md",
+            Some("# Shop\n\nRun `make tset`.\n"),
+            "# Shop\n\nRun `make test`.\n",
+        );
+        let guide = change("docs/guide.rst", None, "Guide\n=====\n");
+        let docs = IssueFacts {
+            category: Category::Docs,
+            complexity: 1,
+            repo_has_tests: false,
+        };
+        let assessment = tier_of(&[readme, guide], docs);
+        assert_eq!(assessment.tier, Tier::Low, "{:?}", assessment.reasons);
+        assert!(
+            assessment
+                .reasons
+                .iter()
+                .any(|r| r.text == "documentation only: no test needed")
+        );
+        // A code file beside the docs is not docs-only any more.
+        let mixed = tier_of(
+            &[change("docs/conf.py", None, "x = 1\n"), internal_fix()],
+            docs,
+        );
+        assert_eq!(mixed.tier, Tier::Medium, "{:?}", mixed.reasons);
     }
 
     #[test]

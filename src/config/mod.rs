@@ -231,6 +231,10 @@ pub struct FixConfig {
     pub attempt_seconds: u64,
     /// Repositories kept in the checkout cache (`<data dir>/checkouts`).
     pub cached_repos: usize,
+    /// Whether a repository's `test_command` (from `.github/globallm.yml`) runs in the sandbox
+    /// before a change is accepted: no network where the kernel allows it, no secrets in its
+    /// environment, a timeout.
+    pub run_tests: bool,
 }
 
 impl Default for FixConfig {
@@ -241,6 +245,7 @@ impl Default for FixConfig {
             max_reruns: 1,
             attempt_seconds: 600,
             cached_repos: 20,
+            run_tests: false,
         }
     }
 }

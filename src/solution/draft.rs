@@ -11,13 +11,18 @@
 //! secrets, the repository's `forbidden_paths`) never passes validation, so it never reaches
 //! the work tree.
 
+mod prompt;
 mod render;
+mod tree;
+
+pub use tree::changes_since;
+
+use prompt::{diff_paths, files_for_prompt, localize_in, put_first, rerank, tests_for_prompt};
+use tree::{created, git, mark_intent_to_add, revert, undo, work_tree_diff};
 
 use super::blocks::{self, Answer, Proposal};
 use super::conventions::{self, Conventions};
 use super::edit::{self, FileChange};
-use super::localize::{self, Candidate, IssueText};
-use super::paths;
 use super::sandbox::{self, SandboxOptions, TestRun};
 use super::validate::{self, ForbiddenPaths, InvalidGlob};
 use crate::automation::risk::{self, Assessment, FileFacts, IssueFacts};
@@ -25,11 +30,10 @@ use crate::budget::BudgetError;
 use crate::config::{Automerge, Language, RiskConfig};
 use crate::github::repo_config::RepoConfig;
 use crate::llm::client::{Llm, Scope};
-use crate::llm::prompts::{self, DRAFT_FIX, LOCALIZE_FILES, Localization};
+use crate::llm::prompts::{self, DRAFT_FIX};
 use crate::llm::{LlmError, Message, StopReason, Usage};
 use crate::triage::category::Category;
 use serde::Serialize;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The issue a fix is drafted for.
@@ -84,8 +88,8 @@ impl Default for DraftOptions {
         Self {
             limits: validate::Limits::default(),
             candidates: 8,
-            prompt_files: 4,
-            max_file_chars: 24_000,
+            prompt_files: 3,
+            max_file_chars: 16_000,
             rerank: false,
             run_tests: false,
             sandbox: SandboxOptions::default(),
@@ -493,27 +497,26 @@ impl Context<'_> {
         }
         let test_run = match self.test_command.filter(|_| self.options.run_tests) {
             Some(command) => {
-                let intent: Vec<&str> = created(&changes);
-                let prepared = mark_intent_to_add(self.work_tree, &intent).await;
+                // Created files become intent-to-add first, so `git clean` below keeps them.
+                if let Err(message) = mark_intent_to_add(self.work_tree, &created(&changes)).await {
+                    undo(self.work_tree, &changes).await;
+                    return Err(DraftError::WorkTree {
+                        path: self.work_tree.to_path_buf(),
+                        message,
+                    });
+                }
                 let run = sandbox::run_tests(self.work_tree, command, &self.options.sandbox).await;
                 // What the tests left behind (caches, reports) must not be committed.
                 let _ = git(self.work_tree, &["clean", "-fdq"]).await;
-                let run = match (prepared, run) {
-                    (Ok(()), Ok(run)) => run,
-                    (Err(message), _) => {
-                        revert(self.work_tree, &changes);
-                        return Err(DraftError::WorkTree {
-                            path: self.work_tree.to_path_buf(),
-                            message,
-                        });
-                    }
-                    (_, Err(err)) => {
-                        revert(self.work_tree, &changes);
+                let run = match run {
+                    Ok(run) => run,
+                    Err(err) => {
+                        undo(self.work_tree, &changes).await;
                         return Err(err.into());
                     }
                 };
                 if !run.passed() {
-                    revert(self.work_tree, &changes);
+                    undo(self.work_tree, &changes).await;
                     let how = match run.outcome {
                         sandbox::Outcome::TimedOut => {
                             format!("did not finish within {:?}", self.options.sandbox.timeout)
@@ -553,28 +556,6 @@ impl Context<'_> {
             code.join(", "),
             self.conventions.guidance
         ))
-    }
-}
-
-fn created(changes: &[FileChange]) -> Vec<&str> {
-    changes
-        .iter()
-        .filter(|c| c.before.is_none())
-        .map(|c| c.path.as_str())
-        .collect()
-}
-
-/// Puts the files back as they were (a refused change leaves nothing behind).
-fn revert(work_tree: &Path, changes: &[FileChange]) {
-    for change in changes {
-        let path = work_tree.join(&change.path);
-        let result = match &change.before {
-            Some(before) => std::fs::write(&path, before),
-            None => std::fs::remove_file(&path),
-        };
-        if let Err(err) = result {
-            tracing::warn!(path = %change.path, "cannot revert a refused change: {err}");
-        }
     }
 }
 
@@ -641,255 +622,8 @@ fn finish(f: FinishInput<'_>) -> FixDraft {
     }
 }
 
-/// Runs localization off the async threads.
-async fn localize_in(
-    work_tree: &Path,
-    issue: IssueInput<'_>,
-    top: usize,
-) -> Result<Vec<Candidate>, String> {
-    let root = work_tree.to_path_buf();
-    let text = IssueText {
-        title: issue.title.to_owned(),
-        body: issue.body.to_owned(),
-    };
-    tokio::task::spawn_blocking(move || {
-        localize::localize(&root, &text, top, localize::Limits::default())
-    })
-    .await
-    .map_err(|err| format!("localization stopped: {err}"))?
-    .map(|report| report.candidates)
-    .map_err(|err| format!("localization failed: {err:#}"))
-}
-
-/// The files of a unified diff (`+++ b/…` lines, and `--- a/…` for deletions).
-fn diff_paths(diff: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for line in diff.lines() {
-        let path = line
-            .strip_prefix("+++ b/")
-            .or_else(|| line.strip_prefix("--- a/"));
-        if let Some(path) = path.map(str::trim)
-            && !out.iter().any(|p| p == path)
-        {
-            out.push(path.to_owned());
-        }
-    }
-    out
-}
-
-/// Moves (or adds) `first` files to the front of the candidates, in order.
-fn put_first(candidates: &mut Vec<Candidate>, first: &[String], work_tree: &Path) {
-    for path in first.iter().rev() {
-        if let Some(at) = candidates.iter().position(|c| &c.path == path) {
-            let c = candidates.remove(at);
-            candidates.insert(0, c);
-        } else if work_tree.join(path).is_file() {
-            candidates.insert(
-                0,
-                Candidate {
-                    path: path.clone(),
-                    score: 0.0,
-                    reasons: vec!["changed by the previous attempt".to_owned()],
-                    symbols: Vec::new(),
-                    excerpts: Vec::new(),
-                },
-            );
-        }
-    }
-}
-
-/// The LLM's re-rank of the candidates: the files it picks first, in its order, then the rest.
-/// A failed call keeps the lexical order; only a budget refusal stops the draft.
-async fn rerank(
-    llm: &Llm,
-    scope: Scope<'_>,
-    issue: IssueInput<'_>,
-    candidates: &mut Vec<Candidate>,
-    spent: &mut Spent,
-) -> Result<(), DraftError> {
-    let listing = localize::render_candidates(candidates);
-    let prompt = match LOCALIZE_FILES.render(&[
-        ("repo", scope.repo),
-        ("title", issue.title),
-        ("body", issue.body),
-        ("candidates", &listing),
-    ]) {
-        Ok(prompt) => prompt,
-        Err(err) => {
-            tracing::error!("localize_files prompt: {err}");
-            return Ok(());
-        }
-    };
-    match llm.ask::<Localization>(scope, &prompt).await {
-        Ok(answer) => {
-            // Every ask `ask` made, not only the last.
-            spent.add(llm, &answer.response.model, answer.usage);
-            let picked: Vec<String> = answer
-                .value
-                .files
-                .into_iter()
-                .map(|f| f.path.trim_start_matches("./").to_owned())
-                .collect();
-            let mut reordered = Vec::with_capacity(candidates.len());
-            for path in &picked {
-                if let Some(at) = candidates.iter().position(|c| &c.path == path) {
-                    let mut c = candidates.remove(at);
-                    c.reasons.insert(0, "chosen by the LLM re-rank".to_owned());
-                    reordered.push(c);
-                }
-            }
-            reordered.append(candidates);
-            *candidates = reordered;
-            Ok(())
-        }
-        Err(LlmError::Budget(source)) => Err(DraftError::Budget {
-            source,
-            attempts: 0,
-        }),
-        Err(err) => {
-            tracing::warn!(
-                repo = scope.repo,
-                "LLM re-rank failed, keeping the lexical order: {err}"
-            );
-            Ok(())
-        }
-    }
-}
-
-/// The candidate files' content for the prompt: whole when small enough, else the excerpts.
-fn files_for_prompt(work_tree: &Path, candidates: &[Candidate], options: &DraftOptions) -> String {
-    let mut out = String::new();
-    for c in candidates.iter().take(options.prompt_files) {
-        let Ok(text) = std::fs::read_to_string(work_tree.join(&c.path)) else {
-            continue;
-        };
-        let reasons = if c.reasons.is_empty() {
-            String::new()
-        } else {
-            format!(" — {}", c.reasons.join("; "))
-        };
-        if text.chars().count() <= options.max_file_chars {
-            let _ = writeln!(
-                out,
-                "FILE {}{reasons}\n{}",
-                c.path,
-                text.trim_end_matches('\n')
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "FILE {}{reasons} ({} lines; too large to show whole: excerpts, copy SEARCH lines from them)",
-                c.path,
-                text.lines().count()
-            );
-            for e in &c.excerpts {
-                let _ = writeln!(out, "[lines {}-{}]\n{}", e.start_line, e.end_line, e.text);
-            }
-        }
-        out.push('\n');
-    }
-    let others: Vec<&str> = candidates
-        .iter()
-        .skip(options.prompt_files)
-        .map(|c| c.path.as_str())
-        .collect();
-    if !others.is_empty() {
-        let _ = writeln!(
-            out,
-            "Other candidate files (not shown): {}",
-            others.join(", ")
-        );
-    }
-    out
-}
-
-/// The tests related to the first candidates, each cut at 8,000 characters.
-fn tests_for_prompt(work_tree: &Path, candidates: &[Candidate], tests: &[String]) -> String {
-    let mut shown: Vec<&str> = Vec::new();
-    for c in candidates.iter().take(2) {
-        if c.is_test() {
-            continue;
-        }
-        if let Some(t) = conventions::related_tests(&c.path, tests)
-            .into_iter()
-            .find(|t| !shown.contains(t))
-        {
-            shown.push(t);
-        }
-    }
-    let mut out = String::new();
-    for t in shown {
-        let Ok(text) = std::fs::read_to_string(work_tree.join(t)) else {
-            continue;
-        };
-        let cut: String = text.chars().take(8_000).collect();
-        let more = if cut.len() < text.len() {
-            "\n[… cut …]"
-        } else {
-            ""
-        };
-        let _ = writeln!(out, "FILE {t}\n{}{more}\n", cut.trim_end_matches('\n'));
-    }
-    if out.is_empty() {
-        out.push_str("(no related test found)");
-    }
-    out
-}
-
-impl Candidate {
-    fn is_test(&self) -> bool {
-        paths::is_test_path(&self.path)
-    }
-}
-
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
-}
-
-/// Runs git in the work tree; the error is git's message.
-async fn git(work_tree: &Path, args: &[&str]) -> Result<String, String> {
-    let output = tokio::process::Command::new("git")
-        .arg("-C")
-        .arg(work_tree)
-        .args(["-c", "core.quotepath=off", "-c", "color.ui=never"])
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .map_err(|err| format!("cannot run git: {err}"))?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        Err(format!(
-            "git {} failed: {}",
-            args.first().copied().unwrap_or_default(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
-}
-
-/// Records created files as intent-to-add, so `git diff` shows them and `git clean` keeps them.
-async fn mark_intent_to_add(work_tree: &Path, created: &[&str]) -> Result<(), String> {
-    if created.is_empty() {
-        return Ok(());
-    }
-    let mut args = vec!["add", "--intent-to-add", "--"];
-    args.extend(created);
-    git(work_tree, &args).await.map(drop)
-}
-
-/// `git diff` of the work tree for the changed files, created ones included.
-async fn work_tree_diff(work_tree: &Path, changes: &[FileChange]) -> Result<String, String> {
-    mark_intent_to_add(work_tree, &created(changes)).await?;
-    let mut args = vec![
-        "diff",
-        "--no-ext-diff",
-        "--src-prefix=a/",
-        "--dst-prefix=b/",
-        "--",
-    ];
-    args.extend(changes.iter().map(|c| c.path.as_str()));
-    git(work_tree, &args).await
 }
 
 #[cfg(test)]

@@ -409,22 +409,37 @@ fn checked_path(root: &Path, edit: usize, raw: &str) -> Result<String, EditError
         path: root.display().to_string(),
         message: err.to_string(),
     })?;
-    // The deepest part of the path that exists must resolve inside the tree.
+    // The deepest part of the path that exists must resolve inside the tree; the path is then
+    // named by where it really is, so a symlink inside the tree (`ci -> .github/workflows`)
+    // cannot hide a forbidden path from validation.
     let mut existing: PathBuf = root.to_path_buf();
+    let mut depth = 0;
     for part in &parts {
         let next = existing.join(part);
         if std::fs::symlink_metadata(&next).is_err() {
             break;
         }
         existing = next;
+        depth += 1;
     }
     let resolved = existing
         .canonicalize()
         .map_err(|_| refuse("it is a broken symlink"))?;
-    if !resolved.starts_with(&root_real) {
+    let Ok(inside) = resolved.strip_prefix(&root_real) else {
         return Err(refuse("a symlink on the way leads out of the repository"));
+    };
+    let mut real: Vec<String> = inside
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    real.extend(parts[depth..].iter().cloned());
+    if real.iter().any(|p| p == ".git") {
+        return Err(refuse("it is inside `.git`"));
     }
-    Ok(parts.join("/"))
+    if real.is_empty() {
+        return Err(refuse("it names the repository root"));
+    }
+    Ok(real.join("/"))
 }
 
 /// A unified diff of the changes, git style (`--- a/path`, `+++ b/path`, `/dev/null` for a
@@ -691,7 +706,18 @@ mod tests {
             &[edit("inside/shop/pricing.py", "HALF", "HALF_OFF")],
         )
         .expect("a symlink inside the tree is fine");
-        assert_eq!(changes[0].path, "inside/shop/pricing.py");
+        assert_eq!(
+            changes[0].path, "py/shop/pricing.py",
+            "named by its real path, so validation sees what is really changed"
+        );
+        std::os::unix::fs::symlink(".github/workflows", dir.path().join("ci")).expect("symlink");
+        let changes =
+            plan_edits(dir.path(), &[edit("ci/ci.yml", "make test", "env")]).expect("plans");
+        assert_eq!(changes[0].path, ".github/workflows/ci.yml");
+        std::os::unix::fs::symlink(".git", dir.path().join("g")).ok();
+        fs::create_dir_all(dir.path().join(".git")).expect("mkdir");
+        let error = only_error(plan_edits(dir.path(), &[edit("g/config", "", "x")]));
+        assert!(error.to_string().contains("inside `.git`"), "{error}");
     }
 
     #[test]

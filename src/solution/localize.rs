@@ -358,11 +358,13 @@ impl StructuralBoosts {
         let Some(hits) = self.frames.get(&doc) else {
             return (0.0, Vec::new(), Vec::new());
         };
-        let mut score = 0.0;
+        // The best frame counts, not the sum: a file the trace passes through three times (a
+        // framework's dispatch) must not outrank the innermost frame, where the error is raised.
+        let mut score: f64 = 0.0;
         let mut reasons = Vec::new();
         let mut lines = Vec::new();
         for (rank, line, ties) in hits {
-            score += FRAME_BOOST / (1.0 + *rank as f64) / *ties as f64;
+            score = score.max(FRAME_BOOST / (1.0 + *rank as f64) / *ties as f64);
             let at = line.map(|l| format!(" line {l}")).unwrap_or_default();
             let which = if *rank == 0 {
                 "the innermost frame in this repository".to_owned()
@@ -372,7 +374,7 @@ impl StructuralBoosts {
             reasons.push(format!("stack trace:{at} ({which})"));
             lines.extend(*line);
         }
-        (score.min(2.0 * FRAME_BOOST), reasons, lines)
+        (score, reasons, lines)
     }
 }
 
@@ -536,6 +538,26 @@ mod tests {
         );
         assert!(best.excerpts[0].text.contains("del self.items[sku]"));
         assert!(best.symbols.contains(&"Cart.remove_item".to_owned()));
+    }
+
+    #[test]
+    fn a_file_the_trace_passes_through_often_does_not_outrank_the_innermost_frame() {
+        // Doc 0 is passed through three times (frames 2 to 4 from the innermost), doc 1 raises.
+        let boosts = StructuralBoosts {
+            frames: HashMap::from([
+                (
+                    0,
+                    vec![(1, Some(20), 1), (2, Some(21), 1), (3, Some(22), 1)],
+                ),
+                (1, vec![(0, Some(13), 1)]),
+            ]),
+            path_mentions: HashMap::new(),
+        };
+        let (through, reasons, lines) = boosts.frames_of(0);
+        let (raises, _, _) = boosts.frames_of(1);
+        assert!(raises > through, "{raises} > {through}");
+        assert_eq!(reasons.len(), 3, "every frame is still a reason");
+        assert_eq!(lines, vec![20, 21, 22]);
     }
 
     #[test]

@@ -77,6 +77,25 @@ pub fn is_test_path(path: &str) -> bool {
             && (stem.ends_with("Test") || stem.ends_with("Tests") || stem.ends_with("IT"))
 }
 
+/// Whether a path is documentation: Markdown, reStructuredText, AsciiDoc or plain text, or any
+/// file under a `docs`/`doc` directory that is not program source.
+pub fn is_docs_path(path: &str) -> bool {
+    let name = file_name(path).to_ascii_lowercase();
+    let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+    if matches!(ext, "md" | "markdown" | "rst" | "adoc" | "txt")
+        && !name.starts_with("requirements")
+        && name != "cmakelists.txt"
+    {
+        return true;
+    }
+    let in_docs = path
+        .split('/')
+        .rev()
+        .skip(1)
+        .any(|p| matches!(p.to_ascii_lowercase().as_str(), "docs" | "doc"));
+    in_docs && matches!(ext, "html" | "svg" | "png" | "jpg" | "jpeg" | "gif")
+}
+
 /// Whether a path is a lockfile ([`LOCKFILES`]).
 pub fn is_lockfile(path: &str) -> bool {
     LOCKFILES.contains(&file_name(path))
@@ -145,6 +164,26 @@ mod tests {
             "testing.md",
         ] {
             assert!(!is_test_path(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn documentation_is_recognized() {
+        for path in [
+            "README.md",
+            "docs/guide.rst",
+            "CHANGELOG.txt",
+            "doc/img/flow.svg",
+        ] {
+            assert!(is_docs_path(path), "{path}");
+        }
+        for path in [
+            "docs/conf.py",
+            "requirements.txt",
+            "src/lib.rs",
+            "CMakeLists.txt",
+        ] {
+            assert!(!is_docs_path(path), "{path}");
         }
     }
 

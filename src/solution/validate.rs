@@ -97,8 +97,7 @@ const BUILT_IN: &[(&str, ForbiddenKind)] = &[
     ("**/*.pfx", ForbiddenKind::Secret),
     ("**/*.jks", ForbiddenKind::Secret),
     ("**/*.keystore", ForbiddenKind::Secret),
-    ("**/.env", ForbiddenKind::Secret),
-    ("**/.env.*", ForbiddenKind::Secret),
+    ("**/.env*", ForbiddenKind::Secret),
     ("**/id_rsa*", ForbiddenKind::Secret),
     ("**/id_dsa*", ForbiddenKind::Secret),
     ("**/id_ecdsa*", ForbiddenKind::Secret),
@@ -450,6 +449,9 @@ mod tests {
         assert_eq!(kind("deploy/tls/server.pem"), Some((Secret, BuiltIn)));
         assert_eq!(kind(".env"), Some((Secret, BuiltIn)));
         assert_eq!(kind("web/.env.production"), Some((Secret, BuiltIn)));
+        assert_eq!(kind(".envrc"), Some((Secret, BuiltIn)));
+        assert_eq!(kind("keys/id_rsa.pub"), Some((Secret, BuiltIn)));
+        assert_eq!(kind("certs/server.pem"), Some((Secret, BuiltIn)));
         assert_eq!(kind("home/.ssh/id_ed25519"), Some((Secret, BuiltIn)));
         assert_eq!(kind("config/credentials.json"), Some((Secret, BuiltIn)));
         assert_eq!(kind("web/package-lock.json"), Some((Lockfile, BuiltIn)));
@@ -542,7 +544,7 @@ mod tests {
         let problems = validate(&changes, &rules(&[], false), &Limits::default());
         insta::assert_snapshot!(feedback(&problems), @r"
             1. `.github/workflows/ci.yml` must not be changed: it matches `.github/workflows/**` (a CI workflow file, a built-in rule)
-            2. `deploy/.env` must not be changed: it matches `**/.env` (a secret, key or credentials file, a built-in rule)
+            2. `deploy/.env` must not be changed: it matches `**/.env*` (a secret, key or credentials file, a built-in rule)
             ");
         assert!(
             problems[0]

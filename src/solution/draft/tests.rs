@@ -157,6 +157,12 @@ async fn a_good_answer_is_applied_with_its_test_and_assessed() {
     );
     assert_eq!(draft.risk.tier, Tier::Low, "{:?}", draft.risk.reasons);
     assert!(draft.usage.input_tokens > 0 && draft.usage.output_tokens > 0);
+    eprintln!(
+        "one draft on the shop fixture: {} tokens in, {} out",
+        draft.usage.input_tokens, draft.usage.output_tokens
+    );
+    // The prompt stays small: three files, their tests, the issue, the instructions.
+    assert!(draft.usage.input_tokens < 8_000, "{:?}", draft.usage);
     assert!(
         draft.cost_usd.is_some_and(|c| c > 0.0),
         "the default prices know the model"
@@ -344,11 +350,9 @@ async fn a_repair_sends_the_ci_output_and_the_maintainers_request_as_data() {
 
 #[tokio::test]
 async fn the_repository_test_command_gates_the_change() {
-    // The "tests" pass only once `del` is gone; the first answer only adds a test.
-    let test_only = &GOOD[GOOD.find("FILE: py/tests").expect("test part")..];
-    let first = format!(
-        "SUMMARY: first try\n\nFILE: py/shop/cart.py\nWHY: a comment\n<<<<<<< SEARCH\n    def remove_item(self, sku):\n=======\n    def remove_item(self, sku):\n        # unknown SKUs are an error\n>>>>>>> REPLACE\n\n{test_only}"
-    );
+    // The "tests" pass only once `del` is gone; the first answer adds a comment and a new test
+    // file, which must leave no trace once refused.
+    let first = "SUMMARY: first try\n\nFILE: py/shop/cart.py\nWHY: a comment\n<<<<<<< SEARCH\n    def remove_item(self, sku):\n=======\n    def remove_item(self, sku):\n        # unknown SKUs are an error\n>>>>>>> REPLACE\n\nFILE: py/tests/test_first.py\nWHY: a new test\n<<<<<<< SEARCH\n=======\ndef test_first():\n    assert True\n>>>>>>> REPLACE\n";
     let mut h = harness(script().answer(first).answer(GOOD), Config::default()).await;
     h.repo_config.test_command = Some("! grep -q 'del self.items' py/shop/cart.py".to_owned());
     let mut input = h.input(TITLE, BODY, 2);
@@ -478,4 +482,109 @@ fn previous_diff_paths_are_read() {
         ),
         vec!["x.py".to_owned(), "new.py".to_owned()]
     );
+}
+
+#[tokio::test]
+async fn the_tier_is_recomputed_from_the_branch_after_a_push() {
+    let h = harness(script().answer(GOOD), Config::default()).await;
+    let base = git(h.work.path(), &["rev-parse", "HEAD"]).trim().to_owned();
+    draft_fix(h.input(TITLE, BODY, 1)).await.expect("drafted");
+    git(h.work.path(), &["add", "-A"]);
+    git(h.work.path(), &["commit", "-qm", "fix"]);
+    let forbidden = forbidden_paths(&h.risk, &h.repo_config, TITLE, BODY).expect("globs");
+    let issue = IssueFacts {
+        category: Category::Bug,
+        complexity: 2,
+        repo_has_tests: true,
+    };
+    let changes = changes_since(h.work.path(), &base).await.expect("changes");
+    let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, vec!["py/shop/cart.py", "py/tests/test_cart.py"]);
+    assert_eq!(
+        assess_changes(&changes, &forbidden, issue, &h.risk).tier,
+        Tier::Low
+    );
+
+    // Someone pushes a workflow change on top: the branch is now CRITICAL.
+    std::fs::write(
+        h.work.path().join(".github/workflows/ci.yml"),
+        "name: ci\non: [push]\njobs: {}\n",
+    )
+    .expect("write");
+    git(h.work.path(), &["commit", "-qam", "ci"]);
+    let changes = changes_since(h.work.path(), &base).await.expect("changes");
+    let assessment = assess_changes(&changes, &forbidden, issue, &h.risk);
+    assert_eq!(assessment.tier, Tier::Critical);
+    assert!(
+        assessment.reasons[0]
+            .text
+            .starts_with("changes a CI/workflow file: `.github/workflows/ci.yml`"),
+        "{:?}",
+        assessment.reasons
+    );
+}
+
+#[tokio::test]
+async fn a_created_test_file_is_in_the_diff() {
+    let answer = format!(
+        "{}FILE: py/tests/test_remove.py\nWHY: a new regression test\n<<<<<<< SEARCH\n=======\nfrom shop.cart import Cart\n\n\ndef test_remove_absent_item_does_nothing():\n    Cart().remove_item(\"pear\")\n>>>>>>> REPLACE\n",
+        &GOOD[..GOOD.find("FILE: py/tests").expect("test part")]
+    );
+    let h = harness(script().answer(answer), Config::default()).await;
+    let draft = draft_fix(h.input(TITLE, BODY, 1)).await.expect("drafted");
+    assert_eq!(draft.tests, vec!["py/tests/test_remove.py".to_owned()]);
+    assert!(draft.files[1].created && draft.files[1].is_test);
+    assert!(
+        draft
+            .diff
+            .contains("--- /dev/null\n+++ b/py/tests/test_remove.py"),
+        "{}",
+        draft.diff
+    );
+    assert!(
+        draft
+            .render_dry_run()
+            .contains("  A py/tests/test_remove.py (+5 -0) — a new regression test")
+    );
+}
+
+#[tokio::test]
+async fn the_llm_rerank_reorders_the_candidates_and_a_failed_one_keeps_them() {
+    let rerank = r#"{"files": [{"path": "py/shop/__init__.py", "reason": "exports"}, {"path": "not/there.py", "reason": "invented"}]}"#;
+    let h = harness(script().answer(rerank).answer(GOOD), Config::default()).await;
+    let mut input = h.input(TITLE, BODY, 1);
+    input.options.rerank = true;
+    let draft = draft_fix(input).await.expect("drafted");
+    assert_eq!(
+        draft.localized[0], "py/shop/__init__.py",
+        "{:?}",
+        draft.localized
+    );
+    assert_eq!(
+        draft.localized[1], "py/shop/cart.py",
+        "then the lexical order"
+    );
+    assert!(!draft.localized.iter().any(|p| p == "not/there.py"));
+    let requests = h.provider.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[0].messages[0].content.contains("Candidate files:"));
+    let first_call = h.provider.requests()[0].clone();
+    assert!(
+        first_call.json_schema.is_some(),
+        "the re-rank is a structured answer"
+    );
+
+    let failing = script()
+        .fail(crate::llm::LlmError::InvalidResponse {
+            provider: "scripted".into(),
+            message: "boom".into(),
+        })
+        .answer(GOOD);
+    let h = harness(failing, Config::default()).await;
+    let mut input = h.input(TITLE, BODY, 1);
+    input.options.rerank = true;
+    let draft = draft_fix(input)
+        .await
+        .expect("drafted despite the failed re-rank");
+    assert_eq!(draft.localized[0], "py/shop/cart.py");
 }
