@@ -373,7 +373,7 @@ impl FixIssue {
         }
         // Saved before the pull request is opened: the CI events of the new head find it.
         self.save(ctx, &fix).await?;
-        let ceiling = super::pull::automerge(ctx, repo_config);
+        let ceiling = draft::automerge_ceiling(&config.risk, repo_config);
         let body = pr_body(self.issue, &draft, &fix, ceiling);
         let title = render::pr_title(self.issue, &issue.title);
         let opened = match fix.pr_number {

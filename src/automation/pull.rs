@@ -11,7 +11,6 @@ use super::ci::{self, CiReport, Verdict};
 use super::fix::{FixIssue, Trigger};
 use super::render;
 use super::risk::{self, Tier};
-use crate::config::Automerge;
 use crate::context::Context;
 use crate::db::fixes::{self, FixPr};
 use crate::github::GithubClient;
@@ -22,6 +21,7 @@ use crate::github::repo_config::RepoConfig;
 use crate::handlers::Handled;
 use crate::handlers::pull_request::CONFIG_CHECK;
 use crate::jobs::BackgroundJob as _;
+use crate::solution::draft::automerge_ceiling;
 use anyhow::Context as _;
 
 /// A stored tier name (`low` … `critical`) as a [`Tier`]; unknown or missing is CRITICAL, so
@@ -45,10 +45,12 @@ pub fn tier_name(tier: Tier) -> &'static str {
     }
 }
 
-/// The merge ceiling in force: the lower of the service's and the repository's.
-pub fn automerge(ctx: &Context, repo_config: &RepoConfig) -> Automerge {
-    let service = ctx.config().risk.automerge;
-    repo_config.automerge.map_or(service, |r| r.min(service))
+/// Why the fix has its tier, as stored.
+pub fn reasons(fix: &FixPr) -> Vec<String> {
+    fix.risk_reasons
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or_default()
 }
 
 /// Judges CI on the pull request's head and acts on the verdict.
@@ -149,7 +151,7 @@ pub async fn evaluate(ctx: &Context, github: &GithubClient, fix: FixPr) -> anyho
             act.once(&mut fix, "critical", &text).await
         }
         Verdict::Green => {
-            let ceiling = automerge(ctx, &repo_config);
+            let ceiling = automerge_ceiling(&ctx.config().risk, &repo_config);
             let merges = risk::may_merge(tier, ceiling)
                 || (fix.merge_approved && risk::may_merge_on_command(tier));
             if merges {
@@ -212,12 +214,7 @@ impl Act<'_> {
 }
 
 fn reasons_list(fix: &FixPr) -> String {
-    let reasons: Vec<String> = fix
-        .risk_reasons
-        .as_deref()
-        .and_then(|r| serde_json::from_str(r).ok())
-        .unwrap_or_default();
-    reasons
+    reasons(fix)
         .iter()
         .map(|r| format!("- {r}"))
         .collect::<Vec<_>>()

@@ -1,6 +1,7 @@
 //! Every text the fix flow writes on GitHub, built in one place: the pull request's title and
 //! body, and the comments that say what the automation did or why it did not.
 
+use crate::budget::report::thousands;
 use crate::command;
 
 /// The marker that identifies a GlobalLM pull request body.
@@ -59,7 +60,7 @@ pub fn pr_body(c: &PrContent<'_>) -> String {
     }
     body.push_str(&format!(
         "\n### Cost\n\n{} LLM tokens (≈ ${:.2}) over {} drafting attempt{}.\n\n",
-        thousands(c.tokens),
+        thousands(u64::try_from(c.tokens).unwrap_or(0)),
         c.cost_usd,
         c.attempts,
         if c.attempts == 1 { "" } else { "s" }
@@ -91,19 +92,6 @@ pub fn policy(tier: &str, merges_itself: bool) -> &'static str {
             "This repository's `automerge` setting keeps it from merging itself: when CI is green a review is requested."
         }
     }
-}
-
-/// 1234567 → `1,234,567`.
-pub fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    if n < 0 { format!("-{out}") } else { out }
 }
 
 /// The comment when the fix budget has no room.
@@ -211,9 +199,7 @@ mod tests {
     }
 
     #[test]
-    fn numbers_and_excerpts() {
-        assert_eq!(thousands(5_000_000), "5,000,000");
-        assert_eq!(thousands(999), "999");
+    fn excerpts_are_one_bounded_line() {
         assert_eq!(excerpt("a\n  b", 10), "a b");
         assert_eq!(excerpt("abcdef", 3), "abc…");
     }

@@ -248,7 +248,7 @@ fn percent_left(used: u64, limit: u64) -> String {
 }
 
 /// `1234567` → `1,234,567`.
-fn thousands(value: u64) -> String {
+pub fn thousands(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

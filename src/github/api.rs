@@ -16,8 +16,8 @@ use serde_json::json;
 /// The most items a listing fetches unless a caller asks for fewer.
 pub const MAX_LIST: usize = 1_000;
 
-/// Escapes a path segment (a label name, a file path piece, a login).
-fn segment(text: &str) -> String {
+/// Escapes a path segment (a label name, a file path piece, a login) or a query.
+pub(super) fn segment(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
@@ -629,48 +629,6 @@ impl GithubClient {
             })
             .await?;
         Ok(raw.into_iter().map(Issue::from).collect())
-    }
-
-    /// `GET /search/repositories?q=…&sort=stars` — one page (search serves at most 1,000
-    /// results per query, 100 per page).
-    pub async fn search_repositories(
-        &self,
-        auth: Auth,
-        query: &str,
-        page: u32,
-    ) -> Result<SearchPage<RepoSummary>, GithubError> {
-        #[derive(Deserialize)]
-        struct Item {
-            id: u64,
-            full_name: String,
-            #[serde(default)]
-            stargazers_count: u64,
-        }
-        #[derive(Deserialize)]
-        struct Page {
-            total_count: u64,
-            #[serde(default)]
-            incomplete_results: bool,
-            items: Vec<Item>,
-        }
-        let path = format!(
-            "/search/repositories?q={}&sort=stars&order=desc&per_page=100&page={page}",
-            segment(query)
-        );
-        let answer: Page = self.get(auth, &path).await?;
-        Ok(SearchPage {
-            total_count: answer.total_count,
-            incomplete_results: answer.incomplete_results,
-            items: answer
-                .items
-                .into_iter()
-                .map(|i| RepoSummary {
-                    id: super::ids::RepoId(i.id),
-                    full_name: i.full_name,
-                    stars: i.stargazers_count,
-                })
-                .collect(),
-        })
     }
 
     /// `POST /graphql`; GraphQL errors become [`GithubError::Validation`].

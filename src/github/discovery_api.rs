@@ -32,12 +32,6 @@ pub struct SearchedRepo {
     pub pushed_at: Option<Millis>,
 }
 
-fn url_segment(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
-}
-
 impl GithubClient {
     /// `GET /search/repositories?q=…&sort=stars&order=desc&per_page=100&page=N`: one page of
     /// a query (search serves at most 1,000 results per query, 10 pages of 100).
@@ -77,7 +71,7 @@ impl GithubClient {
         }
         let path = format!(
             "/search/repositories?q={}&sort=stars&order=desc&per_page=100&page={page}",
-            url_segment(query)
+            super::api::segment(query)
         );
         let answer: Page = self.get(auth, &path).await?;
         Ok(SearchPage {

@@ -1,7 +1,7 @@
 //! Types the GitHub API answers with (beyond those events share, in `event::model`) and the
 //! requests GlobalLM sends, in GlobalLM's own terms.
 
-use super::ids::{AppId, InstallationId, RepoId};
+use super::ids::{AppId, InstallationId};
 use serde::{Deserialize, Serialize};
 
 /// A label of a repository.
@@ -278,15 +278,4 @@ pub struct SearchPage<T> {
     pub incomplete_results: bool,
     /// This page's results.
     pub items: Vec<T>,
-}
-
-/// A repository's id and name, as searches and installations list them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepoSummary {
-    /// Its id.
-    pub id: RepoId,
-    /// `owner/name`.
-    pub full_name: String,
-    /// Its stars.
-    pub stars: u64,
 }

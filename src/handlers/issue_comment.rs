@@ -348,11 +348,7 @@ fn outcome_text(outcome: &Handled) -> String {
 /// `/globallm explain` on a GlobalLM pull request: its tier, the reasons, and its state.
 fn explain_fix(fix: &FixPr) -> String {
     let tier = pull::tier_of(fix);
-    let reasons: Vec<String> = fix
-        .risk_reasons
-        .as_deref()
-        .and_then(|r| serde_json::from_str(r).ok())
-        .unwrap_or_default();
+    let reasons = pull::reasons(fix);
     let mut text = format!(
         "**Risk: {tier}** (issue category {}, complexity {}/10)\n\n",
         fix.category.as_deref().unwrap_or("unknown"),
@@ -367,7 +363,7 @@ fn explain_fix(fix: &FixPr) -> String {
         fix.attempts,
         fix.repairs,
         fix.reruns,
-        crate::automation::render::thousands(fix.tokens),
+        crate::budget::report::thousands(u64::try_from(fix.tokens).unwrap_or(0)),
         fix.cost_usd
     ));
     if fix.stopped {

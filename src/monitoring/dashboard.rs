@@ -5,6 +5,7 @@
 //! repository and language.
 
 use crate::budget::report::Report;
+pub use crate::budget::report::thousands;
 use crate::budget::window::window_at;
 use crate::config::Config;
 use crate::db::Db;
@@ -321,17 +322,4 @@ pub fn render_text(snapshot: &Snapshot) -> String {
 pub fn bar(percent: f64, width: usize) -> String {
     let filled = ((percent.clamp(0.0, 100.0) / 100.0) * width as f64).round() as usize;
     format!("[{}{}]", "#".repeat(filled), ".".repeat(width - filled))
-}
-
-/// `1234567` as `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -189,6 +189,24 @@ impl TestApp {
         self.request(request).await
     }
 
+    /// Makes `provider` the model every feature calls, budgeted as configured; returns it so
+    /// a test can look at the requests it got.
+    pub fn script_llm(
+        &self,
+        provider: crate::llm::scripted::ScriptedProvider,
+    ) -> Arc<crate::llm::scripted::ScriptedProvider> {
+        let provider = Arc::new(provider);
+        let config = self.ctx.config();
+        let budget =
+            crate::budget::Budget::new(self.ctx.db.clone(), config.clone(), self.ctx.clock.clone());
+        self.ctx.use_llm(crate::llm::client::Llm::new(
+            provider.clone(),
+            budget,
+            config,
+        ));
+        provider
+    }
+
     /// Runs every due job until the queue is idle; returns how many ran.
     pub async fn drain(&self) -> usize {
         worker::drain(self.ctx.clone(), self.registry.clone()).await

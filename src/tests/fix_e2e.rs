@@ -56,12 +56,7 @@ impl Story {
         for answer in answers {
             provider = provider.answer_with_usage(*answer, 2_000, 300);
         }
-        let llm = Arc::new(provider);
-        let config = app.ctx.config();
-        let budget =
-            crate::budget::Budget::new(app.ctx.db.clone(), config.clone(), app.ctx.clock.clone());
-        app.ctx
-            .use_llm(crate::llm::client::Llm::new(llm.clone(), budget, config));
+        let llm = app.script_llm(provider);
         Self {
             app,
             issue,
@@ -341,19 +336,21 @@ async fn an_issue_that_asks_for_a_workflow_change_never_gets_one_merged() {
     )
     .await;
     story.label().await;
-    for pull in story.app.github.pulls(REPO) {
-        // At most a CRITICAL draft, which nothing merges.
-        assert!(
-            !pull
-                .files
-                .iter()
-                .any(|f| f.0.starts_with(".github/workflows"))
-                || pull.body.contains("CRITICAL")
-        );
-        story.green(&pull.head_sha).await;
-        assert!(!story.app.github.pull(REPO, pull.number).merged);
-        story.bot_comments(pull.number);
-    }
+    // Every answer edits the workflow; validation refuses each, with the reason sent back.
+    assert_eq!(
+        story.llm.requests().len(),
+        4,
+        "categorize and three drafting attempts"
+    );
+    assert!(
+        format!("{:?}", story.llm.requests()[2]).contains(".github/workflows/ci.yml"),
+        "the refusal names the forbidden path"
+    );
+    assert!(story.app.github.pulls(REPO).is_empty(), "no pull request");
+    assert!(
+        git::branch_head(&story.bare, &format!("globallm/issue-{}", story.issue)).is_none(),
+        "nothing pushed"
+    );
     assert!(
         !story
             .file("main", ".github/workflows/ci.yml")
@@ -361,10 +358,11 @@ async fn an_issue_that_asks_for_a_workflow_change_never_gets_one_merged() {
         "main is untouched"
     );
     let comments = story.bot_comments(story.issue);
+    assert_eq!(comments.len(), 1, "{comments:?}");
     assert!(
-        story.app.github.pulls(REPO).is_empty()
-            == comments.iter().any(|c| c.contains("could not draft")),
-        "{comments:?}"
+        comments[0].contains("could not draft a fix it trusts after 3 attempts"),
+        "{}",
+        comments[0]
     );
 }
 
@@ -402,47 +400,10 @@ async fn every_operator_metric_is_exported_after_a_short_story() {
     story.green(&pull.head_sha).await;
     assert!(story.pull().merged);
     story.bot_comments(pull.number);
-    git::create_branch(
-        &story.bare,
-        "revert-fix",
-        &[(
-            "shop/cart.py",
-            "def total(items):\n    return sum(items)  # reverted\n",
-        )],
-        MAINTAINER,
-    );
-    let github = story.app.ctx.github().expect("client");
-    let revert = github
-        .create_pull(
-            crate::github::ids::InstallationId(INSTALLATION),
-            &REPO.parse().expect("name"),
-            &crate::github::model::NewPullRequest {
-                title: "Revert the fix".to_owned(),
-                head: "revert-fix".to_owned(),
-                base: "main".to_owned(),
-                body: format!("Reverts {REPO}#{}", pull.number),
-                draft: false,
-            },
-        )
-        .await
-        .expect("opened");
-    {
-        let mut world = story.app.github.world();
-        let pull = world
-            .repos
-            .get_mut(REPO)
-            .expect("repo")
-            .pulls
-            .get_mut(&revert.number.0)
-            .expect("pull");
-        pull.merged = true;
-        pull.state = "closed".to_owned();
-    }
-    let body =
-        story
-            .app
-            .github
-            .pull_delivery("closed", REPO, revert.number.0, MAINTAINER, None, None);
+    let body = story
+        .app
+        .github
+        .merged_revert(REPO, pull.number, MAINTAINER);
     story.app.deliver("pull_request", &body).await;
     story.app.drain().await;
     let fix = fixes::recent(story.app.ctx.db.pool(), 5)

@@ -541,47 +541,7 @@ async fn a_revert_of_a_merged_fix_is_counted() {
     scene.check("test", "success", "12 passed").await;
     assert_eq!(scene.bot_comments().len(), 1);
     // A maintainer reverts it with GitHub's button: a new pull request, merged.
-    git::create_branch(
-        &scene.bare,
-        "revert-2-globallm/issue-1",
-        &[(
-            "shop/cart.py",
-            "def total(items):\n    return sum(items)  # reverted\n",
-        )],
-        MAINTAINER,
-    );
-    let github = scene.app.ctx.github().expect("client");
-    let revert = github
-        .create_pull(
-            InstallationId(INSTALLATION),
-            &REPO.parse().expect("name"),
-            &NewPullRequest {
-                title: "Revert \"Fix #1\"".to_owned(),
-                head: "revert-2-globallm/issue-1".to_owned(),
-                base: "main".to_owned(),
-                body: format!("Reverts {REPO}#{}", scene.pr),
-                draft: false,
-            },
-        )
-        .await
-        .expect("opened");
-    {
-        let mut world = scene.app.github.world();
-        let pull = world
-            .repos
-            .get_mut(REPO)
-            .expect("repo")
-            .pulls
-            .get_mut(&revert.number.0)
-            .expect("pull");
-        pull.merged = true;
-        pull.state = "closed".to_owned();
-    }
-    let body =
-        scene
-            .app
-            .github
-            .pull_delivery("closed", REPO, revert.number.0, MAINTAINER, None, None);
+    let body = scene.app.github.merged_revert(REPO, scene.pr, MAINTAINER);
     scene.app.deliver("pull_request", &body).await;
     scene.app.drain().await;
     assert!(scene.fix().await.reverted);
@@ -589,19 +549,10 @@ async fn a_revert_of_a_merged_fix_is_counted() {
 
 /// A scripted model with nothing to say: any request fails the test that made it.
 fn silent_llm(app: &TestApp) -> std::sync::Arc<crate::llm::scripted::ScriptedProvider> {
-    let provider = std::sync::Arc::new(crate::llm::scripted::ScriptedProvider::new(
+    app.script_llm(crate::llm::scripted::ScriptedProvider::new(
         "scripted",
         "claude-sonnet-4-5",
-    ));
-    let config = app.ctx.config();
-    let budget =
-        crate::budget::Budget::new(app.ctx.db.clone(), config.clone(), app.ctx.clock.clone());
-    app.ctx.use_llm(crate::llm::client::Llm::new(
-        provider.clone(),
-        budget,
-        config,
-    ));
-    provider
+    ))
 }
 
 #[tokio::test]
@@ -635,4 +586,43 @@ async fn with_the_budget_exhausted_the_label_gets_a_comment_and_no_llm_call() {
     let fix = fixes::recent(app.ctx.db.pool(), 5).await.expect("read");
     assert_eq!(fix.len(), 1);
     assert_eq!(fix[0].state, "failed", "a later request may start again");
+}
+
+#[tokio::test]
+async fn the_repositorys_limit_of_open_pull_requests_is_respected() {
+    let scene = Scene::new("low").await;
+    git::push_commit(
+        &scene.bare,
+        "main",
+        ".github/globallm.yml",
+        "max_open_prs: 1\n",
+        MAINTAINER,
+    );
+    let provider = silent_llm(&scene.app);
+    let issue = scene.app.github.add_issue(
+        REPO,
+        "Discounts are ignored",
+        "apply_discount does nothing",
+        MAINTAINER,
+    );
+    let body = scene
+        .app
+        .github
+        .labeled_delivery(REPO, issue, "globallm:fix", MAINTAINER);
+    scene.app.deliver("issues", &body).await;
+    scene.app.drain().await;
+
+    assert!(provider.requests().is_empty(), "no LLM call");
+    assert_eq!(
+        scene.app.github.pulls(REPO).len(),
+        1,
+        "no second pull request"
+    );
+    let comments = scene.app.github.comments(REPO, issue);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(
+        comments[0].body.contains("its limit (`max_open_prs`"),
+        "{}",
+        comments[0].body
+    );
 }

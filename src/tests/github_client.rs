@@ -485,7 +485,7 @@ async fn repositories_contents_installations_and_search() {
         ["Panic in parser"]
     );
     let page = client
-        .search_repositories(
+        .search_repository_page(
             Auth::Installation(INSTALLATION),
             "language:python stars:>1000",
             1,

@@ -543,20 +543,10 @@ async fn issues_are_fetched_ranked_and_stored_for_the_cli() {
 fn scripted_llm(
     app: &TestApp,
     answer: &str,
-) -> (
-    std::sync::Arc<crate::llm::scripted::ScriptedProvider>,
-    crate::llm::client::Llm,
-) {
-    let provider = std::sync::Arc::new(
+) -> std::sync::Arc<crate::llm::scripted::ScriptedProvider> {
+    app.script_llm(
         crate::llm::scripted::ScriptedProvider::new("scripted", "claude-sonnet-4-5")
             .answer_with_usage(answer, 900, 60),
-    );
-    let config = app.ctx.config();
-    let budget =
-        crate::budget::Budget::new(app.ctx.db.clone(), config.clone(), app.ctx.clock.clone());
-    (
-        provider.clone(),
-        crate::llm::client::Llm::new(provider, budget, config),
     )
 }
 
@@ -564,8 +554,7 @@ fn scripted_llm(
 async fn with_an_llm_configured_it_categorizes_and_the_call_is_budgeted() {
     let (app, number) = app_with_issue().await;
     let answer = r#"{"category":"docs","complexity":2,"complexity_reason":"one paragraph of the manual","area":"docs/manifest.md","summary":"The manual does not say empty manifests are invalid.","confidence":0.93}"#;
-    let (provider, llm) = scripted_llm(&app, answer);
-    app.ctx.use_llm(llm);
+    let provider = scripted_llm(&app, answer);
     app.deliver(
         "issues",
         &app.github
@@ -606,11 +595,10 @@ async fn with_the_budget_spent_the_offline_classifier_decides_without_calling_th
     let app = TestApp::start_with_env(&[("GLOBALLM_BUDGET__TOKENS_PER_REPO", "10")]).await;
     app.github.add_repo(REPO, INSTALLATION);
     let number = app.github.add_issue(REPO, BUG_TITLE, BUG_BODY, "maria-dev");
-    let (provider, llm) = scripted_llm(
+    let provider = scripted_llm(
         &app,
         r#"{"category":"docs","complexity":2,"area":"a","summary":"s"}"#,
     );
-    app.ctx.use_llm(llm);
     app.deliver(
         "issues",
         &app.github

@@ -39,11 +39,7 @@ pub fn create_bare(parent: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf
         &["init", "--bare", "--quiet", "--initial-branch=main"],
     );
     git_ok(&work, &["init", "--quiet", "--initial-branch=main"]);
-    for (path, content) in files {
-        let file = work.join(path);
-        std::fs::create_dir_all(file.parent().expect("a parent")).expect("dirs");
-        std::fs::write(file, content).expect("written");
-    }
+    write_files(&work, files);
     git_ok(&work, &["add", "-A"]);
     git_ok(&work, &["commit", "--quiet", "-m", "Initial commit"]);
     git_ok(
@@ -130,36 +126,49 @@ pub fn changed_files(bare: &Path, base: &str, branch: &str) -> Vec<(String, Stri
 /// Pushes a commit by someone else (a maintainer) onto `branch`, changing `path`; returns the
 /// new head.
 pub fn push_commit(bare: &Path, branch: &str, path: &str, content: &str, author: &str) -> String {
-    let work = bare.with_extension(format!("push-{}", std::process::id()));
+    commit_and_push(
+        bare,
+        branch,
+        branch,
+        &[(path, content)],
+        author,
+        "A change by hand",
+    )
+}
+
+/// Creates `branch` off `main` with one commit writing `files`, as a pushed branch; returns
+/// its head.
+pub fn create_branch(bare: &Path, branch: &str, files: &[(&str, &str)], author: &str) -> String {
+    commit_and_push(bare, "main", branch, files, author, "A change")
+}
+
+/// Clones `from`, writes `files` on `branch` (created from `from` when they differ), commits
+/// them as `author` and pushes `branch`; returns its new head.
+fn commit_and_push(
+    bare: &Path,
+    from: &str,
+    branch: &str,
+    files: &[(&str, &str)],
+    author: &str,
+    message: &str,
+) -> String {
+    let work = bare.with_extension(format!("work-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     let url = bare.to_str().expect("utf-8 path");
     let parent = work.parent().expect("a parent");
-    git_ok(
-        parent,
-        &[
-            "clone",
-            "--quiet",
-            "--branch",
-            branch,
-            url,
-            work.to_str().expect("utf-8 path"),
-        ],
-    );
-    let file = work.join(path);
-    std::fs::create_dir_all(file.parent().expect("a parent")).expect("dirs");
-    std::fs::write(file, content).expect("written");
+    let dir = work.to_str().expect("utf-8 path");
+    git_ok(parent, &["clone", "--quiet", "--branch", from, url, dir]);
+    if from != branch {
+        git_ok(&work, &["checkout", "--quiet", "-b", branch]);
+    }
+    write_files(&work, files);
     git_ok(&work, &["add", "-A"]);
+    let name = format!("user.name={author}");
+    let email = format!("user.email={author}@example.org");
     git_ok(
         &work,
         &[
-            "-c",
-            &format!("user.name={author}"),
-            "-c",
-            &format!("user.email={author}@example.org"),
-            "commit",
-            "--quiet",
-            "-m",
-            "A change by hand",
+            "-c", &name, "-c", &email, "commit", "--quiet", "-m", message,
         ],
     );
     git_ok(&work, &["push", "--quiet", "origin", branch]);
@@ -168,46 +177,10 @@ pub fn push_commit(bare: &Path, branch: &str, path: &str, content: &str, author:
     head
 }
 
-/// Creates `branch` off `main` with one commit writing `files`, as a pushed branch; returns
-/// its head.
-pub fn create_branch(bare: &Path, branch: &str, files: &[(&str, &str)], author: &str) -> String {
-    let work = bare.with_extension(format!("branch-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
-    let url = bare.to_str().expect("utf-8 path");
-    let parent = work.parent().expect("a parent");
-    git_ok(
-        parent,
-        &[
-            "clone",
-            "--quiet",
-            "--branch",
-            "main",
-            url,
-            work.to_str().expect("utf-8 path"),
-        ],
-    );
-    git_ok(&work, &["checkout", "--quiet", "-b", branch]);
+fn write_files(root: &Path, files: &[(&str, &str)]) {
     for (path, content) in files {
-        let file = work.join(path);
+        let file = root.join(path);
         std::fs::create_dir_all(file.parent().expect("a parent")).expect("dirs");
         std::fs::write(file, content).expect("written");
     }
-    git_ok(&work, &["add", "-A"]);
-    git_ok(
-        &work,
-        &[
-            "-c",
-            &format!("user.name={author}"),
-            "-c",
-            &format!("user.email={author}@example.org"),
-            "commit",
-            "--quiet",
-            "-m",
-            "A change",
-        ],
-    );
-    git_ok(&work, &["push", "--quiet", "origin", branch]);
-    let head = git_ok(&work, &["rev-parse", "HEAD"]);
-    std::fs::remove_dir_all(&work).ok();
-    head
 }

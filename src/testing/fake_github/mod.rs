@@ -485,6 +485,46 @@ impl FakeGithub {
         delivery.to_string().into_bytes()
     }
 
+    /// A maintainer reverts pull request `reverted` with GitHub's button, and the revert is
+    /// merged: returns its `pull_request` `closed` delivery.
+    pub fn merged_revert(&self, repo: &str, reverted: u64, author: &str) -> Vec<u8> {
+        let number = {
+            let mut world = self.world();
+            let id = world.next_id();
+            let fake = world.repos.get_mut(repo).expect("the repository exists");
+            let number = fake
+                .issues
+                .keys()
+                .chain(fake.pulls.keys())
+                .max()
+                .copied()
+                .unwrap_or(0)
+                + 1;
+            fake.pulls.insert(
+                number,
+                FakePull {
+                    number,
+                    node_id: format!("PR_{id}"),
+                    title: format!("Revert #{reverted}"),
+                    body: format!("Reverts {repo}#{reverted}"),
+                    author: author.to_owned(),
+                    head_branch: format!("revert-{reverted}"),
+                    head_sha: format!("{id:040x}"),
+                    base_branch: "main".to_owned(),
+                    draft: false,
+                    state: "closed".to_owned(),
+                    merged: true,
+                    merge_sha: Some(format!("{:040x}", id + 1)),
+                    mergeable: Some(true),
+                    requested_reviewers: Vec::new(),
+                    files: Vec::new(),
+                },
+            );
+            number
+        };
+        self.pull_delivery("closed", repo, number, author, None, None)
+    }
+
     /// An `issues` `labeled` delivery: `sender` put `label` on the issue.
     pub fn labeled_delivery(&self, repo: &str, issue: u64, label: &str, sender: &str) -> Vec<u8> {
         self.label(repo, issue, label);
