@@ -137,18 +137,32 @@ const UNSEEN: u32 = u32::MAX;
 
 /// One source's BFS state, reset after each source by walking only the nodes it reached.
 struct Scratch {
-    dist: Vec<u32>,
-    sigma: Vec<f64>,
-    delta: Vec<f64>,
+    nodes: Vec<NodeState>,
     order: Vec<u32>,
 }
+
+/// What one BFS knows of a node, kept together: each edge looked at reads one cache line, not
+/// one per array (the walk is bound by memory, not arithmetic).
+#[derive(Clone, Copy)]
+struct NodeState {
+    /// Shortest paths from the source.
+    sigma: f64,
+    /// The source's dependency on the node.
+    delta: f64,
+    /// Distance from the source, or [`UNSEEN`].
+    dist: u32,
+}
+
+const FRESH: NodeState = NodeState {
+    sigma: 0.0,
+    delta: 0.0,
+    dist: UNSEEN,
+};
 
 impl Scratch {
     fn new(n: usize) -> Self {
         Self {
-            dist: vec![UNSEEN; n],
-            sigma: vec![0.0; n],
-            delta: vec![0.0; n],
+            nodes: vec![FRESH; n],
             order: Vec::new(),
         }
     }
@@ -156,30 +170,25 @@ impl Scratch {
     /// Adds the dependencies of source `s` to `sums`.
     fn single_source(&mut self, graph: &Graph, s: u32, sums: &mut [f64]) {
         let (offsets, targets) = graph.out_csr();
-        let Self {
-            dist,
-            sigma,
-            delta,
-            order,
-        } = self;
+        let Self { nodes, order } = self;
         order.clear();
-        dist[s as usize] = 0;
-        sigma[s as usize] = 1.0;
+        nodes[s as usize].dist = 0;
+        nodes[s as usize].sigma = 1.0;
         order.push(s);
         let mut head = 0;
         while head < order.len() {
             let v = order[head] as usize;
             head += 1;
-            let next = dist[v] + 1;
-            let paths = sigma[v];
+            let NodeState { dist, sigma, .. } = nodes[v];
+            let next = dist + 1;
             for &w in &targets[offsets[v]..offsets[v + 1]] {
-                let w = w as usize;
-                if dist[w] == UNSEEN {
-                    dist[w] = next;
-                    order.push(w as u32);
+                let node = &mut nodes[w as usize];
+                if node.dist == UNSEEN {
+                    node.dist = next;
+                    order.push(w);
                 }
-                if dist[w] == next {
-                    sigma[w] += paths;
+                if node.dist == next {
+                    node.sigma += sigma;
                 }
             }
         }
@@ -187,24 +196,22 @@ impl Scratch {
         // so it is finished before `v`.
         for &v in order.iter().rev() {
             let v = v as usize;
-            let next = dist[v] + 1;
+            let next = nodes[v].dist + 1;
             let mut coefficient = 0.0;
             for &w in &targets[offsets[v]..offsets[v + 1]] {
-                let w = w as usize;
-                if dist[w] == next {
-                    coefficient += (1.0 + delta[w]) / sigma[w];
+                let node = &nodes[w as usize];
+                if node.dist == next {
+                    coefficient += (1.0 + node.delta) / node.sigma;
                 }
             }
-            delta[v] = sigma[v] * coefficient;
+            nodes[v].delta = nodes[v].sigma * coefficient;
         }
         for &v in order.iter() {
             let v = v as usize;
             if v != s as usize {
-                sums[v] += delta[v];
+                sums[v] += nodes[v].delta;
             }
-            dist[v] = UNSEEN;
-            sigma[v] = 0.0;
-            delta[v] = 0.0;
+            nodes[v] = FRESH;
         }
     }
 }

@@ -96,6 +96,9 @@ struct Chunk {
     edges: Vec<(u32, u32)>,
     /// Lines read so far, comments and blank ones included.
     lines: u64,
+    /// The last line's dependent and its index: edge lists are usually grouped by dependent,
+    /// and a repeated name then costs a comparison instead of a hash lookup.
+    last: Option<(Vec<u8>, u32)>,
 }
 
 impl Chunk {
@@ -104,7 +107,17 @@ impl Chunk {
         match parse_line(bytes) {
             Ok(None) => Ok(()),
             Ok(Some((dependent, dependency))) => {
-                let from = self.names.intern(dependent)?;
+                let from = match &mut self.last {
+                    Some((name, index)) if name.as_slice() == dependent.as_bytes() => *index,
+                    last => {
+                        let index = self.names.intern(dependent)?;
+                        let name = last.get_or_insert_with(|| (Vec::new(), index));
+                        name.0.clear();
+                        name.0.extend_from_slice(dependent.as_bytes());
+                        name.1 = index;
+                        index
+                    }
+                };
                 let to = self.names.intern(dependency)?;
                 self.edges.push((from, to));
                 Ok(())
@@ -222,6 +235,22 @@ mod tests {
         assert_eq!(graph.edge_count(), 2);
         assert_eq!(graph.name(0), "app");
         assert_eq!(graph.name(2), "core");
+    }
+
+    #[test]
+    fn a_dependent_on_consecutive_lines_is_one_node_and_keeps_its_place() {
+        // `app` repeats (the remembered dependent), comes back after another one, and a
+        // dependency seen first is not renumbered when it later appears as a dependent.
+        let graph = parse("app\tlib\napp\tcore\nlib\tcore\napp\tweb\nweb\tapp\n").expect("parses");
+        let names: Vec<&str> = (0..graph.node_count() as u32)
+            .map(|v| graph.name(v))
+            .collect();
+        assert_eq!(names, ["app", "lib", "core", "web"]);
+        let [app, lib, core, web] = [0, 1, 2, 3];
+        assert_eq!(graph.successors(app), &[lib, core, web]);
+        assert_eq!(graph.successors(lib), &[core]);
+        assert_eq!(graph.successors(web), &[app]);
+        assert_eq!(graph.edge_count(), 5);
     }
 
     #[test]

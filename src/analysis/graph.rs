@@ -16,9 +16,54 @@ pub struct NodeNames {
     text: String,
     /// `ends[i]` is where name `i` ends in `text` (it starts where name `i - 1` ends).
     ends: Vec<usize>,
-    /// Indices into `ends`, found by the hash of the name.
-    table: HashTable<u32>,
+    /// The names found by their hash. Each entry carries where its name lies in `text`, so
+    /// a lookup reads the table and the text only: interning ten million edges is bound by
+    /// cache misses, and `ends` would be a third one.
+    table: HashTable<Slot>,
     hasher: FxBuildHasher,
+}
+
+/// A name in the table: its index, where it lies in the text, and its first bytes. A name
+/// that fits in `head` is compared there, without reading the text at all.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    start: usize,
+    len: u32,
+    index: u32,
+    head: [u8; HEAD],
+}
+
+/// Names up to this long are compared inside the table.
+const HEAD: usize = 16;
+
+impl Slot {
+    fn new(start: usize, name: &str, index: u32) -> Result<Self, TooManyNodes> {
+        let len = u32::try_from(name.len()).map_err(|_| TooManyNodes)?;
+        let mut head = [0; HEAD];
+        let shown = name.len().min(HEAD);
+        head[..shown].copy_from_slice(&name.as_bytes()[..shown]);
+        Ok(Slot {
+            start,
+            len,
+            index,
+            head,
+        })
+    }
+
+    fn name<'a>(&self, text: &'a str) -> &'a str {
+        &text[self.start..self.start + self.len as usize]
+    }
+
+    fn is(&self, name: &str, text: &str) -> bool {
+        if self.len as usize != name.len() {
+            return false;
+        }
+        if name.len() <= HEAD {
+            &self.head[..name.len()] == name.as_bytes()
+        } else {
+            self.head == name.as_bytes()[..HEAD] && self.name(text) == name
+        }
+    }
 }
 
 impl NodeNames {
@@ -37,21 +82,23 @@ impl NodeNames {
     /// # Panics
     /// When `index` is not a node of this graph.
     pub fn name(&self, index: u32) -> &str {
-        name_at(&self.text, &self.ends, index)
+        let index = index as usize;
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
+        &self.text[start..self.ends[index]]
     }
 
     /// The index of the node called `name`, if there is one.
     pub fn get(&self, name: &str) -> Option<u32> {
         let hash = self.hasher.hash_one(name);
         self.table
-            .find(hash, |&i| name_at(&self.text, &self.ends, i) == name)
-            .copied()
+            .find(hash, |slot| slot.is(name, &self.text))
+            .map(|slot| slot.index)
     }
 
     /// The index of `name`, adding it as the next node when it is new.
     ///
     /// # Errors
-    /// When the graph already holds `u32::MAX` nodes.
+    /// When the graph already holds `u32::MAX` nodes, or `name` is 4 GiB long.
     pub fn intern(&mut self, name: &str) -> Result<u32, TooManyNodes> {
         let hash = self.hasher.hash_one(name);
         let Self {
@@ -60,16 +107,17 @@ impl NodeNames {
             table,
             hasher,
         } = self;
-        if let Some(&index) = table.find(hash, |&i| name_at(text, ends, i) == name) {
-            return Ok(index);
+        if let Some(slot) = table.find(hash, |slot| slot.is(name, text)) {
+            return Ok(slot.index);
         }
         let index = u32::try_from(ends.len()).map_err(|_| TooManyNodes)?;
         if index == u32::MAX {
             return Err(TooManyNodes);
         }
+        let slot = Slot::new(text.len(), name, index)?;
         text.push_str(name);
         ends.push(text.len());
-        table.insert_unique(hash, index, |&i| hasher.hash_one(name_at(text, ends, i)));
+        table.insert_unique(hash, slot, |slot| hasher.hash_one(slot.name(text)));
         Ok(index)
     }
 }
@@ -80,12 +128,6 @@ impl std::fmt::Debug for NodeNames {
             .field("len", &self.len())
             .finish_non_exhaustive()
     }
-}
-
-fn name_at<'a>(text: &'a str, ends: &[usize], index: u32) -> &'a str {
-    let index = index as usize;
-    let start = if index == 0 { 0 } else { ends[index - 1] };
-    &text[start..ends[index]]
 }
 
 /// A graph cannot hold more than `u32::MAX` nodes (indices are `u32`).
@@ -272,7 +314,7 @@ impl Graph {
             + (self.out_targets.capacity() + self.in_sources.capacity()) * size_of::<u32>()
             + self.names.text.capacity()
             + self.names.ends.capacity() * size_of::<usize>()
-            + self.names.table.capacity() * (size_of::<u32>() + 1)
+            + self.names.table.capacity() * (size_of::<Slot>() + 1)
     }
 }
 
@@ -297,6 +339,29 @@ mod tests {
         assert_eq!(names.name(1), "a");
         assert_eq!(names.get("a"), Some(1));
         assert_eq!(names.get("c"), None);
+    }
+
+    #[test]
+    fn long_names_sharing_a_prefix_and_short_names_of_one_length_stay_apart() {
+        let mut names = NodeNames::default();
+        let long = [
+            "github.com/example/module-one",
+            "github.com/example/module-two",
+            "github.com/example/module",
+            "github.com/exampl",
+        ];
+        let short = ["abcdefghijklmnop", "abcdefghijklmnoq", "", "a"];
+        let all: Vec<&str> = long.iter().chain(&short).copied().collect();
+        for (i, name) in all.iter().enumerate() {
+            assert_eq!(names.intern(name).expect("fits"), i as u32, "{name}");
+        }
+        for (i, name) in all.iter().enumerate() {
+            assert_eq!(names.intern(name).expect("fits"), i as u32, "{name} again");
+            assert_eq!(names.get(name), Some(i as u32));
+            assert_eq!(names.name(i as u32), *name);
+        }
+        assert_eq!(names.get("github.com/example/module-thr"), None);
+        assert_eq!(names.get("abcdefghijklmnor"), None);
     }
 
     #[test]

@@ -168,6 +168,17 @@ pub fn render(summary: &Summary, languages: &[Language], min_stars: u64) -> Stri
             String::new()
         }
     ));
+    if summary.by_dependents > 0 || summary.dependents_missing > 0 {
+        out.push_str(&format!(
+            "  by dependents (few stars, found through the registries): {} looked up, {} unknown to GitHub\n",
+            summary.by_dependents, summary.dependents_missing
+        ));
+    }
+    for (language, error) in &summary.listing_errors {
+        out.push_str(&format!(
+            "  the {language} dependents listing stopped early: {error}\n"
+        ));
+    }
     out.push_str(&format!(
         "  health: {} repositories measured\n",
         summary.measured
@@ -208,6 +219,9 @@ mod tests {
             graphql_points: 432,
             measured: 1_200,
             registry_calls: 0,
+            by_dependents: 40,
+            dependents_missing: 2,
+            listing_errors: vec![("go".to_owned(), "page 3: 503".to_owned())],
         };
         let text = render(&summary, &[Language::Python], 1_000);
         for expected in [
@@ -218,6 +232,8 @@ mod tests {
             "9 searched, 8 split",
             "21 search calls (21 points of search's 30-a-minute limit)",
             "24 GraphQL queries costing 432 points (0.360 per repository)",
+            "by dependents (few stars, found through the registries): 40 looked up, 2 unknown to GitHub",
+            "the go dependents listing stopped early: page 3: 503",
         ] {
             assert!(text.contains(expected), "{expected:?} missing from\n{text}");
         }

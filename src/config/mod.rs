@@ -374,6 +374,9 @@ pub struct DiscoveryConfig {
     pub search_interval_ms: u64,
     /// Repositories per batched GraphQL health query.
     pub graphql_batch: usize,
+    /// Pages of 100 packages read per ecosystem from ecosyste.ms's packages by dependents, to
+    /// find the repositories that pass the filter by dependents alone (0: none).
+    pub dependents_pages: u32,
     /// The package registries and aggregators, each with its base URL and its own pace.
     pub registries: RegistriesConfig,
 }
@@ -385,6 +388,7 @@ impl Default for DiscoveryConfig {
             languages: Language::ALL.to_vec(),
             search_interval_ms: 2_000,
             graphql_batch: 50,
+            dependents_pages: 50,
             registries: RegistriesConfig::default(),
         }
     }

@@ -346,6 +346,124 @@ pub async fn filter_counts(
     .await
 }
 
+/// Whether a run has read an ecosystem's dependents listing (its checkpoint).
+pub async fn dependents_list_done(
+    pool: &SqlitePool,
+    run: i64,
+    language: &str,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM discovery_dependents_lists WHERE run_id = ? AND language = ?)",
+    )
+    .bind(run)
+    .bind(language)
+    .fetch_one(pool)
+    .await
+}
+
+/// Records that a run read an ecosystem's dependents listing (`error`: why it stopped early).
+pub async fn finish_dependents_list(
+    conn: &mut SqliteConnection,
+    run: i64,
+    language: &str,
+    pages: i64,
+    candidates: i64,
+    error: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO discovery_dependents_lists (run_id, language, pages, candidates, error)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(run)
+    .bind(language)
+    .bind(pages)
+    .bind(candidates)
+    .bind(error)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The dependents listings a run read: language, pages, candidates, error.
+pub async fn dependents_lists(
+    pool: &SqlitePool,
+    run: i64,
+) -> sqlx::Result<Vec<(String, i64, i64, Option<String>)>> {
+    sqlx::query_as(
+        "SELECT language, pages, candidates, error FROM discovery_dependents_lists
+         WHERE run_id = ? ORDER BY language",
+    )
+    .bind(run)
+    .fetch_all(pool)
+    .await
+}
+
+/// A repository named by a package with many dependents.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Candidate {
+    /// `owner/name`, lower case.
+    pub repo: String,
+    /// The ecosystem.
+    pub language: String,
+    /// Its package with the most dependents.
+    pub package: String,
+    /// That package's dependents.
+    pub dependents: i64,
+    /// pending, stored, known or missing.
+    pub state: String,
+}
+
+/// Adds a candidate, or raises its dependents when another of its packages has more.
+pub async fn add_candidate(
+    conn: &mut SqliteConnection,
+    run: i64,
+    candidate: &Candidate,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO discovery_candidates (run_id, repo, language, package, dependents, state)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, repo) DO UPDATE SET
+             package = excluded.package, dependents = excluded.dependents
+         WHERE excluded.dependents > discovery_candidates.dependents",
+    )
+    .bind(run)
+    .bind(&candidate.repo)
+    .bind(&candidate.language)
+    .bind(&candidate.package)
+    .bind(candidate.dependents)
+    .bind(&candidate.state)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A run's candidates, by name.
+pub async fn candidates(pool: &SqlitePool, run: i64) -> sqlx::Result<Vec<Candidate>> {
+    sqlx::query_as(
+        "SELECT repo, language, package, dependents, state FROM discovery_candidates
+         WHERE run_id = ? ORDER BY repo",
+    )
+    .bind(run)
+    .fetch_all(pool)
+    .await
+}
+
+/// Settles a candidate: `stored`, `known` or `missing`.
+pub async fn settle_candidate(
+    conn: &mut SqliteConnection,
+    run: i64,
+    repo: &str,
+    state: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE discovery_candidates SET state = ? WHERE run_id = ? AND repo = ?")
+        .bind(state)
+        .bind(run)
+        .bind(repo)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// A package and the repository it is published from.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct PackageRow {

@@ -5,7 +5,7 @@
 
 use super::registries::Registries;
 use super::search::{self, Searcher, Window, WindowOutcome};
-use super::{graph, health, redundancy};
+use super::{dependents, graph, health, redundancy};
 use crate::config::{Config, Language};
 use crate::db::Db;
 use crate::db::discovery as store;
@@ -94,6 +94,13 @@ pub struct Summary {
     pub measured: i64,
     /// Registry requests.
     pub registry_calls: i64,
+    /// Repositories found through the registries' packages by dependents (not by search),
+    /// with the filter's verdict like the others.
+    pub by_dependents: i64,
+    /// Repositories a package names that GitHub does not know (renamed or deleted).
+    pub dependents_missing: i64,
+    /// Dependents listings that stopped early: the ecosystem and why.
+    pub listing_errors: Vec<(String, String)>,
 }
 
 impl Summary {
@@ -286,6 +293,17 @@ async fn run_stages(
             &config.discovery.registries,
             config.secrets.libraries_io_api_key.clone(),
         )?;
+        let found = dependents::find_by_dependents(
+            db,
+            config,
+            &registries,
+            &github,
+            auth,
+            run,
+            &options.languages,
+        )
+        .await?;
+        tracing::info!(?found, "repositories found by their dependents");
         let started = store::get_run(db.pool(), run)
             .await?
             .map_or(0, |r| r.started_at);
@@ -318,6 +336,13 @@ pub async fn summarize(db: &Db, run: i64) -> anyhow::Result<Summary> {
         .collect();
     let windows = store::windows(db.pool(), run).await?;
     let measured = store::run_snapshots(db.pool(), run).await?.len() as i64;
+    let candidates = store::candidates(db.pool(), run).await?;
+    let count = |state: &str| candidates.iter().filter(|c| c.state == state).count() as i64;
+    let listing_errors = store::dependents_lists(db.pool(), run)
+        .await?
+        .into_iter()
+        .filter_map(|(language, _, _, error)| error.map(|e| (language, e)))
+        .collect();
     Ok(Summary {
         run_id: run,
         resumed: false,
@@ -335,5 +360,8 @@ pub async fn summarize(db: &Db, run: i64) -> anyhow::Result<Summary> {
         graphql_points: row.graphql_points,
         measured,
         registry_calls: row.registry_calls,
+        by_dependents: count("stored"),
+        dependents_missing: count("missing"),
+        listing_errors,
     })
 }

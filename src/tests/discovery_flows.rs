@@ -712,6 +712,28 @@ async fn analyze_shows_every_signal_the_trend_and_redundancy_feeds_the_penalty()
     assert_eq!(unrelated.redundancy, 0.0);
 }
 
+/// Every registry at `url`, unpaced and never retried.
+fn every_registry_at(url: &str) -> crate::config::RegistriesConfig {
+    let at = || crate::config::RegistryEndpoint {
+        url: url.to_owned(),
+        interval_ms: 0,
+    };
+    crate::config::RegistriesConfig {
+        max_retries: 0,
+        pypi: at(),
+        npm: at(),
+        npm_downloads: at(),
+        crates_io: at(),
+        go: at(),
+        maven_search: at(),
+        maven_repo: at(),
+        deps_dev: at(),
+        ecosystems: at(),
+        libraries_io: at(),
+        ..Default::default()
+    }
+}
+
 /// A registry on loopback serving canned JSON by path (everything else is a 404).
 async fn registry(
     routes: Vec<(&'static str, &'static str)>,
@@ -760,24 +782,7 @@ async fn registries_give_packages_dependents_and_edges_that_feed_health_and_impa
         ),
     ])
     .await;
-    let at = |interval_ms| crate::config::RegistryEndpoint {
-        url: url.clone(),
-        interval_ms,
-    };
-    scene.config.discovery.registries = crate::config::RegistriesConfig {
-        max_retries: 0,
-        pypi: at(0),
-        npm: at(0),
-        npm_downloads: at(0),
-        crates_io: at(0),
-        go: at(0),
-        maven_search: at(0),
-        maven_repo: at(0),
-        deps_dev: at(0),
-        ecosystems: at(0),
-        libraries_io: at(0),
-        ..Default::default()
-    };
+    scene.config.discovery.registries = every_registry_at(&url);
     let options = RunOptions {
         registries: true,
         ..options(Trigger::Manual)
@@ -828,4 +833,157 @@ async fn registries_give_packages_dependents_and_edges_that_feed_health_and_impa
     let impact: crate::scoring::ImpactInputs =
         serde_json::from_str(&snapshot.impact_inputs).expect("impact");
     assert_eq!(impact.dependents, Some(500.0));
+}
+
+/// One ecosyste.ms package as its listing shows it.
+fn listed(name: &str, repo: Option<&str>, dependents: u64) -> serde_json::Value {
+    serde_json::json!({
+        "name": name,
+        "ecosystem": "pypi",
+        "repository_url": repo.map(|r| format!("https://github.com/{r}")),
+        "dependent_packages_count": dependents,
+    })
+}
+
+#[tokio::test]
+async fn repositories_with_few_stars_and_many_dependents_are_found_through_the_registries() {
+    let mut scene = scene().await;
+    scene
+        .fake
+        .world()
+        .repos
+        .get_mut("small5/thing")
+        .expect("populated")
+        .archived = true;
+    // Page 1: a full page, most depended-on first — 30 small repositories (10 to 590 stars,
+    // below the search's threshold), one of them twice, one the search finds anyway, one
+    // GitHub does not know, and packages without a GitHub repository.
+    let mut first = vec![
+        listed("thing0", Some("small0/thing"), 50_000),
+        listed("lib0", Some("py0/lib0"), 40_000),
+        listed("ghost", Some("ghost/gone"), 30_000),
+        listed("thing1-extras", Some("small1/thing"), 300),
+    ];
+    for i in 1..30 {
+        first.push(listed(
+            &format!("thing{i}"),
+            Some(&format!("small{i}/thing")),
+            20_000 - i * 100,
+        ));
+    }
+    while first.len() < 100 {
+        first.push(listed(&format!("elsewhere{}", first.len()), None, 1_000));
+    }
+    // Page 2: one more above the threshold, then one at it: the listing stops there, so no
+    // third page is asked for (it would be a 404, recorded as an error).
+    let second = vec![
+        listed("thing30", Some("small30/thing"), 101),
+        listed("thing31", Some("small31/thing"), 100),
+        listed("thing32", Some("small32/thing"), 99),
+    ];
+    let page = |n: u32| -> &'static str {
+        Box::leak(
+            format!("/api/v1/registries/pypi.org/packages?sort=dependent_packages_count&order=desc&per_page=100&page={n}")
+                .into_boxed_str(),
+        )
+    };
+    let body = |packages: Vec<serde_json::Value>| -> &'static str {
+        Box::leak(
+            serde_json::Value::Array(packages)
+                .to_string()
+                .into_boxed_str(),
+        )
+    };
+    let (url, server) = registry(vec![(page(1), body(first)), (page(2), body(second))]).await;
+    scene.config.discovery.registries = every_registry_at(&url);
+    let options = RunOptions {
+        registries: true,
+        ..options(Trigger::Manual)
+    };
+    let summary = match run::discover(
+        &scene.db,
+        &scene.config,
+        scene.client.clone(),
+        AUTH,
+        &options,
+        &mut |_| {},
+    )
+    .await
+    .expect("discovers")
+    {
+        Outcome::Finished(summary) => summary,
+        other => panic!("{other:?}"),
+    };
+
+    // small0..small30 (31 repositories) stored; py0/lib0 was already found; ghost/gone is
+    // unknown; small31 and small32 are at or below the threshold.
+    assert_eq!(summary.by_dependents, 31);
+    assert_eq!(summary.dependents_missing, 1);
+    assert_eq!(
+        summary.listing_errors.len(),
+        1,
+        "only npm's listing, which this registry does not serve, stopped early: {:?}",
+        summary.listing_errors
+    );
+    assert_eq!(summary.listing_errors[0].0, "javascript");
+    assert!(summary.listing_errors[0].1.starts_with("page 1:"));
+
+    let repos = stored(&scene, summary.run_id).await;
+    assert_eq!(
+        repos.get("small0/thing"),
+        Some(&None),
+        "kept by its dependents"
+    );
+    assert_eq!(repos.get("small30/thing"), Some(&None));
+    assert_eq!(
+        repos.get("small5/thing"),
+        Some(&Some("archived".to_owned()))
+    );
+    assert!(
+        !repos.contains_key("small31/thing"),
+        "100 dependents is not more than 100"
+    );
+    assert!(!repos.contains_key("ghost/gone"));
+    let candidates = store::candidates(scene.db.pool(), summary.run_id)
+        .await
+        .expect("candidates");
+    let state = |repo: &str| {
+        candidates
+            .iter()
+            .find(|c| c.repo == repo)
+            .map(|c| (c.state.as_str(), c.dependents))
+    };
+    assert_eq!(state("py0/lib0"), Some(("known", 40_000)));
+    assert_eq!(state("ghost/gone"), Some(("missing", 30_000)));
+    assert_eq!(
+        state("small1/thing"),
+        Some(("stored", 19_900)),
+        "the repository's most depended-on package counts"
+    );
+    // Found by dependents, measured like the others.
+    let snapshot = store::snapshots_of(scene.db.pool(), "small0/thing", 1)
+        .await
+        .expect("snapshots");
+    assert_eq!(snapshot.len(), 1, "health measured");
+
+    // Resumed, the stage reads no listing and looks nothing up again.
+    let registries =
+        crate::discovery::registries::Registries::new(&scene.config.discovery.registries, None)
+            .expect("registries");
+    let graphql_before = scene.fake.calls().len();
+    let again = crate::discovery::dependents::find_by_dependents(
+        &scene.db,
+        &scene.config,
+        &registries,
+        &scene.client,
+        AUTH,
+        summary.run_id,
+        &options.languages,
+    )
+    .await
+    .expect("resumes");
+    server.abort();
+    assert_eq!(again, crate::discovery::dependents::Found::default());
+    assert_eq!(registries.calls(), 0);
+    assert_eq!(scene.fake.calls().len(), graphql_before);
 }

@@ -1,7 +1,9 @@
 //! ecosyste.ms packages, the aggregator: a package's dependents and downloads
 //! (`GET /api/v1/registries/<registry>/packages/<name>`) and the packages published from a
 //! repository (`GET /api/v1/packages/lookup?repository_url=…`) — the repo → packages half of
-//! the mapping.
+//! the mapping — and an ecosystem's packages by dependents, most first
+//! (`GET /api/v1/registries/<registry>/packages?sort=dependent_packages_count&order=desc`),
+//! which names the repositories that matter by their dependents alone.
 
 use super::PackageInfo;
 use super::http::{Endpoint, RegistryError, escape};
@@ -86,6 +88,24 @@ impl Ecosystems {
         );
         let package: Package = self.endpoint.get_json(&path, name, None).await?;
         Ok(package.into_info(language))
+    }
+
+    /// Page `page` (from 1) of an ecosystem's packages, the most dependents first.
+    pub async fn top_by_dependents(
+        &self,
+        language: Language,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Vec<PackageInfo>, RegistryError> {
+        let registry = registry(language);
+        let path = format!(
+            "/api/v1/registries/{registry}/packages?sort=dependent_packages_count&order=desc&per_page={per_page}&page={page}"
+        );
+        let packages: Vec<Package> = self.endpoint.get_json(&path, registry, None).await?;
+        Ok(packages
+            .into_iter()
+            .map(|p| p.into_info(language))
+            .collect())
     }
 
     /// The packages of the covered ecosystems published from a GitHub repository.

@@ -344,6 +344,9 @@ fn graphql(world: &mut World, req: &Request<'_>) -> Answer {
     if query.contains("fragment discoveryHealth") {
         return discovery_health(world, req, query);
     }
+    if query.contains("fragment discoveryFilter") {
+        return discovery_filter(world, req);
+    }
     if query.contains("markPullRequestReadyForReview") {
         let id = req
             .body
@@ -391,6 +394,60 @@ fn graphql(world: &mut World, req: &Request<'_>) -> Answer {
     Answer::ok(
         json!({ "data": null, "errors": [{ "message": "the fake GitHub does not serve this query" }] }),
     )
+}
+
+/// Discovery's batched lookup of repositories by name (the filter's fields): one alias `rN`
+/// per `($oN, $nN)`, `null` with an error for an unknown one; one point per 100 repositories.
+fn discovery_filter(world: &World, req: &Request<'_>) -> Answer {
+    let var = |name: &str| {
+        req.body
+            .pointer(&format!("/variables/{name}"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let mut data = serde_json::Map::new();
+    let mut errors = Vec::new();
+    let mut i = 0;
+    while let (Some(owner), Some(name)) = (var(&format!("o{i}")), var(&format!("n{i}"))) {
+        let wanted = format!("{owner}/{name}").to_lowercase();
+        let value = match world
+            .repos
+            .values()
+            .find(|r| r.full_name().to_lowercase() == wanted)
+        {
+            None => {
+                errors.push(json!({
+                    "type": "NOT_FOUND", "path": [format!("r{i}")],
+                    "message": format!("Could not resolve to a Repository with the name '{owner}/{name}'."),
+                }));
+                Value::Null
+            }
+            Some(repo) => json!({
+                "databaseId": repo.id,
+                "nameWithOwner": repo.full_name(),
+                "stargazerCount": repo.stars,
+                "isArchived": repo.archived,
+                "isDisabled": repo.disabled,
+                "isFork": repo.fork,
+                "isMirror": repo.mirror,
+                "createdAt": time(repo.created_at),
+                "pushedAt": time(repo.pushed_at),
+                "primaryLanguage": repo.language.as_ref().map(|l| json!({ "name": l })),
+            }),
+        };
+        data.insert(format!("r{i}"), value);
+        i += 1;
+    }
+    let cost = (i as u64).div_ceil(100).max(1);
+    data.insert(
+        "rateLimit".to_owned(),
+        json!({ "cost": cost, "remaining": 5_000 - cost, "resetAt": time(world.now() + 3_600_000) }),
+    );
+    let mut body = json!({ "data": Value::Object(data) });
+    if !errors.is_empty() {
+        body["errors"] = Value::Array(errors);
+    }
+    Answer::ok(body)
 }
 
 /// Discovery's batched health query: one alias `rN` per `($oN, $nN)`, answered from each

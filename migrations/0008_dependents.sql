@@ -1,0 +1,29 @@
+-- Discovery's second way in: repositories that matter by their dependents alone (too few
+-- stars for the search), found in each ecosystem's packages listed by dependents.
+
+-- The checkpoint of a run's dependents listing: one row per ecosystem once its list is read.
+CREATE TABLE discovery_dependents_lists (
+    run_id     INTEGER NOT NULL REFERENCES discovery_runs (id) ON DELETE CASCADE,
+    language   TEXT    NOT NULL,
+    -- Pages read and candidates they named.
+    pages      INTEGER NOT NULL,
+    candidates INTEGER NOT NULL,
+    -- Why the listing stopped early (the registry failed), NULL when it read to the end.
+    error      TEXT,
+    PRIMARY KEY (run_id, language)
+);
+
+-- Repositories named by a package with more dependents than `filter.min_dependents`, looked
+-- up on GitHub: pending → stored (in `discovered_repos`, with the filter's verdict) | known
+-- (the search had already found it) | missing (GitHub does not know it).
+CREATE TABLE discovery_candidates (
+    run_id     INTEGER NOT NULL REFERENCES discovery_runs (id) ON DELETE CASCADE,
+    -- owner/name, lower case
+    repo       TEXT    NOT NULL,
+    language   TEXT    NOT NULL,
+    -- The repository's package with the most dependents, and that count.
+    package    TEXT    NOT NULL,
+    dependents INTEGER NOT NULL,
+    state      TEXT    NOT NULL CHECK (state IN ('pending', 'stored', 'known', 'missing')),
+    PRIMARY KEY (run_id, repo)
+);
