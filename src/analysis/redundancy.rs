@@ -1,13 +1,15 @@
 //! Redundancy: which projects do the same thing. README similarity scales past pairwise
 //! comparison with MinHash signatures and locality-sensitive hashing (64 bands of 2 rows: pairs
 //! sharing a band are candidates), then each candidate pair is scored by TF-IDF cosine over the
-//! whole corpus; API similarity is the Jaccard index of the names each project exposes
-//! (extracted with per-language regular expressions — a heuristic, not a parse: tree-sitter is
-//! not a dependency). Pairs above the thresholds join clusters (union-find); each cluster names
+//! whole corpus; API similarity is the Jaccard index of the names each project exposes: from
+//! its sources, the public symbols of the tree-sitter parse (`crate::solution::parse`); from
+//! its README, the functions and methods its code examples call, parsed the same way when the
+//! fence names the language. Pairs above the thresholds join clusters (union-find); each cluster names
 //! its healthiest member, and stale members — not pushed for a long time, or much less healthy —
 //! are recommended for archival with the evidence. The penalty fed to the priority score's R
 //! term is the similarity to the healthiest member times the staleness.
 
+use crate::solution::parse::{self, Lang};
 use regex::Regex;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
@@ -395,65 +397,73 @@ pub fn clusters(projects: &[Project], thresholds: &Thresholds) -> Vec<Cluster> {
     out
 }
 
-#[expect(
-    clippy::expect_used,
-    reason = "constant patterns, checked by the tests"
-)]
-static PATTERNS: LazyLock<HashMap<&'static str, Vec<Regex>>> = LazyLock::new(|| {
-    let r = |p: &str| Regex::new(p).expect("a valid pattern");
-    HashMap::from([
-        (
-            "python",
-            vec![
-                r(r"(?m)^(?:async\s+)?def\s+([A-Za-z]\w*)"),
-                r(r"(?m)^class\s+([A-Za-z]\w*)"),
-            ],
-        ),
-        (
-            "javascript",
-            vec![
-                r(
-                    r"export\s+(?:default\s+)?(?:async\s+)?(?:function\*?|class|const|let|var|interface|type)\s+([A-Za-z_$][\w$]*)",
-                ),
-                r(r"(?:module\.)?exports\.([A-Za-z_$][\w$]*)\s*="),
-            ],
-        ),
-        (
-            "go",
-            vec![
-                r(r"(?m)^func\s+(?:\([^)]*\)\s*)?([A-Z]\w*)"),
-                r(r"(?m)^type\s+([A-Z]\w*)"),
-            ],
-        ),
-        (
-            "rust",
-            vec![r(
-                r"pub\s+(?:async\s+)?(?:fn|struct|enum|trait|type|const|mod)\s+([A-Za-z_]\w*)",
-            )],
-        ),
-        (
-            "java",
-            vec![r(
-                r"public\s+(?:static\s+|final\s+|abstract\s+)*(?:class|interface|enum|record|[\w<>\[\],\s]+?)\s+([A-Za-z_]\w*)\s*[({<]",
-            )],
-        ),
-    ])
-});
+/// The parser for a language as discovery and configuration name it, or a code fence tags it.
+fn parser_lang(language: &str) -> Option<Lang> {
+    Some(match language.to_ascii_lowercase().as_str() {
+        "python" | "py" | "python3" | "pycon" => Lang::Python,
+        "javascript" | "js" | "jsx" | "mjs" | "node" => Lang::JavaScript,
+        "typescript" | "ts" => Lang::TypeScript,
+        "tsx" => Lang::Tsx,
+        "go" | "golang" => Lang::Go,
+        "rust" | "rs" => Lang::Rust,
+        "java" => Lang::Java,
+        _ => return None,
+    })
+}
 
-/// The names a source file of `language` exports (top-level public definitions), normalized
-/// to lower case without `_`. A regular-expression heuristic per language, not a parse.
+/// An API name as compared: lower case, without `_`, so `get_user` and `getUser` meet.
+fn normalize(name: &str) -> String {
+    name.replace('_', "").to_lowercase()
+}
+
+/// The names a source file of `language` exports: the public symbols of its tree-sitter parse
+/// (by the language's rules — see [`crate::solution::parse::Symbol::public`]), normalized.
 pub fn exported_names(language: &str, source: &str) -> BTreeSet<String> {
-    let Some(patterns) = PATTERNS.get(language) else {
+    let Some(lang) = parser_lang(language) else {
         return BTreeSet::new();
     };
-    patterns
-        .iter()
-        .flat_map(|re| re.captures_iter(source))
-        .filter_map(|c| c.get(1))
-        .map(|m| m.as_str())
-        .filter(|n| !n.starts_with('_'))
-        .map(|n| n.replace('_', "").to_lowercase())
+    parse::symbols(lang, source)
+        .into_iter()
+        .filter(|s| s.public)
+        .map(|s| normalize(&s.name))
         .collect()
+}
+
+/// The functions and methods a code sample calls, from its tree-sitter parse: the callee's
+/// name (`get_user` in `client.get_user(1)`, `Client` in `Client()` or `new Client()`).
+fn called_names(lang: Lang, code: &str) -> Vec<String> {
+    let Some(tree) = parse::parse(lang, code) else {
+        return Vec::new();
+    };
+    let text = |n: tree_sitter::Node<'_>| code.get(n.byte_range()).unwrap_or_default();
+    let mut names = Vec::new();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        let callee = match node.kind() {
+            // Python, JS/TS, Go, Rust.
+            "call" | "call_expression" => node.child_by_field_name("function"),
+            // Java, and `new Client()` in JS/TS and Java.
+            "method_invocation" => node.child_by_field_name("name"),
+            "new_expression" => node.child_by_field_name("constructor"),
+            "object_creation_expression" => node.child_by_field_name("type"),
+            _ => None,
+        };
+        // The last segment of a path: `client.get_user`, `pkg.Func`, `Type::new`.
+        let name = callee.and_then(|c| {
+            ["attribute", "property", "field", "name"]
+                .iter()
+                .find_map(|f| c.child_by_field_name(f))
+                .or(Some(c))
+        });
+        if let Some(name) = name
+            && name.named_child_count() == 0
+        {
+            names.push(text(name).to_owned());
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    names
 }
 
 #[expect(
@@ -464,9 +474,11 @@ static CALL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\.?\b([A-Za-z_][A-Za-z0-9_]{2,})\s*\(").expect("a valid pattern")
 });
 
-/// The API a README shows: the names called in its fenced code blocks (`client.get_user(`),
-/// normalized as [`exported_names`] normalizes. Used when the sources themselves are not at
-/// hand (discovery reads READMEs, not code).
+/// The API a README shows: the functions and methods its fenced code blocks call, normalized
+/// as [`exported_names`] normalizes. A block whose fence names a language GlobalLM parses is
+/// read with tree-sitter; any other block (shell, untagged) with a regular expression for
+/// `name(`. Used when the sources themselves are not at hand (discovery reads READMEs, not
+/// code).
 pub fn readme_api_names(readme: &str) -> BTreeSet<String> {
     const NOT_API: &[&str] = &[
         "print", "println", "console", "require", "import", "len", "str", "int", "new", "function",
@@ -477,13 +489,19 @@ pub fn readme_api_names(readme: &str) -> BTreeSet<String> {
         .skip(1)
         .step_by(2)
         .flat_map(|block| {
-            CALL.captures_iter(block)
-                .filter_map(|c| c.get(1))
-                .map(|m| m.as_str())
-                .collect::<Vec<_>>()
+            let (info, code) = block.split_once('\n').unwrap_or(("", block));
+            let tag = info.split([' ', ',', '{']).next().unwrap_or_default().trim();
+            match parser_lang(tag) {
+                Some(lang) => called_names(lang, code),
+                None => CALL
+                    .captures_iter(block)
+                    .filter_map(|c| c.get(1))
+                    .map(|m| m.as_str().to_owned())
+                    .collect(),
+            }
         })
-        .map(|n| n.replace('_', "").to_lowercase())
-        .filter(|n| !NOT_API.contains(&n.as_str()))
+        .map(|n| normalize(&n))
+        .filter(|n| n.len() > 2 && !NOT_API.contains(&n.as_str()))
         .collect()
 }
 
@@ -498,8 +516,7 @@ mod tests {
             exported_names("python", py),
             ["parseargs", "parser"].map(str::to_owned).into()
         );
-        let js =
-            "export function parseArgs() {}\nexport default class Parser {}\nexports.helper = 1;";
+        let js = "export function parseArgs() {}\nexport default class Parser {}\nfunction helper() {}\nfunction internal() {}\nexports.helper = helper;";
         assert_eq!(
             exported_names("javascript", js),
             ["helper", "parseargs", "parser"].map(str::to_owned).into()
@@ -523,10 +540,16 @@ mod tests {
 
     #[test]
     fn readme_code_blocks_show_the_api() {
-        let readme = "Intro text call(me)\n```python\nclient = Client()\nclient.get_user(1)\nprint(x)\n```\n";
+        // Parsed: a call inside a string or a comment is not a call.
+        let readme = "Intro text call(me)\n```python\nclient = Client()\nclient.get_user(1)  # or fetch_all()\nprint(\"not_this(x)\")\n```\n\n\
+            ```js\nconst c = new Fetcher({ retries: 2 });\nawait c.getJson(url).then(render);\n```\n\n\
+            ```go\nresp, err := pkg.DoRequest(ctx)\n```\n\n\
+            ```\n$ mytool --run(fast)\n```\n";
         assert_eq!(
             readme_api_names(readme),
-            ["client", "getuser"].map(str::to_owned).into()
+            ["client", "getuser", "fetcher", "getjson", "then", "dorequest", "run"]
+                .map(str::to_owned)
+                .into()
         );
     }
 }
