@@ -490,7 +490,11 @@ pub fn readme_api_names(readme: &str) -> BTreeSet<String> {
         .step_by(2)
         .flat_map(|block| {
             let (info, code) = block.split_once('\n').unwrap_or(("", block));
-            let tag = info.split([' ', ',', '{']).next().unwrap_or_default().trim();
+            let tag = info
+                .split([' ', ',', '{'])
+                .next()
+                .unwrap_or_default()
+                .trim();
             match parser_lang(tag) {
                 Some(lang) => called_names(lang, code),
                 None => CALL
@@ -547,9 +551,17 @@ mod tests {
             ```\n$ mytool --run(fast)\n```\n";
         assert_eq!(
             readme_api_names(readme),
-            ["client", "getuser", "fetcher", "getjson", "then", "dorequest", "run"]
-                .map(str::to_owned)
-                .into()
+            [
+                "client",
+                "getuser",
+                "fetcher",
+                "getjson",
+                "then",
+                "dorequest",
+                "run"
+            ]
+            .map(str::to_owned)
+            .into()
         );
     }
 }

@@ -71,9 +71,20 @@ impl BackgroundJob for FixIssue {
     const KIND: &'static str = "fix_issue";
 
     async fn run(self, ctx: Arc<Context>, job: &Job) -> Result<Done, JobError> {
-        let outcome = self.fix(&ctx, job.attempts > 1).await?;
-        tracing::info!(repo = %self.repo, issue = self.issue, "fix job: {outcome}");
-        Ok(Done::default())
+        match self.fix(&ctx, job.attempts > 1).await {
+            Ok(outcome) => {
+                tracing::info!(repo = %self.repo, issue = self.issue, "fix job: {outcome}");
+                Ok(Done::default())
+            }
+            Err(err) => {
+                let last =
+                    matches!(err, JobError::Permanent(_)) || job.attempts >= job.max_attempts;
+                if last && !self.is_redraft() {
+                    self.abandon(&ctx, job.attempts).await;
+                }
+                Err(err)
+            }
+        }
     }
 }
 
@@ -83,6 +94,58 @@ pub type Outcome = String;
 impl FixIssue {
     fn is_redraft(&self) -> bool {
         matches!(self.trigger, Trigger::Retry { .. } | Trigger::Repair { .. })
+    }
+
+    /// The job's last attempt failed: a fix it started and never got to a pull request is
+    /// marked failed — else it would stand in the way of every later request for this issue —
+    /// and the issue is told, so a maintainer knows to ask again. The error itself stays in
+    /// the log and on the operator's dashboard (failed jobs): it can name internals.
+    async fn abandon(&self, ctx: &Context, attempts: i64) {
+        let abandoned = async {
+            let Some(mut fix) =
+                fixes::active_for_issue(ctx.db.pool(), &self.repo, self.issue as i64).await?
+            else {
+                return anyhow::Ok(false);
+            };
+            if fix.state != "drafting" || fix.pr_number.is_some() {
+                return Ok(false);
+            }
+            fix.state = "failed".to_owned();
+            let mut tx = ctx.db.write().await?;
+            fixes::save(tx.conn(), &fix, ctx.clock.now_ms()).await?;
+            tx.commit().await?;
+            Ok(true)
+        };
+        match abandoned.await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(err) => {
+                tracing::error!(repo = %self.repo, issue = self.issue,
+                    "marking the abandoned fix failed did not work: {err:#}");
+                return;
+            }
+        }
+        let text = format!(
+            "GlobalLM could not draft a fix for this issue: it failed {attempts} time{} on an error it could not get past, and has stopped. The operator's log and dashboard have the error. Ask again with `/globallm fix` (or the `globallm:fix` label) once it is resolved.",
+            if attempts == 1 { "" } else { "s" }
+        );
+        let said = async {
+            let github = ctx.github()?;
+            let repo: RepoName = self.repo.parse().map_err(|err| anyhow::anyhow!("{err}"))?;
+            github
+                .create_comment(
+                    InstallationId(self.installation),
+                    &repo,
+                    IssueNumber(self.issue),
+                    &text,
+                )
+                .await?;
+            anyhow::Ok(())
+        };
+        if let Err(err) = said.await {
+            tracing::warn!(repo = %self.repo, issue = self.issue,
+                "the abandoned fix could not be announced on the issue: {err:#}");
+        }
     }
 
     /// Runs the whole flow; `rerun` says an earlier attempt of this job may have started it.

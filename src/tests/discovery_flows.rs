@@ -438,8 +438,8 @@ async fn a_run_failed_by_github_resumes_and_finishes() {
     scene.fake.world().faults.push(Fault {
         path: "/graphql".to_owned(),
         status: 502,
-        retry_after: None,
         times: 100,
+        ..Fault::default()
     });
     let err = discover(&scene, Trigger::Manual)
         .await

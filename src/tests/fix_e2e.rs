@@ -449,3 +449,45 @@ async fn every_operator_metric_is_exported_after_a_short_story() {
         assert!(metrics.contains(&needle), "{needle} is missing from:\n{metrics}");
     }
 }
+
+#[tokio::test]
+async fn a_fix_that_fails_for_good_is_marked_failed_said_and_can_be_asked_for_again() {
+    let story = Story::new(
+        "Totals are not rounded",
+        "`total([0.1, 0.2])` returns 0.30000000000000004 in shop/cart.py",
+        &[CATEGORIZE, DRAFT],
+    )
+    .await;
+    // The repository's metadata answers 404 while the first fix runs: a permanent error,
+    // after the fix was started.
+    story
+        .app
+        .github
+        .fail_exact(&format!("/repos/{REPO}"), 404, 50);
+    story.label().await;
+    story.app.github.world().faults.clear();
+    assert!(story.app.github.pulls(REPO).is_empty());
+    let fix = fixes::recent(story.app.ctx.db.pool(), 5)
+        .await
+        .expect("read");
+    assert_eq!(fix.len(), 1);
+    assert_eq!(fix[0].state, "failed", "not left drafting forever");
+    let comments = story.bot_comments(story.issue);
+    assert!(
+        comments
+            .iter()
+            .any(|c| c.contains("could not draft a fix") && c.contains("/globallm fix")),
+        "{comments:?}"
+    );
+    assert!(
+        comments.iter().all(|c| !c.contains("404")),
+        "internals stay in the log: {comments:?}"
+    );
+    assert!(story.llm.requests().is_empty(), "no LLM call was made");
+
+    // Asked again, it drafts.
+    story.label().await;
+    let pull = story.pull();
+    assert!(pull.body.contains(&format!("Fixes #{}", story.issue)));
+    assert_eq!(story.llm.requests().len(), 2);
+}

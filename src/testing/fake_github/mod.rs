@@ -268,8 +268,19 @@ impl FakeGithub {
         self.world().faults.push(Fault {
             path: path.to_owned(),
             status,
-            retry_after: None,
             times,
+            ..Fault::default()
+        });
+    }
+
+    /// Makes the next `times` requests to exactly `path` (no query) fail with `status`.
+    pub fn fail_exact(&self, path: &str, status: u16, times: u32) {
+        self.world().faults.push(Fault {
+            path: path.to_owned(),
+            exact: true,
+            status,
+            times,
+            ..Fault::default()
         });
     }
 
@@ -280,6 +291,7 @@ impl FakeGithub {
             status: 403,
             retry_after: Some(retry_after_secs),
             times: 1,
+            ..Fault::default()
         });
     }
 

@@ -289,10 +289,14 @@ fn finish(
 }
 
 fn injected_fault(world: &mut World, path: &str) -> Option<Response> {
-    let fault = world
-        .faults
-        .iter_mut()
-        .find(|f| f.times > 0 && path.contains(&f.path))?;
+    let fault = world.faults.iter_mut().find(|f| {
+        f.times > 0
+            && if f.exact {
+                path == f.path
+            } else {
+                path.contains(&f.path)
+            }
+    })?;
     fault.times -= 1;
     let (status, retry_after) = (fault.status, fault.retry_after);
     let status = StatusCode::from_u16(status).expect("a valid status");

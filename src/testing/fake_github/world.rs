@@ -182,10 +182,12 @@ pub struct Call {
     pub status: u16,
 }
 
-/// A failure to inject: the next `times` requests whose path contains `path` answer `status`.
-#[derive(Debug, Clone)]
+/// A failure to inject: the next `times` requests whose path contains `path` (is `path`, when
+/// `exact`) answer `status`.
+#[derive(Debug, Clone, Default)]
 pub struct Fault {
     pub path: String,
+    pub exact: bool,
     pub status: u16,
     pub retry_after: Option<u64>,
     pub times: u32,
