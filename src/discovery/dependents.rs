@@ -29,8 +29,8 @@ use std::collections::HashSet;
 /// Packages per listing page (ecosyste.ms serves up to 100).
 const PER_PAGE: u32 = 100;
 
-/// The fields the filter needs, asked for each candidate.
-const FRAGMENT: &str = r#"fragment discoveryFilter on Repository {
+/// The fields the filter needs, asked for each candidate (and spread by the health query).
+pub const FILTER_FRAGMENT: &str = r#"fragment discoveryFilter on Repository {
   databaseId
   nameWithOwner
   stargazerCount
@@ -257,7 +257,7 @@ fn lookup_query(repos: &[String]) -> (String, Value) {
         ));
     }
     query.push_str("}\n");
-    query.push_str(FRAGMENT);
+    query.push_str(FILTER_FRAGMENT);
     (query, Value::Object(variables))
 }
 

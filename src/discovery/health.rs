@@ -34,16 +34,10 @@ const COMMENT_SAMPLE: usize = 30;
 const RELEASE_SAMPLE: usize = 30;
 
 /// The fragment every alias uses.
+/// It spreads the filter's fragment ([`super::dependents::FILTER_FRAGMENT`]) for the fields
+/// the filter reads.
 const FRAGMENT: &str = r#"fragment discoveryHealth on Repository {
-  nameWithOwner
-  stargazerCount
-  isArchived
-  isDisabled
-  isFork
-  isMirror
-  createdAt
-  pushedAt
-  primaryLanguage { name }
+  ...discoveryFilter
   mentionableUsers { totalCount }
   defaultBranchRef {
     target {
@@ -99,6 +93,8 @@ pub fn batch_query(repos: &[String], now: Millis) -> (String, Value) {
     }
     query.push_str("}\n");
     query.push_str(FRAGMENT);
+    query.push('\n');
+    query.push_str(super::dependents::FILTER_FRAGMENT);
     (query, Value::Object(variables))
 }
 

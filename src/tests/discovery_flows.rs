@@ -239,15 +239,24 @@ fn options(trigger: Trigger) -> RunOptions {
 const AUTH: Auth = Auth::Installation(InstallationId(INSTALLATION));
 
 async fn discover(scene: &Scene, trigger: Trigger) -> anyhow::Result<Outcome> {
+    run_with(scene, &options(trigger)).await
+}
+
+async fn run_with(scene: &Scene, options: &RunOptions) -> anyhow::Result<Outcome> {
     run::discover(
         &scene.db,
         &scene.config,
         scene.client.clone(),
         AUTH,
-        &options(trigger),
+        options,
         &mut |_| {},
     )
     .await
+}
+
+/// A run with `options`, to its summary.
+async fn discover_with(scene: &Scene, options: &RunOptions) -> Summary {
+    finished(run_with(scene, options).await.expect("discovers"))
 }
 
 fn finished(outcome: Outcome) -> Summary {
@@ -787,20 +796,7 @@ async fn registries_give_packages_dependents_and_edges_that_feed_health_and_impa
         registries: true,
         ..options(Trigger::Manual)
     };
-    let summary = match run::discover(
-        &scene.db,
-        &scene.config,
-        scene.client.clone(),
-        AUTH,
-        &options,
-        &mut |_| {},
-    )
-    .await
-    .expect("discovers")
-    {
-        Outcome::Finished(summary) => summary,
-        other => panic!("{other:?}"),
-    };
+    let summary = discover_with(&scene, &options).await;
     server.abort();
     assert!(
         summary.registry_calls > summary.kept,
@@ -900,20 +896,7 @@ async fn repositories_with_few_stars_and_many_dependents_are_found_through_the_r
         registries: true,
         ..options(Trigger::Manual)
     };
-    let summary = match run::discover(
-        &scene.db,
-        &scene.config,
-        scene.client.clone(),
-        AUTH,
-        &options,
-        &mut |_| {},
-    )
-    .await
-    .expect("discovers")
-    {
-        Outcome::Finished(summary) => summary,
-        other => panic!("{other:?}"),
-    };
+    let summary = discover_with(&scene, &options).await;
 
     // small0..small30 (31 repositories) stored; py0/lib0 was already found; ghost/gone is
     // unknown; small31 and small32 are at or below the threshold.

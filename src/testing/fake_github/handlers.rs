@@ -396,9 +396,37 @@ fn graphql(world: &mut World, req: &Request<'_>) -> Answer {
     )
 }
 
-/// Discovery's batched lookup of repositories by name (the filter's fields): one alias `rN`
-/// per `($oN, $nN)`, `null` with an error for an unknown one; one point per 100 repositories.
+/// Discovery's batched lookup of repositories by name (the filter's fields): one point per 100
+/// repositories.
 fn discovery_filter(world: &World, req: &Request<'_>) -> Answer {
+    per_alias(world, req, 1, filter_fields)
+}
+
+/// The `discoveryFilter` fragment's fields of a repository.
+fn filter_fields(repo: &FakeRepo) -> Value {
+    json!({
+            "databaseId": repo.id,
+            "nameWithOwner": repo.full_name(),
+            "stargazerCount": repo.stars,
+            "isArchived": repo.archived,
+            "isDisabled": repo.disabled,
+            "isFork": repo.fork,
+            "isMirror": repo.mirror,
+            "createdAt": time(repo.created_at),
+            "pushedAt": time(repo.pushed_at),
+        "primaryLanguage": repo.language.as_ref().map(|l| json!({ "name": l })),
+    })
+}
+
+/// A batched repository query: one alias `rN` per `($oN, $nN)` answered by `answer`, `null`
+/// with an error for an unknown repository, and `rateLimit.cost` as GitHub computes it from
+/// `requests` per repository: their total divided by 100, at least 1.
+fn per_alias(
+    world: &World,
+    req: &Request<'_>,
+    requests: u64,
+    answer: impl Fn(&FakeRepo) -> Value,
+) -> Answer {
     let var = |name: &str| {
         req.body
             .pointer(&format!("/variables/{name}"))
@@ -422,23 +450,12 @@ fn discovery_filter(world: &World, req: &Request<'_>) -> Answer {
                 }));
                 Value::Null
             }
-            Some(repo) => json!({
-                "databaseId": repo.id,
-                "nameWithOwner": repo.full_name(),
-                "stargazerCount": repo.stars,
-                "isArchived": repo.archived,
-                "isDisabled": repo.disabled,
-                "isFork": repo.fork,
-                "isMirror": repo.mirror,
-                "createdAt": time(repo.created_at),
-                "pushedAt": time(repo.pushed_at),
-                "primaryLanguage": repo.language.as_ref().map(|l| json!({ "name": l })),
-            }),
+            Some(repo) => answer(repo),
         };
         data.insert(format!("r{i}"), value);
         i += 1;
     }
-    let cost = (i as u64).div_ceil(100).max(1);
+    let cost = (requests * i as u64).div_ceil(100).max(1);
     data.insert(
         "rateLimit".to_owned(),
         json!({ "cost": cost, "remaining": 5_000 - cost, "resetAt": time(world.now() + 3_600_000) }),
@@ -450,19 +467,14 @@ fn discovery_filter(world: &World, req: &Request<'_>) -> Answer {
     Answer::ok(body)
 }
 
-/// Discovery's batched health query: one alias `rN` per `($oN, $nN)`, answered from each
-/// repository's state, `null` with an error for an unknown one, and `rateLimit.cost` as GitHub
-/// computes it: one request per connection per parent (nested connections times their parent's
-/// `first`), divided by 100, at least 1.
+/// Discovery's batched health query, answered from each repository's state; it costs one
+/// request per connection per parent (nested connections times their parent's `first`).
 fn discovery_health(world: &World, req: &Request<'_>, query: &str) -> Answer {
-    let var = |name: &str| {
-        req.body
-            .pointer(&format!("/variables/{name}"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let since = var("issuesSince")
-        .and_then(|s| crate::time::parse_rfc3339_ms(&s))
+    let since = req
+        .body
+        .pointer("/variables/issuesSince")
+        .and_then(Value::as_str)
+        .and_then(crate::time::parse_rfc3339_ms)
         .unwrap_or(0);
     let nested: u64 = query
         .split("recentIssues: issues(first: ")
@@ -472,71 +484,35 @@ fn discovery_health(world: &World, req: &Request<'_>, query: &str) -> Answer {
         .unwrap_or(0);
     // mentionableUsers, history, releases, updatedIssues, closedIssues, recentIssues.
     let per_repo = 6 + nested;
-    let mut data = serde_json::Map::new();
-    let mut errors = Vec::new();
-    let mut i = 0;
-    while let (Some(owner), Some(name)) = (var(&format!("o{i}")), var(&format!("n{i}"))) {
-        let wanted = format!("{owner}/{name}").to_lowercase();
-        let repo = world
-            .repos
-            .values()
-            .find(|r| r.full_name().to_lowercase() == wanted);
-        let value = match repo {
-            None => {
-                errors.push(json!({
-                    "type": "NOT_FOUND", "path": [format!("r{i}")],
-                    "message": format!("Could not resolve to a Repository with the name '{owner}/{name}'."),
-                }));
-                Value::Null
-            }
-            Some(repo) => {
-                let h = &repo.health;
-                let mut releases = h.releases.clone();
-                releases.sort_unstable_by(|a, b| b.cmp(a));
-                let mut recent: Vec<&(i64, i64, Option<i64>, u64)> =
-                    h.issues.iter().filter(|i| i.1 >= since).collect();
-                recent.sort_by_key(|i| std::cmp::Reverse(i.1));
-                json!({
-                    "nameWithOwner": repo.full_name(),
-                    "stargazerCount": repo.stars,
-                    "isArchived": repo.archived,
-                    "isDisabled": repo.disabled,
-                    "isFork": repo.fork,
-                    "isMirror": repo.mirror,
-                    "createdAt": time(repo.created_at),
-                    "pushedAt": time(repo.pushed_at),
-                    "primaryLanguage": repo.language.as_ref().map(|l| json!({ "name": l })),
-                    "mentionableUsers": { "totalCount": h.mentionable_users },
-                    "defaultBranchRef": { "target": {
-                        "history": { "totalCount": h.commits_last_year },
-                        "statusCheckRollup": h.ci_state.as_ref().map(|s| json!({ "state": s })),
-                    } },
-                    "releases": { "nodes": releases.iter().take(30).map(|t| json!({ "createdAt": time(*t) })).collect::<Vec<_>>() },
-                    "updatedIssues": { "totalCount": recent.len() },
-                    "closedIssues": { "totalCount": recent.iter().filter(|i| i.2.is_some()).count() },
-                    "readme": h.readme.as_ref().map(|t| json!({ "text": t })),
-                    "cargoToml": h.root_files.get("Cargo.toml").map(|t| json!({ "text": t })),
-                    "packageJson": h.root_files.get("package.json").map(|t| json!({ "text": t })),
-                    "pyprojectToml": h.root_files.get("pyproject.toml").map(|t| json!({ "text": t })),
-                    "requirementsTxt": h.root_files.get("requirements.txt").map(|t| json!({ "text": t })),
-                    "goMod": h.root_files.get("go.mod").map(|t| json!({ "text": t })),
-                    "pomXml": h.root_files.get("pom.xml").map(|t| json!({ "text": t })),
-                    "recentIssues": { "nodes": recent.iter().take(usize::try_from(nested).unwrap_or(0)).map(|i| json!({ "comments": { "totalCount": i.3 } })).collect::<Vec<_>>() },
-                })
-            }
-        };
-        data.insert(format!("r{i}"), value);
-        i += 1;
-    }
-    let requests = per_repo * i as u64;
-    let cost = requests.div_ceil(100).max(1);
-    data.insert(
-        "rateLimit".to_owned(),
-        json!({ "cost": cost, "remaining": 5_000 - cost, "resetAt": time(world.now() + 3_600_000) }),
-    );
-    let mut body = json!({ "data": Value::Object(data) });
-    if !errors.is_empty() {
-        body["errors"] = Value::Array(errors);
-    }
-    Answer::ok(body)
+    per_alias(world, req, per_repo, |repo| {
+        let h = &repo.health;
+        let mut releases = h.releases.clone();
+        releases.sort_unstable_by(|a, b| b.cmp(a));
+        let mut recent: Vec<&(i64, i64, Option<i64>, u64)> =
+            h.issues.iter().filter(|i| i.1 >= since).collect();
+        recent.sort_by_key(|i| std::cmp::Reverse(i.1));
+        let mut value = filter_fields(repo);
+        let health = json!({
+            "mentionableUsers": { "totalCount": h.mentionable_users },
+            "defaultBranchRef": { "target": {
+                "history": { "totalCount": h.commits_last_year },
+                "statusCheckRollup": h.ci_state.as_ref().map(|s| json!({ "state": s })),
+            } },
+            "releases": { "nodes": releases.iter().take(30).map(|t| json!({ "createdAt": time(*t) })).collect::<Vec<_>>() },
+            "updatedIssues": { "totalCount": recent.len() },
+            "closedIssues": { "totalCount": recent.iter().filter(|i| i.2.is_some()).count() },
+            "readme": h.readme.as_ref().map(|t| json!({ "text": t })),
+            "cargoToml": h.root_files.get("Cargo.toml").map(|t| json!({ "text": t })),
+            "packageJson": h.root_files.get("package.json").map(|t| json!({ "text": t })),
+            "pyprojectToml": h.root_files.get("pyproject.toml").map(|t| json!({ "text": t })),
+            "requirementsTxt": h.root_files.get("requirements.txt").map(|t| json!({ "text": t })),
+            "goMod": h.root_files.get("go.mod").map(|t| json!({ "text": t })),
+            "pomXml": h.root_files.get("pom.xml").map(|t| json!({ "text": t })),
+            "recentIssues": { "nodes": recent.iter().take(usize::try_from(nested).unwrap_or(0)).map(|i| json!({ "comments": { "totalCount": i.3 } })).collect::<Vec<_>>() },
+        });
+        if let (Some(value), Value::Object(health)) = (value.as_object_mut(), health) {
+            value.extend(health);
+        }
+        value
+    })
 }
