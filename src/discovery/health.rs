@@ -6,12 +6,14 @@
 //!
 //! Signals and how they are read: months since creation and since the last push; commits per
 //! week over the last year (default branch history); contributors (mentionable users, a proxy:
-//! GraphQL has no contributor count); releases in the last year (of the newest 30); issues
+//! GraphQL has no contributor count); organizations (the distinct `company` of the first 100
+//! mentionable users, normalized as the criticality score normalizes it — `@acme`, `Acme, Inc.`
+//! and `acme` are one); releases in the last year (of the newest 30); issues
 //! updated and closed in the last 90 days (`filterBy.since`, which is *updated* since — a
 //! closed issue was updated when it was closed); comments per issue over the newest 30 issues
 //! updated in 90 days; the default branch's CI rollup state; dependents from the registries.
-//! Organization count and GitHub mention count are not measured (a missing signal leaves both
-//! sums of the weighted mean).
+//! The GitHub mention count is not measured (a missing signal leaves both sums of the weighted
+//! mean).
 
 use crate::config::Config;
 use crate::db::Db;
@@ -38,7 +40,7 @@ const RELEASE_SAMPLE: usize = 30;
 /// the filter reads.
 const FRAGMENT: &str = r#"fragment discoveryHealth on Repository {
   ...discoveryFilter
-  mentionableUsers { totalCount }
+  mentionableUsers(first: 100) { totalCount nodes { company } }
   defaultBranchRef {
     target {
       ... on Commit {
@@ -143,7 +145,7 @@ struct RawRepo {
     #[serde(default)]
     primary_language: Option<Named>,
     #[serde(default)]
-    mentionable_users: Option<Count>,
+    mentionable_users: Option<Users>,
     #[serde(default)]
     default_branch_ref: Option<BranchRef>,
     #[serde(default)]
@@ -162,6 +164,19 @@ struct RawRepo {
 struct Blob {
     #[serde(default)]
     text: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Users {
+    total_count: u64,
+    #[serde(default)]
+    nodes: Option<Vec<Company>>,
+}
+#[derive(Deserialize)]
+struct Company {
+    #[serde(default)]
+    company: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -203,6 +218,48 @@ struct IssueComments {
     comments: Count,
 }
 
+/// How many distinct organizations a list of `company` fields names: lower case, without a
+/// leading `@` and a legal suffix (`inc`, `llc`, `ltd`, `gmbh`, `corp`, …), blanks ignored.
+pub fn organizations<'a>(companies: impl IntoIterator<Item = &'a str>) -> usize {
+    const SUFFIXES: &[&str] = &[
+        "inc",
+        "llc",
+        "ltd",
+        "limited",
+        "gmbh",
+        "corp",
+        "corporation",
+        "co",
+        "sa",
+        "ag",
+        "bv",
+        "plc",
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for company in companies {
+        let mut name = company.trim().trim_start_matches('@').to_lowercase();
+        loop {
+            let trimmed = name.trim_end_matches(['.', ',', ' ']);
+            let stripped = SUFFIXES.iter().find_map(|s| {
+                trimmed
+                    .strip_suffix(s)
+                    .filter(|rest| rest.ends_with([' ', ',']))
+            });
+            match stripped {
+                Some(rest) => name = rest.to_owned(),
+                None => {
+                    name = trimmed.to_owned();
+                    break;
+                }
+            }
+        }
+        if !name.is_empty() && !matches!(name.as_str(), "none" | "n/a" | "-") {
+            seen.insert(name);
+        }
+    }
+    seen.len()
+}
+
 /// Reads one alias of the answer.
 pub fn parse_repo(value: &Value, now: Millis) -> anyhow::Result<Measured> {
     let raw: RawRepo = serde_json::from_value(value.clone()).context("a repository's health")?;
@@ -237,8 +294,12 @@ pub fn parse_repo(value: &Value, now: Millis) -> anyhow::Result<Measured> {
     let health = HealthInputs {
         created_since: months(raw.created_at.as_deref()),
         updated_since: months(raw.pushed_at.as_deref()),
-        contributor_count: raw.mentionable_users.map(|m| m.total_count as f64),
-        org_count: None,
+        contributor_count: raw.mentionable_users.as_ref().map(|m| m.total_count as f64),
+        org_count: raw
+            .mentionable_users
+            .as_ref()
+            .and_then(|m| m.nodes.as_ref())
+            .map(|users| organizations(users.iter().filter_map(|u| u.company.as_deref())) as f64),
         commit_frequency: commits.map(|c| c as f64 / 52.0),
         recent_release_count: releases,
         updated_issues_count: updated.map(|u| u as f64),
@@ -492,4 +553,30 @@ pub async fn measure_run(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn organizations_are_counted_once_whatever_their_spelling() {
+        assert_eq!(
+            organizations([
+                "@acme",
+                "Acme, Inc.",
+                "ACME Inc",
+                "acme",
+                "Globex Corporation",
+                "globex corp.",
+                "  ",
+                "n/a",
+                "Initech GmbH",
+                "Co-op Labs",
+            ]),
+            4,
+            "acme, globex, initech, co-op labs"
+        );
+        assert_eq!(organizations([]), 0);
+    }
 }

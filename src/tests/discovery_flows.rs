@@ -65,6 +65,13 @@ fn populate(fake: &FakeGithub) {
             health: FakeHealth {
                 commits_last_year: 520,
                 mentionable_users: 40,
+                companies: vec![
+                    Some("@acme".to_owned()),
+                    Some("Acme, Inc.".to_owned()),
+                    None,
+                    Some("University of Somewhere".to_owned()),
+                    Some(" ".to_owned()),
+                ],
                 releases: vec![NOW - 30 * DAY, NOW - 200 * DAY, NOW - 500 * DAY],
                 issues: vec![
                     (NOW - 20 * DAY, NOW - 2 * DAY, Some(NOW - 2 * DAY), 4),
@@ -373,6 +380,11 @@ async fn health_is_measured_in_batches_under_one_point_per_repository() {
         serde_json::from_str(&snapshot.health_inputs).expect("health inputs");
     assert_eq!(health.commit_frequency, Some(10.0));
     assert_eq!(health.contributor_count, Some(40.0));
+    assert_eq!(
+        health.org_count,
+        Some(2.0),
+        "@acme and Acme, Inc. are one; the university is another"
+    );
     assert_eq!(health.recent_release_count, Some(2.0));
     assert_eq!(health.updated_issues_count, Some(2.0));
     assert_eq!(health.closed_issues_count, Some(1.0));

@@ -493,7 +493,10 @@ fn discovery_health(world: &World, req: &Request<'_>, query: &str) -> Answer {
         recent.sort_by_key(|i| std::cmp::Reverse(i.1));
         let mut value = filter_fields(repo);
         let health = json!({
-            "mentionableUsers": { "totalCount": h.mentionable_users },
+            "mentionableUsers": {
+                "totalCount": h.mentionable_users,
+                "nodes": h.companies.iter().take(100).map(|c| json!({ "company": c })).collect::<Vec<_>>(),
+            },
             "defaultBranchRef": { "target": {
                 "history": { "totalCount": h.commits_last_year },
                 "statusCheckRollup": h.ci_state.as_ref().map(|s| json!({ "state": s })),

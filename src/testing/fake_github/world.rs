@@ -136,6 +136,8 @@ pub struct FakeHealth {
     pub commits_last_year: u64,
     /// Users who can be mentioned (the contributor proxy).
     pub mentionable_users: u64,
+    /// The `company` of the first mentionable users (the organization proxy).
+    pub companies: Vec<Option<String>>,
     /// Releases, by creation time.
     pub releases: Vec<Millis>,
     /// Issues: (created, updated, closed, comments).
