@@ -97,9 +97,14 @@ impl Components {
         let n = graph.node_count();
         let (offsets, targets) = graph.out_csr();
         let mut tarjan = Tarjan {
-            index: vec![UNVISITED; n],
-            low: vec![0; n],
-            on_stack: vec![false; n],
+            nodes: vec![
+                TarjanNode {
+                    index: UNVISITED,
+                    low: 0,
+                    on_stack: false,
+                };
+                n
+            ],
             stack: Vec::new(),
             path: Vec::new(),
             next_index: 0,
@@ -107,7 +112,7 @@ impl Components {
         let mut of = vec![0u32; n];
         let mut count = 0u32;
         for root in 0..n {
-            if tarjan.index[root] != UNVISITED {
+            if tarjan.nodes[root].index != UNVISITED {
                 continue;
             }
             tarjan.visit(root, offsets);
@@ -116,21 +121,23 @@ impl Components {
                 if *edge < offsets[v + 1] {
                     let w = targets[*edge] as usize;
                     *edge += 1;
-                    if tarjan.index[w] == UNVISITED {
+                    let seen = tarjan.nodes[w];
+                    if seen.index == UNVISITED {
                         tarjan.visit(w, offsets);
-                    } else if tarjan.on_stack[w] {
-                        tarjan.low[v] = tarjan.low[v].min(tarjan.index[w]);
+                    } else if seen.on_stack {
+                        tarjan.nodes[v].low = tarjan.nodes[v].low.min(seen.index);
                     }
                     continue;
                 }
                 tarjan.path.pop();
+                let TarjanNode { index, low, .. } = tarjan.nodes[v];
                 if let Some(&(parent, _)) = tarjan.path.last() {
-                    let parent = parent as usize;
-                    tarjan.low[parent] = tarjan.low[parent].min(tarjan.low[v]);
+                    let parent = &mut tarjan.nodes[parent as usize];
+                    parent.low = parent.low.min(low);
                 }
-                if tarjan.low[v] == tarjan.index[v] {
+                if low == index {
                     while let Some(w) = tarjan.stack.pop() {
-                        tarjan.on_stack[w as usize] = false;
+                        tarjan.nodes[w as usize].on_stack = false;
                         of[w as usize] = count;
                         if w as usize == v {
                             break;
@@ -174,22 +181,30 @@ const UNVISITED: u32 = u32::MAX;
 
 /// Iterative Tarjan's state (no recursion: dependency chains can be millions deep).
 struct Tarjan {
-    index: Vec<u32>,
-    low: Vec<u32>,
-    on_stack: Vec<bool>,
+    nodes: Vec<TarjanNode>,
     stack: Vec<u32>,
     /// The DFS path: a node and the position of its next edge to follow.
     path: Vec<(u32, usize)>,
     next_index: u32,
 }
 
+/// What Tarjan knows of a node, kept together: one cache line per edge followed.
+#[derive(Clone, Copy)]
+struct TarjanNode {
+    index: u32,
+    low: u32,
+    on_stack: bool,
+}
+
 impl Tarjan {
     fn visit(&mut self, v: usize, offsets: &[usize]) {
-        self.index[v] = self.next_index;
-        self.low[v] = self.next_index;
+        self.nodes[v] = TarjanNode {
+            index: self.next_index,
+            low: self.next_index,
+            on_stack: true,
+        };
         self.next_index += 1;
         self.stack.push(v as u32);
-        self.on_stack[v] = true;
         self.path.push((v as u32, offsets[v]));
     }
 }
