@@ -15,6 +15,7 @@ fn project(name: &str, language: &str, ext: &str, health: f64, months: f64) -> P
         api_names: exported_names(language, &source),
         health,
         months_since_push: months,
+        embedding: None,
     }
 }
 
@@ -77,6 +78,7 @@ fn a_large_corpus_is_not_compared_pairwise() {
             api_names: Default::default(),
             health: 0.5,
             months_since_push: 1.0,
+            embedding: None,
         })
         .collect();
     let sets: Vec<std::collections::HashSet<&str>> = docs
@@ -86,4 +88,52 @@ fn a_large_corpus_is_not_compared_pairwise() {
     let pairs = globallm::analysis::redundancy::candidates(&sets);
     assert!(pairs.len() < 79_800 / 4, "{} candidate pairs", pairs.len());
     assert!(clusters(&docs, &Thresholds::default()).is_empty());
+}
+
+#[test]
+fn embeddings_decide_when_both_projects_have_one() {
+    let project = |name: &str, readme: &str, embedding: Option<Vec<f32>>| Project {
+        repo: format!("acme/{name}"),
+        readme: readme.to_owned(),
+        api_names: Default::default(),
+        health: if name.ends_with("new") { 0.9 } else { 0.2 },
+        months_since_push: if name.ends_with("new") { 1.0 } else { 30.0 },
+        embedding,
+    };
+    let corpus = vec![
+        // The same tool in other words: no shared vocabulary, near embeddings.
+        project(
+            "csv-new",
+            "Streaming reader for comma separated files with typed columns",
+            Some(vec![0.9, 0.1, 0.0, 0.05]),
+        ),
+        project(
+            "csv-old",
+            "Parse tabular text quickly; rows become records",
+            Some(vec![0.88, 0.12, 0.02, 0.0]),
+        ),
+        // Near-identical words, but embeddings that say they differ: the embeddings win.
+        project(
+            "image-new",
+            "A small fast library to resize images and crop images",
+            Some(vec![0.0, 0.0, 1.0, 0.0]),
+        ),
+        project(
+            "image-old",
+            "A small fast library to resize images and crop images",
+            Some(vec![0.0, 0.0, 0.0, 1.0]),
+        ),
+    ];
+    let found = clusters(&corpus, &Thresholds::default());
+    let names: Vec<Vec<&str>> = found
+        .iter()
+        .map(|c| c.members.iter().map(|m| m.repo.as_str()).collect())
+        .collect();
+    assert_eq!(names, vec![vec!["acme/csv-new", "acme/csv-old"]]);
+    let stale = &found[0].members[1];
+    assert!(
+        stale.readme_similarity > 0.99,
+        "the embeddings' cosine: {stale:?}"
+    );
+    assert!(stale.archive);
 }

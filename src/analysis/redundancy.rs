@@ -112,6 +112,9 @@ pub struct Project {
     pub health: f64,
     /// Months since the last push.
     pub months_since_push: f64,
+    /// Its README's embedding, when an embeddings endpoint is configured: two projects that
+    /// both have one are compared by it instead of by TF-IDF.
+    pub embedding: Option<Vec<f32>>,
 }
 
 /// Thresholds of the clustering.
@@ -125,6 +128,10 @@ pub struct Thresholds {
     pub api: f64,
     /// Months without a push after which a project is stale.
     pub stale_months: f64,
+    /// Least README embedding cosine for two projects to do the same thing…
+    pub embedding: f64,
+    /// …or least embedding cosine when their API names overlap at least `api`.
+    pub embedding_with_api: f64,
 }
 
 impl Default for Thresholds {
@@ -134,6 +141,10 @@ impl Default for Thresholds {
             readme_with_api: 0.2,
             api: 0.3,
             stale_months: 12.0,
+            // Not tuned on data (no embeddings here): related texts of current embedding
+            // models score about 0.6 to 0.9, unrelated ones well under 0.5.
+            embedding: 0.8,
+            embedding_with_api: 0.65,
         }
     }
 }
@@ -262,6 +273,50 @@ fn cosine(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> f64 {
         .sum()
 }
 
+/// Cosine of two dense vectors (0 when either is zero or they differ in length).
+fn dense_cosine(a: &[f32], b: &[f32]) -> f64 {
+    if a.len() != b.len() {
+        return 0.0;
+    }
+    let (mut dot, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
+    for (&x, &y) in a.iter().zip(b) {
+        let (x, y) = (f64::from(x), f64::from(y));
+        dot += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    if aa == 0.0 || bb == 0.0 {
+        0.0
+    } else {
+        dot / (aa.sqrt() * bb.sqrt())
+    }
+}
+
+/// Projects with embeddings are few enough to compare every pair (up to this many): pairs
+/// whose READMEs say the same in other words, which word hashing would not propose.
+const EMBEDDING_ALL_PAIRS: usize = 5_000;
+
+/// The pairs of embedded projects at least `floor` apart in cosine, when they are few enough.
+fn embedding_candidates(projects: &[Project], floor: f64) -> Vec<(usize, usize)> {
+    let embedded: Vec<usize> = (0..projects.len())
+        .filter(|&i| projects[i].embedding.is_some())
+        .collect();
+    if embedded.len() > EMBEDDING_ALL_PAIRS {
+        return Vec::new();
+    }
+    let mut pairs = Vec::new();
+    for (n, &i) in embedded.iter().enumerate() {
+        for &j in &embedded[n + 1..] {
+            if let (Some(a), Some(b)) = (&projects[i].embedding, &projects[j].embedding)
+                && dense_cosine(a, b) >= floor
+            {
+                pairs.push((i, j));
+            }
+        }
+    }
+    pairs
+}
+
 fn jaccard(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
     let union = a.union(b).count();
     if union == 0 {
@@ -314,12 +369,27 @@ pub fn clusters(projects: &[Project], thresholds: &Thresholds) -> Vec<Cluster> {
         })
         .collect();
     let vectors = tfidf(&docs, &keep);
+    // README similarity: the embeddings' cosine when both projects have one, else TF-IDF's.
+    let readme_similarity =
+        |i: usize, j: usize| match (&projects[i].embedding, &projects[j].embedding) {
+            (Some(a), Some(b)) => (dense_cosine(a, b), true),
+            _ => (cosine(&vectors[i], &vectors[j]), false),
+        };
+    let mut pairs = candidates(&sets);
+    pairs.extend(embedding_candidates(
+        projects,
+        thresholds.embedding_with_api,
+    ));
     let mut parent: Vec<usize> = (0..projects.len()).collect();
-    for (i, j) in candidates(&sets) {
-        let readme = cosine(&vectors[i], &vectors[j]);
+    for (i, j) in pairs {
+        let (readme, embedded) = readme_similarity(i, j);
         let api = jaccard(&projects[i].api_names, &projects[j].api_names);
-        let same = readme >= thresholds.readme
-            || (api >= thresholds.api && readme >= thresholds.readme_with_api);
+        let (alone, with_api) = if embedded {
+            (thresholds.embedding, thresholds.embedding_with_api)
+        } else {
+            (thresholds.readme, thresholds.readme_with_api)
+        };
+        let same = readme >= alone || (api >= thresholds.api && readme >= with_api);
         if same {
             let (a, b) = (find(&mut parent, i), find(&mut parent, j));
             parent[a] = b;
@@ -351,7 +421,7 @@ pub fn clusters(projects: &[Project], thresholds: &Thresholds) -> Vec<Cluster> {
                     let readme = if i == best {
                         1.0
                     } else {
-                        cosine(&vectors[i], &vectors[best])
+                        readme_similarity(i, best).0
                     };
                     let shared: Vec<String> = p
                         .api_names

@@ -21,7 +21,10 @@ pub struct RedundancyArgs {
 pub async fn run(sources: &Sources, args: &RedundancyArgs) -> anyhow::Result<()> {
     let ctx = super::context(sources).await?;
     let language = args.language.as_str();
-    let clusters = redundancy::detect(&ctx.db, language, ctx.clock.now_ms()).await?;
+    let config = ctx.config();
+    let embedder = crate::discovery::run::embedder(&ctx.db, &config, &ctx.clock);
+    let clusters =
+        redundancy::detect(&ctx.db, language, ctx.clock.now_ms(), embedder.as_ref()).await?;
     let considered = store::redundancy_inputs(ctx.db.pool(), language)
         .await?
         .len();

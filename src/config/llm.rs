@@ -113,6 +113,10 @@ pub struct LlmConfig {
     /// Prices in USD per million tokens, by model; the longest `model` that begins the name
     /// a provider reports is used.
     pub prices: Vec<ModelPrice>,
+    /// The embeddings model of the primary provider's `/embeddings` endpoint (OpenAI or
+    /// OpenAI-compatible, e.g. `text-embedding-3-small`, `nomic-embed-text`); when set,
+    /// redundancy compares READMEs by their embeddings. Anthropic has no such endpoint.
+    pub embedding_model: Option<String>,
 }
 
 /// `llm.fallback.*`: the provider used when the primary one is overloaded or its retries are
@@ -185,7 +189,10 @@ impl Default for LlmConfig {
                 price("gpt-4.1", 2.0, 8.0),
                 price("gpt-4o-mini", 0.15, 0.6),
                 price("gpt-4o", 2.5, 10.0),
+                price("text-embedding-3-small", 0.02, 0.0),
+                price("text-embedding-3-large", 0.13, 0.0),
             ],
+            embedding_model: None,
         }
     }
 }

@@ -464,6 +464,52 @@ pub async fn settle_candidate(
     Ok(())
 }
 
+/// A repository's stored README embedding: the model, the SHA-256 of the text and the vector.
+pub async fn embedding(
+    pool: &SqlitePool,
+    repo: &str,
+) -> sqlx::Result<Option<(String, String, Vec<f32>)>> {
+    let row: Option<(String, String, Vec<u8>)> =
+        sqlx::query_as("SELECT model, text_sha256, vector FROM readme_embeddings WHERE repo = ?")
+            .bind(repo)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(model, sha, bytes)| {
+        let vector = bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        (model, sha, vector)
+    }))
+}
+
+/// Stores a repository's README embedding, replacing the previous one.
+pub async fn put_embedding(
+    conn: &mut SqliteConnection,
+    repo: &str,
+    model: &str,
+    text_sha256: &str,
+    vector: &[f32],
+    now: Millis,
+) -> sqlx::Result<()> {
+    let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+    sqlx::query(
+        "INSERT INTO readme_embeddings (repo, model, text_sha256, vector, computed_at)
+         VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (repo) DO UPDATE SET model = excluded.model,
+             text_sha256 = excluded.text_sha256, vector = excluded.vector,
+             computed_at = excluded.computed_at",
+    )
+    .bind(repo)
+    .bind(model)
+    .bind(text_sha256)
+    .bind(bytes)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// A package and the repository it is published from.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct PackageRow {

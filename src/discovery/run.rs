@@ -10,6 +10,7 @@ use crate::config::{Config, Language};
 use crate::db::Db;
 use crate::db::discovery as store;
 use crate::github::{Auth, GithubClient};
+use crate::llm::embeddings::Embedder;
 use crate::time::Millis;
 use anyhow::Context as _;
 use std::sync::Arc;
@@ -312,10 +313,26 @@ async fn run_stages(
     }
     health::measure_run(db, config, &github, auth, run, progress).await?;
     graph::apply_impact(db, config, run).await?;
+    let embedder = embedder(db, config, &clock);
     for language in &options.languages {
-        redundancy::detect(db, language.as_str(), clock.now_ms()).await?;
+        redundancy::detect(db, language.as_str(), clock.now_ms(), embedder.as_ref()).await?;
     }
     Ok(())
+}
+
+/// The README embedder `llm.embedding_model` configures, if any; a provider that cannot be
+/// built (no API key) leaves redundancy to TF-IDF, said in the log.
+pub fn embedder(
+    db: &Db,
+    config: &Config,
+    clock: &Arc<dyn crate::clock::Clock>,
+) -> Option<Embedder> {
+    Embedder::from_config(db.clone(), Arc::new(config.clone()), clock.clone()).unwrap_or_else(
+        |err| {
+            tracing::warn!("README embeddings are off, READMEs are compared by TF-IDF: {err}");
+            None
+        },
+    )
 }
 
 /// The summary of a run as stored.

@@ -7,6 +7,7 @@
 pub mod anthropic;
 pub mod client;
 pub mod clock;
+pub mod embeddings;
 pub mod error;
 mod http;
 pub mod openai;

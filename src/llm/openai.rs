@@ -21,6 +21,7 @@ pub struct OpenAi {
     http: Http,
     kind: ProviderKind,
     url: String,
+    embeddings_url: String,
     model: String,
     api_key: Option<Secret>,
     api_key_env: Option<String>,
@@ -47,6 +48,7 @@ impl OpenAi {
             http: Http::new(kind.as_str(), options)?,
             kind,
             url: format!("{}/chat/completions", endpoint.base_url),
+            embeddings_url: format!("{}/embeddings", endpoint.base_url),
             model: endpoint.model.clone(),
             api_key,
             api_key_env: endpoint.api_key_env.clone(),
@@ -148,6 +150,91 @@ impl OpenAi {
         };
         let request_id = header_id.or_else(|| answer.id.take());
         Ok(self.finish(request, answer, request_id))
+    }
+
+    /// `POST {base}/embeddings` with `model`: one vector per text, in the texts' order, and
+    /// the input tokens (estimated, and marked so, when the server reports none).
+    pub async fn embed(
+        &self,
+        model: &str,
+        texts: &[String],
+    ) -> Result<(Vec<Vec<f32>>, Usage), LlmError> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            model: &'a str,
+            input: &'a [String],
+        }
+        #[derive(Deserialize)]
+        struct Item {
+            embedding: Vec<f32>,
+            index: usize,
+        }
+        #[derive(Deserialize)]
+        struct Tokens {
+            #[serde(default)]
+            prompt_tokens: Option<u64>,
+        }
+        #[derive(Deserialize)]
+        struct Embeddings {
+            data: Vec<Item>,
+            #[serde(default)]
+            usage: Option<Tokens>,
+        }
+        let mut builder = self.http.client().post(&self.embeddings_url).json(&Body {
+            model,
+            input: texts,
+        });
+        if let Some(key) = &self.api_key {
+            builder = builder.bearer_auth(key.value().expose_secret());
+        }
+        let response = self.http.send(builder, false).await?;
+        let status = response.status();
+        if !status.is_success() {
+            let headers = response.headers().clone();
+            let text = self.http.text(response, true).await?;
+            return Err(self.map_error(status, &headers, &text));
+        }
+        let text = self.http.text(response, false).await?;
+        let answer: Embeddings = serde_json::from_str(&text).map_err(|err| {
+            self.http
+                .invalid(format!("not an embeddings answer: {err}"))
+        })?;
+        let mut vectors: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
+        for item in answer.data {
+            match vectors.get_mut(item.index) {
+                Some(slot @ None) => *slot = Some(item.embedding),
+                _ => {
+                    return Err(self.http.invalid(format!(
+                        "embedding {} is repeated or out of the {} asked for",
+                        item.index,
+                        texts.len()
+                    )));
+                }
+            }
+        }
+        let vectors: Vec<Vec<f32>> = vectors.into_iter().flatten().collect();
+        if vectors.len() != texts.len() {
+            return Err(self.http.invalid(format!(
+                "{} embeddings for {} texts",
+                vectors.len(),
+                texts.len()
+            )));
+        }
+        let reported = answer.usage.and_then(|u| u.prompt_tokens).unwrap_or(0);
+        let usage = if reported > 0 {
+            Usage {
+                input_tokens: reported,
+                output_tokens: 0,
+                estimated: false,
+            }
+        } else {
+            Usage {
+                input_tokens: texts.iter().map(|t| self.estimator.count_text(t)).sum(),
+                output_tokens: 0,
+                estimated: true,
+            }
+        };
+        Ok((vectors, usage))
     }
 
     /// The response, with usage estimated (and marked) where the server reported none.

@@ -982,3 +982,127 @@ async fn repositories_with_few_stars_and_many_dependents_are_found_through_the_r
     assert_eq!(registries.calls(), 0);
     assert_eq!(scene.fake.calls().len(), graphql_before);
 }
+
+#[tokio::test]
+async fn readme_embeddings_find_the_same_tool_in_other_words_once_per_readme() {
+    let mut scene = scene().await;
+    {
+        let mut world = scene.fake.world();
+        let mut set = |repo: &str, readme: &str| {
+            world
+                .repos
+                .get_mut(repo)
+                .expect("a repository")
+                .health
+                .readme = Some(readme.to_owned());
+        };
+        set(
+            "py0/lib0",
+            "# lib0\n\nStreaming reader for comma separated files with typed columns.",
+        );
+        set(
+            "py1/lib1",
+            "# lib1\n\nParse tabular text quickly; every row becomes a record.",
+        );
+        set(
+            "py2/lib2",
+            "# lib2\n\nResize, crop and rotate JPEG and PNG images.",
+        );
+        set(
+            "py3/lib3",
+            "# lib3\n\nA colour palette generator. The embeddings server refuses this one.",
+        );
+        let stale = world.repos.get_mut("py1/lib1").expect("a repository");
+        stale.pushed_at = NOW - 900 * DAY;
+    }
+    finished(discover(&scene, Trigger::Manual).await.expect("discovers"));
+
+    // An OpenAI-compatible embeddings endpoint on loopback: the two CSV READMEs point the same
+    // way, the image one elsewhere; the palette one gets a 400.
+    let seen: Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/v1/embeddings",
+        axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let log = log.clone();
+            async move {
+                log.lock().expect("log").push(body.clone());
+                let text = body["input"][0].as_str().unwrap_or_default().to_owned();
+                let vector = if text.contains("refuses") {
+                    return (
+                        axum::http::StatusCode::BAD_REQUEST,
+                        axum::Json(serde_json::json!({"error": {"message": "bad input", "type": "invalid_request_error"}})),
+                    );
+                } else if text.contains("comma separated") {
+                    [0.9, 0.1, 0.0]
+                } else if text.contains("tabular") {
+                    [0.88, 0.14, 0.01]
+                } else {
+                    [0.0, 0.2, 0.95]
+                };
+                (
+                    axum::http::StatusCode::OK,
+                    axum::Json(serde_json::json!({
+                        "object": "list",
+                        "data": [{"object": "embedding", "index": 0, "embedding": vector}],
+                        "model": body["model"],
+                        "usage": {"prompt_tokens": 12, "total_tokens": 12},
+                    })),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let url = format!("http://{}/v1", listener.local_addr().expect("bound"));
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("serves");
+    });
+    scene.config.llm.provider = crate::config::ProviderKind::OpenaiCompatible;
+    scene.config.llm.model = "local-chat".to_owned();
+    scene.config.llm.base_url = Some(url);
+    scene.config.llm.embedding_model = Some("nomic-embed-text".to_owned());
+    let clock: Arc<dyn crate::clock::Clock> = scene.client.clock().clone();
+    let embedder = run::embedder(&scene.db, &scene.config, &clock).expect("an embedder");
+
+    let clusters = crate::discovery::redundancy::detect(&scene.db, "python", NOW, Some(&embedder))
+        .await
+        .expect("detects");
+    let names: Vec<Vec<&str>> = clusters
+        .iter()
+        .map(|c| c.members.iter().map(|m| m.repo.as_str()).collect())
+        .collect();
+    assert_eq!(
+        names,
+        vec![vec!["py0/lib0", "py1/lib1"]],
+        "no shared words, near embeddings"
+    );
+    let requests = seen.lock().expect("log").clone();
+    assert_eq!(requests.len(), 4, "one request per README");
+    assert!(requests.iter().all(|r| r["model"] == "nomic-embed-text"));
+    let ledger: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM budget_reservations WHERE purpose = 'embedding' AND state = 'settled'",
+    )
+    .fetch_one(scene.db.pool())
+    .await
+    .expect("the ledger");
+    assert_eq!(
+        ledger, 3,
+        "each embedding is charged; the refused one is released"
+    );
+
+    // The next time, only the README that has no stored embedding is asked for again.
+    crate::discovery::redundancy::detect(&scene.db, "python", NOW, Some(&embedder))
+        .await
+        .expect("detects again");
+    server.abort();
+    let again = seen.lock().expect("log").clone();
+    assert_eq!(again.len(), 5, "{again:?}");
+    assert!(
+        again[4]["input"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("palette")
+    );
+}

@@ -1,5 +1,6 @@
--- Discovery's second way in: repositories that matter by their dependents alone (too few
--- stars for the search), found in each ecosystem's packages listed by dependents.
+-- Discovery's second way in — repositories that matter by their dependents alone (too few
+-- stars for the search), found in each ecosystem's packages listed by dependents — and the
+-- README embeddings redundancy compares.
 
 -- The checkpoint of a run's dependents listing: one row per ecosystem once its list is read.
 CREATE TABLE discovery_dependents_lists (
@@ -26,4 +27,16 @@ CREATE TABLE discovery_candidates (
     dependents INTEGER NOT NULL,
     state      TEXT    NOT NULL CHECK (state IN ('pending', 'stored', 'known', 'missing')),
     PRIMARY KEY (run_id, repo)
+);
+
+-- README embeddings for redundancy (with `llm.embedding_model`), kept while the README and
+-- the model stay the same, so a night embeds only what changed.
+CREATE TABLE readme_embeddings (
+    repo        TEXT    PRIMARY KEY,
+    model       TEXT    NOT NULL,
+    -- SHA-256 (hex) of the text embedded.
+    text_sha256 TEXT    NOT NULL,
+    -- The vector: little-endian f32s.
+    vector      BLOB    NOT NULL,
+    computed_at INTEGER NOT NULL
 );
