@@ -134,25 +134,35 @@ impl Llm {
                     model: Some(&response.model),
                     request_id: response.request_id.as_deref(),
                 };
-                // The tokens are spent: a ledger failure must not make the caller call again.
-                // The reservation then keeps holding its estimate until it expires.
-                if let Err(err) = self.budget.settle(reservation.id, &settlement).await {
-                    tracing::error!(
-                        reservation = reservation.id,
-                        "cannot settle an LLM call in the budget ledger: {err}"
-                    );
-                }
+                settle(&self.budget, reservation.id, &settlement).await;
                 Ok(response)
             }
             Err(err) => {
-                if let Err(ledger) = self.budget.release(reservation.id, &err.to_string()).await {
-                    tracing::error!(
-                        reservation = reservation.id,
-                        "cannot release a failed LLM call's reservation: {ledger}"
-                    );
-                }
+                release(&self.budget, reservation.id, &err).await;
                 Err(err)
             }
         }
+    }
+}
+
+/// Settles a call's reservation with what it spent. The tokens are spent: a ledger failure
+/// must not make the caller call again, so it is logged, and the reservation keeps holding its
+/// estimate until it expires.
+pub(crate) async fn settle(budget: &Budget, reservation: i64, settlement: &Settlement<'_>) {
+    if let Err(err) = budget.settle(reservation, settlement).await {
+        tracing::error!(
+            reservation,
+            "cannot settle an LLM call in the budget ledger: {err}"
+        );
+    }
+}
+
+/// Releases a failed call's reservation (logged when the ledger fails).
+pub(crate) async fn release(budget: &Budget, reservation: i64, err: &LlmError) {
+    if let Err(ledger) = budget.release(reservation, &err.to_string()).await {
+        tracing::error!(
+            reservation,
+            "cannot release a failed LLM call's reservation: {ledger}"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! OpenAI-compatible) with `llm.embedding_model`, each call reserved in the budget of the
 //! repository it embeds and settled with the tokens the provider reported, as every LLM call.
 
-use super::client::Scope;
+use super::client::{Scope, release, settle};
 use super::openai::OpenAi;
 use super::tokens::TokenEstimator;
 use super::{HttpOptions, LlmError};
@@ -106,21 +106,11 @@ impl Embedder {
                     model: Some(&self.model),
                     request_id: None,
                 };
-                if let Err(err) = self.budget.settle(reservation.id, &settlement).await {
-                    tracing::error!(
-                        reservation = reservation.id,
-                        "cannot settle an embedding in the budget ledger: {err}"
-                    );
-                }
+                settle(&self.budget, reservation.id, &settlement).await;
                 Ok(vectors.pop().unwrap_or_default())
             }
             Err(err) => {
-                if let Err(ledger) = self.budget.release(reservation.id, &err.to_string()).await {
-                    tracing::error!(
-                        reservation = reservation.id,
-                        "cannot release a failed embedding's reservation: {ledger}"
-                    );
-                }
+                release(&self.budget, reservation.id, &err).await;
                 Err(err)
             }
         }
