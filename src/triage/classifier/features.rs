@@ -219,16 +219,21 @@ impl Vectorizer {
         shared
     }
 
+    /// The position in `blocks` of the block a feature index (shared or a repository copy)
+    /// belongs to.
+    pub fn block_of(&self, index: u32) -> usize {
+        let local = index % self.base_len().max(1);
+        self.blocks
+            .iter()
+            .rposition(|b| b.offset <= local)
+            .expect("every index falls in a block")
+    }
+
     /// What a feature index stands for: `block:token`, with `@repo` for a repository copy.
     pub fn describe(&self, index: u32) -> String {
         let base = self.base_len().max(1);
         let (part, local) = (index / base, index % base);
-        let block = self
-            .blocks
-            .iter()
-            .rev()
-            .find(|b| b.offset <= local)
-            .expect("every index falls in a block");
+        let block = &self.blocks[self.block_of(index)];
         let token = &block.tokens[(local - block.offset) as usize];
         let name = serde_json::to_value(block.spec.block)
             .ok()

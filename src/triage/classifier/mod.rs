@@ -1,6 +1,7 @@
-//! The offline issue classifier compiled into the binary: a linear model over TF-IDF word and
-//! character n-grams of the title and body, issue-template and phrasing features
-//! (`text`, `features`, `svm`, `model`), with a rule layer for security and documentation
+//! The offline issue classifier compiled into the binary: NB-SVMs over TF-IDF word and
+//! character n-grams of the title and body, issue-template and phrasing features (one over
+//! every block, one per block) stacked under a per-repository logistic regression (`text`,
+//! `features`, `svm`, `stack`, `model`), with a rule layer for security and documentation
 //! markers (`rules`) and a confidence floor below which an issue is `other`. Trained and
 //! cross-validated by `globallm classifier` (`train`, `data`, `metrics`); the committed model
 //! is `models/issue-classifier.json`.
@@ -10,6 +11,7 @@ pub mod features;
 pub mod metrics;
 pub mod model;
 pub mod rules;
+pub mod stack;
 pub mod svm;
 pub mod text;
 pub mod train;

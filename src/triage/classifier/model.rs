@@ -1,8 +1,9 @@
 //! The trained model: its file format (JSON, weights quantized, committed under `models/`)
-//! and the in-memory form that scores an issue.
+//! and the in-memory form that scores an issue (the member SVMs' scores, then the
+//! meta-learner's).
 
 use super::features::{BlockVocab, FeatureConfig, SparseVec, Vectorizer};
-use super::svm::LinearModel;
+use super::stack::{Members, MetaModel};
 use super::text::PreparedText;
 use crate::triage::category::Category;
 use anyhow::{Context as _, ensure};
@@ -10,10 +11,11 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 /// The model file format this code reads and writes.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 /// IDF values are stored as integers in thousandths.
 const IDF_SCALE: f32 = 1_000.0;
-/// Weights are stored as integers in `[-WEIGHT_LEVELS, WEIGHT_LEVELS]` times `weight_scale`.
+/// Weights are stored as integers in `[-WEIGHT_LEVELS, WEIGHT_LEVELS]` times their member's
+/// `weight_scale`.
 const WEIGHT_LEVELS: f32 = 32_767.0;
 
 /// Where a model came from: written into the model file by `globallm classifier train`.
@@ -64,7 +66,7 @@ pub struct ModelFile {
     pub provenance: Provenance,
     /// How features are built.
     pub features: FeatureConfig,
-    /// The classes the linear model decides between.
+    /// The classes the model decides between.
     pub classes: Vec<Category>,
     /// Softmax temperature fitted on out-of-fold scores: `p = softmax(temperature · score)`.
     pub temperature: f64,
@@ -72,13 +74,24 @@ pub struct ModelFile {
     pub repos: Vec<String>,
     /// One vocabulary per block of `features.blocks`.
     pub vocab: Vec<StoredVocab>,
-    /// The bias of each class.
-    pub bias: Vec<f32>,
-    /// The size of one weight step.
-    pub weight_scale: f32,
-    /// `[feature index, weight of class 0 in steps, weight of class 1, …]`; features with
-    /// small weights in every class are pruned.
+    /// Each member SVM's bias for each class: the whole-vector member first, then one member
+    /// per block of `features.blocks`.
+    pub bias: Vec<Vec<f32>>,
+    /// The size of one weight step of each member, in the same order.
+    pub weight_scale: Vec<f32>,
+    /// `[feature index, the whole-vector member's weight for each class in steps, then the
+    /// weights of the member of the feature's block]`; features with small weights everywhere
+    /// are pruned.
     pub weights: Vec<Vec<i32>>,
+    /// The meta-learner over the members' scores.
+    pub meta: MetaModel,
+}
+
+/// One feature's weights: the whole-vector member's for each class, then its block member's.
+#[derive(Debug, Clone)]
+struct Row {
+    block: usize,
+    weights: Vec<f32>,
 }
 
 /// A model ready to score issues.
@@ -87,13 +100,15 @@ pub struct Model {
     /// The stored form it was built from (provenance, classes, temperature).
     pub file: ModelFile,
     vectorizer: Vectorizer,
-    rows: FxHashMap<u32, Vec<f32>>,
+    rows: FxHashMap<u32, Row>,
+    /// The members' biases, laid out as the meta-learner's input.
+    member_bias: Vec<f64>,
 }
 
 /// How a model scored an issue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scores {
-    /// Raw linear scores, in class order.
+    /// Raw scores (the meta-learner's logits), in class order.
     pub raw: Vec<f64>,
     /// Calibrated probabilities, in class order.
     pub probabilities: Vec<f64>,
@@ -104,42 +119,62 @@ pub struct Scores {
 }
 
 impl ModelFile {
-    /// Stores a trained vectorizer and linear model, keeping at most `max_rows` weight rows
-    /// (those with the largest weight in any class).
+    /// Stores a trained vectorizer, its members and meta-learner, keeping at most `max_rows`
+    /// weight rows (those with the largest weight in any member and class).
     pub fn build(
         vectorizer: &Vectorizer,
-        linear: &LinearModel,
+        members: &Members,
+        meta: MetaModel,
         classes: Vec<Category>,
         features: FeatureConfig,
         max_rows: usize,
     ) -> Self {
         let n_features = vectorizer.len() as usize;
-        let strength = |j: usize| {
-            linear
-                .weights
-                .iter()
-                .map(|w| w[j].abs())
-                .fold(0.0f32, f32::max)
-        };
+        let largest_in =
+            |w: &[Vec<f32>], j: usize| w.iter().map(|w| w[j].abs()).fold(0.0, f32::max);
+        let block_weights = |j: usize| &members.blocks[vectorizer.block_of(j as u32)].weights;
+        let strength =
+            |j: usize| largest_in(&members.whole.weights, j).max(largest_in(block_weights(j), j));
         let mut order: Vec<usize> = (0..n_features).filter(|&j| strength(j) > 0.0).collect();
         order.sort_by(|&a, &b| strength(b).total_cmp(&strength(a)).then(a.cmp(&b)));
         order.truncate(max_rows);
         order.sort_unstable();
-        let largest = order.iter().map(|&j| strength(j)).fold(0.0f32, f32::max);
-        let weight_scale = if largest > 0.0 {
-            largest / WEIGHT_LEVELS
-        } else {
-            1.0
+        let step = |largest: f32| {
+            if largest > 0.0 {
+                largest / WEIGHT_LEVELS
+            } else {
+                1.0
+            }
         };
+        let whole_scale = step(
+            order
+                .iter()
+                .map(|&j| largest_in(&members.whole.weights, j))
+                .fold(0.0, f32::max),
+        );
+        let mut block_largest = vec![0.0f32; members.blocks.len()];
+        for &j in &order {
+            let block = vectorizer.block_of(j as u32);
+            block_largest[block] = block_largest[block].max(largest_in(block_weights(j), j));
+        }
+        let block_scales: Vec<f32> = block_largest.into_iter().map(step).collect();
         let weights = order
             .iter()
             .map(|&j| {
+                let block = vectorizer.block_of(j as u32);
+                let quantize = |w: &[f32], scale: f32| (w[j] / scale).round() as i32;
                 let mut row = vec![j as i32];
                 row.extend(
-                    linear
+                    members
+                        .whole
                         .weights
                         .iter()
-                        .map(|w| (w[j] / weight_scale).round() as i32),
+                        .map(|w| quantize(w, whole_scale)),
+                );
+                row.extend(
+                    block_weights(j)
+                        .iter()
+                        .map(|w| quantize(w, block_scales[block])),
                 );
                 row
             })
@@ -156,6 +191,10 @@ impl ModelFile {
                     .collect(),
             })
             .collect();
+        let bias = std::iter::once(&members.whole)
+            .chain(&members.blocks)
+            .map(|m| m.bias.clone())
+            .collect();
         ModelFile {
             format: FORMAT,
             provenance: Provenance::default(),
@@ -164,9 +203,10 @@ impl ModelFile {
             temperature: 1.0,
             repos: vectorizer.repos.clone(),
             vocab,
-            bias: linear.bias.clone(),
-            weight_scale,
+            bias,
+            weight_scale: std::iter::once(whole_scale).chain(block_scales).collect(),
             weights,
+            meta,
         }
     }
 }
@@ -179,10 +219,26 @@ impl Model {
             "model format {} is not the supported format {FORMAT}",
             file.format
         );
-        ensure!(!file.classes.is_empty(), "the model has no classes");
+        let classes = file.classes.len();
+        ensure!(classes > 0, "the model has no classes");
+        let members = 1 + file.features.blocks.len();
         ensure!(
-            file.vocab.len() == file.features.blocks.len() && file.bias.len() == file.classes.len(),
-            "the model's vocabularies or biases do not match its blocks and classes"
+            file.vocab.len() == file.features.blocks.len()
+                && file.bias.len() == members
+                && file.bias.iter().all(|b| b.len() == classes)
+                && file.weight_scale.len() == members,
+            "the model's vocabularies, biases or weight scales do not match its blocks and classes"
+        );
+        let inputs = members * classes;
+        let meta = &file.meta;
+        let meta_shape_ok =
+            |w: &[Vec<f32>]| w.len() == classes && w.iter().all(|w| w.len() == inputs);
+        ensure!(
+            meta.bias.len() == classes
+                && meta_shape_ok(&meta.shared)
+                && meta.repos.len() == file.repos.len()
+                && meta.repos.iter().all(|w| meta_shape_ok(w)),
+            "the meta-learner's weights do not match the model's members, classes and repositories"
         );
         let mut offset = 0u32;
         let mut blocks = Vec::with_capacity(file.vocab.len());
@@ -210,31 +266,48 @@ impl Model {
         rows.reserve(file.weights.len());
         for row in &file.weights {
             ensure!(
-                row.len() == 1 + file.classes.len(),
+                row.len() == 1 + 2 * classes,
                 "a weight row has {} values, expected {}",
                 row.len(),
-                1 + file.classes.len()
+                1 + 2 * classes
             );
             let index = u32::try_from(row[0]).context("a negative feature index")?;
             ensure!(
                 index < vectorizer.len(),
                 "feature index {index} out of range"
             );
+            let block = vectorizer.block_of(index);
             let weights = row[1..]
                 .iter()
-                .map(|&q| q as f32 * file.weight_scale)
+                .enumerate()
+                .map(|(k, &q)| {
+                    let member = if k < classes { 0 } else { 1 + block };
+                    q as f32 * file.weight_scale[member]
+                })
                 .collect();
-            rows.insert(index, weights);
+            rows.insert(index, Row { block, weights });
         }
+        let member_bias = file.bias.iter().flatten().map(|&b| f64::from(b)).collect();
         Ok(Model {
             file,
             vectorizer,
             rows,
+            member_bias,
         })
     }
 
-    /// Parses a model file.
+    /// Parses a model file; one of another format is refused as such, before its fields
+    /// are read.
     pub fn from_json(bytes: &[u8]) -> anyhow::Result<Self> {
+        #[derive(Deserialize)]
+        struct Format {
+            format: u32,
+        }
+        let Format { format } = serde_json::from_slice(bytes).context("parsing the model file")?;
+        ensure!(
+            format == FORMAT,
+            "model format {format} is not the supported format {FORMAT}"
+        );
         let file: ModelFile = serde_json::from_slice(bytes).context("parsing the model file")?;
         Self::from_file(file)
     }
@@ -247,26 +320,41 @@ impl Model {
 
     /// Scores an issue: raw scores, calibrated probabilities and the strongest evidence.
     pub fn score(&self, text: &PreparedText, repo: Option<&str>) -> Scores {
-        let x = self.vectorize(text, repo);
+        let repo = self.vectorizer.repo_index(repo);
+        let x = self.vectorizer.transform(text, repo);
         let classes = self.file.classes.len();
-        let mut raw: Vec<f64> = self.file.bias.iter().map(|&b| f64::from(b)).collect();
-        let mut matched: Vec<(u32, f32, &[f32])> = Vec::new();
+        // The members' scores: the whole-vector member's, then each block member's.
+        let mut z = self.member_bias.clone();
+        let mut matched: Vec<(u32, f32, &Row)> = Vec::new();
         for &(index, value) in &x {
             if let Some(row) = self.rows.get(&index) {
-                for (score, w) in raw.iter_mut().zip(row) {
-                    *score += f64::from(w * value);
+                let own = classes * (1 + row.block);
+                for c in 0..classes {
+                    z[c] += f64::from(row.weights[c] * value);
+                    z[own + c] += f64::from(row.weights[classes + c] * value);
                 }
                 matched.push((index, value, row));
             }
         }
+        let meta = &self.file.meta;
+        let raw = meta.logits(&z, repo);
         let best = (0..classes)
             .max_by(|&a, &b| raw[a].total_cmp(&raw[b]).then(b.cmp(&a)))
             .expect("a model has classes");
         let probabilities = softmax(&raw, self.file.temperature);
-        // The features that pushed most towards the best class.
-        let mut contributions: Vec<(u32, f32)> = matched
+        // The features that pushed most towards the best class, through both their members.
+        let mut contributions: Vec<(u32, f64)> = matched
             .iter()
-            .map(|&(index, value, row)| (index, row[best] * value))
+            .map(|&(index, value, row)| {
+                let own = classes * (1 + row.block);
+                let weight: f64 = (0..classes)
+                    .map(|c| {
+                        meta.weight(best, c, repo) * f64::from(row.weights[c])
+                            + meta.weight(best, own + c, repo) * f64::from(row.weights[classes + c])
+                    })
+                    .sum();
+                (index, weight * f64::from(value))
+            })
             .filter(|&(_, c)| c > 0.0)
             .collect();
         contributions.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));

@@ -27,7 +27,9 @@ pub enum Block {
     BodyChars,
     /// Markdown headings of the body and the short answers under them (issue templates).
     Headings,
-    /// Phrasing markers: stack traces, code blocks, versions, question and request phrasing.
+    /// Phrasing markers: stack traces, code blocks, versions, question and request phrasing,
+    /// question cues (a title shaped like a question, asking for help, question marks in the
+    /// prose), bug-template phrasing.
     Markers,
     /// The report's shape: length buckets, template comments, lists, tables, title prefix.
     Structure,
@@ -97,6 +99,24 @@ static FEATURE_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
 static BUG_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
     ascii_words(
         r"\b(steps to reproduce|expected behaviou?r|actual behaviou?r|crash|regression|broken|fails?|error)\b",
+    )
+});
+/// A title that opens like a question: "How do I …", "Is it possible …", "Why does …".
+static TITLE_QUESTION_START: LazyLock<Regex> = LazyLock::new(|| {
+    ascii_words(
+        r"^\W*(how|why|what|where|which|when|who|is (it|there|this)|are there|can (i|we|you|one)|could|should|does|do (i|we|you)|did|will|would)\b",
+    )
+});
+/// A reporter asking for help or unsure whether what they see is a bug.
+static HELP_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
+    ascii_words(
+        r"\b(i'?m trying to|i am trying to|i was trying to|any (ideas?|suggestions?|pointers|advice)|not sure (if|whether|how)|is this (a bug|expected|normal|intended|possible)|am i (missing|doing)|what am i doing wrong|i wonder|wondering|is it possible|is there a way|what is the (best|right|correct|recommended) way|how (do|can|should) i|need (some )?help|appreciate|thanks in advance|my question|a question|questions?:)",
+    )
+});
+/// A bug template's headings or their usual words.
+static REPRO_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
+    ascii_words(
+        r"\b(steps to reproduce|repro steps|to reproduce|expected (behaviou?r|result)|actual (behaviou?r|result)|current behaviou?r|observed behaviou?r)\b",
     )
 });
 static TYPE_TAG: LazyLock<Regex> =
@@ -210,7 +230,43 @@ fn marker_tokens(title: &str, body: &str, marker_text: &str) -> Vec<&'static str
     if body.len() < 200 {
         markers.push("mk_shortbody");
     }
+    if title.trim_end().ends_with('?') {
+        markers.push("mk_title_qend");
+    }
+    if TITLE_QUESTION_START.is_match(&title.to_lowercase()) {
+        markers.push("mk_title_qstart");
+    }
+    if HELP_PHRASE.is_match(marker_text) {
+        markers.push("mk_help");
+    }
+    if REPRO_PHRASE.is_match(marker_text) {
+        markers.push("mk_repro");
+    }
+    markers.push(match prose_question_marks(body) {
+        0 => "mk_bq0",
+        1 => "mk_bq1",
+        2 | 3 => "mk_bq2",
+        _ => "mk_bq4",
+    });
     markers
+}
+
+/// Question marks in the body's prose: outside code blocks, inline code and links, and only
+/// those ending a word (not `?` in a query string or a regex).
+fn prose_question_marks(body: &str) -> usize {
+    let prose = CODE_BLOCK.replace_all(body, " ");
+    let prose = URL.replace_all(&prose, " ");
+    let prose = HTML_COMMENT.replace_all(&prose, " ");
+    prose
+        .split('`')
+        .step_by(2)
+        .map(|part| {
+            part.as_bytes()
+                .windows(2)
+                .filter(|w| w[1] == b'?' && w[0].is_ascii_alphanumeric())
+                .count()
+        })
+        .sum()
 }
 
 /// A Markdown heading: one to six `#` then whitespace.
@@ -423,6 +479,35 @@ mod tests {
         assert!(markers.contains(&"mk_trace".to_owned()));
         assert!(markers.contains(&"mk_qphrase".to_owned()));
         assert!(markers.contains(&"mk_title_q".to_owned()));
+    }
+
+    #[test]
+    fn question_cues_fire_on_a_question_shaped_issue_and_not_on_a_bug_report() {
+        let question = collect(
+            &PreparedText::new(
+                "Is there a way to load a model lazily?",
+                "I'm trying to defer loading. Is it possible? Any ideas?",
+            ),
+            Block::Markers,
+        );
+        for cue in ["mk_title_qend", "mk_title_qstart", "mk_help", "mk_bq2"] {
+            assert!(question.contains(&cue.to_owned()), "{cue} in {question:?}");
+        }
+        let bug = collect(
+            &PreparedText::new(
+                "Crash when saving",
+                "Steps to reproduce:\n1. Save\n\n```\nwhy? (x?.y)\n```\nSee https://x.y/?q=1",
+            ),
+            Block::Markers,
+        );
+        assert!(bug.contains(&"mk_repro".to_owned()), "{bug:?}");
+        assert!(
+            bug.contains(&"mk_bq0".to_owned()),
+            "code and links are not prose: {bug:?}"
+        );
+        for cue in ["mk_title_qend", "mk_title_qstart", "mk_help"] {
+            assert!(!bug.contains(&cue.to_owned()), "{cue} in {bug:?}");
+        }
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! Training and cross-validation: building the vocabularies and the linear model from labelled
-//! issues, stratified k-fold evaluation (the folds run on parallel threads), and the softmax
-//! temperature fitted on out-of-fold scores.
+//! Training and cross-validation: building the vocabularies, the member SVMs and the
+//! meta-learner from labelled issues (the meta-learner on an inner cross-validation of the
+//! training issues), stratified k-fold evaluation (the folds run on parallel threads), and the
+//! softmax temperature fitted on out-of-fold scores.
 
 use super::data::LabelledIssue;
 use super::features::{FeatureConfig, Vectorizer};
 use super::metrics::{Report, report};
 use super::model::{CvSummary, Model, ModelFile, Scores, softmax};
+use super::stack::{self, Members, MetaModel, MetaParams};
 use super::svm::{self, SvmParams};
 use super::text::PreparedText;
 use super::{IssueText, MIN_CONFIDENCE, decide};
@@ -18,8 +20,15 @@ use std::time::{Duration, Instant};
 pub struct TrainOptions {
     /// The feature blocks.
     pub features: FeatureConfig,
-    /// The linear model's settings.
+    /// The member SVMs' settings.
     pub svm: SvmParams,
+    /// How far each class's SVMs see the features scaled by their naive-Bayes log-count ratio
+    /// (see [`svm::nb_scales`]): 0 leaves them as they are.
+    pub nb_scaling: f32,
+    /// The folds of the inner cross-validation that gives the meta-learner its training scores.
+    pub inner_folds: usize,
+    /// The meta-learner's settings.
+    pub meta: MetaParams,
     /// At most this many weight rows are kept in the model file.
     pub max_rows: usize,
 }
@@ -29,6 +38,9 @@ impl Default for TrainOptions {
         TrainOptions {
             features: FeatureConfig::default(),
             svm: SvmParams::default(),
+            nb_scaling: 1.0,
+            inner_folds: 5,
+            meta: MetaParams::default(),
             max_rows: 60_000,
         }
     }
@@ -54,7 +66,15 @@ fn repo_key(issue: &LabelledIssue) -> Option<String> {
     issue.repo.as_ref().map(|r| r.to_ascii_lowercase())
 }
 
-/// Fits a model on the issues at `rows` (temperature 1, empty provenance).
+fn class_index(classes: &[Category], issue: &LabelledIssue) -> usize {
+    classes
+        .iter()
+        .position(|&c| c == issue.label)
+        .expect("classes come from the labels")
+}
+
+/// Fits a model on the issues at `rows` (temperature 1, empty provenance): the members on every
+/// issue of `rows`, the meta-learner on their inner cross-validation.
 pub fn fit(
     issues: &[LabelledIssue],
     texts: &[PreparedText],
@@ -63,6 +83,29 @@ pub fn fit(
     options: &TrainOptions,
 ) -> anyhow::Result<ModelFile> {
     ensure!(classes.len() >= 2, "training needs at least two classes");
+    ensure!(rows.len() >= 2, "training needs at least two issues");
+    let (vectorizer, members) = fit_members(issues, texts, rows, classes, options);
+    let meta = fit_meta(issues, texts, rows, classes, &vectorizer, options);
+    Ok(ModelFile::build(
+        &vectorizer,
+        &members,
+        meta,
+        classes.to_vec(),
+        options.features.clone(),
+        options.max_rows,
+    ))
+}
+
+/// The vocabularies and the member SVMs fitted on the issues at `rows`: one SVM over the whole
+/// vector and one per block, the block's alone at unit norm (its weight in the vector only
+/// matters to the whole-vector member), its weights then mapped back onto the weighted vector.
+fn fit_members(
+    issues: &[LabelledIssue],
+    texts: &[PreparedText],
+    rows: &[usize],
+    classes: &[Category],
+    options: &TrainOptions,
+) -> (Vectorizer, Members) {
     let subset: Vec<&PreparedText> = rows.iter().map(|&i| &texts[i]).collect();
     let repos: Vec<Option<String>> = rows.iter().map(|&i| repo_key(&issues[i])).collect();
     let vectorizer = Vectorizer::fit(&options.features, &subset, &repos);
@@ -76,39 +119,113 @@ pub fn fit(
         .collect();
     let labels: Vec<usize> = rows
         .iter()
-        .map(|&i| {
-            classes
+        .map(|&i| class_index(classes, &issues[i]))
+        .collect();
+    let n_features = vectorizer.len() as usize;
+    let n_classes = classes.len();
+    let scales = (options.nb_scaling > 0.0)
+        .then(|| svm::nb_scales(&xs, &labels, n_classes, n_features, options.nb_scaling));
+    let train = |xs: &[_]| {
+        svm::train(
+            xs,
+            &labels,
+            n_classes,
+            n_features,
+            &options.svm,
+            scales.as_deref(),
+        )
+    };
+    let whole = train(&xs);
+    let blocks = (0..vectorizer.blocks.len())
+        .map(|b| {
+            let weight = vectorizer.blocks[b].spec.weight;
+            let own: Vec<_> = xs
                 .iter()
-                .position(|&c| c == issues[i].label)
-                .expect("classes come from the labels")
+                .map(|x| {
+                    x.iter()
+                        .filter(|&&(j, _)| weight > 0.0 && vectorizer.block_of(j) == b)
+                        .map(|&(j, v)| (j, v / weight))
+                        .collect()
+                })
+                .collect();
+            let mut member = train(&own);
+            if weight > 0.0 {
+                member
+                    .weights
+                    .iter_mut()
+                    .flatten()
+                    .for_each(|w| *w /= weight);
+            }
+            member
         })
         .collect();
-    let linear = svm::train(
-        &xs,
+    (vectorizer, Members { whole, blocks })
+}
+
+/// The meta-learner fitted on out-of-fold member scores of the issues at `rows`: in an inner
+/// stratified cross-validation the vocabularies, NB scales and members are fitted on each inner
+/// training part and score the part held out. `vectorizer` is the final model's (its
+/// repositories are the meta-learner's).
+fn fit_meta(
+    issues: &[LabelledIssue],
+    texts: &[PreparedText],
+    rows: &[usize],
+    classes: &[Category],
+    vectorizer: &Vectorizer,
+    options: &TrainOptions,
+) -> MetaModel {
+    let folds = options.inner_folds.clamp(2, rows.len());
+    let row_labels: Vec<Category> = rows.iter().map(|&i| issues[i].label).collect();
+    let fold_of = stratified_folds(&row_labels, folds, options.svm.seed);
+    let mut z = vec![Vec::new(); rows.len()];
+    for fold in 0..folds {
+        let inner: Vec<usize> = rows
+            .iter()
+            .zip(&fold_of)
+            .filter(|&(_, &f)| f != fold)
+            .map(|(&i, _)| i)
+            .collect();
+        let (inner_vectorizer, members) = fit_members(issues, texts, &inner, classes, options);
+        for (k, &i) in rows.iter().enumerate().filter(|&(k, _)| fold_of[k] == fold) {
+            let repo = inner_vectorizer.repo_index(issues[i].repo.as_deref());
+            z[k] = members.scores(&inner_vectorizer.transform(&texts[i], repo));
+        }
+    }
+    let repos: Vec<Option<usize>> = rows
+        .iter()
+        .map(|&i| vectorizer.repo_index(issues[i].repo.as_deref()))
+        .collect();
+    let labels: Vec<usize> = rows
+        .iter()
+        .map(|&i| class_index(classes, &issues[i]))
+        .collect();
+    stack::fit(
+        &z,
+        &repos,
         &labels,
         classes.len(),
-        vectorizer.len() as usize,
-        &options.svm,
-    );
-    Ok(ModelFile::build(
-        &vectorizer,
-        &linear,
-        classes.to_vec(),
-        options.features.clone(),
-        options.max_rows,
-    ))
+        vectorizer.repos.len(),
+        &options.meta,
+    )
 }
 
 /// Stratified fold assignment: each class's issues are shuffled with `seed` and dealt to the
 /// folds in turn, so every fold has the classes in the same proportions.
 pub fn assign_folds(issues: &[LabelledIssue], folds: usize, seed: u64) -> Vec<usize> {
-    let mut fold_of = vec![0; issues.len()];
+    let labels: Vec<Category> = issues.iter().map(|i| i.label).collect();
+    stratified_folds(&labels, folds, seed)
+}
+
+/// [`assign_folds`] over the labels alone.
+fn stratified_folds(labels: &[Category], folds: usize, seed: u64) -> Vec<usize> {
+    let mut fold_of = vec![0; labels.len()];
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut next = 0;
-    for class in classes_of(issues) {
-        let mut members: Vec<usize> = (0..issues.len())
-            .filter(|&i| issues[i].label == class)
-            .collect();
+    let mut classes = labels.to_vec();
+    classes.sort();
+    classes.dedup();
+    for class in classes {
+        let mut members: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
         rng.shuffle(&mut members);
         for i in members {
             fold_of[i] = next % folds;
