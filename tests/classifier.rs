@@ -255,3 +255,47 @@ fn cross_validated_macro_f1_on_the_nlbse_training_issues() {
     println!("macro-F1 (bug/feature/question): {:.4}", cv.model.macro_f1);
     assert!(cv.model.macro_f1 > 0.6, "macro-F1 {}", cv.model.macro_f1);
 }
+
+#[test]
+fn evaluate_repeats_the_cross_validation_over_seeds_and_prints_the_mean() {
+    let out = globallm(&[
+        "classifier",
+        "evaluate",
+        "--data",
+        FIXTURE,
+        "--folds",
+        "3",
+        "--repeat",
+        "7,1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let figures: Vec<f64> = text
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("macro-F1 (")?
+                .split(": ")
+                .nth(1)?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(figures.len(), 3, "one report per seed:\n{text}");
+    assert!(text.contains("(seed 42)") && text.contains("(seed 7)") && text.contains("(seed 1)"));
+    let mean_line = text
+        .lines()
+        .find(|l| l.starts_with("macro-F1 over 3 fold assignments: mean "))
+        .unwrap_or_else(|| panic!("no mean line in\n{text}"));
+    let mean: f64 = mean_line
+        .trim_start_matches("macro-F1 over 3 fold assignments: mean ")
+        .split(' ')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .expect("a number");
+    let expected = figures.iter().sum::<f64>() / 3.0;
+    assert!((mean - expected).abs() < 1e-3, "{mean} vs {expected}");
+}

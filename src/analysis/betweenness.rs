@@ -108,9 +108,10 @@ fn accumulate(graph: &Graph, sources: &[u32]) -> Vec<f64> {
     if sources.is_empty() {
         return vec![0.0; n];
     }
-    // A couple of tasks per core balances uneven sources; partial sums are added in a fixed
-    // order, so a run gives the same floats every time.
-    let tasks = (rayon::current_num_threads() * 2).clamp(1, sources.len());
+    // A few tasks per core balance uneven sources and a core that joins late (reach runs
+    // beside betweenness); partial sums are added in a fixed order, so a run gives the same
+    // floats every time.
+    let tasks = (rayon::current_num_threads() * 4).clamp(1, sources.len());
     let per_task = sources.len().div_ceil(tasks);
     let partials: Vec<Vec<f64>> = sources
         .par_chunks(per_task)
