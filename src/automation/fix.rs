@@ -382,24 +382,37 @@ impl FixIssue {
             let text = render::draft_failed(draft.attempts, "the model's edits changed nothing");
             return self.give_up(ctx, github, speak_on, fix, &text).await;
         };
-        let expected = if self.is_redraft() {
-            fix.head_sha.clone()
-        } else {
-            None
+        // What the branch holds, as far as GlobalLM knows: its own last push for this fix (a
+        // redraft, or a rerun after a push that went through), else what a failed earlier fix
+        // of the issue pushed there. Only that is overwritten; anyone else's commit is not.
+        let (expected, left_by_failed) = match &fix.head_sha {
+            Some(sha) => (Some(sha.clone()), false),
+            None if !self.is_redraft() => {
+                let left = fixes::failed_head(ctx.db.pool(), &self.repo, self.issue as i64)
+                    .await
+                    .map_err(anyhow::Error::from)?;
+                let found = left.is_some();
+                (left, found)
+            }
+            None => (None, false),
         };
         // The new head is recorded before the push, so the CI events and the `synchronize` it
         // causes find it (and never take GlobalLM's own push for someone else's).
         fix.head_sha = Some(sha.clone());
         self.save(ctx, &fix).await?;
-        if let Err(err) = checkout::push(
+        let mut pushed = checkout::push(
             &work,
             &clone_url,
             Some(&token),
             &fix.branch,
             expected.as_deref(),
         )
-        .await
-        {
+        .await;
+        if pushed.is_err() && left_by_failed {
+            // The failed fix's branch is gone (deleted by a maintainer): a plain push creates it.
+            pushed = checkout::push(&work, &clone_url, Some(&token), &fix.branch, None).await;
+        }
+        if let Err(err) = pushed {
             fix.head_sha.clone_from(&expected);
             self.save(ctx, &fix).await?;
             if self.is_redraft() {

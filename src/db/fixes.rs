@@ -105,6 +105,24 @@ pub async fn get(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<FixPr>> {
     .await
 }
 
+/// The head the newest failed fix of an issue pushed without opening a pull request: what
+/// its branch still holds, as far as GlobalLM knows.
+pub async fn failed_head(
+    pool: &SqlitePool,
+    repo: &str,
+    issue: i64,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT head_sha FROM fix_prs WHERE repo = ? AND issue = ? AND state = 'failed'
+             AND head_sha IS NOT NULL AND pr_number IS NULL
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(repo)
+    .bind(issue)
+    .fetch_optional(pool)
+    .await
+}
+
 /// The fix being drafted or open for an issue.
 pub async fn active_for_issue(
     pool: &SqlitePool,

@@ -491,3 +491,49 @@ async fn a_fix_that_fails_for_good_is_marked_failed_said_and_can_be_asked_for_ag
     assert!(pull.body.contains(&format!("Fixes #{}", story.issue)));
     assert_eq!(story.llm.requests().len(), 2);
 }
+
+#[tokio::test]
+async fn a_fix_that_failed_after_its_push_leaves_a_branch_the_next_fix_replaces() {
+    let story = Story::new(
+        "Totals are not rounded",
+        "`total([0.1, 0.2])` returns 0.30000000000000004 in shop/cart.py",
+        &[CATEGORIZE, DRAFT, CATEGORIZE, SHORTER],
+    )
+    .await;
+    // Pushed, then GitHub refuses to look up (or open) the pull request: the fix fails for good
+    // with its commit on the branch.
+    story
+        .app
+        .github
+        .fail_exact(&format!("/repos/{REPO}/pulls"), 422, 1);
+    story.label().await;
+    assert!(story.app.github.pulls(REPO).is_empty());
+    let failed = fixes::recent(story.app.ctx.db.pool(), 5)
+        .await
+        .expect("read");
+    assert_eq!(failed[0].state, "failed");
+    assert!(
+        story
+            .bot_comments(story.issue)
+            .iter()
+            .any(|c| c.contains("could not draft a fix"))
+    );
+    let branch = format!("globallm/issue-{}", story.issue);
+    assert!(
+        story
+            .file(&branch, "tests/test_cart.py")
+            .contains("def test_total_is_rounded_to_cents"),
+        "the failed fix's commit is on the branch"
+    );
+
+    // Asked again: the new commit replaces the one GlobalLM left there, and the PR opens.
+    story.label().await;
+    let pull = story.pull();
+    assert_eq!(pull.head_branch, branch);
+    let test = story.file(&branch, "tests/test_cart.py");
+    assert!(test.contains("def test_rounding"), "{test}");
+    assert!(
+        !test.contains("def test_total_is_rounded_to_cents"),
+        "{test}"
+    );
+}
