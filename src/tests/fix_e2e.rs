@@ -35,7 +35,11 @@ struct Story {
 
 impl Story {
     async fn new(title: &str, body: &str, answers: &[&str]) -> Self {
-        let app = TestApp::start().await;
+        Self::with_env(title, body, answers, &[]).await
+    }
+
+    async fn with_env(title: &str, body: &str, answers: &[&str], env: &[(&str, &str)]) -> Self {
+        let app = TestApp::start_with_env(env).await;
         let bare = app.github.add_git_repo(
             REPO,
             INSTALLATION,
@@ -536,4 +540,46 @@ async fn a_fix_that_failed_after_its_push_leaves_a_branch_the_next_fix_replaces(
         !test.contains("def test_total_is_rounded_to_cents"),
         "{test}"
     );
+}
+
+#[tokio::test]
+async fn a_fix_job_run_again_after_its_push_replaces_its_own_commit() {
+    let story = Story::new(
+        "Totals are not rounded",
+        "`total([0.1, 0.2])` returns 0.30000000000000004 in shop/cart.py",
+        &[CATEGORIZE, DRAFT, CATEGORIZE, SHORTER],
+    )
+    .await;
+    // The first attempt pushes, then GitHub fails (a 502, worth retrying) when it looks for
+    // the branch's pull request: the job is queued again.
+    story
+        .app
+        .github
+        .fail_exact(&format!("/repos/{REPO}/pulls"), 502, 20);
+    story.label().await;
+    story.app.github.world().faults.clear();
+    assert!(story.app.github.pulls(REPO).is_empty());
+    let branch = format!("globallm/issue-{}", story.issue);
+    assert!(
+        story
+            .file(&branch, "tests/test_cart.py")
+            .contains("def test_total_is_rounded_to_cents")
+    );
+    // The backoff passes; the second attempt drafts again and pushes over its own commit.
+    sqlx::query("UPDATE jobs SET run_at = 0 WHERE state = 'queued'")
+        .execute(story.app.ctx.db.pool())
+        .await
+        .expect("the retry is due");
+    story.app.drain().await;
+    let pull = story.pull();
+    let test = story.file(&branch, "tests/test_cart.py");
+    assert!(
+        test.contains("def test_rounding"),
+        "the second attempt's commit: {test}"
+    );
+    let fix = fixes::recent(story.app.ctx.db.pool(), 5)
+        .await
+        .expect("read");
+    assert_eq!(fix.len(), 1, "one fix, run twice");
+    assert_eq!(fix[0].head_sha.as_deref(), Some(pull.head_sha.as_str()));
 }
