@@ -273,43 +273,46 @@ fn cosine(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> f64 {
         .sum()
 }
 
-/// Cosine of two dense vectors (0 when either is zero or they differ in length).
-fn dense_cosine(a: &[f32], b: &[f32]) -> f64 {
+/// The vector scaled to unit length; `None` for a zero vector.
+fn unit(v: &[f32]) -> Option<Vec<f32>> {
+    let norm = v
+        .iter()
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
+        .sqrt();
+    (norm > 0.0).then(|| v.iter().map(|&x| (f64::from(x) / norm) as f32).collect())
+}
+
+/// The dot product (the cosine of two unit vectors); 0 when their lengths differ.
+fn dot(a: &[f32], b: &[f32]) -> f64 {
     if a.len() != b.len() {
         return 0.0;
     }
-    let (mut dot, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
-    for (&x, &y) in a.iter().zip(b) {
-        let (x, y) = (f64::from(x), f64::from(y));
-        dot += x * y;
-        aa += x * x;
-        bb += y * y;
-    }
-    if aa == 0.0 || bb == 0.0 {
-        0.0
-    } else {
-        dot / (aa.sqrt() * bb.sqrt())
-    }
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| f64::from(x) * f64::from(y))
+        .sum()
 }
 
 /// Projects with embeddings are few enough to compare every pair (up to this many): pairs
 /// whose READMEs say the same in other words, which word hashing would not propose.
 const EMBEDDING_ALL_PAIRS: usize = 5_000;
 
-/// The pairs of embedded projects at least `floor` apart in cosine, when they are few enough.
-fn embedding_candidates(projects: &[Project], floor: f64) -> Vec<(usize, usize)> {
-    let embedded: Vec<usize> = (0..projects.len())
-        .filter(|&i| projects[i].embedding.is_some())
+/// The pairs of embedded projects (unit vectors) at least `floor` apart in cosine, when they
+/// are few enough.
+fn embedding_candidates(embedded: &[Option<Vec<f32>>], floor: f64) -> Vec<(usize, usize)> {
+    let with: Vec<(usize, &[f32])> = embedded
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| Some((i, e.as_deref()?)))
         .collect();
-    if embedded.len() > EMBEDDING_ALL_PAIRS {
+    if with.len() > EMBEDDING_ALL_PAIRS {
         return Vec::new();
     }
     let mut pairs = Vec::new();
-    for (n, &i) in embedded.iter().enumerate() {
-        for &j in &embedded[n + 1..] {
-            if let (Some(a), Some(b)) = (&projects[i].embedding, &projects[j].embedding)
-                && dense_cosine(a, b) >= floor
-            {
+    for (n, &(i, a)) in with.iter().enumerate() {
+        for &(j, b) in &with[n + 1..] {
+            if dot(a, b) >= floor {
                 pairs.push((i, j));
             }
         }
@@ -369,15 +372,19 @@ pub fn clusters(projects: &[Project], thresholds: &Thresholds) -> Vec<Cluster> {
         })
         .collect();
     let vectors = tfidf(&docs, &keep);
+    // Unit-length embeddings, so every comparison is one dot product.
+    let embedded: Vec<Option<Vec<f32>>> = projects
+        .iter()
+        .map(|p| p.embedding.as_deref().and_then(unit))
+        .collect();
     // README similarity: the embeddings' cosine when both projects have one, else TF-IDF's.
-    let readme_similarity =
-        |i: usize, j: usize| match (&projects[i].embedding, &projects[j].embedding) {
-            (Some(a), Some(b)) => (dense_cosine(a, b), true),
-            _ => (cosine(&vectors[i], &vectors[j]), false),
-        };
+    let readme_similarity = |i: usize, j: usize| match (&embedded[i], &embedded[j]) {
+        (Some(a), Some(b)) => (dot(a, b), true),
+        _ => (cosine(&vectors[i], &vectors[j]), false),
+    };
     let mut pairs = candidates(&sets);
     pairs.extend(embedding_candidates(
-        projects,
+        &embedded,
         thresholds.embedding_with_api,
     ));
     let mut parent: Vec<usize> = (0..projects.len()).collect();

@@ -277,15 +277,15 @@ fn command_evaluate(data: &Path, args: &CvArgs, repeat: &[u64], json: bool) -> a
             ..args.clone()
         };
         let cv = train::cross_validate(&dataset.issues, &args.options()?, args.folds, seed)?;
-        runs.push((seed, cv));
+        runs.push((args, cv));
     }
     let mean = runs.iter().map(|(_, cv)| cv.model.macro_f1).sum::<f64>() / runs.len() as f64;
     if json {
         let evaluations: Vec<EvaluationJson<'_>> = runs
             .iter()
-            .map(|(seed, cv)| EvaluationJson {
+            .map(|(args, cv)| EvaluationJson {
                 folds: args.folds,
-                seed: *seed,
+                seed: args.seed,
                 issues: dataset.issues.len(),
                 model: &cv.model,
                 model_without_repo: &cv.without_repo,
@@ -310,20 +310,16 @@ fn command_evaluate(data: &Path, args: &CvArgs, repeat: &[u64], json: bool) -> a
             serde_json::to_string_pretty(&out).context("serializing")?
         );
     } else {
-        for (n, (seed, cv)) in runs.iter().enumerate() {
+        for (n, (args, cv)) in runs.iter().enumerate() {
             if n > 0 {
                 println!();
             }
-            let args = CvArgs {
-                seed: *seed,
-                ..args.clone()
-            };
-            print_cv(data, &args, dataset.issues.len(), cv);
+            print_cv(data, args, dataset.issues.len(), cv);
         }
         if runs.len() > 1 {
             let each: Vec<String> = runs
                 .iter()
-                .map(|(seed, cv)| format!("seed {seed}: {:.4}", cv.model.macro_f1))
+                .map(|(args, cv)| format!("seed {}: {:.4}", args.seed, cv.model.macro_f1))
                 .collect();
             println!(
                 "\nmacro-F1 over {} fold assignments: mean {mean:.4} ({})",

@@ -638,6 +638,26 @@ impl GithubClient {
         query: &str,
         variables: serde_json::Value,
     ) -> Result<serde_json::Value, GithubError> {
+        let (data, errors) = self.post_graphql(auth, query, variables).await?;
+        if !errors.is_empty() {
+            return Err(GithubError::Validation {
+                status: 200,
+                message: errors.join("; "),
+            });
+        }
+        data.ok_or_else(|| GithubError::Decode {
+            what: "graphql".to_owned(),
+            message: "no data".to_owned(),
+        })
+    }
+
+    /// `POST /graphql`: the answer's `data` and its errors' messages, as GitHub sent them.
+    pub(crate) async fn post_graphql(
+        &self,
+        auth: Auth,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> Result<(Option<serde_json::Value>, Vec<String>), GithubError> {
         #[derive(Deserialize)]
         struct Answer {
             #[serde(default)]
@@ -653,25 +673,16 @@ impl GithubClient {
                 &json!({ "query": query, "variables": variables }),
             )
             .await?;
-        if !answer.errors.is_empty() {
-            let messages: Vec<String> = answer
-                .errors
-                .iter()
-                .map(|e| {
-                    e.get("message")
-                        .and_then(|m| m.as_str())
-                        .unwrap_or("error")
-                        .to_owned()
-                })
-                .collect();
-            return Err(GithubError::Validation {
-                status: 200,
-                message: messages.join("; "),
-            });
-        }
-        answer.data.ok_or_else(|| GithubError::Decode {
-            what: "graphql".to_owned(),
-            message: "no data".to_owned(),
-        })
+        let errors = answer
+            .errors
+            .iter()
+            .map(|e| {
+                e.get("message")
+                    .and_then(|m| m.as_str())
+                    .unwrap_or("error")
+                    .to_owned()
+            })
+            .collect();
+        Ok((answer.data, errors))
     }
 }

@@ -117,32 +117,8 @@ impl GithubClient {
         query: &str,
         variables: serde_json::Value,
     ) -> Result<PartialAnswer, GithubError> {
-        #[derive(Deserialize)]
-        struct Answer {
-            #[serde(default)]
-            data: Option<serde_json::Value>,
-            #[serde(default)]
-            errors: Vec<serde_json::Value>,
-        }
-        let answer: Answer = self
-            .write(
-                http::Method::POST,
-                auth,
-                "/graphql",
-                &serde_json::json!({ "query": query, "variables": variables }),
-            )
-            .await?;
-        let errors: Vec<String> = answer
-            .errors
-            .iter()
-            .map(|e| {
-                e.get("message")
-                    .and_then(|m| m.as_str())
-                    .unwrap_or("error")
-                    .to_owned()
-            })
-            .collect();
-        match answer.data {
+        let (data, errors) = self.post_graphql(auth, query, variables).await?;
+        match data {
             Some(data) if !data.is_null() => Ok(PartialAnswer { data, errors }),
             _ => Err(GithubError::Validation {
                 status: 200,

@@ -34,12 +34,18 @@ struct Story {
 }
 
 impl Story {
-    async fn new(title: &str, body: &str, answers: &[&str]) -> Self {
-        Self::with_env(title, body, answers, &[]).await
+    /// The story most tests tell: the cart's totals are not rounded.
+    async fn rounding(answers: &[&str]) -> Self {
+        Self::new(
+            "Totals are not rounded",
+            "`total([0.1, 0.2])` returns 0.30000000000000004 in shop/cart.py",
+            answers,
+        )
+        .await
     }
 
-    async fn with_env(title: &str, body: &str, answers: &[&str], env: &[(&str, &str)]) -> Self {
-        let app = TestApp::start_with_env(env).await;
+    async fn new(title: &str, body: &str, answers: &[&str]) -> Self {
+        let app = TestApp::start().await;
         let bare = app.github.add_git_repo(
             REPO,
             INSTALLATION,
@@ -124,12 +130,7 @@ impl Story {
 
 #[tokio::test]
 async fn the_fix_label_opens_one_draft_pull_request_with_the_change_and_a_test() {
-    let story = Story::new(
-        "Totals are not rounded",
-        "`total([0.1, 0.2])` returns 0.30000000000000004 in shop/cart.py",
-        &[CATEGORIZE, DRAFT],
-    )
-    .await;
+    let story = Story::rounding(&[CATEGORIZE, DRAFT]).await;
     let before = story.app.github.calls().len();
     story.label().await;
 
@@ -229,12 +230,7 @@ async fn the_fix_label_opens_one_draft_pull_request_with_the_change_and_a_test()
 
 #[tokio::test]
 async fn red_ci_gets_one_repair_commit_then_it_stops_at_the_bound() {
-    let story = Story::new(
-        "Totals are not rounded",
-        "`total([0.1, 0.2])` returns 0.30000000000000004 in shop/cart.py",
-        &[CATEGORIZE, DRAFT, REPAIR],
-    )
-    .await;
+    let story = Story::rounding(&[CATEGORIZE, DRAFT, REPAIR]).await;
     story.label().await;
     let first = story.pull().head_sha;
     story
@@ -277,12 +273,7 @@ async fn red_ci_gets_one_repair_commit_then_it_stops_at_the_bound() {
 
 #[tokio::test]
 async fn a_maintainers_retry_pushes_a_new_attempt_with_the_feedback() {
-    let story = Story::new(
-        "Totals are not rounded",
-        "`total([0.1, 0.2])` returns 0.30000000000000004 in shop/cart.py",
-        &[CATEGORIZE, DRAFT, SHORTER],
-    )
-    .await;
+    let story = Story::rounding(&[CATEGORIZE, DRAFT, SHORTER]).await;
     story.label().await;
     let pull = story.pull();
     let comment = story.app.github.add_comment(
@@ -372,12 +363,7 @@ async fn an_issue_that_asks_for_a_workflow_change_never_gets_one_merged() {
 
 #[tokio::test]
 async fn fix_dry_run_shows_the_change_and_pushes_nothing() {
-    let story = Story::new(
-        "Totals are not rounded",
-        "`total([0.1, 0.2])` returns 0.30000000000000004 in shop/cart.py",
-        &[CATEGORIZE, DRAFT],
-    )
-    .await;
+    let story = Story::rounding(&[CATEGORIZE, DRAFT]).await;
     let repo = REPO.parse().expect("a name");
     let output = crate::automation::fix::dry_run(&story.app.ctx, &repo, story.issue)
         .await
@@ -392,12 +378,7 @@ async fn fix_dry_run_shows_the_change_and_pushes_nothing() {
 
 #[tokio::test]
 async fn every_operator_metric_is_exported_after_a_short_story() {
-    let story = Story::new(
-        "Totals are not rounded",
-        "`total([0.1, 0.2])` returns 0.30000000000000004 in shop/cart.py",
-        &[CATEGORIZE, DRAFT],
-    )
-    .await;
+    let story = Story::rounding(&[CATEGORIZE, DRAFT]).await;
     // A fix opened (with LLM calls, tokens, cost and the budget), merged on green CI, reverted.
     story.label().await;
     let pull = story.pull();
@@ -456,12 +437,7 @@ async fn every_operator_metric_is_exported_after_a_short_story() {
 
 #[tokio::test]
 async fn a_fix_that_fails_for_good_is_marked_failed_said_and_can_be_asked_for_again() {
-    let story = Story::new(
-        "Totals are not rounded",
-        "`total([0.1, 0.2])` returns 0.30000000000000004 in shop/cart.py",
-        &[CATEGORIZE, DRAFT],
-    )
-    .await;
+    let story = Story::rounding(&[CATEGORIZE, DRAFT]).await;
     // The repository's metadata answers 404 while the first fix runs: a permanent error,
     // after the fix was started.
     story
@@ -498,12 +474,7 @@ async fn a_fix_that_fails_for_good_is_marked_failed_said_and_can_be_asked_for_ag
 
 #[tokio::test]
 async fn a_fix_that_failed_after_its_push_leaves_a_branch_the_next_fix_replaces() {
-    let story = Story::new(
-        "Totals are not rounded",
-        "`total([0.1, 0.2])` returns 0.30000000000000004 in shop/cart.py",
-        &[CATEGORIZE, DRAFT, CATEGORIZE, SHORTER],
-    )
-    .await;
+    let story = Story::rounding(&[CATEGORIZE, DRAFT, CATEGORIZE, SHORTER]).await;
     // Pushed, then GitHub refuses to look up (or open) the pull request: the fix fails for good
     // with its commit on the branch.
     story
@@ -544,12 +515,7 @@ async fn a_fix_that_failed_after_its_push_leaves_a_branch_the_next_fix_replaces(
 
 #[tokio::test]
 async fn a_fix_job_run_again_after_its_push_replaces_its_own_commit() {
-    let story = Story::new(
-        "Totals are not rounded",
-        "`total([0.1, 0.2])` returns 0.30000000000000004 in shop/cart.py",
-        &[CATEGORIZE, DRAFT, CATEGORIZE, SHORTER],
-    )
-    .await;
+    let story = Story::rounding(&[CATEGORIZE, DRAFT, CATEGORIZE, SHORTER]).await;
     // The first attempt pushes, then GitHub fails (a 502, worth retrying) when it looks for
     // the branch's pull request: the job is queued again.
     story
