@@ -2,7 +2,7 @@
 //! risk policy. `main.rs` only calls [`cli::run`]; everything else lives in these modules.
 
 pub mod analysis;
-pub mod automation;
+pub mod app;
 pub mod budget;
 pub mod cli;
 pub mod clock;
@@ -12,6 +12,7 @@ pub mod context;
 pub mod db;
 pub mod discovery;
 pub mod event;
+pub mod fix;
 pub mod github;
 pub mod handlers;
 pub mod jobs;

@@ -17,6 +17,13 @@ pub fn format_ms(ms: Millis) -> String {
         .unwrap_or_else(|| format!("{ms}ms"))
 }
 
+/// Formats a timestamp as GitHub's API takes it (ISO 8601, `2019-05-15T15:20:33Z`).
+pub fn iso8601(ms: Millis) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
 /// Parses an RFC 3339 timestamp as GitHub writes them (`2019-05-15T15:20:33Z`).
 pub fn parse_rfc3339_ms(text: &str) -> Option<Millis> {
     DateTime::parse_from_rfc3339(text)
@@ -32,5 +39,6 @@ mod tests {
     fn github_timestamps_round_trip_through_storage_format() {
         let ms = parse_rfc3339_ms("2019-05-15T15:20:33Z").expect("valid timestamp");
         assert_eq!(format_ms(ms), "2019-05-15 15:20:33Z");
+        assert_eq!(iso8601(ms), "2019-05-15T15:20:33Z");
     }
 }

@@ -3,8 +3,8 @@
 //! tier and the tokens, and pushes nothing; without, it runs the same job the label and the
 //! `/globallm fix` command run, and opens the draft pull request.
 
-use crate::automation::fix::{self, FixIssue, Trigger};
 use crate::config::Sources;
+use crate::fix::{self, FixIssue, Trigger};
 
 /// `globallm fix …`
 #[derive(Debug, clap::Args)]
@@ -22,7 +22,7 @@ pub async fn run(sources: &Sources, args: &FixArgs) -> anyhow::Result<()> {
     let (repo, number) = fix::parse_issue_url(&args.issue_url).map_err(anyhow::Error::msg)?;
     let ctx = super::context(sources).await?;
     if args.dry_run {
-        print!("{}", fix::dry_run(&ctx, &repo, number).await?);
+        print!("{}", fix::dry_run::dry_run(&ctx, &repo, number).await?);
         return Ok(());
     }
     let github = ctx.github()?;
@@ -35,7 +35,7 @@ pub async fn run(sources: &Sources, args: &FixArgs) -> anyhow::Result<()> {
         trigger: Trigger::Cli,
     };
     let outcome = job
-        .fix(&ctx, false)
+        .fix(&ctx, 0, false)
         .await
         .map_err(|err| anyhow::anyhow!("{err}"))?;
     println!("{repo}#{number}: {outcome}");

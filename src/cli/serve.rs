@@ -6,7 +6,7 @@ use crate::config::{Loaded, Sources};
 use crate::context::Context;
 use crate::db::Db;
 use crate::db::ingest::Ingest;
-use crate::jobs::{Registry, worker};
+use crate::jobs::worker;
 use crate::server::{self, AppState};
 use anyhow::Context as _;
 use std::path::Path;
@@ -57,7 +57,7 @@ pub async fn run(
     let shutdown = worker::Shutdown::default();
     let mut workers = worker::start(
         ctx.clone(),
-        Arc::new(Registry::with_all_jobs()),
+        Arc::new(crate::app::job_registry()),
         config.jobs.workers,
         shutdown.clone(),
     );

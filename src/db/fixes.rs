@@ -1,6 +1,9 @@
 //! The `fix_prs` table: GlobalLM's pull requests. A partial unique index allows one row being
-//! drafted or open per issue, so a repeated delivery or a race never opens a second.
+//! drafted or open per issue, so a repeated delivery or a race never opens a second. Rows are
+//! written back only by [`update`], which checks the row's `version` (optimistic concurrency):
+//! the lifecycle (`crate::fix::lifecycle`) is the only caller.
 
+use crate::fix::state::{FixState, Tier};
 use crate::time::Millis;
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -21,10 +24,10 @@ pub struct FixPr {
     pub pr_number: Option<i64>,
     /// The head GlobalLM pushed last.
     pub head_sha: Option<String>,
-    /// `drafting`, `open`, `merged`, `closed` or `failed`.
-    pub state: String,
-    /// `low`, `medium`, `high` or `critical`.
-    pub tier: Option<String>,
+    /// Where it is in its life.
+    pub state: FixState,
+    /// Its risk tier, computed from the whole branch (none before the first draft).
+    pub tier: Option<Tier>,
     /// Why that tier (JSON array of strings).
     pub risk_reasons: Option<String>,
     /// The issue's category.
@@ -49,8 +52,14 @@ pub struct FixPr {
     pub merge_sha: Option<String>,
     /// The last CI verdict: `pending`, `green`, `red` or `blocked`.
     pub last_ci: Option<String>,
-    /// Whether a maintainer said `/globallm merge`.
-    pub merge_approved: bool,
+    /// The head a maintainer's `/globallm merge` approved; any other head voids it.
+    pub merge_approved_sha: Option<String>,
+    /// Who approved it.
+    pub merge_approved_by: Option<String>,
+    /// The merge base the stored tier was computed against.
+    pub tier_base: Option<String>,
+    /// The head the stored tier was computed for.
+    pub tier_head: Option<String>,
     /// Who asked for the fix.
     pub requested_by: Option<String>,
     /// The failing CI output of the last red verdict.
@@ -59,6 +68,8 @@ pub struct FixPr {
     pub acted: Option<String>,
     /// Whether the merged pull request was reverted.
     pub reverted: bool,
+    /// Bumped by every write; a write that expected another version lost a race.
+    pub version: i64,
     /// When it was started.
     pub created_at: Millis,
     /// When it last changed.
@@ -67,8 +78,9 @@ pub struct FixPr {
 
 const COLUMNS: &str = "id, repo, issue, installation, branch, pr_number, head_sha, state, tier, \
                        risk_reasons, category, complexity, stopped, stop_reason, attempts, repairs, \
-                       reruns, tokens, cost_usd, merge_sha, last_ci, merge_approved, requested_by, ci_output, \
-                       acted, reverted, created_at, updated_at";
+                       reruns, tokens, cost_usd, merge_sha, last_ci, merge_approved_sha, merge_approved_by, \
+                       tier_base, tier_head, requested_by, ci_output, acted, reverted, version, \
+                       created_at, updated_at";
 
 /// Starts drafting a fix for an issue; `None` when one is being drafted or is open already.
 pub async fn start(
@@ -201,19 +213,22 @@ pub async fn recent(pool: &SqlitePool, limit: u32) -> sqlx::Result<Vec<FixPr>> {
     .await
 }
 
-/// Writes a row back (every mutable field).
-pub async fn save(conn: &mut SqliteConnection, fix: &FixPr, now: Millis) -> sqlx::Result<()> {
-    sqlx::query(
+/// Writes a row back (every mutable field) if it is still at the version it was read at;
+/// `false` when another write came first (the caller reads it again and decides again).
+pub async fn update(conn: &mut SqliteConnection, fix: &FixPr, now: Millis) -> sqlx::Result<bool> {
+    let done = sqlx::query(
         "UPDATE fix_prs SET pr_number = ?, head_sha = ?, state = ?, tier = ?, risk_reasons = ?,
              category = ?, complexity = ?, stopped = ?, stop_reason = ?, attempts = ?, repairs = ?,
-             reruns = ?, tokens = ?, cost_usd = ?, merge_sha = ?, last_ci = ?, merge_approved = ?,
-             requested_by = ?, ci_output = ?, acted = ?, reverted = ?, updated_at = ?
-         WHERE id = ?",
+             reruns = ?, tokens = ?, cost_usd = ?, merge_sha = ?, last_ci = ?,
+             merge_approved_sha = ?, merge_approved_by = ?, tier_base = ?, tier_head = ?,
+             requested_by = ?, ci_output = ?, acted = ?, reverted = ?, version = version + 1,
+             updated_at = ?
+         WHERE id = ? AND version = ?",
     )
     .bind(fix.pr_number)
     .bind(&fix.head_sha)
-    .bind(&fix.state)
-    .bind(&fix.tier)
+    .bind(fix.state)
+    .bind(fix.tier)
     .bind(&fix.risk_reasons)
     .bind(&fix.category)
     .bind(fix.complexity)
@@ -226,14 +241,18 @@ pub async fn save(conn: &mut SqliteConnection, fix: &FixPr, now: Millis) -> sqlx
     .bind(fix.cost_usd)
     .bind(&fix.merge_sha)
     .bind(&fix.last_ci)
-    .bind(fix.merge_approved)
+    .bind(&fix.merge_approved_sha)
+    .bind(&fix.merge_approved_by)
+    .bind(&fix.tier_base)
+    .bind(&fix.tier_head)
     .bind(&fix.requested_by)
     .bind(&fix.ci_output)
     .bind(&fix.acted)
     .bind(fix.reverted)
     .bind(now)
     .bind(fix.id)
+    .bind(fix.version)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }

@@ -29,6 +29,16 @@ pub fn is_supported(event: &str) -> bool {
     SUPPORTED_EVENTS.contains(&event)
 }
 
+/// What became of an event (or a command about one): acted on, or skipped and why (kept with
+/// the delivery).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// It was acted on.
+    Done,
+    /// Nothing to do, and why.
+    Skipped(String),
+}
+
 /// A webhook event, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {

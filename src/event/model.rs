@@ -191,6 +191,8 @@ pub struct PullRequest {
     pub draft: bool,
     /// Whether it was merged.
     pub merged: bool,
+    /// The commit it was merged as, once merged.
+    pub merge_sha: Option<String>,
     /// The branch with the changes.
     pub head: GitRef,
     /// The branch it would merge into.

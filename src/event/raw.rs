@@ -291,17 +291,22 @@ pub(crate) struct RawPullRequest {
     mergeable: Option<bool>,
     #[serde(default)]
     mergeable_state: Option<String>,
+    #[serde(default)]
+    merge_commit_sha: Option<String>,
 }
 
 impl From<RawPullRequest> for PullRequest {
     fn from(raw: RawPullRequest) -> Self {
+        let merged = raw.merged.unwrap_or(raw.merged_at.is_some());
         PullRequest {
             number: IssueNumber(raw.number),
             title: raw.title,
             body: raw.body.unwrap_or_default(),
             state: state(&raw.state),
             draft: raw.draft,
-            merged: raw.merged.unwrap_or(raw.merged_at.is_some()),
+            merged,
+            // Before a merge, GitHub's `merge_commit_sha` is a test merge: not kept.
+            merge_sha: raw.merge_commit_sha.filter(|_| merged),
             head: raw.head.into(),
             base: raw.base.into(),
             author: raw.user.into(),

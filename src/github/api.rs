@@ -16,6 +16,12 @@ use serde_json::json;
 /// The most items a listing fetches unless a caller asks for fewer.
 pub const MAX_LIST: usize = 1_000;
 
+/// The hidden marker that names what a comment of GlobalLM's says once: how it finds its own
+/// comment again (to edit it, or to adopt it after a write whose answer was lost).
+pub fn marker(key: &str) -> String {
+    format!("<!-- globallm:{key} -->")
+}
+
 /// Escapes a path segment (a label name, a file path piece, a login) or a query.
 pub(super) fn segment(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes())
@@ -170,24 +176,53 @@ impl GithubClient {
             .find(|c| c.author.login == author && c.body.contains(marker)))
     }
 
-    /// `POST /repos/{owner}/{repo}/issues/{number}/comments`
+    /// `POST /repos/{owner}/{repo}/issues/{number}/comments`, at most once per `key`: the body
+    /// carries the hidden marker of `key` ([`marker`]), and when the answer is lost the
+    /// comment is looked up by that marker (among comments by bots written since) before the
+    /// request is sent again. A `key` names what the comment says once (`triage`,
+    /// `command:…`, `fix:…@<sha>`).
     pub async fn create_comment(
         &self,
         inst: InstallationId,
         repo: &RepoName,
         number: IssueNumber,
+        key: &str,
         body: &str,
     ) -> Result<Comment, GithubError> {
+        let marker = marker(key);
+        let body = if body.contains(&marker) {
+            body.to_owned()
+        } else {
+            format!("{body}\n\n{marker}")
+        };
         let path = format!("/repos/{repo}/issues/{number}/comments");
-        let raw: RawComment = self
-            .write(
-                Method::POST,
-                Auth::Installation(inst),
-                &path,
-                &json!({ "body": body }),
-            )
-            .await?;
-        Ok(raw.into())
+        // GitHub's clock and ours may differ: look a few minutes further back.
+        let since = crate::time::iso8601(self.clock().now_ms() - 10 * 60_000);
+        let find = || async {
+            let path = format!(
+                "/repos/{repo}/issues/{number}/comments?since={}&per_page=100",
+                segment(&since)
+            );
+            let recent = self
+                .get_pages(
+                    Auth::Installation(inst),
+                    &path,
+                    MAX_LIST,
+                    |page: Vec<RawComment>| page,
+                )
+                .await?;
+            Ok(recent.into_iter().map(Comment::from).find(|c| {
+                c.author.kind == crate::event::model::AccountKind::Bot && c.body.contains(&marker)
+            }))
+        };
+        self.create_once(
+            Auth::Installation(inst),
+            &path,
+            &json!({ "body": body }),
+            |answer| answer.json::<RawComment>(&path).map(Comment::from),
+            find,
+        )
+        .await
     }
 
     /// `PATCH /repos/{owner}/{repo}/issues/comments/{id}`
@@ -230,22 +265,29 @@ impl GithubClient {
         .map(drop)
     }
 
-    /// `POST /repos/{owner}/{repo}/pulls`
+    /// `POST /repos/{owner}/{repo}/pulls`, at most once: when the answer is lost, an open pull
+    /// request from the same head branch is adopted instead of opening a second.
     pub async fn create_pull(
         &self,
         inst: InstallationId,
         repo: &RepoName,
         pull: &NewPullRequest,
     ) -> Result<PullRequest, GithubError> {
-        let raw: RawPullRequest = self
-            .write(
-                Method::POST,
-                Auth::Installation(inst),
-                &format!("/repos/{repo}/pulls"),
-                pull,
-            )
-            .await?;
-        Ok(raw.into())
+        let path = format!("/repos/{repo}/pulls");
+        let find = || async {
+            let open = self
+                .pulls_for_branch(inst, repo, &pull.head, "open")
+                .await?;
+            Ok(open.into_iter().next())
+        };
+        self.create_once(
+            Auth::Installation(inst),
+            &path,
+            pull,
+            |answer| answer.json::<RawPullRequest>(&path).map(PullRequest::from),
+            find,
+        )
+        .await
     }
 
     /// `GET /repos/{owner}/{repo}/pulls/{number}`
@@ -421,6 +463,48 @@ impl GithubClient {
         Ok(raw.into_iter().map(CheckRun::from).collect())
     }
 
+    /// `GET /repos/{owner}/{repo}/commits/{ref}/check-suites`, all pages.
+    pub async fn check_suites(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        git_ref: &str,
+    ) -> Result<Vec<CheckSuiteSummary>, GithubError> {
+        #[derive(Deserialize)]
+        struct Page {
+            check_suites: Vec<CheckSuiteSummary>,
+        }
+        let path = format!(
+            "/repos/{repo}/commits/{}/check-suites?per_page=100",
+            segment(git_ref)
+        );
+        self.get_pages(Auth::Installation(inst), &path, MAX_LIST, |page: Page| {
+            page.check_suites
+        })
+        .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/commits?sha={branch}`: the shas of the branch's newest
+    /// commits, newest first.
+    pub async fn recent_commits(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        branch: &str,
+        count: usize,
+    ) -> Result<Vec<String>, GithubError> {
+        #[derive(Deserialize)]
+        struct Commit {
+            sha: String,
+        }
+        let path = format!(
+            "/repos/{repo}/commits?sha={}&per_page={count}",
+            segment(branch)
+        );
+        let commits: Vec<Commit> = self.get(Auth::Installation(inst), &path).await?;
+        Ok(commits.into_iter().take(count).map(|c| c.sha).collect())
+    }
+
     /// `GET /repos/{owner}/{repo}/commits/{ref}/status`
     pub async fn combined_status(
         &self,
@@ -438,22 +522,27 @@ impl GithubClient {
         .await
     }
 
-    /// `POST /repos/{owner}/{repo}/check-runs`
+    /// `POST /repos/{owner}/{repo}/check-runs`, at most once: when the answer is lost, a run
+    /// of the same name on the same head is adopted instead of creating a second.
     pub async fn create_check_run(
         &self,
         inst: InstallationId,
         repo: &RepoName,
         run: &NewCheckRun,
     ) -> Result<CheckRun, GithubError> {
-        let raw: RawCheckRun = self
-            .write(
-                Method::POST,
-                Auth::Installation(inst),
-                &format!("/repos/{repo}/check-runs"),
-                run,
-            )
-            .await?;
-        Ok(raw.into())
+        let path = format!("/repos/{repo}/check-runs");
+        let find = || async {
+            let runs = self.check_runs(inst, repo, &run.head_sha).await?;
+            Ok(runs.into_iter().find(|r| r.name == run.name))
+        };
+        self.create_once(
+            Auth::Installation(inst),
+            &path,
+            run,
+            |answer| answer.json::<RawCheckRun>(&path).map(CheckRun::from),
+            find,
+        )
+        .await
     }
 
     /// `POST /repos/{owner}/{repo}/check-suites/{id}/rerequest`: runs a suite again.

@@ -261,6 +261,54 @@ impl GithubClient {
             })
     }
 
+    /// Creates something with a `POST` that GitHub may have applied even though the answer was
+    /// an error (a 502 after the write, a timeout, a dropped connection). Such a request is
+    /// never sent again blindly: `find` first looks for what it would have created (by a
+    /// hidden marker, a head branch, a name and head SHA), and what it finds is adopted;
+    /// only when nothing is found is the request sent again. Rate limits (which GitHub
+    /// answers before doing anything) are waited out as for every request.
+    /// `decode` reads the created thing from the answer.
+    pub async fn create_once<B, T, F, Fut>(
+        &self,
+        auth: Auth,
+        path: &str,
+        body: &B,
+        decode: impl Fn(&Response) -> Result<T, GithubError>,
+        find: F,
+    ) -> Result<T, GithubError>
+    where
+        B: Serialize + ?Sized,
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, GithubError>>,
+    {
+        let body = serde_json::to_vec(body).map_err(|err| GithubError::Decode {
+            what: path.to_owned(),
+            message: err.to_string(),
+        })?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let err = match self
+                .send_with(Method::POST, auth, path, Some(body.clone()), false)
+                .await
+            {
+                Ok(response) => return decode(&response),
+                Err(err) if err.may_have_been_applied() => err,
+                Err(err) => return Err(err),
+            };
+            tracing::warn!(%path, attempt, "a write may have been applied despite the error: looking for it before trying again: {err}");
+            self.back_off(attempt).await;
+            if let Some(found) = find().await? {
+                metrics::counter!("globallm_github_writes_adopted_total").increment(1);
+                tracing::info!(%path, "the write had been applied: adopting it");
+                return Ok(found);
+            }
+            if attempt > self.settings.max_retries {
+                return Err(err);
+            }
+        }
+    }
+
     /// Sends a request, retrying and waiting as the rules in this module's doc say.
     pub async fn send(
         &self,
@@ -268,6 +316,20 @@ impl GithubClient {
         auth: Auth,
         path: &str,
         body: Option<Vec<u8>>,
+    ) -> Result<Response, GithubError> {
+        self.send_with(method, auth, path, body, true).await
+    }
+
+    /// [`GithubClient::send`]; `replay`: whether a request whose answer was lost (5xx, timeout,
+    /// connection error) may be sent again as it is — false for writes that are not
+    /// idempotent ([`GithubClient::create_once`]).
+    async fn send_with(
+        &self,
+        method: Method,
+        auth: Auth,
+        path: &str,
+        body: Option<Vec<u8>>,
+        replay: bool,
     ) -> Result<Response, GithubError> {
         let is_read = method == Method::GET;
         let cache_key = (auth, path.to_owned());
@@ -307,7 +369,7 @@ impl GithubClient {
                 Ok(Ok(response)) => response,
                 Ok(Err(err)) => {
                     self.count_call(&method, "error");
-                    if attempts <= self.settings.max_retries {
+                    if replay && attempts <= self.settings.max_retries {
                         self.back_off(attempts).await;
                         continue;
                     }
@@ -318,7 +380,7 @@ impl GithubClient {
                 }
                 Err(_) => {
                     self.count_call(&method, "timeout");
-                    if attempts <= self.settings.max_retries {
+                    if replay && attempts <= self.settings.max_retries {
                         self.back_off(attempts).await;
                         continue;
                     }
@@ -395,7 +457,7 @@ impl GithubClient {
                     return Err(GithubError::Forbidden(error_message(&body)));
                 }
                 s if s.is_server_error() => {
-                    if attempts <= self.settings.max_retries {
+                    if replay && attempts <= self.settings.max_retries {
                         tracing::warn!(status = s.as_u16(), attempt = attempts, %path, "GitHub server error: retrying");
                         self.back_off(attempts).await;
                         continue;

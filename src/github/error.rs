@@ -73,6 +73,22 @@ pub enum GithubError {
 }
 
 impl GithubError {
+    /// Whether a write that ended with this error may still have been applied by GitHub: the
+    /// answer was lost or was a server error, not a refusal.
+    pub fn may_have_been_applied(&self) -> bool {
+        matches!(
+            self,
+            GithubError::Server { .. } | GithubError::Transport { .. }
+        )
+    }
+
+    /// Whether it will fail the same way every time (a 404, a 403 that is not a rate limit, a
+    /// 422, an answer that does not parse, an unconfigured App): a job fails at once instead
+    /// of retrying.
+    pub fn is_permanent(&self) -> bool {
+        !self.is_transient()
+    }
+
     /// Whether trying again later may succeed.
     pub fn is_transient(&self) -> bool {
         matches!(

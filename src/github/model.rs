@@ -98,6 +98,29 @@ pub struct CombinedStatus {
     pub statuses: Vec<StatusContext>,
 }
 
+/// A check suite on a commit, as the check-suites listing gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CheckSuiteSummary {
+    /// Its id.
+    pub id: super::ids::CheckSuiteId,
+    /// `queued`, `in_progress` or `completed` (and other transient states).
+    pub status: Option<String>,
+    /// `success`, `failure`, … once completed.
+    pub conclusion: Option<String>,
+    /// The App that runs it.
+    pub app: Option<SuiteApp>,
+    /// Check runs it has created so far.
+    #[serde(default)]
+    pub latest_check_runs_count: u64,
+}
+
+/// The App of a check suite.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SuiteApp {
+    /// Its slug.
+    pub slug: String,
+}
+
 /// The checks branch protection requires.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RequiredChecks {

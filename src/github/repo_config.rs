@@ -1,9 +1,11 @@
 //! A repository's own settings, `.github/globallm.yml` on its default branch: whether GlobalLM
 //! acts there, its label names, how far auto-merge may go, paths never to touch, how many
 //! GlobalLM pull requests may be open, which commands are enabled. Read through the ETag-
-//! revalidated client and parsed again only when the file's blob sha changes. An invalid file
-//! never stops anything: the last valid config (or the defaults) applies, and the error is
-//! logged — and reported on any pull request that changes the file (`handlers`).
+//! revalidated client and parsed again only when the file's blob sha changes. An invalid or
+//! unreadable file keeps the last valid config in force; with none known, GlobalLM fails
+//! closed — no automation there (triage goes on with the defaults' labels) — and says why
+//! ([`RepoSettings::automation`]). Problems are reported on any pull request that changes the
+//! file, and on GlobalLM's own pull requests when they stop automation.
 
 use super::GithubClient;
 use super::ids::{InstallationId, RepoName};
@@ -15,6 +17,10 @@ use std::sync::Mutex;
 
 /// Where the file lives.
 pub const PATH: &str = ".github/globallm.yml";
+
+/// The check run that reports on the file (on pull requests that change it, and on GlobalLM's
+/// pull requests when the file stops automation).
+pub const CONFIG_CHECK: &str = "GlobalLM config";
 
 /// The commands a repository can enable.
 pub const COMMANDS: &[&str] = &["fix", "retry", "stop", "resume", "explain", "merge", "help"];
@@ -38,6 +44,9 @@ pub struct RepoConfig {
     pub commands: Vec<String>,
     /// The repository's test command, run in a sandbox before pushing (off when unset).
     pub test_command: Option<String>,
+    /// Checks that must have run and passed on a GlobalLM pull request's head before it
+    /// merges. Empty: the checks that ran on the base branch's last green commit.
+    pub required_checks: Vec<String>,
 }
 
 /// `labels.*` of `.github/globallm.yml`.
@@ -78,6 +87,7 @@ impl Default for RepoConfig {
             max_open_prs: 3,
             commands: COMMANDS.iter().map(|c| (*c).to_owned()).collect(),
             test_command: None,
+            required_checks: Vec::new(),
         }
     }
 }
@@ -133,6 +143,9 @@ impl RepoConfig {
                     "`{key}`: a label name must have 1 to 50 characters"
                 ));
             }
+        }
+        if config.required_checks.iter().any(|c| c.trim().is_empty()) {
+            problems.push("`required_checks`: contains an empty check name".to_owned());
         }
         if config.forbidden_paths.iter().any(|p| p.trim().is_empty()) {
             problems.push("`forbidden_paths`: contains an empty pattern".to_owned());
@@ -203,10 +216,65 @@ fn unknown<'a, S: AsRef<str> + 'a>(key: &str, candidates: impl Iterator<Item = &
 /// revalidate cheaply).
 const MISSING_TTL_MS: crate::time::Millis = 60_000;
 
+/// Why the file's own settings are not in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigProblem {
+    /// The file is invalid: every problem, each naming its key.
+    Invalid(Vec<String>),
+    /// GitHub did not give the file.
+    Unreadable(String),
+}
+
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigProblem::Invalid(problems) => {
+                write!(f, "`{PATH}` is invalid: {}", problems.join("; "))
+            }
+            ConfigProblem::Unreadable(error) => write!(f, "`{PATH}` could not be read: {error}"),
+        }
+    }
+}
+
+/// A repository's settings as they stand, and whether they can be trusted to automate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepoSettings {
+    /// The settings in force: the file's, the last valid ones, or the defaults.
+    pub config: RepoConfig,
+    /// Why the file's own settings are not in force, if so.
+    pub problem: Option<ConfigProblem>,
+    /// Whether `config` is a valid file's (or the absent file's defaults): false when the
+    /// defaults stand in for a file GlobalLM could not use.
+    pub trusted: bool,
+}
+
+impl RepoSettings {
+    /// Whether GlobalLM may draft, push, re-run or merge here; `Err` says why not. Fails
+    /// closed: a file GlobalLM cannot use, with no valid one known, stops automation (a
+    /// repository that said `enabled: false` must not be automated after a restart).
+    pub fn automation(&self) -> Result<(), String> {
+        if !self.trusted {
+            let problem = self
+                .problem
+                .as_ref()
+                .map_or_else(|| format!("`{PATH}` is unusable"), ToString::to_string);
+            return Err(format!(
+                "{problem} — and no earlier valid version is known, so GlobalLM automates nothing here until it is fixed"
+            ));
+        }
+        if !self.config.enabled {
+            return Err("GlobalLM is disabled in this repository (`enabled: false`)".to_owned());
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Cached {
     sha: Option<String>,
-    config: RepoConfig,
+    settings: RepoSettings,
+    /// The last valid config this process saw.
+    valid: Option<RepoConfig>,
     checked_at: crate::time::Millis,
 }
 
@@ -217,14 +285,25 @@ pub struct RepoConfigs {
 }
 
 impl RepoConfigs {
-    /// The config in force for `repo`: the file's when valid, else the last valid one, else
-    /// the defaults. Never fails: problems are logged.
+    /// The config in force for `repo` (see [`RepoConfigs::settings`]); for triage, which goes
+    /// on with the defaults' labels when the file is unusable.
     pub async fn get(
         &self,
         github: &GithubClient,
         inst: InstallationId,
         repo: &RepoName,
     ) -> RepoConfig {
+        self.settings(github, inst, repo).await.config
+    }
+
+    /// The settings of `repo`: the file's when valid, else the last valid ones, else the
+    /// defaults marked untrusted. Never fails: problems are logged and carried.
+    pub async fn settings(
+        &self,
+        github: &GithubClient,
+        inst: InstallationId,
+        repo: &RepoName,
+    ) -> RepoSettings {
         let cached = self
             .cache
             .lock()
@@ -234,38 +313,63 @@ impl RepoConfigs {
         let now = github.clock().now_ms();
         if let Some(cached) = cached
             .as_ref()
-            .filter(|c| c.sha.is_none() && now - c.checked_at < MISSING_TTL_MS)
+            .filter(|c| c.sha.is_none() && c.settings.problem.is_none())
+            .filter(|c| now - c.checked_at < MISSING_TTL_MS)
         {
-            return cached.config.clone();
+            return cached.settings.clone();
         }
+        let valid = cached.as_ref().and_then(|c| c.valid.clone());
+        let fallback = |problem: ConfigProblem, text: Option<&str>| {
+            let trusted = valid.is_some();
+            let mut config = valid.clone().unwrap_or_default();
+            // A broken file that still says `enabled: false` is obeyed.
+            if text.is_some_and(says_disabled) {
+                config.enabled = false;
+            }
+            RepoSettings {
+                config,
+                problem: Some(problem),
+                trusted,
+            }
+        };
         let file = match github.get_file(inst, repo, PATH, None).await {
             Ok(file) => file,
             Err(err) => {
-                tracing::warn!(%repo, "cannot read {PATH}; using the last known config: {err}");
-                return cached.map(|c| c.config).unwrap_or_default();
+                tracing::warn!(%repo, "cannot read {PATH}: {err}");
+                return fallback(ConfigProblem::Unreadable(err.to_string()), None);
             }
         };
         let Some(file) = file else {
-            self.remember(repo, None, RepoConfig::default(), now);
-            return RepoConfig::default();
+            let settings = RepoSettings {
+                config: RepoConfig::default(),
+                problem: None,
+                trusted: true,
+            };
+            self.remember(repo, None, &settings, Some(RepoConfig::default()), now);
+            return settings;
         };
         if let Some(cached) = cached
             .as_ref()
             .filter(|c| c.sha.as_deref() == Some(file.sha.as_str()))
         {
-            return cached.config.clone();
+            return cached.settings.clone();
         }
         let text = String::from_utf8_lossy(&file.content);
         match RepoConfig::parse(&text) {
             Ok(config) => {
-                self.remember(repo, Some(file.sha), config.clone(), now);
-                config
+                let settings = RepoSettings {
+                    config: config.clone(),
+                    problem: None,
+                    trusted: true,
+                };
+                self.remember(repo, Some(file.sha), &settings, Some(config), now);
+                settings
             }
             Err(problems) => {
-                let fallback = cached.map(|c| c.config).unwrap_or_default();
-                tracing::warn!(%repo, problems = %problems.join("; "), "{PATH} is invalid; the last valid config applies");
-                self.remember(repo, Some(file.sha), fallback.clone(), now);
-                fallback
+                tracing::warn!(%repo, problems = %problems.join("; "), "{PATH} is invalid; the last valid config (if any) applies");
+                let settings = fallback(ConfigProblem::Invalid(problems), Some(&text));
+                self.remember(repo, Some(file.sha), &settings, valid.clone(), now);
+                settings
             }
         }
     }
@@ -274,18 +378,30 @@ impl RepoConfigs {
         &self,
         repo: &RepoName,
         sha: Option<String>,
-        config: RepoConfig,
+        settings: &RepoSettings,
+        valid: Option<RepoConfig>,
         checked_at: crate::time::Millis,
     ) {
         self.cache.lock().expect("repo config lock").insert(
             repo.clone(),
             Cached {
                 sha,
-                config,
+                settings: settings.clone(),
+                valid,
                 checked_at,
             },
         );
     }
+}
+
+/// Whether a file GlobalLM cannot use still plainly says `enabled: false` at its top level.
+fn says_disabled(text: &str) -> bool {
+    text.lines().any(|line| {
+        let line = line.split('#').next().unwrap_or_default();
+        line.split_once(':').is_some_and(|(key, value)| {
+            key == "enabled" && matches!(value.trim(), "false" | "no" | "off" | "False" | "FALSE")
+        })
+    })
 }
 
 #[cfg(test)]

@@ -1,18 +1,17 @@
 //! `check_run`, `check_suite` and `status`: when CI reports on the head of a GlobalLM pull
-//! request, judge it and act ([`crate::automation::pull::evaluate`]). Reports on any other
-//! commit are none of GlobalLM's business.
+//! request, judge it and act ([`crate::fix::merge::on_commit`]). Reports on any other commit
+//! are none of GlobalLM's business.
 
 use super::Handled;
-use crate::automation::pull;
 use crate::context::Context;
-use crate::db::fixes;
 use crate::event::model::{CheckRunAction, CheckSuiteAction, Repository};
 use crate::event::{CheckRunEvent, CheckSuiteEvent, StatusEvent};
 use crate::github::ids::InstallationId;
+use crate::github::repo_config::CONFIG_CHECK;
 
 /// A check run finished.
 pub async fn handle_check_run(ctx: &Context, event: &CheckRunEvent) -> anyhow::Result<Handled> {
-    if event.check_run.name == super::pull_request::CONFIG_CHECK {
+    if event.check_run.name == CONFIG_CHECK {
         return Ok(Handled::Skipped("GlobalLM's own check".to_owned()));
     }
     if event.action != CheckRunAction::Completed {
@@ -66,13 +65,5 @@ async fn on_commit(
             "not delivered through an installation".to_owned(),
         ));
     }
-    let repo = repository.name.to_string();
-    let Some(fix) = fixes::open_for_head(ctx.db.pool(), &repo, sha).await? else {
-        return Ok(Handled::Skipped(format!(
-            "{} is not the head of an open GlobalLM pull request",
-            crate::automation::render::short(sha)
-        )));
-    };
-    let github = ctx.github()?;
-    pull::evaluate(ctx, &github, fix).await
+    crate::fix::merge::on_commit(ctx, &repository.name.to_string(), sha).await
 }

@@ -2,11 +2,13 @@
 //! it), and record when it is closed.
 
 use super::Handled;
-use crate::automation::fix;
 use crate::context::Context;
 use crate::db::triage as db;
 use crate::event::IssuesEvent;
-use crate::event::model::{AccountKind, IssuesAction};
+use crate::event::model::IssuesAction;
+use crate::fix::request::{self, Refusal};
+use crate::fix::{Trigger, guard, render};
+use crate::github::ids::InstallationId;
 use crate::triage;
 use anyhow::Context as _;
 
@@ -33,7 +35,7 @@ pub async fn handle_issues(ctx: &Context, event: &IssuesEvent) -> anyhow::Result
             })
         }
         IssuesAction::Labeled | IssuesAction::Unlabeled => {
-            if event.sender.kind == AccountKind::Bot {
+            if guard::is_bot(&event.sender) {
                 return Ok(Handled::Skipped("a label change by a bot".to_owned()));
             }
             let Some(inst) = event.installation else {
@@ -51,21 +53,7 @@ pub async fn handle_issues(ctx: &Context, event: &IssuesEvent) -> anyhow::Result
                 return triage_issue(ctx, event).await;
             }
             if event.action == IssuesAction::Labeled && label == repo_config.labels.fix {
-                if let Some(reason) = fix::skip_reason(&event.issue, &repo_config) {
-                    return Ok(Handled::Skipped(reason));
-                }
-                fix::enqueue(
-                    ctx,
-                    &fix::FixIssue {
-                        installation: inst.0,
-                        repo: event.repository.name.to_string(),
-                        issue: event.issue.number.0,
-                        requested_by: event.sender.login.clone(),
-                        trigger: fix::Trigger::Label,
-                    },
-                )
-                .await?;
-                return Ok(Handled::Done);
+                return fix_label(ctx, event, inst, label).await;
             }
             Ok(Handled::Skipped(format!(
                 "the label `{label}` does not change the triage"
@@ -75,6 +63,66 @@ pub async fn handle_issues(ctx: &Context, event: &IssuesEvent) -> anyhow::Result
             "nothing to do on `{}`",
             other.as_str()
         ))),
+    }
+}
+
+/// The fix label was put on an issue: a fix is queued if the sender may ask for one; from
+/// anyone else the label is taken off again, with one polite comment.
+async fn fix_label(
+    ctx: &Context,
+    event: &IssuesEvent,
+    inst: InstallationId,
+    label: &str,
+) -> anyhow::Result<Handled> {
+    let github = ctx.github()?;
+    let repo = &event.repository.name;
+    match request::ask(
+        ctx,
+        &github,
+        inst,
+        repo,
+        &event.issue,
+        &event.sender,
+        Trigger::Label,
+    )
+    .await?
+    {
+        Ok(()) => Ok(Handled::Done),
+        Err(Refusal::Other(reason)) => Ok(Handled::Skipped(reason)),
+        Err(Refusal::Permission) => {
+            // As it is now: a retry of this job finds the label gone and says nothing twice.
+            let issue = github
+                .get_issue(inst, repo, event.issue.number)
+                .await
+                .context("reading the issue")?;
+            if !issue.labels.iter().any(|l| l == label) {
+                return Ok(Handled::Skipped(format!(
+                    "`{label}` by @{}, who may not ask for fixes: already removed",
+                    event.sender.login
+                )));
+            }
+            github
+                .remove_label(inst, repo, event.issue.number, label)
+                .await
+                .context("removing the fix label")?;
+            github
+                .create_comment(
+                    inst,
+                    repo,
+                    event.issue.number,
+                    &format!(
+                        "fix-label-refused:{}:{}",
+                        event.issue.number, event.sender.login
+                    ),
+                    &render::label_refused(&event.sender.login, label),
+                )
+                .await
+                .context("saying why the label was removed")?;
+            Ok(Handled::Skipped(format!(
+                "`{label}` by @{}, who may not ask for fixes: removed",
+                event.sender.login
+            )))
+        }
     }
 }
 
@@ -89,38 +137,5 @@ async fn triage_issue(ctx: &Context, event: &IssuesEvent) -> anyhow::Result<Hand
             "the GitHub App is not configured".to_owned(),
         ));
     }
-    let github = ctx.github()?;
-    let repo = &event.repository;
-    // The delivery may be stale (a retry, a redelivery): decide on the issue as it is now.
-    let issue = github
-        .get_issue(inst, &repo.name, event.issue.number)
-        .await
-        .context("reading the issue")?;
-    let issue = &issue;
-    let repo_config = ctx.repo_configs.get(&github, inst, &repo.name).await;
-    if let Some(reason) = triage::skip_reason(issue, &repo_config) {
-        return Ok(Handled::Skipped(reason));
-    }
-    let linked = github
-        .linked_pull_requests(inst, &repo.name, issue.number)
-        .await
-        .context("looking for pull requests that close the issue")?;
-    if linked > 0 {
-        return Ok(Handled::Skipped(
-            "a pull request already addresses the issue".to_owned(),
-        ));
-    }
-    let assessment = triage::assess(ctx, repo, issue, ctx.clock.now_ms()).await?;
-    let published =
-        triage::publish(ctx, &github, inst, repo, issue, &assessment, &repo_config).await?;
-    tracing::info!(
-        issue = issue.number.0,
-        category = %assessment.categorized.category,
-        priority = assessment.priority.score,
-        level = assessment.priority.level.as_str(),
-        labels_added = published.labels_added.len(),
-        comment = published.comment,
-        "issue triaged"
-    );
-    Ok(Handled::Done)
+    triage::triage_issue(ctx, inst, &event.repository, event.issue.number).await
 }

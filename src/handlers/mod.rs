@@ -1,24 +1,21 @@
-//! Event handlers: [`dispatch`] sends each typed event to the handler of its family, one file
-//! per family.
+//! Event handlers: the job that processes a stored delivery ([`ProcessDelivery`]) and
+//! [`dispatch`], which sends each typed event to the handler of its family, one file per
+//! family. Handlers translate events into calls of the modules that own the work (`triage`,
+//! `fix`); they decide nothing about a fix themselves.
 
 mod ci;
+mod delivery;
 mod installation;
 mod issue_comment;
 mod issues;
 mod ping;
-pub mod pull_request;
+mod pull_request;
+
+pub use crate::event::Handled;
+pub use delivery::ProcessDelivery;
 
 use crate::context::Context;
 use crate::event::Event;
-
-/// What a handler did with an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Handled {
-    /// It acted on the event.
-    Done,
-    /// Nothing to do, and why (kept with the delivery).
-    Skipped(String),
-}
 
 /// Hands an event to its handler. Handlers are idempotent: the same event twice changes
 /// nothing the first did not.

@@ -4,17 +4,14 @@
 //! run says whether the new file is valid, and exactly what is wrong when it is not.
 
 use super::Handled;
-use crate::automation::pull;
 use crate::context::Context;
 use crate::db::fixes;
 use crate::event::PullRequestEvent;
 use crate::event::model::PullRequestAction;
+use crate::fix::{FixState, lifecycle, merge};
 use crate::github::model::{CheckRunOutput, NewCheckRun};
-use crate::github::repo_config::{self, RepoConfig};
+use crate::github::repo_config::{self, CONFIG_CHECK, RepoConfig};
 use anyhow::Context as _;
-
-/// The check run's name.
-pub const CONFIG_CHECK: &str = "GlobalLM config";
 
 /// Handles a `pull_request` delivery.
 pub async fn handle_pull_request(
@@ -34,7 +31,7 @@ async fn fix_pull_request(ctx: &Context, event: &PullRequestEvent) -> anyhow::Re
     let repo = event.repository.name.to_string();
     let pull = &event.pull_request;
     let number = i64::try_from(pull.number.0).unwrap_or_default();
-    let Some(mut fix) = fixes::for_pull_request(ctx.db.pool(), &repo, number).await? else {
+    let Some(fix) = fixes::for_pull_request(ctx.db.pool(), &repo, number).await? else {
         if event.action == PullRequestAction::Closed && pull.merged {
             return record_revert(ctx, &repo, &pull.body).await;
         }
@@ -47,15 +44,16 @@ async fn fix_pull_request(ctx: &Context, event: &PullRequestEvent) -> anyhow::Re
     }
     match &event.action {
         PullRequestAction::Closed => {
-            if fix.state != "open" {
+            let changed = if pull.merged {
+                lifecycle::merged(ctx, fix.id, pull.merge_sha.as_deref()).await?
+            } else {
+                lifecycle::closed(ctx, fix.id).await?
+            };
+            if !changed {
                 return Ok(Handled::Skipped(format!("already {}", fix.state)));
             }
-            fix.state = if pull.merged { "merged" } else { "closed" }.to_owned();
-            let mut tx = ctx.db.write().await?;
-            fixes::save(tx.conn(), &fix, ctx.clock.now_ms()).await?;
-            tx.commit().await?;
             if pull.merged {
-                let tier = fix.tier.as_deref().unwrap_or("critical").to_owned();
+                let tier = fix.tier.unwrap_or(crate::fix::Tier::Critical).as_str();
                 metrics::counter!("globallm_prs_total", "tier" => tier, "event" => "merged")
                     .increment(1);
             }
@@ -68,14 +66,14 @@ async fn fix_pull_request(ctx: &Context, event: &PullRequestEvent) -> anyhow::Re
                 .as_ref()
                 .map_or(pull.head.sha.0.as_str(), |a| a.0.as_str());
             let ours = event.sender.login == ctx.bot_login().await?;
-            if !ours && fix.head_sha.as_deref() != Some(head) && fix.state == "open" {
-                return pull::stop_for_human_push(ctx, &github, fix, head).await;
+            if !ours && fix.head_sha.as_deref() != Some(head) && fix.state == FixState::Open {
+                return merge::stop_for_human_push(ctx, &github, &fix, head).await;
             }
-            pull::evaluate(ctx, &github, fix).await
+            merge::evaluate(ctx, &github, fix).await
         }
         PullRequestAction::Unlabeled | PullRequestAction::ReadyForReview => {
             let github = ctx.github()?;
-            pull::evaluate(ctx, &github, fix).await
+            merge::evaluate(ctx, &github, fix).await
         }
         other => Ok(Handled::Skipped(format!(
             "nothing to do on `{}` of a GlobalLM pull request",
@@ -98,21 +96,17 @@ async fn record_revert(ctx: &Context, repo: &str, body: &str) -> anyhow::Result<
     else {
         return Ok(Handled::Skipped("not a GlobalLM pull request".to_owned()));
     };
-    let Some(mut reverted) = fixes::for_pull_request(ctx.db.pool(), repo, number).await? else {
+    let Some(reverted) = fixes::for_pull_request(ctx.db.pool(), repo, number).await? else {
         return Ok(Handled::Skipped(format!(
             "reverts #{number}, not GlobalLM's"
         )));
     };
-    if reverted.state != "merged" || reverted.reverted {
+    if !lifecycle::reverted(ctx, reverted.id).await? {
         return Ok(Handled::Skipped(format!(
             "#{number} was not a merged, unreverted fix"
         )));
     }
-    reverted.reverted = true;
-    let mut tx = ctx.db.write().await?;
-    fixes::save(tx.conn(), &reverted, ctx.clock.now_ms()).await?;
-    tx.commit().await?;
-    let tier = reverted.tier.as_deref().unwrap_or("critical").to_owned();
+    let tier = reverted.tier.unwrap_or(crate::fix::Tier::Critical).as_str();
     metrics::counter!("globallm_prs_total", "tier" => tier, "event" => "reverted").increment(1);
     Ok(Handled::Done)
 }

@@ -1,16 +1,18 @@
 //! When the App is installed on a repository, its open issues are triaged once: a bounded
-//! backfill (`triage.backfill_issues`, oldest first), the same triage a new issue gets.
+//! backfill (`triage.backfill_issues`, oldest first), the same triage a new issue gets. The
+//! backfill only lists the issues; each is triaged by its own [`TriageIssue`] job, so one
+//! issue's failure (a GraphQL error, a deleted issue) is retried — or dead-lettered — alone.
 
 use super::{BackgroundJob, Done, JobError};
 use crate::context::Context;
 use crate::db::jobs::{Job, NewJob};
-use crate::github::ids::{InstallationId, RepoName};
+use crate::github::ids::{InstallationId, IssueNumber, RepoName};
 use crate::triage;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Triages the open issues of one repository of an installation.
+/// Lists the open issues of one repository of an installation and queues their triage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackfillTriage {
     /// The installation.
@@ -32,8 +34,9 @@ impl BackfillTriage {
 impl BackgroundJob for BackfillTriage {
     const KIND: &'static str = "backfill_triage";
 
-    async fn run(self, ctx: Arc<Context>, _job: &Job) -> Result<Done, JobError> {
-        let max = ctx.config().triage.backfill_issues;
+    async fn run(self, ctx: Arc<Context>, job: &Job) -> Result<Done, JobError> {
+        let config = ctx.config();
+        let max = config.triage.backfill_issues;
         if max == 0 {
             return Ok(Done::default());
         }
@@ -45,39 +48,63 @@ impl BackgroundJob for BackfillTriage {
         if !repo_config.enabled {
             return Ok(Done::default());
         }
-        let repository = github
-            .get_repo(self.installation, &self.repo)
-            .await
-            .context("reading the repository")?;
         let issues = github
             .list_open_issues(self.installation, &self.repo, max)
             .await
             .context("listing open issues")?;
-        let (mut triaged, mut skipped) = (0, 0);
-        for issue in &issues {
-            if triage::skip_reason(issue, &repo_config).is_some()
-                || github
-                    .linked_pull_requests(self.installation, &self.repo, issue.number)
-                    .await?
-                    > 0
+        let now = ctx.clock.now_ms();
+        let mut tx = ctx.db.write().await.map_err(anyhow::Error::from)?;
+        let mut queued = 0;
+        for issue in issues
+            .iter()
+            .filter(|i| triage::skip_reason(i, &repo_config).is_none())
+        {
+            let triage = TriageIssue {
+                installation: self.installation,
+                repo: self.repo.clone(),
+                issue: issue.number,
+            };
+            let mut new_job = triage.to_new_job(&config.jobs, now);
+            // A re-run of this backfill queues nothing twice.
+            new_job.dedup_key = Some(format!("backfill:{}:{}", job.id, issue.number));
+            if crate::db::jobs::enqueue(tx.conn(), &new_job, now)
+                .await
+                .map_err(anyhow::Error::from)?
+                .is_some()
             {
-                skipped += 1;
-                continue;
+                queued += 1;
             }
-            let assessment = triage::assess(&ctx, &repository, issue, ctx.clock.now_ms()).await?;
-            triage::publish(
-                &ctx,
-                &github,
-                self.installation,
-                &repository,
-                issue,
-                &assessment,
-                &repo_config,
-            )
-            .await?;
-            triaged += 1;
         }
-        tracing::info!(repo = %self.repo, triaged, skipped, "backfill triage done");
+        tx.commit().await.map_err(anyhow::Error::from)?;
+        ctx.jobs_added.notify_waiters();
+        tracing::info!(repo = %self.repo, listed = issues.len(), queued, "backfill: issues queued for triage");
+        Ok(Done::default())
+    }
+}
+
+/// Triages one issue (a backfill's), with its own attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriageIssue {
+    /// The installation.
+    pub installation: InstallationId,
+    /// The repository.
+    pub repo: RepoName,
+    /// The issue.
+    pub issue: IssueNumber,
+}
+
+impl BackgroundJob for TriageIssue {
+    const KIND: &'static str = "triage_issue";
+
+    async fn run(self, ctx: Arc<Context>, _job: &Job) -> Result<Done, JobError> {
+        let github = ctx.github()?;
+        let repository = github
+            .get_repo(self.installation, &self.repo)
+            .await
+            .context("reading the repository")?;
+        let handled =
+            triage::triage_issue(&ctx, self.installation, &repository, self.issue).await?;
+        tracing::info!(repo = %self.repo, issue = self.issue.0, ?handled, "backfill triage of one issue");
         Ok(Done::default())
     }
 }

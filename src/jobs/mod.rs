@@ -5,14 +5,12 @@
 pub mod backfill;
 pub mod catch_up;
 pub mod nightly_discovery;
-mod process_delivery;
 pub mod scheduler;
 pub mod worker;
 
-pub use backfill::BackfillTriage;
+pub use backfill::{BackfillTriage, TriageIssue};
 pub use catch_up::CatchUp;
 pub use nightly_discovery::NightlyDiscovery;
-pub use process_delivery::ProcessDelivery;
 
 use crate::config::JobsConfig;
 use crate::context::Context;
@@ -51,6 +49,22 @@ impl From<crate::github::GithubError> for JobError {
 
 impl From<anyhow::Error> for JobError {
     fn from(err: anyhow::Error) -> Self {
+        classify(err)
+    }
+}
+
+/// The kind of an error from a handler or a job, read from its causes: a GitHub error that
+/// will fail the same way every time (a 404, a 403 that is not a rate limit, a 422) is
+/// permanent — the job fails at once instead of retrying — and anything else (GitHub down or
+/// rate limited, the database busy, a network error) is worth another attempt.
+pub fn classify(err: anyhow::Error) -> JobError {
+    let permanent = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<crate::github::GithubError>())
+        .is_some_and(crate::github::GithubError::is_permanent);
+    if permanent {
+        JobError::Permanent(err)
+    } else {
         JobError::Retry(err)
     }
 }
@@ -105,17 +119,6 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// Every job kind GlobalLM has.
-    pub fn with_all_jobs() -> Self {
-        let mut registry = Self::default();
-        registry.register::<ProcessDelivery>();
-        registry.register::<CatchUp>();
-        registry.register::<BackfillTriage>();
-        registry.register::<crate::automation::fix::FixIssue>();
-        registry.register::<NightlyDiscovery>();
-        registry
-    }
-
     /// Adds a job kind.
     pub fn register<J: BackgroundJob>(&mut self) {
         let runner: Runner = Arc::new(|ctx, job: Job| {

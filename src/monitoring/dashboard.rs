@@ -201,8 +201,8 @@ pub async fn snapshot(db: &Db, config: &Config, now: Millis) -> anyhow::Result<S
             repo: f.repo,
             number: f.pr_number,
             issue: f.issue,
-            tier: f.tier,
-            state: f.state,
+            tier: f.tier.map(|t| t.as_str().to_owned()),
+            state: f.state.as_str().to_owned(),
             ci: f.last_ci,
             updated: format_ms(f.updated_at),
         })

@@ -2,12 +2,17 @@
 //! not cloned again), a fresh work tree per attempt that shares the cache's objects, commits
 //! authored as the App's bot, and pushes. The installation token travels in an HTTP header set
 //! through git's environment configuration, so it is never on a command line, in a log, or in
-//! a `.git/config` left behind.
+//! a `.git/config` left behind. A cache is changed (fetched) by one task at a time and never
+//! evicted while a work tree shares its objects. [`branch_changes`] reads what a whole branch
+//! changes since its merge base, for the risk tier.
 
+use super::edit::FileChange;
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use tokio::process::Command;
 
 /// A git command that failed.
@@ -34,6 +39,10 @@ pub struct Author {
 pub struct Checkouts {
     root: PathBuf,
     max_cached: usize,
+    /// One lock per cache: a fetch is not run twice at once (git would fail on its ref locks).
+    locks: Arc<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>>,
+    /// Work trees sharing each cache's objects: such a cache is not evicted.
+    in_use: Arc<Mutex<HashMap<PathBuf, usize>>>,
 }
 
 /// A work tree for one attempt; removed when dropped.
@@ -42,6 +51,40 @@ pub struct WorkTree {
     path: PathBuf,
     /// The commit it was created at.
     pub base_sha: String,
+    _cache: CacheUse,
+}
+
+/// A cache in use by a work tree (`clone --shared` reads its objects).
+#[derive(Debug)]
+struct CacheUse {
+    cache: PathBuf,
+    in_use: Arc<Mutex<HashMap<PathBuf, usize>>>,
+}
+
+impl CacheUse {
+    fn new(cache: &Path, in_use: &Arc<Mutex<HashMap<PathBuf, usize>>>) -> Self {
+        *in_use
+            .lock()
+            .expect("cache use lock")
+            .entry(cache.to_owned())
+            .or_default() += 1;
+        Self {
+            cache: cache.to_owned(),
+            in_use: in_use.clone(),
+        }
+    }
+}
+
+impl Drop for CacheUse {
+    fn drop(&mut self) {
+        let mut in_use = self.in_use.lock().expect("cache use lock");
+        if let Some(count) = in_use.get_mut(&self.cache) {
+            *count -= 1;
+            if *count == 0 {
+                in_use.remove(&self.cache);
+            }
+        }
+    }
 }
 
 impl WorkTree {
@@ -111,30 +154,33 @@ impl Checkouts {
         Self {
             root: root.into(),
             max_cached: max_cached.max(1),
+            locks: Arc::default(),
+            in_use: Arc::default(),
         }
     }
 
-    fn cache_dir(&self, repo: &str) -> PathBuf {
-        self.root
-            .join("cache")
-            .join(format!("{}.git", repo.replace('/', "__")))
+    fn lock_of(&self, cache: &Path) -> Arc<tokio::sync::Mutex<()>> {
+        self.locks
+            .lock()
+            .expect("cache locks")
+            .entry(cache.to_owned())
+            .or_default()
+            .clone()
     }
 
-    /// Brings the repository's cache up to date with `url` (cloning it the first time), then
-    /// makes a fresh work tree at the tip of `branch`.
-    pub async fn work_tree(
+    /// Brings the repository's cache up to date with `url`, cloning it the first time; the
+    /// caller holds the cache's lock.
+    async fn refresh(
         &self,
-        repo: &str,
+        cache: &Path,
         url: &str,
         token: Option<&SecretString>,
-        branch: &str,
-    ) -> Result<WorkTree, GitError> {
-        let cache = self.cache_dir(repo);
+    ) -> Result<(), GitError> {
         let parent = cache.parent().expect("the cache has a parent");
         std::fs::create_dir_all(parent).map_err(|err| io_error("mkdir", err))?;
         if cache.join("HEAD").exists() {
             git(
-                &cache,
+                cache,
                 token,
                 &[
                     "fetch",
@@ -159,7 +205,49 @@ impl Checkouts {
         // Touch the cache so eviction keeps the most recently used.
         let _ = std::fs::File::open(cache.join("HEAD"))
             .and_then(|f| f.set_modified(std::time::SystemTime::now()));
-        self.evict(&cache);
+        self.evict(cache);
+        Ok(())
+    }
+
+    /// What the branch at `head` changes since its merge base with `base_branch`, read from
+    /// the repository's cache brought up to date with `url` first.
+    pub async fn branch_changes(
+        &self,
+        repo: &str,
+        url: &str,
+        token: Option<&SecretString>,
+        base_branch: &str,
+        head: &str,
+    ) -> Result<BranchChanges, GitError> {
+        let cache = self.cache_dir(repo);
+        let lock = self.lock_of(&cache);
+        let _held = lock.lock().await;
+        self.refresh(&cache, url, token).await?;
+        branch_changes(&cache, &format!("refs/heads/{base_branch}"), head).await
+    }
+
+    fn cache_dir(&self, repo: &str) -> PathBuf {
+        self.root
+            .join("cache")
+            .join(format!("{}.git", repo.replace('/', "__")))
+    }
+
+    /// Brings the repository's cache up to date with `url` (cloning it the first time), then
+    /// makes a fresh work tree at the tip of `branch`.
+    pub async fn work_tree(
+        &self,
+        repo: &str,
+        url: &str,
+        token: Option<&SecretString>,
+        branch: &str,
+    ) -> Result<WorkTree, GitError> {
+        let cache = self.cache_dir(repo);
+        let parent = cache.parent().expect("the cache has a parent").to_owned();
+        let lock = self.lock_of(&cache);
+        let held = lock.lock().await;
+        self.refresh(&cache, url, token).await?;
+        let cache_use = CacheUse::new(&cache, &self.in_use);
+        drop(held);
 
         let work = self
             .root
@@ -173,7 +261,7 @@ impl Checkouts {
             .to_str()
             .ok_or_else(|| io_error("clone", std::io::Error::other("non-UTF-8 path")))?;
         git(
-            parent,
+            &parent,
             None,
             &[
                 "clone", "--quiet", "--shared", "--branch", branch, cache_str, work_str,
@@ -184,22 +272,38 @@ impl Checkouts {
         Ok(WorkTree {
             path: work,
             base_sha,
+            _cache: cache_use,
         })
     }
 
-    /// Forgets the least recently used caches beyond the limit (never `keep`).
+    /// Forgets the least recently used caches beyond the limit (never `keep`, nor a cache a
+    /// work tree uses or a task holds).
     fn evict(&self, keep: &Path) {
+        let busy: Vec<PathBuf> = {
+            let in_use = self.in_use.lock().expect("cache use lock");
+            let locks = self.locks.lock().expect("cache locks");
+            in_use
+                .keys()
+                .cloned()
+                .chain(
+                    locks
+                        .iter()
+                        .filter(|(_, lock)| lock.try_lock().is_err())
+                        .map(|(path, _)| path.clone()),
+                )
+                .collect()
+        };
         let Ok(entries) = std::fs::read_dir(self.root.join("cache")) else {
             return;
         };
         let mut caches: Vec<(std::time::SystemTime, PathBuf)> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| p != keep)
+            .filter(|p| p != keep && !busy.contains(p))
             .filter_map(|p| Some((std::fs::metadata(p.join("HEAD")).ok()?.modified().ok()?, p)))
             .collect();
         caches.sort();
-        while caches.len() + 1 > self.max_cached {
+        while !caches.is_empty() && caches.len() + 1 > self.max_cached {
             let (_, oldest) = caches.remove(0);
             let _ = std::fs::remove_dir_all(oldest);
         }
@@ -284,6 +388,81 @@ pub async fn diff_since_base(work: &WorkTree) -> Result<String, GitError> {
         &["diff", "--no-color", &work.base_sha, "HEAD"],
     )
     .await
+}
+
+/// What a branch changes since its merge base with a base branch.
+#[derive(Debug, Clone)]
+pub struct BranchChanges {
+    /// The merge base.
+    pub merge_base: String,
+    /// Every file changed, with its content at the merge base and at the head (binary files
+    /// as lossy text, so path rules still see them).
+    pub changes: Vec<FileChange>,
+    /// Whether the head's tree has tests.
+    pub has_tests: bool,
+}
+
+/// What `head` changes since its merge base with `base` (commits or refs of the git directory
+/// or work tree `dir`): the whole branch, however many pushes made it.
+pub async fn branch_changes(dir: &Path, base: &str, head: &str) -> Result<BranchChanges, GitError> {
+    let merge_base = git(dir, None, &["merge-base", base, head]).await?;
+    let listing = git_raw(
+        dir,
+        &[
+            "diff",
+            "--name-status",
+            "--no-renames",
+            "-z",
+            &merge_base,
+            head,
+            "--",
+        ],
+    )
+    .await?;
+    let mut fields = listing.split('\0').filter(|f| !f.is_empty());
+    let mut changes = Vec::new();
+    while let (Some(status), Some(path)) = (fields.next(), fields.next()) {
+        let before = if status.starts_with('A') {
+            None
+        } else {
+            Some(git_raw(dir, &["show", &format!("{merge_base}:{path}")]).await?)
+        };
+        let after = if status.starts_with('D') {
+            String::new()
+        } else {
+            git_raw(dir, &["show", &format!("{head}:{path}")]).await?
+        };
+        changes.push(FileChange {
+            path: path.to_owned(),
+            before,
+            after,
+        });
+    }
+    let tree = git_raw(dir, &["ls-tree", "-r", "-z", "--name-only", head]).await?;
+    let has_tests =
+        !super::conventions::test_files(tree.split('\0').filter(|p| !p.is_empty())).is_empty();
+    Ok(BranchChanges {
+        merge_base,
+        changes,
+        has_tests,
+    })
+}
+
+/// `git` in `dir` without credentials, its output untrimmed (lossy UTF-8).
+async fn git_raw(dir: &Path, args: &[&str]) -> Result<String, GitError> {
+    let output = git_command(dir, None)
+        .args(args)
+        .output()
+        .await
+        .map_err(|err| io_error(args.first().copied().unwrap_or(""), err))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(GitError {
+            command: args.first().copied().unwrap_or("").to_owned(),
+            message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        })
+    }
 }
 
 fn io_error(command: &str, err: std::io::Error) -> GitError {

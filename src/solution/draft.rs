@@ -4,7 +4,8 @@
 //! validate the result (parses, no forbidden path, size limits, a test touched, optionally the
 //! repository's test command in the sandbox), and on any failure send the precise problem back
 //! to the LLM — at most `max_attempts` answers, every call within the budget. The accepted
-//! change is left in the work tree, uncommitted; the caller commits and pushes it.
+//! change is left in the work tree, uncommitted; the caller commits and pushes it, and judges
+//! its risk (`crate::fix::risk`): this module knows neither GitHub nor the policy.
 //!
 //! Issue text, comments, CI output and repository files reach the LLM only as delimited data
 //! (`llm::prompts`). Whatever the LLM answers, a change to a forbidden path (CI workflows,
@@ -12,10 +13,7 @@
 //! the work tree.
 
 mod prompt;
-mod render;
 mod tree;
-
-pub use tree::changes_since;
 
 use prompt::{diff_paths, files_for_prompt, localize_in, put_first, rerank, tests_for_prompt};
 use tree::{created, git, mark_intent_to_add, revert, undo, work_tree_diff};
@@ -24,11 +22,9 @@ use super::blocks::{self, Answer, Proposal};
 use super::conventions::{self, Conventions};
 use super::edit::{self, FileChange};
 use super::sandbox::{self, SandboxOptions, TestRun};
-use super::validate::{self, ForbiddenPaths, InvalidGlob};
-use crate::automation::risk::{self, Assessment, FileFacts, IssueFacts};
+use super::validate::{self, ForbiddenPaths};
 use crate::budget::BudgetError;
-use crate::config::{Automerge, Language, RiskConfig};
-use crate::github::repo_config::RepoConfig;
+use crate::config::Language;
 use crate::llm::client::{Llm, Scope};
 use crate::llm::prompts::{self, DRAFT_FIX};
 use crate::llm::{LlmError, Message, StopReason, Usage};
@@ -108,10 +104,10 @@ pub struct DraftInput<'a> {
     pub language: Language,
     /// The issue.
     pub issue: IssueInput<'a>,
-    /// The repository's `.github/globallm.yml`.
-    pub repo_config: &'a RepoConfig,
-    /// The service's `risk.*`.
-    pub risk: &'a RiskConfig,
+    /// The paths no change may touch (built-in, the service's and the repository's rules).
+    pub forbidden: &'a ForbiddenPaths,
+    /// The repository's test command (`test_command` of its `.github/globallm.yml`).
+    pub test_command: Option<&'a str>,
     /// The budgeted LLM client.
     pub llm: &'a Llm,
     /// A maintainer's request and/or failing CI output.
@@ -154,10 +150,11 @@ pub struct FixDraft {
     pub diff: String,
     /// The test files touched.
     pub tests: Vec<String>,
-    /// The risk tier and every reason.
-    pub risk: Assessment,
-    /// The auto-merge ceiling: the lower of the service's and the repository's.
-    pub automerge: Automerge,
+    /// The change, file by file (content before and after), for the risk assessment.
+    #[serde(skip)]
+    pub changes: Vec<FileChange>,
+    /// Whether the repository has tests beside the ones the change touches.
+    pub repo_has_tests: bool,
     /// Tokens of every call (localization re-rank and every attempt).
     pub usage: Usage,
     /// Estimated cost in USD (`None`: no configured price for the model).
@@ -191,9 +188,6 @@ pub enum DraftError {
         /// What is wrong.
         message: String,
     },
-    /// A forbidden-path glob of the configuration is invalid.
-    #[error(transparent)]
-    Config(#[from] InvalidGlob),
     /// The LLM call failed (after the LLM layer's own retries and fallback).
     #[error("the LLM call failed: {0}")]
     Llm(#[source] LlmError),
@@ -247,42 +241,6 @@ pub fn about_dependencies(title: &str, body: &str) -> bool {
     .any(|w| text.contains(w))
 }
 
-/// The auto-merge ceiling: the lower of the service's and the repository's.
-pub fn automerge_ceiling(risk: &RiskConfig, repo: &RepoConfig) -> Automerge {
-    repo.automerge
-        .map_or(risk.automerge, |a| a.min(risk.automerge))
-}
-
-/// The forbidden paths of a repository for an issue: built-in, service and repository rules
-/// (lockfiles allowed for a dependency issue).
-pub fn forbidden_paths(
-    risk: &RiskConfig,
-    repo: &RepoConfig,
-    title: &str,
-    body: &str,
-) -> Result<ForbiddenPaths, InvalidGlob> {
-    ForbiddenPaths::new(
-        &risk.forbidden_paths,
-        &repo.forbidden_paths,
-        about_dependencies(title, body),
-    )
-}
-
-/// The risk assessment of a set of changes for an issue (the tier is recomputed from the diff
-/// on every push, so this is public for the CI side too).
-pub fn assess_changes(
-    changes: &[FileChange],
-    forbidden: &ForbiddenPaths,
-    issue: IssueFacts,
-    risk: &RiskConfig,
-) -> Assessment {
-    let facts: Vec<FileFacts> = changes
-        .iter()
-        .map(|c| FileFacts::of(c, forbidden))
-        .collect();
-    risk::assess(&facts, issue, risk)
-}
-
 /// Drafts a fix; see the module documentation.
 pub async fn draft_fix(input: DraftInput<'_>) -> Result<FixDraft, DraftError> {
     let DraftInput {
@@ -290,8 +248,8 @@ pub async fn draft_fix(input: DraftInput<'_>) -> Result<FixDraft, DraftError> {
         repo,
         language,
         issue,
-        repo_config,
-        risk,
+        forbidden,
+        test_command,
         llm,
         feedback,
         max_attempts,
@@ -310,7 +268,6 @@ pub async fn draft_fix(input: DraftInput<'_>) -> Result<FixDraft, DraftError> {
             status.trim_end()
         )));
     }
-    let forbidden = forbidden_paths(risk, repo_config, issue.title, issue.body)?;
     let scope = Scope { repo, language };
     let mut spent = Spent::default();
 
@@ -354,10 +311,10 @@ pub async fn draft_fix(input: DraftInput<'_>) -> Result<FixDraft, DraftError> {
     let context = Context {
         work_tree,
         issue,
-        forbidden: &forbidden,
+        forbidden,
         options: &options,
         conventions: &conventions,
-        test_command: repo_config.test_command.as_deref(),
+        test_command,
     };
     let mut last_problem = String::new();
     for attempt in 1..=attempts_allowed {
@@ -387,19 +344,12 @@ pub async fn draft_fix(input: DraftInput<'_>) -> Result<FixDraft, DraftError> {
                     let diff = work_tree_diff(work_tree, &changes)
                         .await
                         .map_err(tree_error)?;
-                    let issue_facts = IssueFacts {
-                        category: issue.category,
-                        complexity: issue.complexity,
-                        repo_has_tests: !test_files.is_empty(),
-                    };
-                    let assessment = assess_changes(&changes, &forbidden, issue_facts, risk);
                     return Ok(finish(FinishInput {
                         issue,
                         proposal,
                         changes,
                         diff,
-                        assessment,
-                        automerge: automerge_ceiling(risk, repo_config),
+                        repo_has_tests: !test_files.is_empty(),
                         spent,
                         attempts: attempt,
                         localized,
@@ -564,8 +514,7 @@ struct FinishInput<'a> {
     proposal: Proposal,
     changes: Vec<FileChange>,
     diff: String,
-    assessment: Assessment,
-    automerge: Automerge,
+    repo_has_tests: bool,
     spent: Spent,
     attempts: u32,
     localized: Vec<String>,
@@ -612,8 +561,8 @@ fn finish(f: FinishInput<'_>) -> FixDraft {
         files,
         diff: f.diff,
         tests,
-        risk: f.assessment,
-        automerge: f.automerge,
+        changes: f.changes,
+        repo_has_tests: f.repo_has_tests,
         usage: f.spent.usage,
         cost_usd: f.spent.cost_usd,
         attempts: f.attempts,

@@ -67,14 +67,97 @@ pub fn is_test_path(path: &str) -> bool {
         return true;
     }
     let stem = name.split('.').next().unwrap_or(name);
+    // `conftest.py` is pytest's configuration (it runs before every test), not a test.
     stem.starts_with("test_")
         || stem.ends_with("_test")
         || stem.ends_with("_tests")
         || name.contains(".test.")
         || name.contains(".spec.")
-        || stem == "conftest"
         || (name.ends_with(".java") || name.ends_with(".kt"))
             && (stem.ends_with("Test") || stem.ends_with("Tests") || stem.ends_with("IT"))
+}
+
+/// Why a path is build- or CI-adjacent, if it is: code there runs in CI (with its secrets) or
+/// on developers' machines when they build or test, so a change to it is never automated.
+/// Covers each ecosystem's build scripts and hooks, test-runner configuration that is code or
+/// loads plugins, container and tool configuration. (`package.json` counts only when its
+/// `scripts` change: `crate::fix::risk` reads it.)
+pub fn build_hook(path: &str) -> Option<&'static str> {
+    let name = file_name(path);
+    let lower = name.to_ascii_lowercase();
+    let in_dir = |dir: &str| path.split('/').rev().skip(1).any(|p| p == dir);
+    let stem = lower.split('.').next().unwrap_or(&lower);
+    let why = match name {
+        "build.rs" => "a Cargo build script",
+        "setup.py" | "setup.cfg" => "a Python build script",
+        "conftest.py" => "pytest's configuration, which runs as code before every test",
+        "noxfile.py" | "tox.ini" | "pytest.ini" => "a Python test-runner configuration",
+        "Makefile" | "makefile" | "GNUmakefile" | "CMakeLists.txt" | "meson.build" | "Rakefile"
+        | "Justfile" | "justfile" | "Taskfile.yml" | "Taskfile.yaml" => "a build script",
+        "pom.xml" | "gradlew" | "gradlew.bat" | "mvnw" | "mvnw.cmd" => {
+            "a Java build file or wrapper"
+        }
+        "BUILD" | "BUILD.bazel" | "WORKSPACE" | "WORKSPACE.bazel" | "MODULE.bazel" | ".bazelrc" => {
+            "a Bazel build file"
+        }
+        "Dockerfile" | "Containerfile" | ".dockerignore" => "a container build file",
+        ".pre-commit-config.yaml" | ".pre-commit-hooks.yaml" => "a pre-commit hook configuration",
+        ".gitattributes" | ".gitmodules" => "git's configuration (filters, submodule URLs)",
+        ".yarnrc" | ".yarnrc.yml" | ".pnpmfile.cjs" => "a package manager's configuration",
+        "rust-toolchain" | "rust-toolchain.toml" | "go.work" => "the toolchain's configuration",
+        _ if lower.starts_with("build.gradle") || lower.starts_with("settings.gradle") => {
+            "a Gradle build script"
+        }
+        _ if lower.ends_with(".mk")
+            || lower.starts_with("dockerfile.")
+            || lower.ends_with(".dockerfile") =>
+        {
+            "a build file"
+        }
+        _ if lower.starts_with("docker-compose") || lower.starts_with("compose.") => {
+            "a container build file"
+        }
+        _ if matches!(
+            stem,
+            "jest"
+                | "vitest"
+                | "vite"
+                | "webpack"
+                | "rollup"
+                | "babel"
+                | "karma"
+                | "playwright"
+                | "cypress"
+                | "eslint"
+                | "prettier"
+                | "esbuild"
+                | "tsup"
+                | "mocharc"
+        ) && (lower.contains(".config.") || lower.starts_with('.')) =>
+        {
+            "a JavaScript tool configuration that runs as code"
+        }
+        ".babelrc" | ".mocharc.js" | ".mocharc.cjs" | ".eslintrc.js" | ".eslintrc.cjs" => {
+            "a JavaScript tool configuration that runs as code"
+        }
+        _ => "",
+    };
+    if !why.is_empty() {
+        return Some(why);
+    }
+    if in_dir(".cargo") {
+        return Some("Cargo's configuration (runners, rustc wrappers, aliases)");
+    }
+    if in_dir(".mvn") || path.starts_with("gradle/wrapper/") || path.contains("/gradle/wrapper/") {
+        return Some("a Java build wrapper");
+    }
+    if in_dir(".husky") || in_dir(".githooks") {
+        return Some("a git hook");
+    }
+    if in_dir(".devcontainer") {
+        return Some("a development container's configuration");
+    }
+    None
 }
 
 /// Whether a path is documentation: Markdown, reStructuredText, AsciiDoc or plain text, or any
@@ -153,17 +236,59 @@ mod tests {
             "web/app.spec.jsx",
             "src/test/java/a/CacheTest.java",
             "lib/CacheIT.java",
-            "conftest.py",
         ] {
             assert!(is_test_path(path), "{path}");
         }
         for path in [
+            "conftest.py",
             "src/api.py",
             "latest.py",
             "src/contest/Main.java",
             "testing.md",
         ] {
             assert!(!is_test_path(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn build_and_ci_adjacent_files_of_every_ecosystem_are_recognized() {
+        for path in [
+            "build.rs",
+            "crates/x/build.rs",
+            "Makefile",
+            "tools/release.mk",
+            "conftest.py",
+            "tests/conftest.py",
+            "setup.py",
+            "setup.cfg",
+            "noxfile.py",
+            "tox.ini",
+            ".cargo/config.toml",
+            "Dockerfile",
+            "docker/Dockerfile.dev",
+            ".pre-commit-config.yaml",
+            "CMakeLists.txt",
+            "pom.xml",
+            "app/build.gradle.kts",
+            "settings.gradle",
+            "gradle/wrapper/gradle-wrapper.properties",
+            ".mvn/wrapper/maven-wrapper.properties",
+            "jest.config.js",
+            "web/vitest.config.ts",
+            ".gitmodules",
+            ".husky/pre-commit",
+        ] {
+            assert!(build_hook(path).is_some(), "{path}");
+        }
+        for path in [
+            "src/build.py",
+            "src/setup_helpers.py",
+            "tests/test_conftest_parsing.py",
+            "docs/makefile.md",
+            "package.json",
+            "src/config.rs",
+        ] {
+            assert_eq!(build_hook(path), None, "{path}");
         }
     }
 

@@ -38,7 +38,7 @@ impl Default for Limits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ForbiddenKind {
-    /// CI configuration: GitHub workflows and actions, other CI services' files.
+    /// CI configuration: everything under `.github/`, other CI services' files.
     Ci,
     /// A secret, a key or credentials.
     Secret,
@@ -81,10 +81,12 @@ pub struct ForbiddenMatch {
     pub origin: RuleOrigin,
 }
 
-/// The built-in rules: CI, secrets and keys.
+/// The built-in rules: CI, secrets and keys. All of `.github/` is CI's or GitHub's: workflows
+/// and actions run with the repository's secrets, `CODEOWNERS` decides who reviews,
+/// `dependabot.yml` what gets updated, and `globallm.yml` what GlobalLM itself may do (its
+/// `test_command` runs in the sandbox).
 const BUILT_IN: &[(&str, ForbiddenKind)] = &[
-    (".github/workflows/**", ForbiddenKind::Ci),
-    (".github/actions/**", ForbiddenKind::Ci),
+    (".github/**", ForbiddenKind::Ci),
     (".gitlab-ci.yml", ForbiddenKind::Ci),
     (".circleci/**", ForbiddenKind::Ci),
     (".travis.yml", ForbiddenKind::Ci),
@@ -269,7 +271,7 @@ pub enum Problem {
 
 fn kind_text(kind: ForbiddenKind) -> &'static str {
     match kind {
-        ForbiddenKind::Ci => "a CI workflow file",
+        ForbiddenKind::Ci => "a CI or GitHub configuration file",
         ForbiddenKind::Secret => "a secret, key or credentials file",
         ForbiddenKind::Lockfile => "a lockfile, changed only by a dependency fix",
         ForbiddenKind::Configured => "a forbidden path",
@@ -462,7 +464,16 @@ mod tests {
         assert_eq!(kind("src/credentials_manager.py"), None);
         assert_eq!(kind("src/app.py"), None);
         assert_eq!(kind("src/vendor.rs"), None);
-        assert_eq!(kind(".github/ISSUE_TEMPLATE/bug.md"), None);
+        // All of `.github/` is GitHub's or CI's: who reviews, what gets updated, GlobalLM's own
+        // settings.
+        for path in [
+            ".github/ISSUE_TEMPLATE/bug.md",
+            ".github/CODEOWNERS",
+            ".github/dependabot.yml",
+            ".github/globallm.yml",
+        ] {
+            assert_eq!(kind(path), Some((Ci, BuiltIn)), "{path}");
+        }
         let service = ForbiddenPaths::new(&["infra/**".to_owned()], &[], false).expect("valid");
         assert_eq!(
             service.check("infra/main.tf").map(|r| (r.kind, r.origin)),
@@ -543,7 +554,7 @@ mod tests {
         let changes = plan_edits(dir.path(), &edits).expect("the edits themselves apply");
         let problems = validate(&changes, &rules(&[], false), &Limits::default());
         insta::assert_snapshot!(feedback(&problems), @r"
-            1. `.github/workflows/ci.yml` must not be changed: it matches `.github/workflows/**` (a CI workflow file, a built-in rule)
+            1. `.github/workflows/ci.yml` must not be changed: it matches `.github/**` (a CI or GitHub configuration file, a built-in rule)
             2. `deploy/.env` must not be changed: it matches `**/.env*` (a secret, key or credentials file, a built-in rule)
             ");
         assert!(

@@ -125,7 +125,7 @@ impl TestApp {
             ctx,
             dir,
             router: server::router(state),
-            registry: Arc::new(Registry::with_all_jobs()),
+            registry: Arc::new(crate::app::job_registry()),
             _writer: writer,
         }
     }

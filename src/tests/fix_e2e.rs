@@ -365,7 +365,7 @@ async fn an_issue_that_asks_for_a_workflow_change_never_gets_one_merged() {
 async fn fix_dry_run_shows_the_change_and_pushes_nothing() {
     let story = Story::rounding(&[CATEGORIZE, DRAFT]).await;
     let repo = REPO.parse().expect("a name");
-    let output = crate::automation::fix::dry_run(&story.app.ctx, &repo, story.issue)
+    let output = crate::fix::dry_run::dry_run(&story.app.ctx, &repo, story.issue)
         .await
         .expect("a dry run");
     assert!(story.app.github.pulls(REPO).is_empty(), "no pull request");
@@ -413,8 +413,9 @@ async fn every_operator_metric_is_exported_after_a_short_story() {
     let tier = fix
         .iter()
         .find(|f| f.reverted)
-        .and_then(|f| f.tier.clone())
-        .expect("a tier");
+        .and_then(|f| f.tier)
+        .expect("a tier")
+        .as_str();
     for needle in [
         "globallm_deliveries_total{event=\"issues\"".to_owned(),
         "globallm_deliveries_processed_total{".to_owned(),
@@ -451,7 +452,11 @@ async fn a_fix_that_fails_for_good_is_marked_failed_said_and_can_be_asked_for_ag
         .await
         .expect("read");
     assert_eq!(fix.len(), 1);
-    assert_eq!(fix[0].state, "failed", "not left drafting forever");
+    assert_eq!(
+        fix[0].state,
+        crate::fix::FixState::Failed,
+        "not left drafting forever"
+    );
     let comments = story.bot_comments(story.issue);
     assert!(
         comments
@@ -486,7 +491,7 @@ async fn a_fix_that_failed_after_its_push_leaves_a_branch_the_next_fix_replaces(
     let failed = fixes::recent(story.app.ctx.db.pool(), 5)
         .await
         .expect("read");
-    assert_eq!(failed[0].state, "failed");
+    assert_eq!(failed[0].state, crate::fix::FixState::Failed);
     assert!(
         story
             .bot_comments(story.issue)

@@ -6,6 +6,8 @@
 //! stop everything; commands need write access.
 
 use crate::db::fixes::{self, FixPr};
+use crate::fix::lifecycle::{self, Decision};
+use crate::fix::{FixState, Tier};
 use crate::github::ids::{InstallationId, RepoName};
 use crate::github::model::NewPullRequest;
 use crate::testing::fake_github::git;
@@ -18,6 +20,7 @@ const BRANCH: &str = "globallm/issue-1";
 
 struct Scene {
     app: TestApp,
+    id: i64,
     pr: u64,
     head: String,
     bare: std::path::PathBuf,
@@ -89,34 +92,46 @@ impl Scene {
         .expect("stored")
         .expect("the first fix of the issue");
         tx.commit().await.expect("committed");
-        let mut fix = fixes::get(app.ctx.db.pool(), id)
-            .await
-            .expect("read")
-            .expect("there");
-        fix.pr_number = Some(pull.number.0 as i64);
-        fix.head_sha = Some(head.clone());
-        fix.state = "open".to_owned();
-        fix.tier = Some(tier.to_owned());
-        fix.risk_reasons = Some(format!(r#"["the tier under test is {tier}"]"#));
-        fix.requested_by = Some(MAINTAINER.to_owned());
-        fix.category = Some("bug".to_owned());
-        fix.complexity = Some(2);
+        // The branch only changes a function's body and the repository has tests, so the
+        // issue's complexity sets the tier of the whole branch (recomputed at every decision
+        // to merge): 2 LOW, 4 MEDIUM, 6 HIGH, 9 CRITICAL.
+        let tier: Tier = tier.parse().expect("a tier");
+        let complexity = match tier {
+            Tier::Low => 2,
+            Tier::Medium => 4,
+            Tier::High => 6,
+            Tier::Critical => 9,
+        };
         let scene = Self {
+            id,
             pr: pull.number.0,
-            head,
+            head: head.clone(),
             bare,
             app,
         };
-        scene.save(&fix).await;
+        scene
+            .set(|fix| {
+                fix.pr_number = Some(pull.number.0 as i64);
+                fix.head_sha = Some(head.clone());
+                fix.state = FixState::Open;
+                fix.tier = Some(tier);
+                fix.risk_reasons = Some(format!(r#"["the tier under test is {}"]"#, tier.as_str()));
+                fix.requested_by = Some(MAINTAINER.to_owned());
+                fix.category = Some("bug".to_owned());
+                fix.complexity = Some(complexity);
+            })
+            .await;
         scene
     }
 
-    async fn save(&self, fix: &FixPr) {
-        let mut tx = self.app.ctx.db.write().await.expect("a transaction");
-        fixes::save(tx.conn(), fix, self.app.ctx.clock.now_ms())
-            .await
-            .expect("saved");
-        tx.commit().await.expect("committed");
+    /// Changes the fix's row as a test arranges it.
+    async fn set(&self, change: impl Fn(&mut FixPr)) {
+        lifecycle::transition(&self.app.ctx, self.id, |fix| {
+            change(fix);
+            Decision::Write(())
+        })
+        .await
+        .expect("written");
     }
 
     async fn fix(&self) -> FixPr {
@@ -182,7 +197,7 @@ async fn green_ci_on_a_low_tier_change_merges_it_with_the_expected_head() {
     assert!(pull.merged, "merged");
     assert!(!pull.draft, "marked ready before merging");
     let fix = scene.fix().await;
-    assert_eq!(fix.state, "merged");
+    assert_eq!(fix.state, FixState::Merged);
     assert_eq!(fix.merge_sha, pull.merge_sha);
     let comments = scene.bot_comments();
     assert_eq!(comments.len(), 1, "{comments:?}");
@@ -263,12 +278,12 @@ async fn a_high_tier_change_asks_for_review_and_merges_on_a_maintainers_word() {
         scene.app.github.pull(REPO, scene.pr).merged,
         "merged on command"
     );
-    assert_eq!(scene.fix().await.state, "merged");
+    assert_eq!(scene.fix().await.state, FixState::Merged);
     let comments = scene.bot_comments();
     assert!(
         comments
             .iter()
-            .any(|c| c.contains("on a maintainer's `/globallm merge`")),
+            .any(|c| c.contains("on @maria-maint's `/globallm merge` of")),
         "{comments:?}"
     );
 }
@@ -286,7 +301,11 @@ async fn a_critical_change_is_never_automated_not_even_on_command() {
     let comments = scene.bot_comments();
     assert_eq!(comments.len(), 1, "said once per head: {comments:?}");
     assert!(comments[0].contains("**CRITICAL**"), "{}", comments[0]);
-    assert!(comments[0].contains("the tier under test is critical"));
+    assert!(
+        comments[0].contains("complexity 9 (above 7)"),
+        "{}",
+        comments[0]
+    );
 
     scene.comment(MAINTAINER, "/globallm merge").await;
     assert!(!scene.app.github.pull(REPO, scene.pr).merged);
@@ -369,9 +388,7 @@ async fn a_flaky_failure_is_rerun_once_and_a_code_failure_past_the_repair_bound_
     assert_eq!(scene.fix().await.reruns, 1);
 
     // The repair attempts are used up: a code failure stops everything.
-    let mut fix = scene.fix().await;
-    fix.repairs = 1;
-    scene.save(&fix).await;
+    scene.set(|fix| fix.repairs = 1).await;
     scene
         .check(
             "test",
@@ -564,6 +581,7 @@ async fn with_the_budget_exhausted_the_label_gets_a_comment_and_no_llm_call() {
         app.dir.path(),
         &[("shop/cart.py", "def total(items):\n    return sum(items)\n")],
     );
+    app.github.set_permission(REPO, MAINTAINER, "write");
     let provider = silent_llm(&app);
     let issue = app
         .github
@@ -585,7 +603,11 @@ async fn with_the_budget_exhausted_the_label_gets_a_comment_and_no_llm_call() {
     );
     let fix = fixes::recent(app.ctx.db.pool(), 5).await.expect("read");
     assert_eq!(fix.len(), 1);
-    assert_eq!(fix[0].state, "failed", "a later request may start again");
+    assert_eq!(
+        fix[0].state,
+        FixState::Failed,
+        "a later request may start again"
+    );
 }
 
 #[tokio::test]

@@ -218,6 +218,7 @@ async fn issues_labels_comments_and_reactions() {
             INSTALLATION,
             &repo(),
             number,
+            "triage",
             "<!-- globallm:triage -->\nfirst",
         )
         .await
@@ -727,7 +728,13 @@ async fn writes_of_one_installation_are_spaced_a_second_apart() {
     for n in 0..3 {
         scene
             .client
-            .create_comment(INSTALLATION, &repo(), number, &format!("comment {n}"))
+            .create_comment(
+                INSTALLATION,
+                &repo(),
+                number,
+                &format!("pacing:{n}"),
+                &format!("comment {n}"),
+            )
             .await
             .expect("commented");
     }

@@ -395,9 +395,12 @@ async fn help_unknown_commands_and_permissions() {
         "{}",
         replies[1]
     );
-    assert_eq!(
-        replies[2],
-        "> /globallm fix\n\nSorry @drive-by, `/globallm fix` needs write, maintain or admin permission on this repository."
+    assert!(
+        replies[2].starts_with(
+            "> /globallm fix\n\nSorry @drive-by, `/globallm fix` needs write, maintain or admin permission on this repository.\n\n<!-- globallm:command:"
+        ),
+        "{}",
+        replies[2]
     );
     assert!(
         app.github

@@ -53,6 +53,47 @@ impl Assessment {
     }
 }
 
+/// Triages one issue of an installed repository as it is now (a delivery or a job may be
+/// stale): skips what must be left alone, assesses it and publishes the result.
+pub async fn triage_issue(
+    ctx: &Context,
+    inst: InstallationId,
+    repo: &Repository,
+    number: crate::github::ids::IssueNumber,
+) -> anyhow::Result<crate::event::Handled> {
+    use crate::event::Handled;
+    let github = ctx.github()?;
+    let issue = github
+        .get_issue(inst, &repo.name, number)
+        .await
+        .context("reading the issue")?;
+    let repo_config = ctx.repo_configs.get(&github, inst, &repo.name).await;
+    if let Some(reason) = skip_reason(&issue, &repo_config) {
+        return Ok(Handled::Skipped(reason));
+    }
+    let linked = github
+        .linked_pull_requests(inst, &repo.name, issue.number)
+        .await
+        .context("looking for pull requests that close the issue")?;
+    if linked > 0 {
+        return Ok(Handled::Skipped(
+            "a pull request already addresses the issue".to_owned(),
+        ));
+    }
+    let assessment = assess(ctx, repo, &issue, ctx.clock.now_ms()).await?;
+    let published = publish(ctx, &github, inst, repo, &issue, &assessment, &repo_config).await?;
+    tracing::info!(
+        issue = issue.number.0,
+        category = %assessment.categorized.category,
+        priority = assessment.priority.score,
+        level = assessment.priority.level.as_str(),
+        labels_added = published.labels_added.len(),
+        comment = published.comment,
+        "issue triaged"
+    );
+    Ok(Handled::Done)
+}
+
 /// Why an issue is left alone, when it is.
 pub fn skip_reason(issue: &Issue, config: &RepoConfig) -> Option<String> {
     if !config.enabled {
@@ -320,7 +361,7 @@ async fn write_comment(
         }
         None => {
             let comment = github
-                .create_comment(inst, &repo.name, issue.number, body)
+                .create_comment(inst, &repo.name, issue.number, "triage", body)
                 .await
                 .context("writing the triage comment")?;
             (comment.id.as_db(), "created")

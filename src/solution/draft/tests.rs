@@ -2,7 +2,6 @@
 //! SQLite file, and the scripted LLM.
 
 use super::*;
-use crate::automation::risk::{Reason, Tier};
 use crate::budget::Budget;
 use crate::clock::ManualClock;
 use crate::config::Config;
@@ -23,8 +22,8 @@ struct Harness {
     work: tempfile::TempDir,
     llm: Llm,
     provider: Arc<ScriptedProvider>,
-    repo_config: RepoConfig,
-    risk: RiskConfig,
+    forbidden: ForbiddenPaths,
+    test_command: Option<String>,
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -66,8 +65,9 @@ async fn harness(script: ScriptedProvider, config: Config) -> Harness {
         work,
         llm,
         provider,
-        repo_config: RepoConfig::default(),
-        risk: config.risk.clone(),
+        forbidden: ForbiddenPaths::new(&config.risk.forbidden_paths, &[], false)
+            .expect("valid globs"),
+        test_command: None,
     }
 }
 
@@ -88,8 +88,8 @@ impl Harness {
                 category: Category::Bug,
                 complexity: 2,
             },
-            repo_config: &self.repo_config,
-            risk: &self.risk,
+            forbidden: &self.forbidden,
+            test_command: self.test_command.as_deref(),
             llm: &self.llm,
             feedback: Feedback::default(),
             max_attempts: attempts,
@@ -155,7 +155,9 @@ async fn a_good_answer_is_applied_with_its_test_and_assessed() {
             .diff
             .contains("-        del self.items[sku]\n+        self.items.pop(sku, None)")
     );
-    assert_eq!(draft.risk.tier, Tier::Low, "{:?}", draft.risk.reasons);
+    let paths: Vec<&str> = draft.changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, ["py/shop/cart.py", "py/tests/test_cart.py"]);
+    assert!(draft.repo_has_tests);
     assert!(draft.usage.input_tokens > 0 && draft.usage.output_tokens > 0);
     eprintln!(
         "one draft on the shop fixture: {} tokens in, {} out",
@@ -354,7 +356,7 @@ async fn the_repository_test_command_gates_the_change() {
     // file, which must leave no trace once refused.
     let first = "SUMMARY: first try\n\nFILE: py/shop/cart.py\nWHY: a comment\n<<<<<<< SEARCH\n    def remove_item(self, sku):\n=======\n    def remove_item(self, sku):\n        # unknown SKUs are an error\n>>>>>>> REPLACE\n\nFILE: py/tests/test_first.py\nWHY: a new test\n<<<<<<< SEARCH\n=======\ndef test_first():\n    assert True\n>>>>>>> REPLACE\n";
     let mut h = harness(script().answer(first).answer(GOOD), Config::default()).await;
-    h.repo_config.test_command = Some("! grep -q 'del self.items' py/shop/cart.py".to_owned());
+    h.test_command = Some("! grep -q 'del self.items' py/shop/cart.py".to_owned());
     let mut input = h.input(TITLE, BODY, 2);
     input.options.run_tests = true;
     input.options.sandbox.timeout = Duration::from_secs(30);
@@ -382,96 +384,9 @@ async fn a_dirty_work_tree_is_refused_before_any_call() {
 }
 
 #[test]
-fn the_dry_run_report_is_stable() {
-    let draft = FixDraft {
-        issue: 7,
-        title: TITLE.to_owned(),
-        summary: "Ignore unknown SKUs in Cart.remove_item".to_owned(),
-        files: vec![
-            ChangedFile {
-                path: "py/shop/cart.py".into(),
-                why: "remove_item deleted the key without checking that it exists".into(),
-                added: 1,
-                removed: 1,
-                created: false,
-                is_test: false,
-            },
-            ChangedFile {
-                path: "py/tests/test_remove.py".into(),
-                why: "a regression test".into(),
-                added: 4,
-                removed: 0,
-                created: true,
-                is_test: true,
-            },
-        ],
-        diff: "--- a/py/shop/cart.py\n+++ b/py/shop/cart.py\n@@ -16,2 +16,2 @@\n     def remove_item(self, sku):\n-        del self.items[sku]\n+        self.items.pop(sku, None)\n".to_owned(),
-        tests: vec!["py/tests/test_remove.py".into()],
-        risk: Assessment {
-            tier: Tier::Low,
-            reasons: vec![
-                Reason {
-                    tier: Tier::Low,
-                    text: "complexity 2 (LOW up to 3)".into(),
-                },
-                Reason {
-                    tier: Tier::Low,
-                    text: "tests are added or changed".into(),
-                },
-            ],
-        },
-        automerge: Automerge::Medium,
-        usage: Usage {
-            input_tokens: 2_100,
-            output_tokens: 240,
-            estimated: false,
-        },
-        cost_usd: Some(0.0099),
-        attempts: 1,
-        localized: vec!["py/shop/cart.py".into(), "py/shop/pricing.py".into()],
-        test_run: None,
-    };
-    insta::assert_snapshot!(draft.render_dry_run(), @r"
-    Fix for issue #7: Cart.remove_item raises KeyError for an item not in the cart
-    Summary: Ignore unknown SKUs in Cart.remove_item
-
-    Files (2):
-      M py/shop/cart.py (+1 -1) — remove_item deleted the key without checking that it exists
-      A py/tests/test_remove.py (+4 -0) — a regression test
-
-    Test: py/tests/test_remove.py
-
-    Risk: LOW — merges itself once CI is green
-      - LOW: complexity 2 (LOW up to 3)
-      - LOW: tests are added or changed
-
-    Tokens: 2100 in, 240 out (2340 total); estimated cost $0.0099; attempts: 1
-    Localized: py/shop/cart.py, py/shop/pricing.py
-
-    Diff:
-    --- a/py/shop/cart.py
-    +++ b/py/shop/cart.py
-    @@ -16,2 +16,2 @@
-         def remove_item(self, sku):
-    -        del self.items[sku]
-    +        self.items.pop(sku, None)
-    ");
-}
-
-#[test]
-fn dependency_issues_and_the_automerge_ceiling() {
+fn dependency_issues_are_recognized() {
     assert!(about_dependencies("Bump serde to 1.0.200", ""));
     assert!(!about_dependencies("Cart total is wrong", "off by one"));
-    let risk = RiskConfig::default();
-    let mut repo = RepoConfig::default();
-    assert_eq!(automerge_ceiling(&risk, &repo), Automerge::Medium);
-    repo.automerge = Some(Automerge::Low);
-    assert_eq!(automerge_ceiling(&risk, &repo), Automerge::Low);
-    let strict = RiskConfig {
-        automerge: Automerge::None,
-        ..RiskConfig::default()
-    };
-    assert_eq!(automerge_ceiling(&strict, &repo), Automerge::None);
 }
 
 #[test]
@@ -481,46 +396,6 @@ fn previous_diff_paths_are_read() {
             "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@\n--- /dev/null\n+++ b/new.py\n"
         ),
         vec!["x.py".to_owned(), "new.py".to_owned()]
-    );
-}
-
-#[tokio::test]
-async fn the_tier_is_recomputed_from_the_branch_after_a_push() {
-    let h = harness(script().answer(GOOD), Config::default()).await;
-    let base = git(h.work.path(), &["rev-parse", "HEAD"]).trim().to_owned();
-    draft_fix(h.input(TITLE, BODY, 1)).await.expect("drafted");
-    git(h.work.path(), &["add", "-A"]);
-    git(h.work.path(), &["commit", "-qm", "fix"]);
-    let forbidden = forbidden_paths(&h.risk, &h.repo_config, TITLE, BODY).expect("globs");
-    let issue = IssueFacts {
-        category: Category::Bug,
-        complexity: 2,
-        repo_has_tests: true,
-    };
-    let changes = changes_since(h.work.path(), &base).await.expect("changes");
-    let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
-    assert_eq!(paths, vec!["py/shop/cart.py", "py/tests/test_cart.py"]);
-    assert_eq!(
-        assess_changes(&changes, &forbidden, issue, &h.risk).tier,
-        Tier::Low
-    );
-
-    // Someone pushes a workflow change on top: the branch is now CRITICAL.
-    std::fs::write(
-        h.work.path().join(".github/workflows/ci.yml"),
-        "name: ci\non: [push]\njobs: {}\n",
-    )
-    .expect("write");
-    git(h.work.path(), &["commit", "-qam", "ci"]);
-    let changes = changes_since(h.work.path(), &base).await.expect("changes");
-    let assessment = assess_changes(&changes, &forbidden, issue, &h.risk);
-    assert_eq!(assessment.tier, Tier::Critical);
-    assert!(
-        assessment.reasons[0]
-            .text
-            .starts_with("changes a CI/workflow file: `.github/workflows/ci.yml`"),
-        "{:?}",
-        assessment.reasons
     );
 }
 
@@ -541,10 +416,9 @@ async fn a_created_test_file_is_in_the_diff() {
         "{}",
         draft.diff
     );
-    assert!(
-        draft
-            .render_dry_run()
-            .contains("  A py/tests/test_remove.py (+5 -0) — a new regression test")
+    assert_eq!(
+        (draft.files[1].added, draft.files[1].why.as_str()),
+        (5, "a new regression test")
     );
 }
 

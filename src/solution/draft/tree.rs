@@ -1,6 +1,5 @@
-//! The work tree through git: running it, the diff of a change (created files included), putting
-//! refused changes back, and the changes of a branch since its base (to recompute the risk tier
-//! on every push).
+//! The work tree through git: running it, the diff of a change (created files included), and
+//! putting refused changes back.
 
 use crate::solution::edit::FileChange;
 use std::path::Path;
@@ -46,6 +45,13 @@ pub(super) async fn git(work_tree: &Path, args: &[&str]) -> Result<String, Strin
         .arg("-C")
         .arg(work_tree)
         .args(["-c", "core.quotepath=off", "-c", "color.ui=never"])
+        // The repository's hooks and fsmonitor never run.
+        .args([
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "core.fsmonitor=false",
+        ])
         .args(args)
         .stdin(std::process::Stdio::null())
         .output()
@@ -87,44 +93,4 @@ pub(super) async fn work_tree_diff(
     ];
     args.extend(changes.iter().map(|c| c.path.as_str()));
     git(work_tree, &args).await
-}
-
-/// The files a branch changed since `base` (a commit), with their content at `base` and in the
-/// work tree — what [`super::assess_changes`] needs to recompute the risk tier after a push.
-/// Deleted files count with an empty content after; binary files are left out.
-pub async fn changes_since(work_tree: &Path, base: &str) -> Result<Vec<FileChange>, String> {
-    let listing = git(
-        work_tree,
-        &["diff", "--name-status", "--no-renames", "-z", base, "--"],
-    )
-    .await?;
-    let mut fields = listing.split('\0').filter(|f| !f.is_empty());
-    let mut changes = Vec::new();
-    while let (Some(status), Some(path)) = (fields.next(), fields.next()) {
-        let before = if status.starts_with('A') {
-            None
-        } else {
-            match git(work_tree, &["show", &format!("{base}:{path}")]).await {
-                Ok(text) => Some(text),
-                Err(_) => continue,
-            }
-        };
-        let after = if status.starts_with('D') {
-            String::new()
-        } else {
-            match std::fs::read(work_tree.join(path)) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => text,
-                    Err(_) => continue,
-                },
-                Err(err) => return Err(format!("reading {path}: {err}")),
-            }
-        };
-        changes.push(FileChange {
-            path: path.to_owned(),
-            before,
-            after,
-        });
-    }
-    Ok(changes)
 }

@@ -88,6 +88,24 @@ pub fn branch_head(bare: &Path, branch: &str) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
+/// The newest `count` commits of a branch, newest first.
+pub fn recent_commits(bare: &Path, branch: &str, count: usize) -> Vec<String> {
+    let output = git(
+        bare,
+        &[
+            "log",
+            "--format=%H",
+            "-n",
+            &count.to_string(),
+            &format!("refs/heads/{branch}"),
+        ],
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Files changed on `branch` since it left `base`: (path, status, additions, deletions).
 pub fn changed_files(bare: &Path, base: &str, branch: &str) -> Vec<(String, String, u64, u64)> {
     let range = format!("{base}...{branch}");

@@ -383,6 +383,19 @@ impl FakeGithub {
             );
     }
 
+    /// GitHub Actions' check suite on `sha`, created by a push before any of its runs (they
+    /// appear when [`FakeGithub::complete_check`] completes one).
+    pub fn queue_suite(&self, repo: &str, sha: &str) {
+        let mut world = self.world();
+        let id = world.next_id();
+        world
+            .repos
+            .get_mut(repo)
+            .expect("the repository exists")
+            .queued_suites
+            .push((id, sha.to_owned(), "github-actions".to_owned()));
+    }
+
     /// A completed check run by GitHub Actions on `sha`; returns its id.
     pub fn complete_check(
         &self,
@@ -394,20 +407,17 @@ impl FakeGithub {
     ) -> u64 {
         let mut world = self.world();
         let id = world.next_id();
-        world
-            .repos
-            .get_mut(repo)
-            .expect("the repository exists")
-            .check_runs
-            .push(FakeCheckRun {
-                id,
-                name: name.to_owned(),
-                head_sha: sha.to_owned(),
-                status: "completed".to_owned(),
-                conclusion: Some(conclusion.to_owned()),
-                app_slug: "github-actions".to_owned(),
-                summary: summary.to_owned(),
-            });
+        let fake = world.repos.get_mut(repo).expect("the repository exists");
+        fake.queued_suites.retain(|(_, s, _)| s != sha);
+        fake.check_runs.push(FakeCheckRun {
+            id,
+            name: name.to_owned(),
+            head_sha: sha.to_owned(),
+            status: "completed".to_owned(),
+            conclusion: Some(conclusion.to_owned()),
+            app_slug: "github-actions".to_owned(),
+            summary: summary.to_owned(),
+        });
         id
     }
 

@@ -261,6 +261,59 @@ pub fn route(world: &mut World, req: &Request<'_>, full_name: &str, rest: &[&str
                 |items, total| json!({ "total_count": total, "check_runs": items }),
             )
         }
+        (Method::GET, ["commits", git_ref, "check-suites"]) => {
+            let sha = resolve(repo, git_ref);
+            // Each run stands for its own suite (its `check_suite.id`), beside suites that
+            // have not created their runs yet.
+            let mut items: Vec<Value> = repo
+                .check_runs
+                .iter()
+                .filter(|r| r.head_sha == sha)
+                .map(|r| {
+                    json!({
+                        "id": r.id + 7,
+                        "head_sha": r.head_sha,
+                        "status": r.status,
+                        "conclusion": r.conclusion,
+                        "app": { "id": 1, "slug": r.app_slug },
+                        "latest_check_runs_count": 1,
+                    })
+                })
+                .collect();
+            items.extend(repo.queued_suites.iter().filter(|(_, s, _)| *s == sha).map(
+                |(id, sha, app)| {
+                    json!({
+                        "id": id,
+                        "head_sha": sha,
+                        "status": "queued",
+                        "conclusion": null,
+                        "app": { "id": 1, "slug": app },
+                        "latest_check_runs_count": 0,
+                    })
+                },
+            ));
+            paginate(
+                req,
+                items,
+                |items, total| json!({ "total_count": total, "check_suites": items }),
+            )
+        }
+        (Method::GET, ["commits"]) => {
+            let branch = req.query("sha").unwrap_or(&repo.default_branch).to_owned();
+            let count = req
+                .query("per_page")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(30);
+            let commits: Vec<Value> = repo
+                .git_dir
+                .as_deref()
+                .map(|bare| super::git::recent_commits(bare, &branch, count))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|sha| json!({ "sha": sha }))
+                .collect();
+            Answer::ok(Value::Array(commits))
+        }
         (Method::GET, ["commits", git_ref, "status"]) => {
             let sha = resolve(repo, git_ref);
             let mut latest: Vec<(String, String)> = Vec::new();

@@ -117,6 +117,9 @@ pub struct FakeRepo {
     pub comments: BTreeMap<u64, FakeComment>,
     pub pulls: BTreeMap<u64, FakePull>,
     pub check_runs: Vec<FakeCheckRun>,
+    /// Check suites created on a push whose App has not created its runs yet: (suite id,
+    /// head sha, app slug).
+    pub queued_suites: Vec<(u64, String, String)>,
     pub statuses: Vec<(String, String, String)>,
     pub rerequested_suites: Vec<u64>,
     pub archived: bool,

@@ -1,7 +1,9 @@
-//! Judging CI on a commit: every check run and commit status completed and passing, every
-//! check branch protection requires present and passing, and the pull request mergeable.
-//! Zero checks is never green. A pure function over what the API reported, so every rule is
-//! tested on its own.
+//! Judging CI on a commit: every check suite, check run and commit status completed and
+//! passing, every check branch protection requires present and passing, every check expected
+//! of the repository (its `required_checks`, else what ran on the base branch's last green
+//! commit) present — a check that has not been created yet is not green — and the pull request
+//! mergeable. Zero checks is never green. A pure function over what the API reported, so every
+//! rule is tested on its own.
 
 use crate::event::model::{CheckRun, CheckStatus};
 use crate::github::model::{CombinedStatus, RequiredChecks};
@@ -73,11 +75,42 @@ impl Verdict {
     }
 }
 
+/// A check suite on the commit, as far as the verdict needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suite {
+    /// The App that runs it (`github-actions`, …).
+    pub app: String,
+    /// Whether it completed.
+    pub completed: bool,
+    /// Its conclusion, once completed.
+    pub conclusion: Option<String>,
+    /// Check runs it has created so far.
+    pub runs: u64,
+    /// Its id, to re-run it.
+    pub id: crate::github::ids::CheckSuiteId,
+}
+
+/// The checks a commit must have before it can be green, beside branch protection's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expected {
+    /// Check (or status context) names that must be present and passing.
+    pub names: Vec<String>,
+    /// Apps whose check suites must have run their checks.
+    pub apps: Vec<String>,
+    /// Where the expectation comes from, for people (`the repository's required_checks`, `the
+    /// base branch's last green commit abc1234`).
+    pub source: String,
+}
+
 /// Everything CI reported for one commit.
 #[derive(Debug, Clone, Copy)]
 pub struct CiReport<'a> {
     /// The commit's check runs.
     pub check_runs: &'a [CheckRun],
+    /// Its check suites (GlobalLM's own left out).
+    pub suites: &'a [Suite],
+    /// The checks expected of the repository.
+    pub expected: &'a Expected,
     /// Its combined status.
     pub statuses: &'a CombinedStatus,
     /// The base branch's required checks, when protected.
@@ -139,13 +172,13 @@ pub fn evaluate(report: &CiReport<'_>) -> Verdict {
         };
         latest.entry(status.context.clone()).or_insert((0, outcome));
     }
-    if latest.is_empty() {
+    if latest.is_empty() && report.expected.names.is_empty() {
         return Verdict::Blocked {
             reason: "no checks ran on this commit: GlobalLM merges only what CI has tested"
                 .to_owned(),
         };
     }
-    let failed: Vec<Failure> = latest
+    let mut failed: Vec<Failure> = latest
         .iter()
         .filter_map(|(name, (_, outcome))| match outcome {
             Outcome::Failed {
@@ -162,14 +195,41 @@ pub fn evaluate(report: &CiReport<'_>) -> Verdict {
             _ => None,
         })
         .collect();
+    // A suite that failed without a failing run to show for it (a workflow that did not
+    // start) is red too.
+    for suite in report.suites.iter().filter(|s| s.completed) {
+        let conclusion = suite.conclusion.as_deref().unwrap_or("unknown");
+        if !PASSING.contains(&conclusion) && failed.is_empty() && suite.runs == 0 {
+            failed.push(Failure {
+                name: format!("{} check suite", suite.app),
+                conclusion: conclusion.to_owned(),
+                output: None,
+                flaky: looks_flaky(conclusion, None),
+                suite: Some(suite.id),
+            });
+        }
+    }
     if !failed.is_empty() {
         return Verdict::Red { failed };
     }
-    let waiting: Vec<String> = latest
+    let mut waiting: Vec<String> = latest
         .iter()
         .filter(|(_, (_, o))| matches!(o, Outcome::Running))
         .map(|(name, _)| name.clone())
         .collect();
+    for suite in report.suites.iter().filter(|s| !s.completed) {
+        if suite.runs > 0 || report.expected.apps.contains(&suite.app) {
+            waiting.push(format!("the check suite of `{}`", suite.app));
+        }
+    }
+    for name in &report.expected.names {
+        if !latest.contains_key(name) {
+            waiting.push(format!(
+                "`{name}`, which has not started (expected: {})",
+                report.expected.source
+            ));
+        }
+    }
     if !waiting.is_empty() {
         return Verdict::Pending { waiting };
     }
@@ -244,6 +304,8 @@ mod tests {
     ) -> Verdict {
         evaluate(&CiReport {
             check_runs: runs,
+            suites: &[],
+            expected: &Expected::default(),
             statuses,
             required,
             mergeable,
@@ -359,5 +421,76 @@ mod tests {
             verdict(&runs, &no_statuses(), None, None),
             Verdict::Pending { .. }
         ));
+    }
+
+    fn suite(app: &str, completed: bool, conclusion: Option<&str>, runs: u64) -> Suite {
+        Suite {
+            app: app.to_owned(),
+            completed,
+            conclusion: conclusion.map(str::to_owned),
+            runs,
+            id: crate::github::ids::CheckSuiteId(9),
+        }
+    }
+
+    #[test]
+    fn a_check_that_ran_on_the_base_but_not_yet_here_is_not_green() {
+        let expected = Expected {
+            names: vec!["lint".to_owned(), "test".to_owned()],
+            apps: vec!["github-actions".to_owned()],
+            source: "the base branch's last green commit 1234567".to_owned(),
+        };
+        // The fast lint finished first; the tests have not been created yet.
+        let lint = [run(1, "lint", CheckStatus::Completed, Some("success"))];
+        let report = |runs: &[CheckRun], suites: &[Suite]| {
+            evaluate(&CiReport {
+                check_runs: runs,
+                suites,
+                expected: &expected,
+                statuses: &no_statuses(),
+                required: None,
+                mergeable: Some(true),
+                ignore: &[],
+            })
+        };
+        let Verdict::Pending { waiting } = report(&lint, &[]) else {
+            panic!("pending");
+        };
+        assert_eq!(
+            waiting,
+            [
+                "`test`, which has not started (expected: the base branch's last green commit 1234567)"
+            ]
+        );
+        // A suite that has not created its runs yet is waited for too.
+        let both = [
+            run(1, "lint", CheckStatus::Completed, Some("success")),
+            run(2, "test", CheckStatus::Completed, Some("success")),
+        ];
+        let queued = [suite("github-actions", false, None, 0)];
+        assert!(matches!(report(&both, &queued), Verdict::Pending { .. }));
+        // An App that never runs checks here leaves an idle suite: it is not waited for.
+        let idle = [suite("some-other-app", false, None, 0)];
+        assert_eq!(report(&both, &idle), Verdict::Green);
+        // Nothing at all yet, but checks are expected: wait, do not give up.
+        assert!(matches!(report(&[], &[]), Verdict::Pending { .. }));
+    }
+
+    #[test]
+    fn a_suite_that_failed_without_runs_is_red() {
+        let runs = [run(1, "lint", CheckStatus::Completed, Some("success"))];
+        let broken = [suite("github-actions", true, Some("startup_failure"), 0)];
+        let Verdict::Red { failed } = evaluate(&CiReport {
+            check_runs: &runs,
+            suites: &broken,
+            expected: &Expected::default(),
+            statuses: &no_statuses(),
+            required: None,
+            mergeable: Some(true),
+            ignore: &[],
+        }) else {
+            panic!("red");
+        };
+        assert_eq!(failed[0].name, "github-actions check suite");
     }
 }

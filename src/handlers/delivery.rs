@@ -1,12 +1,12 @@
 //! The job that processes one stored webhook delivery: parse it into a typed event and hand it
 //! to its handler.
 
-use super::{BackgroundJob, Done, JobError};
+use super::Handled;
 use crate::context::Context;
 use crate::db::deliveries::{self, Outcome};
 use crate::db::jobs::Job;
 use crate::event;
-use crate::handlers::{self, Handled};
+use crate::jobs::{BackgroundJob, Done, JobError};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -47,7 +47,8 @@ impl BackgroundJob for ProcessDelivery {
                 .map_err(|err| JobError::Permanent(err.into()))?;
             let (outcome, note) = match parsed {
                 None => (Outcome::Unsupported, None),
-                Some(event) => match handlers::dispatch(&ctx, event).await? {
+                // A GitHub error that will fail the same way again fails the job at once.
+                Some(event) => match super::dispatch(&ctx, event).await? {
                     Handled::Done => (Outcome::Processed, None),
                     Handled::Skipped(reason) => (Outcome::Skipped, Some(reason)),
                 },

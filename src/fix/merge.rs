@@ -1,0 +1,601 @@
+//! Driving a GlobalLM pull request once CI has spoken: read what CI reported on the head
+//! ([`super::checks`]), judge it ([`super::ci::evaluate`]), then act by the tier of the whole
+//! branch ([`super::branch`]) — merge (LOW), merge and notify (MEDIUM), request a review (HIGH,
+//! or anything the `automerge` ceiling keeps from merging; a maintainer's `/globallm merge` of
+//! this very head merges it), nothing (CRITICAL); on red re-run a flaky failure once, hand a
+//! code failure to a bounded repair, or stop and say so.
+//!
+//! Every action is claimed once per head through [`lifecycle::claim`] before it is taken, so
+//! the same CI event delivered twice (or ten check runs finishing) acts once, and a stop that
+//! came first wins. Just before the merge call, the stop, the kill-switch label and the
+//! repository's settings are read again.
+
+use super::ci::{self, CiReport, Verdict};
+use super::lifecycle::{self, Bump, Claim};
+use super::render;
+use super::risk::{self, Tier};
+use super::{FixIssue, Trigger};
+use crate::context::Context;
+use crate::db::fixes::{self, FixPr};
+use crate::event::Handled;
+use crate::event::model::{PullRequest, State};
+use crate::github::GithubClient;
+use crate::github::GithubError;
+use crate::github::ids::{InstallationId, IssueNumber, RepoName};
+use crate::github::model::{CheckRunOutput, Label, NewCheckRun};
+use crate::github::repo_config::{CONFIG_CHECK, RepoSettings};
+use crate::jobs::BackgroundJob as _;
+use anyhow::Context as _;
+
+/// CI reported on commit `sha` of `repo`: judge it if it is the head of an open GlobalLM pull
+/// request.
+pub async fn on_commit(ctx: &Context, repo: &str, sha: &str) -> anyhow::Result<Handled> {
+    let Some(fix) = fixes::open_for_head(ctx.db.pool(), repo, sha).await? else {
+        return Ok(Handled::Skipped(format!(
+            "{} is not the head of an open GlobalLM pull request",
+            render::short(sha)
+        )));
+    };
+    let github = ctx.github()?;
+    evaluate(ctx, &github, fix).await
+}
+
+/// Judges CI on the pull request's head and acts on the verdict.
+pub async fn evaluate(ctx: &Context, github: &GithubClient, fix: FixPr) -> anyhow::Result<Handled> {
+    if fix.state != super::FixState::Open {
+        return Ok(Handled::Skipped(format!("the fix is {}", fix.state)));
+    }
+    if fix.stopped {
+        return Ok(Handled::Skipped(format!(
+            "automation is stopped on this pull request: {}",
+            fix.stop_reason.as_deref().unwrap_or("no reason kept")
+        )));
+    }
+    let Some(number) = fix.pr_number else {
+        return Ok(Handled::Skipped(
+            "the pull request is not open yet".to_owned(),
+        ));
+    };
+    let (inst, repo) = super::target(&fix)?;
+    let number = IssueNumber(u64::try_from(number).unwrap_or_default());
+    let pull = github
+        .get_pull(inst, &repo, number)
+        .await
+        .context("reading the pull request")?;
+    let act = Act {
+        ctx,
+        github,
+        inst,
+        repo: &repo,
+        number,
+        head: &pull.head.sha.0,
+        fix_id: fix.id,
+    };
+    if pull.merged {
+        return act.adopt_merge(&fix, &pull).await;
+    }
+    if pull.state != State::Open {
+        return Ok(Handled::Skipped("the pull request is closed".to_owned()));
+    }
+    let settings = ctx.repo_configs.settings(github, inst, &repo).await;
+    if let Err(why) = settings.automation() {
+        act.report_config(&settings, &why).await?;
+        return Ok(Handled::Skipped(why));
+    }
+    if pull.labels.contains(&settings.config.labels.disabled) {
+        return Ok(Handled::Skipped(format!(
+            "the pull request is labelled `{}`",
+            settings.config.labels.disabled
+        )));
+    }
+    let head = act.head;
+    if fix.head_sha.as_deref() != Some(head) {
+        return stop_for_human_push(ctx, github, &fix, head).await;
+    }
+    let own_app = ctx.bot_login().await?.trim_end_matches("[bot]").to_owned();
+    let reported = super::checks::gather(
+        github,
+        inst,
+        &repo,
+        head,
+        &pull.base.branch,
+        &settings.config,
+        &own_app,
+    )
+    .await
+    .context("reading what CI reported")?;
+    let verdict = ci::evaluate(&CiReport {
+        check_runs: &reported.check_runs,
+        suites: &reported.suites,
+        expected: &reported.expected,
+        statuses: &reported.statuses,
+        required: reported.required.as_ref(),
+        mergeable: pull.mergeable,
+        ignore: &[CONFIG_CHECK],
+    });
+    let output = match &verdict {
+        Verdict::Red { failed } => Some(failure_output(failed)),
+        _ => None,
+    };
+    lifecycle::verdict(ctx, fix.id, head, verdict.as_str(), output.as_deref()).await?;
+    match verdict {
+        Verdict::Pending { waiting } => Ok(Handled::Skipped(format!(
+            "waiting for {}",
+            waiting.join(", ")
+        ))),
+        Verdict::Blocked { reason } => {
+            let text = format!(
+                "GlobalLM is not merging this pull request: {reason}. It will look again when CI reports on a new commit."
+            );
+            act.say_once("blocked", &text).await
+        }
+        Verdict::Red { failed } => on_red(&act, &fix, failed, output.unwrap_or_default()).await,
+        Verdict::Green => decide(&act, &fix, &pull, &settings).await,
+    }
+}
+
+/// CI is green: the tier of the whole branch decides.
+async fn decide(
+    act: &Act<'_>,
+    fix: &FixPr,
+    pull: &PullRequest,
+    settings: &RepoSettings,
+) -> anyhow::Result<Handled> {
+    let ctx = act.ctx;
+    let (base, assessment) = super::branch::of_pull_request(
+        ctx,
+        act.github,
+        fix,
+        &pull.base.branch,
+        act.head,
+        &settings.config,
+    )
+    .await?;
+    let reasons: Vec<String> = assessment.reasons.iter().map(|r| r.text.clone()).collect();
+    let fix =
+        lifecycle::tier_computed(ctx, fix.id, act.head, &base, assessment.tier, &reasons).await?;
+    let tier = assessment.tier;
+    if tier == Tier::Critical {
+        let text = format!(
+            "CI is green, but this change is **CRITICAL**, so nothing is automated: GlobalLM will not mark it ready, request reviews or merge it.\n\n{}",
+            reasons_list(&reasons)
+        );
+        return act.say_once("critical", &text).await;
+    }
+    let ceiling = risk::automerge_ceiling(&ctx.config().risk, &settings.config);
+    // An approval names the head it saw: any push since voids it.
+    let approved = fix.merge_approved_sha.as_deref() == Some(act.head);
+    if risk::may_merge(tier, ceiling) || (approved && risk::may_merge_on_command(tier)) {
+        merge(act, pull, tier).await
+    } else {
+        request_review(act, &fix, pull, settings, tier, &reasons).await
+    }
+}
+
+/// What every action needs.
+struct Act<'a> {
+    ctx: &'a Context,
+    github: &'a GithubClient,
+    inst: InstallationId,
+    repo: &'a RepoName,
+    number: IssueNumber,
+    head: &'a str,
+    fix_id: i64,
+}
+
+impl Act<'_> {
+    /// Comments `text` on the pull request, once for `action` on this head.
+    async fn comment(&self, action: &str, text: &str) -> anyhow::Result<()> {
+        self.github
+            .create_comment(
+                self.inst,
+                self.repo,
+                self.number,
+                &format!("fix:{}:{action}@{}", self.fix_id, self.head),
+                text,
+            )
+            .await
+            .context("commenting on the pull request")?;
+        Ok(())
+    }
+
+    /// Says `text` once for this head.
+    async fn say_once(&self, action: &str, text: &str) -> anyhow::Result<Handled> {
+        match lifecycle::claim(self.ctx, self.fix_id, self.head, action, None).await? {
+            Claim::Act => {
+                self.comment(action, text).await?;
+                Ok(Handled::Done)
+            }
+            Claim::Done => Ok(Handled::Skipped(format!(
+                "already said `{action}` on this head"
+            ))),
+            Claim::Refused(why) => Ok(Handled::Skipped(why)),
+        }
+    }
+
+    /// The repository's settings stop automation because the config file is unusable: the
+    /// config check run on the head says why (once per head).
+    async fn report_config(&self, settings: &RepoSettings, why: &str) -> anyhow::Result<()> {
+        if settings.trusted {
+            return Ok(());
+        }
+        let runs = self
+            .github
+            .check_runs(self.inst, self.repo, self.head)
+            .await
+            .context("listing check runs")?;
+        if runs.iter().any(|r| r.name == CONFIG_CHECK) {
+            return Ok(());
+        }
+        let run = NewCheckRun {
+            name: CONFIG_CHECK.to_owned(),
+            head_sha: self.head.to_owned(),
+            status: "completed".to_owned(),
+            conclusion: Some("failure".to_owned()),
+            output: CheckRunOutput {
+                title: "automation is off in this repository".to_owned(),
+                summary: format!(
+                    "{why}.\n\nNothing of this pull request is automated until `.github/globallm.yml` on the default branch is valid."
+                ),
+            },
+        };
+        self.github
+            .create_check_run(self.inst, self.repo, &run)
+            .await
+            .context("reporting the config check")?;
+        Ok(())
+    }
+
+    /// The pull request is merged: if GlobalLM's own merge call got that far (its answer lost),
+    /// the merge is recorded and said as if the answer had come.
+    async fn adopt_merge(&self, fix: &FixPr, pull: &PullRequest) -> anyhow::Result<Handled> {
+        let ours = fix.acted.as_deref() == Some(format!("merging@{}", self.head).as_str());
+        if !ours {
+            return Ok(Handled::Skipped("the pull request is merged".to_owned()));
+        }
+        self.finish_merge(
+            fix.tier.unwrap_or(Tier::Critical),
+            pull.merge_sha.as_deref(),
+        )
+        .await
+    }
+
+    /// Records a merge GlobalLM made and says so.
+    async fn finish_merge(&self, tier: Tier, merge_sha: Option<&str>) -> anyhow::Result<Handled> {
+        if !lifecycle::merged(self.ctx, self.fix_id, merge_sha).await? {
+            return Ok(Handled::Skipped("the merge is recorded already".to_owned()));
+        }
+        metrics::counter!("globallm_prs_total", "tier" => tier.as_str(), "event" => "merged")
+            .increment(1);
+        let fix = fixes::get(self.ctx.db.pool(), self.fix_id)
+            .await?
+            .context("the merged fix")?;
+        let sha = merge_sha.map(render::short).unwrap_or("?");
+        let text = match tier {
+            Tier::Medium => format!(
+                "Merged as {sha} (squash) after green CI: a **MEDIUM**-tier change, so the maintainers are notified{}. `git revert {sha}` undoes it.",
+                notify_list(&fix, self.repo.owner())
+            ),
+            Tier::High => format!(
+                "Merged as {sha} (squash) after green CI, on @{}'s `/globallm merge` of {}.",
+                fix.merge_approved_by.as_deref().unwrap_or("a maintainer"),
+                render::short(self.head)
+            ),
+            _ => format!("Merged as {sha} (squash) after green CI: a **LOW**-tier change."),
+        };
+        self.comment("merged", &text).await?;
+        Ok(Handled::Done)
+    }
+}
+
+fn reasons_list(reasons: &[String]) -> String {
+    reasons
+        .iter()
+        .map(|r| format!("- {}", render::neutralize(r)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn failure_output(failed: &[ci::Failure]) -> String {
+    failed
+        .iter()
+        .map(|f| {
+            format!(
+                "{} ({}):\n{}",
+                f.name,
+                f.conclusion,
+                f.output.as_deref().unwrap_or("(no output)")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+async fn on_red(
+    act: &Act<'_>,
+    fix: &FixPr,
+    failed: Vec<ci::Failure>,
+    output: String,
+) -> anyhow::Result<Handled> {
+    let config = act.ctx.config();
+    let list = render::failures(&failed);
+    let suites: Vec<_> = failed.iter().filter_map(|f| f.suite).collect();
+    let all_flaky = failed.iter().all(|f| f.flaky) && suites.len() == failed.len();
+    if all_flaky && fix.reruns < i64::from(config.fix.max_reruns) {
+        match lifecycle::claim(act.ctx, fix.id, act.head, "rerun", Some(Bump::Rerun)).await? {
+            Claim::Act => {}
+            Claim::Done => {
+                return Ok(Handled::Skipped(
+                    "already re-ran CI on this head".to_owned(),
+                ));
+            }
+            Claim::Refused(why) => return Ok(Handled::Skipped(why)),
+        }
+        let mut unique = suites.clone();
+        unique.sort_by_key(|s| s.0);
+        unique.dedup();
+        for suite in unique {
+            act.github
+                .rerequest_check_suite(act.inst, act.repo, suite)
+                .await
+                .context("re-running a check suite")?;
+        }
+        act.comment(
+            "rerun",
+            &format!(
+                "CI failed in a way that looks like its infrastructure, not this change; re-running it once.\n\n{list}"
+            ),
+        )
+        .await?;
+        return Ok(Handled::Done);
+    }
+    if fix.repairs < i64::from(config.fix.max_repairs) {
+        let claimed = match lifecycle::claim(
+            act.ctx,
+            fix.id,
+            act.head,
+            "repair",
+            Some(Bump::Repair),
+        )
+        .await?
+        {
+            Claim::Refused(why) => return Ok(Handled::Skipped(why)),
+            Claim::Done => false,
+            Claim::Act => true,
+        };
+        // Enqueued under a key of this head whether this call claimed the repair or an earlier
+        // one did and stopped before enqueueing it: the repair runs once either way.
+        let job = FixIssue {
+            installation: act.inst.0,
+            repo: act.repo.to_string(),
+            issue: u64::try_from(fix.issue).unwrap_or_default(),
+            requested_by: fix.requested_by.clone().unwrap_or_default(),
+            trigger: Trigger::Repair { ci_output: output },
+        };
+        let now = act.ctx.clock.now_ms();
+        let mut new_job = job.to_new_job(&config.jobs, now);
+        new_job.dedup_key = Some(format!("repair:{}@{}", fix.id, act.head));
+        let mut tx = act.ctx.db.write().await?;
+        crate::db::jobs::enqueue(tx.conn(), &new_job, now).await?;
+        tx.commit().await?;
+        act.ctx.jobs_added.notify_waiters();
+        if !claimed {
+            return Ok(Handled::Skipped(
+                "a repair of this head is under way".to_owned(),
+            ));
+        }
+        act.comment(
+            "repair",
+            &format!(
+                "CI failed on this change. GlobalLM is attempting a repair with the failing output ({} of {}).\n\n{list}",
+                fix.repairs + 1, config.fix.max_repairs
+            ),
+        )
+        .await?;
+        return Ok(Handled::Done);
+    }
+    let reason = "CI failed and the repair attempts are used up";
+    match lifecycle::claim(
+        act.ctx,
+        fix.id,
+        act.head,
+        "gave_up",
+        Some(Bump::Stop(reason)),
+    )
+    .await?
+    {
+        Claim::Act => {}
+        Claim::Done => return Ok(Handled::Skipped("already stopped on this head".to_owned())),
+        Claim::Refused(why) => return Ok(Handled::Skipped(why)),
+    }
+    act.comment(
+        "gave_up",
+        &format!(
+            "CI failed again and GlobalLM has used its {} repair attempt{}, so it stops here: it will not push, re-run or merge this pull request. `/globallm retry` starts over with your feedback.\n\n{list}",
+            config.fix.max_repairs,
+            if config.fix.max_repairs == 1 { "" } else { "s" }
+        ),
+    )
+    .await?;
+    Ok(Handled::Done)
+}
+
+async fn merge(act: &Act<'_>, pull: &PullRequest, tier: Tier) -> anyhow::Result<Handled> {
+    // The last word before the merge call: the kill-switch label and the repository's
+    // settings as they are now, then the row (a stop, a new head or another worker's merge
+    // wins).
+    let settings = act
+        .ctx
+        .repo_configs
+        .settings(act.github, act.inst, act.repo)
+        .await;
+    if let Err(why) = settings.automation() {
+        return Ok(Handled::Skipped(why));
+    }
+    let now = act
+        .github
+        .get_pull(act.inst, act.repo, act.number)
+        .await
+        .context("reading the pull request again")?;
+    if now.labels.contains(&settings.config.labels.disabled) {
+        return Ok(Handled::Skipped(format!(
+            "the pull request is labelled `{}`",
+            settings.config.labels.disabled
+        )));
+    }
+    if now.head.sha.0 != act.head || now.state != State::Open {
+        return Ok(Handled::Skipped(
+            "the pull request changed while CI was judged".to_owned(),
+        ));
+    }
+    match lifecycle::begin_merge(act.ctx, act.fix_id, act.head).await? {
+        Claim::Act => {}
+        Claim::Done => return Ok(Handled::Skipped("already merging this head".to_owned())),
+        Claim::Refused(why) => return Ok(Handled::Skipped(why)),
+    }
+    if pull.draft {
+        act.github
+            .mark_ready_for_review(act.inst, pull)
+            .await
+            .context("marking the pull request ready for review")?;
+    }
+    let title = format!("{} (#{})", pull.title, act.number);
+    match act
+        .github
+        .merge_pull(act.inst, act.repo, act.number, act.head, &title)
+        .await
+    {
+        Ok(merged) => act.finish_merge(tier, merged.sha.as_deref()).await,
+        // 409: the head moved since it was read; 405: not mergeable — or merged already by
+        // this very call, whose first answer was lost. Look before deciding.
+        Err(
+            GithubError::Validation { status, message } | GithubError::Other { status, message },
+        ) if status == 405 || status == 409 => {
+            let now = act
+                .github
+                .get_pull(act.inst, act.repo, act.number)
+                .await
+                .context("reading the pull request after a refused merge")?;
+            if now.merged && now.head.sha.0 == act.head {
+                return act.finish_merge(tier, now.merge_sha.as_deref()).await;
+            }
+            lifecycle::merge_failed(act.ctx, act.fix_id, act.head).await?;
+            Ok(Handled::Skipped(format!(
+                "GitHub would not merge ({status}): {message}"
+            )))
+        }
+        Err(err) => {
+            lifecycle::merge_failed(act.ctx, act.fix_id, act.head).await?;
+            Err(err).context("merging the pull request")
+        }
+    }
+}
+
+fn notify_list(fix: &FixPr, owner: &str) -> String {
+    let mut people: Vec<String> = Vec::new();
+    if let Some(by) = fix.requested_by.as_deref().filter(|b| !b.is_empty()) {
+        people.push(format!("@{by}"));
+    }
+    let owner = format!("@{owner}");
+    if !people.contains(&owner) {
+        people.push(owner);
+    }
+    format!(": {}", people.join(", "))
+}
+
+async fn request_review(
+    act: &Act<'_>,
+    fix: &FixPr,
+    pull: &PullRequest,
+    settings: &RepoSettings,
+    tier: Tier,
+    reasons: &[String],
+) -> anyhow::Result<Handled> {
+    match lifecycle::claim(act.ctx, fix.id, act.head, "review", None).await? {
+        Claim::Act => {}
+        Claim::Done => {
+            return Ok(Handled::Skipped(
+                "a review is already requested on this head".to_owned(),
+            ));
+        }
+        Claim::Refused(why) => return Ok(Handled::Skipped(why)),
+    }
+    if pull.draft {
+        act.github
+            .mark_ready_for_review(act.inst, pull)
+            .await
+            .context("marking the pull request ready for review")?;
+    }
+    let reviewers: Vec<String> = fix
+        .requested_by
+        .iter()
+        .filter(|r| !r.is_empty() && !r.ends_with("[bot]"))
+        .cloned()
+        .collect();
+    if !reviewers.is_empty() {
+        act.github
+            .request_reviewers(act.inst, act.repo, act.number, &reviewers)
+            .await
+            .context("requesting a review")?;
+    }
+    let label = Label {
+        name: settings.config.labels.needs_review.clone(),
+        color: "fbca04".to_owned(),
+        description: Some("GlobalLM: a maintainer's review is needed before merging".to_owned()),
+    };
+    act.ctx
+        .ensure_label(act.github, act.inst, act.repo, &label)
+        .await
+        .context("creating the review label")?;
+    act.github
+        .add_labels(
+            act.inst,
+            act.repo,
+            act.number,
+            std::slice::from_ref(&label.name),
+        )
+        .await
+        .context("labelling the pull request")?;
+    let why = if tier == Tier::High {
+        "a **HIGH**-tier change".to_owned()
+    } else {
+        format!(
+            "a **{tier}**-tier change this repository's `automerge` setting keeps from merging itself"
+        )
+    };
+    act.comment(
+        "review",
+        &format!(
+            "CI is green. This is {why}, so GlobalLM does not merge it: a review is requested. A maintainer's `/globallm merge` merges this head ({}).\n\n{}",
+            render::short(act.head),
+            reasons_list(reasons)
+        ),
+    )
+    .await?;
+    Ok(Handled::Done)
+}
+
+/// Stops automation for good after someone else pushed `head` to the branch, and says so once.
+pub async fn stop_for_human_push(
+    ctx: &Context,
+    github: &GithubClient,
+    fix: &FixPr,
+    head: &str,
+) -> anyhow::Result<Handled> {
+    if !lifecycle::human_push(ctx, fix.id, head).await? {
+        return Ok(Handled::Skipped("automation is already stopped".to_owned()));
+    }
+    let (inst, repo) = super::target(fix)?;
+    let number = IssueNumber(u64::try_from(fix.pr_number.unwrap_or_default()).unwrap_or_default());
+    github
+        .create_comment(
+            inst,
+            &repo,
+            number,
+            &format!("fix:{}:human-push@{head}", fix.id),
+            &render::human_push(head),
+        )
+        .await
+        .context("saying automation stopped")?;
+    Ok(Handled::Done)
+}
