@@ -40,6 +40,15 @@ pub async fn run(
     describe_start(&loaded, &listener);
     let db_path = config.database_path();
     let _lock = lock_database(&db_path)?;
+    // The data directory and the checkout cache hold credentials and private code: only the
+    // service's user may open them.
+    for dir in [
+        config.storage.data_dir.clone(),
+        config.storage.data_dir.join("checkouts"),
+    ] {
+        crate::private_fs::create_private_dir(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     let db = Db::open(
         &db_path,
         Duration::from_millis(config.storage.busy_timeout_ms),
@@ -114,14 +123,10 @@ pub async fn run(
 fn lock_database(db_path: &Path) -> anyhow::Result<std::fs::File> {
     let lock_path = db_path.with_extension("db.lock");
     if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
+        crate::private_fs::create_private_dir(dir)
             .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
+    let file = crate::private_fs::open_or_create_private_file(&lock_path)
         .with_context(|| format!("cannot open {}", lock_path.display()))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
