@@ -74,12 +74,19 @@ pub async fn run(
     let watcher = reloader.clone().watch(watching.clone());
     let scheduler = tokio::spawn(crate::jobs::scheduler::run(ctx.clone(), watching.clone()));
 
+    let setup = server::setup_token::Setup::new(&config.storage.data_dir);
+    if config.github.app_id.is_none() {
+        // Written now, so its path is in the log before anyone opens `/`.
+        setup
+            .ensure_token()
+            .context("cannot write the setup token to the data directory")?;
+    }
     let state = AppState {
         ctx: ctx.clone(),
         ingest,
         metrics,
         reloader: Some(reloader.clone()),
-        registrations: Default::default(),
+        setup,
     };
     let stopping = stop.clone();
     let claims = shutdown.stop_claiming.clone();

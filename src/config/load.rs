@@ -29,6 +29,7 @@ const ENV_NOT_KEYS: &[&str] = &[
     ENV_WEBHOOK_SECRET_PREVIOUS,
     ENV_GITHUB_PRIVATE_KEY,
     ENV_DASHBOARD_TOKEN,
+    ENV_METRICS_TOKEN,
     ENV_LIBRARIES_IO_API_KEY,
 ];
 
@@ -40,6 +41,8 @@ pub const ENV_WEBHOOK_SECRET_PREVIOUS: &str = "GLOBALLM_WEBHOOK_SECRET_PREVIOUS"
 pub const ENV_GITHUB_PRIVATE_KEY: &str = "GLOBALLM_GITHUB_PRIVATE_KEY";
 /// The token that opens the web dashboard.
 pub const ENV_DASHBOARD_TOKEN: &str = "GLOBALLM_DASHBOARD_TOKEN";
+/// The bearer token Prometheus sends to `/metrics`.
+pub const ENV_METRICS_TOKEN: &str = "GLOBALLM_METRICS_TOKEN";
 
 /// The libraries.io API key.
 pub const ENV_LIBRARIES_IO_API_KEY: &str = "GLOBALLM_LIBRARIES_IO_API_KEY";
@@ -57,6 +60,10 @@ const SECRET_KEYS: &[(&str, &str)] = &[
     (
         "server.dashboard_token",
         "set GLOBALLM_DASHBOARD_TOKEN or server.dashboard_token_file",
+    ),
+    (
+        "server.metrics_token",
+        "set GLOBALLM_METRICS_TOKEN or server.metrics_token_file",
     ),
     (
         "github.private_key",
@@ -386,6 +393,11 @@ impl Sources {
                 "server.dashboard_token_file",
                 config.server.dashboard_token_file.as_deref(),
             )?,
+            metrics_token: self.secret(
+                ENV_METRICS_TOKEN,
+                "server.metrics_token_file",
+                config.server.metrics_token_file.as_deref(),
+            )?,
             llm_api_key: self.env_secret(config.llm.primary().api_key_env.as_deref()),
             llm_fallback_api_key: self
                 .env_secret(config.llm.fallback().and_then(|f| f.api_key_env).as_deref()),
@@ -700,6 +712,7 @@ fn expand_home_paths(config: &mut Config, home: Option<&str>) {
         github.webhook_secret_file.as_mut(),
         github.webhook_secret_previous_file.as_mut(),
         config.server.dashboard_token_file.as_mut(),
+        config.server.metrics_token_file.as_mut(),
     ]
     .into_iter()
     .flatten()

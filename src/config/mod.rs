@@ -85,11 +85,15 @@ pub struct ServerConfig {
     /// Address and port to listen on (`GLOBALLM_LISTEN`, `--listen`).
     pub listen: SocketAddr,
     /// The public URL GitHub reaches this service at (`GLOBALLM_PUBLIC_URL`); used for the App
-    /// manifest's webhook and redirect URLs.
+    /// manifest's webhook and redirect URLs, and to mark cookies `Secure` when it is https.
     pub public_url: Option<String>,
-    /// A file holding the token that opens `/dashboard` (or `GLOBALLM_DASHBOARD_TOKEN`).
-    /// Without one the dashboard is served only when the server listens on loopback.
+    /// A file holding the token that opens `/`, `/dashboard` and `/metrics` (or
+    /// `GLOBALLM_DASHBOARD_TOKEN`). Without one they are served only to loopback clients that
+    /// did not come through a proxy.
     pub dashboard_token_file: Option<PathBuf>,
+    /// A file holding the bearer token Prometheus sends to `/metrics` (or
+    /// `GLOBALLM_METRICS_TOKEN`).
+    pub metrics_token_file: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -98,7 +102,18 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             public_url: None,
             dashboard_token_file: None,
+            metrics_token_file: None,
         }
+    }
+}
+
+impl ServerConfig {
+    /// Whether browsers reach the service over https (`server.public_url`), so cookies it
+    /// sets are marked `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.to_ascii_lowercase().starts_with("https://"))
     }
 }
 

@@ -1,4 +1,5 @@
-//! Operational routes: liveness, readiness and metrics.
+//! Operational routes: liveness and readiness (open), and metrics (behind the metrics or dashboard token, `access::require_metrics`: its labels name
+//! repositories).
 
 use super::AppState;
 use axum::extract::State;
