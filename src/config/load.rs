@@ -117,6 +117,17 @@ pub enum ConfigError {
         /// The file, environment variable, flag or default it came from.
         origin: String,
     },
+    /// The credentials the manifest flow stored (`<data dir>/github-app.json`) cannot be read.
+    #[error(
+        "the registered GitHub App's credentials cannot be used: {reason}; \
+         `globallm app reset` removes them"
+    )]
+    AppCredentials {
+        /// The data directory holding them.
+        data_dir: PathBuf,
+        /// Why they cannot be read.
+        reason: String,
+    },
     /// A secret in the config file.
     #[error("config key `{key}` holds a secret and is not read from {path}: {how}")]
     SecretInFile {
@@ -452,12 +463,11 @@ impl Sources {
 fn apply_registered_app(config: &mut Config) -> Result<(), ConfigError> {
     use crate::github::app::AppCredentials;
     let data_dir = config.storage.data_dir.clone();
-    let credentials = AppCredentials::load(&data_dir).map_err(|reason| ConfigError::Invalid {
-        key: "storage.data_dir".to_owned(),
-        value: format!("\"{}\"", data_dir.display()),
-        reason,
-        origin: "the registered App's credentials".to_owned(),
-    })?;
+    let credentials =
+        AppCredentials::load(&data_dir).map_err(|reason| ConfigError::AppCredentials {
+            data_dir: data_dir.clone(),
+            reason,
+        })?;
     let Some(app) = credentials else {
         return Ok(());
     };

@@ -103,4 +103,14 @@ impl AppCredentials {
         std::fs::rename(&temp, &path)?;
         Ok(path)
     }
+
+    /// Removes the file (`globallm app reset`). Returns `false` when there was none.
+    pub fn remove(data_dir: &Path) -> std::io::Result<bool> {
+        let _ = std::fs::remove_file(data_dir.join(format!(".{CREDENTIALS_FILE}.tmp")));
+        match std::fs::remove_file(Self::path(data_dir)) {
+            Ok(()) => Ok(true),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
 }
