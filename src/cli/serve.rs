@@ -94,7 +94,8 @@ pub async fn run(
         stopping.cancelled().await;
         claims.cancel();
     });
-    let served = server::serve(listener, server::router(state), stop).await;
+    let read_timeout = Duration::from_secs(config.server.read_timeout_secs);
+    let served = server::serve(listener, server::router(state), stop, read_timeout).await;
     tracing::info!("no longer accepting deliveries; finishing running jobs");
 
     // Every request has been answered and the router (with its writer handle) dropped: the

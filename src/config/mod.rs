@@ -94,6 +94,14 @@ pub struct ServerConfig {
     /// A file holding the bearer token Prometheus sends to `/metrics` (or
     /// `GLOBALLM_METRICS_TOKEN`).
     pub metrics_token_file: Option<PathBuf>,
+    /// The longest a request may take from its headers to its answer, in seconds (`408`).
+    pub request_timeout_secs: u64,
+    /// The longest a client may take to send a request's headers, and the longest it may
+    /// pause while sending its body, in seconds; slower connections are closed.
+    pub read_timeout_secs: u64,
+    /// Requests handled at once (health checks aside); beyond it a request is answered `503`
+    /// with `Retry-After` at once.
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for ServerConfig {
@@ -103,6 +111,9 @@ impl Default for ServerConfig {
             public_url: None,
             dashboard_token_file: None,
             metrics_token_file: None,
+            request_timeout_secs: 30,
+            read_timeout_secs: 10,
+            max_concurrent_requests: 512,
         }
     }
 }

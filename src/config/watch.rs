@@ -105,6 +105,18 @@ fn warn_about_restart_only_keys(old: &Config, new: &Config) {
     let restart_only = [
         ("server.listen", old.server.listen != new.server.listen),
         (
+            "server (timeouts and max_concurrent_requests)",
+            (
+                old.server.request_timeout_secs,
+                old.server.read_timeout_secs,
+                old.server.max_concurrent_requests,
+            ) != (
+                new.server.request_timeout_secs,
+                new.server.read_timeout_secs,
+                new.server.max_concurrent_requests,
+            ),
+        ),
+        (
             "storage",
             old.storage != new.storage || old.database_path() != new.database_path(),
         ),

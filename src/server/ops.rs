@@ -1,4 +1,5 @@
-//! Operational routes: liveness and readiness (open), and metrics (behind the metrics or dashboard token, `access::require_metrics`: its labels name
+//! Operational routes: liveness and readiness (open, outside the concurrency limit), and
+//! metrics (behind the metrics or dashboard token, `access::require_metrics`: its labels name
 //! repositories).
 
 use super::AppState;
