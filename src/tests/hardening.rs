@@ -1,6 +1,6 @@
 //! Hardening (issue 14) through the real router: the setup token and the browser-bound,
 //! single-use registration; no second registration once an App is configured; the operator's
-//! pages and the metrics behind their tokens.
+//! pages and the metrics behind their tokens; every subscribed event handled.
 
 use super::app_flows::cookie_pair;
 use crate::db::installations::{self, InstallationFields};
@@ -301,5 +301,33 @@ async fn metrics_need_the_metrics_or_dashboard_token() {
     assert_eq!(app.request(get(Some("dash"))).await.status, StatusCode::OK);
     for open in ["/healthz", "/readyz"] {
         assert_eq!(app.get(open).await.status, StatusCode::OK, "{open}");
+    }
+}
+
+#[tokio::test]
+async fn every_event_the_manifest_subscribes_to_has_a_handler() {
+    // Without an App every handler that acts fails for want of a client; one that has nothing
+    // to do with the event says so.
+    let app = TestApp::start_unregistered().await;
+    let manifest = crate::server::setup::manifest("https://globallm.example.org");
+    let events = manifest["default_events"].as_array().expect("events");
+    assert!(!events.is_empty());
+    for event in events {
+        let name = event.as_str().expect("a name");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/webhooks")
+            .join(format!("{name}.json"));
+        let body = std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+        let parsed = crate::event::parse(name, &body)
+            .expect("parses")
+            .unwrap_or_else(|| panic!("the manifest subscribes to `{name}`, which is not parsed"));
+        if let Ok(crate::handlers::Handled::Skipped(note)) =
+            crate::handlers::dispatch(&app.ctx, parsed).await
+        {
+            assert!(
+                !note.contains("no handler"),
+                "the manifest subscribes to `{name}`, which nothing handles"
+            );
+        }
     }
 }
