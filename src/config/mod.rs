@@ -139,6 +139,9 @@ pub struct StorageConfig {
     pub database: Option<PathBuf>,
     /// How long a database write waits for another process's lock, in milliseconds.
     pub busy_timeout_ms: u64,
+    /// Days history is kept: processed deliveries, dead jobs, command runs, redelivery
+    /// requests, closed budget windows and discovery runs older than this are pruned daily.
+    pub retention_days: u32,
 }
 
 impl Default for StorageConfig {
@@ -148,6 +151,7 @@ impl Default for StorageConfig {
             data_dir: PathBuf::from("globallm-data"),
             database: None,
             busy_timeout_ms: 5_000,
+            retention_days: 30,
         }
     }
 }

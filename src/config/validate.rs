@@ -74,6 +74,12 @@ fn validate_server(config: &Config) -> Result<(), Invalid> {
     if server.max_concurrent_requests == 0 {
         return invalid("server.max_concurrent_requests", "must be at least 1");
     }
+    if config.storage.retention_days == 0 {
+        return invalid(
+            "storage.retention_days",
+            "must be at least 1 (a day's deliveries are needed to answer redeliveries)",
+        );
+    }
     Ok(())
 }
 

@@ -118,7 +118,16 @@ fn warn_about_restart_only_keys(old: &Config, new: &Config) {
         ),
         (
             "storage",
-            old.storage != new.storage || old.database_path() != new.database_path(),
+            // The retention is read by each day's prune job, so it needs no restart.
+            (
+                &old.storage.data_dir,
+                old.storage.busy_timeout_ms,
+                old.database_path(),
+            ) != (
+                &new.storage.data_dir,
+                new.storage.busy_timeout_ms,
+                new.database_path(),
+            ),
         ),
         ("jobs.workers", old.jobs.workers != new.jobs.workers),
         ("logging", old.logging != new.logging),

@@ -6,6 +6,7 @@ pub mod backfill;
 pub mod catch_up;
 pub mod nightly_discovery;
 mod process_delivery;
+pub mod prune;
 pub mod scheduler;
 pub mod worker;
 
@@ -113,6 +114,7 @@ impl Registry {
         registry.register::<BackfillTriage>();
         registry.register::<crate::automation::fix::FixIssue>();
         registry.register::<NightlyDiscovery>();
+        registry.register::<prune::Prune>();
         registry
     }
 

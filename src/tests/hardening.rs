@@ -1,11 +1,14 @@
 //! Hardening (issue 14) through the real router: the setup token and the browser-bound,
 //! single-use registration; no second registration once an App is configured; the operator's
-//! pages and the metrics behind their tokens; every subscribed event handled.
+//! pages and the metrics behind their tokens; every subscribed event handled; the daily
+//! prune, what it deletes and what it keeps.
 
 use super::app_flows::cookie_pair;
 use crate::db::installations::{self, InstallationFields};
 use crate::github::app::AppCredentials;
 use crate::github::ids::{InstallationId, RepoId};
+use crate::jobs::prune::{self, PruneReport};
+use crate::jobs::{BackgroundJob as _, scheduler};
 use crate::server::setup_token::{self, MAX_PENDING};
 use crate::testing::fake_github;
 use crate::testing::harness::TestApp;
@@ -330,4 +333,217 @@ async fn every_event_the_manifest_subscribes_to_has_a_handler() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn the_scheduler_enqueues_one_prune_a_day() {
+    let app = TestApp::start_unregistered().await;
+    let entries: Vec<_> = scheduler::entries()
+        .into_iter()
+        .filter(|entry| entry.kind == prune::Prune::KIND)
+        .collect();
+    let day = 24 * 60 * 60 * 1000;
+    // Two days ago, so both days' jobs are due now.
+    let t0 = (crate::time::now_ms() / day - 2) * day;
+    let tick = |now| scheduler::tick(&app.ctx, &entries, now);
+    assert_eq!(tick(t0 + 1_000).await.expect("tick"), 1);
+    assert_eq!(tick(t0 + 3_600_000).await.expect("tick"), 0, "same day");
+    assert_eq!(tick(t0 + day).await.expect("tick"), 1, "the next day");
+    assert_eq!(app.drain().await, 2, "the prune jobs run");
+}
+
+async fn exec(app: &TestApp, sql: &'static str, binds: &[i64]) {
+    let mut query = sqlx::query(sql);
+    for value in binds {
+        query = query.bind(*value);
+    }
+    let mut tx = app.ctx.db.write().await.expect("write");
+    query.execute(tx.conn()).await.expect(sql);
+    tx.commit().await.expect("commit");
+}
+
+async fn count(app: &TestApp, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(app.ctx.db.pool())
+        .await
+        .expect(sql)
+}
+
+const DELIVERY: &str =
+    "INSERT INTO deliveries (id, delivery_guid, event, headers, body, received_at, outcome)
+     VALUES (?, 'guid-' || ?, 'issues', '{}', x'7b7d', ?, ?)";
+
+#[tokio::test]
+async fn prune_deletes_old_finished_history_in_batches_and_keeps_what_is_needed() {
+    let app = TestApp::start_unregistered().await;
+    let day = 24 * 60 * 60 * 1000;
+    let now = 1_800_000_000_000;
+    let old = now - 31 * day;
+    let recent = now - day;
+
+    // 1,234 old processed deliveries: more than two batches.
+    let mut tx = app.ctx.db.write().await.expect("write");
+    for id in 1..=1_234 {
+        sqlx::query(DELIVERY)
+            .bind(id)
+            .bind(id)
+            .bind(old)
+            .bind("processed")
+            .execute(tx.conn())
+            .await
+            .expect("insert");
+    }
+    tx.commit().await.expect("commit");
+    let keep = [
+        (5_001, recent, "processed"), // within the retention
+        (5_002, old, "queued"),       // not processed yet
+        (5_003, old, "failed"),       // its job is waiting for a retry
+    ];
+    for (id, at, outcome) in keep {
+        let mut tx = app.ctx.db.write().await.expect("write");
+        sqlx::query(DELIVERY)
+            .bind(id)
+            .bind(id)
+            .bind(at)
+            .bind(outcome)
+            .execute(tx.conn())
+            .await
+            .expect("insert");
+        tx.commit().await.expect("commit");
+    }
+    exec(
+        &app,
+        "INSERT INTO jobs (kind, payload, max_attempts, run_at, delivery_id, created_at, updated_at)
+         VALUES ('process_delivery', '{}', 8, ?1, 5003, ?1, ?1)",
+        &[now + day],
+    )
+    .await;
+    // A dead job past the retention, and its delivery: both go.
+    exec(
+        &app,
+        "INSERT INTO deliveries (id, delivery_guid, event, headers, body, received_at, outcome)
+         VALUES (6001, 'dead', 'issues', '{}', x'7b7d', ?1, 'failed')",
+        &[old],
+    )
+    .await;
+    exec(
+        &app,
+        "INSERT INTO jobs (kind, payload, state, max_attempts, run_at, delivery_id, created_at, updated_at)
+         VALUES ('process_delivery', '{}', 'dead', 8, ?1, 6001, ?1, ?1)",
+        &[old],
+    )
+    .await;
+    exec(
+        &app,
+        "INSERT INTO command_runs (repo, comment_id, verb, occurrence, outcome, ran_at)
+         VALUES ('a/b', 1, 'fix', 0, 'done', ?1), ('a/b', 2, 'fix', 0, 'done', ?2)",
+        &[old, recent],
+    )
+    .await;
+    exec(
+        &app,
+        "INSERT INTO redelivery_requests (guid, hook_delivery_id, requests, requested_at)
+         VALUES ('g1', 1, 1, ?1), ('g2', 2, 1, ?2)",
+        &[old, recent],
+    )
+    .await;
+    // A budget window that ended long ago, and the current one.
+    let old_window = now - 60 * day;
+    exec(
+        &app,
+        "INSERT INTO budget_reservations (id, window_start, repo, language, purpose, state,
+             tokens_reserved, seconds_reserved, fix_attempts, created_at, expires_at)
+         VALUES (1, ?1, 'a/b', 'rust', 'triage', 'settled', 10, 0, 0, ?1, ?1),
+                (2, ?2, 'a/b', 'rust', 'triage', 'active', 10, 0, 0, ?2, ?2)",
+        &[old_window, now - day],
+    )
+    .await;
+    exec(
+        &app,
+        "INSERT INTO budget_ledger (reservation_id, event, window_start, repo, language, at)
+         VALUES (1, 'reserve', ?1, 'a/b', 'rust', ?1), (2, 'reserve', ?2, 'a/b', 'rust', ?2)",
+        &[old_window, now - day],
+    )
+    .await;
+    exec(
+        &app,
+        "INSERT INTO budget_usage (window_start, scope, tokens) VALUES (?1, 'all', 10), (?2, 'all', 10)",
+        &[old_window, now - day],
+    )
+    .await;
+    // Discovery: three old finished runs (the newest two stay) and a running one.
+    for (id, state) in [
+        (1, "finished"),
+        (2, "finished"),
+        (3, "finished"),
+        (4, "running"),
+    ] {
+        let mut tx = app.ctx.db.write().await.expect("write");
+        sqlx::query(
+            "INSERT INTO discovery_runs (id, trigger, languages, min_stars, state, started_at)
+             VALUES (?, 'manual', 'rust', 1000, ?, ?)",
+        )
+        .bind(id)
+        .bind(state)
+        .bind(old)
+        .execute(tx.conn())
+        .await
+        .expect("run");
+        for n in 0..3 {
+            sqlx::query(
+                "INSERT INTO discovered_repos (run_id, repo, github_id, language, stars, archived,
+                     disabled, fork, mirror) VALUES (?, ?, ?, 'rust', 5000, 0, 0, 0, 0)",
+            )
+            .bind(id)
+            .bind(format!("o/r{n}"))
+            .bind(n)
+            .execute(tx.conn())
+            .await
+            .expect("repo");
+        }
+        tx.commit().await.expect("commit");
+    }
+
+    let report = prune::prune(&app.ctx.db, 30, now).await.expect("pruned");
+    assert_eq!(
+        report,
+        PruneReport {
+            deliveries: 1_235,
+            dead_jobs: 1,
+            command_runs: 1,
+            redelivery_requests: 1,
+            budget_rows: 3,
+            discovery_runs: 1,
+        }
+    );
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM deliveries ORDER BY id")
+        .fetch_all(app.ctx.db.pool())
+        .await
+        .expect("ids");
+    assert_eq!(ids, vec![5_001, 5_002, 5_003]);
+    for (sql, left) in [
+        ("SELECT count(*) FROM jobs", 1),
+        ("SELECT count(*) FROM command_runs", 1),
+        ("SELECT count(*) FROM redelivery_requests", 1),
+        ("SELECT count(*) FROM budget_ledger", 1),
+        ("SELECT count(*) FROM budget_reservations", 1),
+        ("SELECT count(*) FROM budget_usage", 1),
+        ("SELECT count(*) FROM discovered_repos", 9),
+    ] {
+        assert_eq!(count(&app, sql).await, left, "{sql}");
+    }
+    let runs: Vec<i64> = sqlx::query_scalar("SELECT id FROM discovery_runs ORDER BY id")
+        .fetch_all(app.ctx.db.pool())
+        .await
+        .expect("runs");
+    assert_eq!(
+        runs,
+        vec![2, 3, 4],
+        "the newest two finished runs and the running one stay"
+    );
+    assert_eq!(
+        prune::prune(&app.ctx.db, 30, now).await.expect("pruned"),
+        PruneReport::default(),
+        "a second pass finds nothing"
+    );
 }

@@ -246,13 +246,18 @@ impl TestService {
     }
 }
 
-/// How many jobs were ever created (SQLite's AUTOINCREMENT high-water mark), so a test can
-/// tell "no second job" even after the first one finished and was deleted.
+/// How many jobs other than the scheduler's periodic ones (the daily prune, …) were ever
+/// created: SQLite's AUTOINCREMENT high-water mark less the periodic jobs, each of which
+/// keeps its dedup key. So a test can tell "no second job" even after the first one finished
+/// and was deleted.
 pub async fn jobs_ever_created(db: &Db) -> i64 {
-    sqlx::query_scalar("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0)")
-        .fetch_one(db.pool())
-        .await
-        .expect("sqlite_sequence readable")
+    sqlx::query_scalar(
+        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0)
+              - (SELECT count(*) FROM job_dedup_keys)",
+    )
+    .fetch_one(db.pool())
+    .await
+    .expect("sqlite_sequence readable")
 }
 
 pub async fn count(db: &Db, table: &'static str) -> i64 {
