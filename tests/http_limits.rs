@@ -171,17 +171,29 @@ async fn beyond_the_concurrency_limit_requests_get_503_with_retry_after() {
     service.stop().await;
 }
 
-/// A connection that sends its request a byte at a time, forever.
-async fn trickle(addr: SocketAddr, bytes: Vec<u8>) {
-    let Ok(mut stream) = TcpStream::connect(addr).await else {
-        return;
+/// A connection that sends `head` at once, then `trickled` a byte at a time, forever; returns
+/// why it stopped.
+async fn slow_client(addr: SocketAddr, head: Vec<u8>, trickled: Vec<u8>) -> String {
+    let mut stream = match TcpStream::connect(addr).await {
+        Ok(stream) => stream,
+        Err(err) => return format!("connect: {err}"),
     };
-    for byte in bytes.iter().cycle() {
-        if stream.write_all(&[*byte]).await.is_err() {
-            return;
+    if let Err(err) = stream.write_all(&head).await {
+        return format!("head: {err}");
+    }
+    let mut answer = [0_u8; 512];
+    for byte in trickled.iter().cycle() {
+        if let Ok(n) = stream.try_read(&mut answer)
+            && n > 0
+        {
+            return format!("answered: {}", String::from_utf8_lossy(&answer[..n]));
+        }
+        if let Err(err) = stream.write_all(&[*byte]).await {
+            return format!("trickle: {err}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    unreachable!("cycle() never ends")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,41 +202,25 @@ async fn five_hundred_slow_clients_leave_health_and_deliveries_answered_within_a
     let service = setup.start().await;
     let mut slow = JoinSet::new();
     for n in 0..500 {
-        let request = if n % 2 == 0 {
+        let (head, trickled) = if n % 2 == 0 {
             // Headers one byte at a time.
-            b"GET /dashboard HTTP/1.1\r\nhost: localhost\r\nx-padding: aaaaaaaaaaaaaaaaaaaa"
-                .to_vec()
+            (
+                Vec::new(),
+                b"GET /dashboard HTTP/1.1\r\nhost: localhost\r\nx-padding: aaaaaaaaaaaaaaaaaaaa"
+                    .to_vec(),
+            )
         } else {
             // Complete headers, then the body one byte at a time.
-            let mut request = webhook_head(100_000, true).into_bytes();
-            let head = request.len();
-            request.extend(std::iter::repeat_n(b'a', 100));
-            // Only the body is repeated by `trickle`; send the head at once.
-            let addr = service.addr;
-            slow.spawn(async move {
-                let Ok(mut stream) = TcpStream::connect(addr).await else {
-                    return;
-                };
-                if stream.write_all(&request[..head]).await.is_err() {
-                    return;
-                }
-                for byte in request[head..].iter().cycle() {
-                    if stream.write_all(&[*byte]).await.is_err() {
-                        return;
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            });
-            continue;
+            (webhook_head(100_000, true).into_bytes(), vec![b'a'; 100])
         };
-        slow.spawn(trickle(service.addr, request));
+        let addr = service.addr;
+        slow.spawn(async move { (n, slow_client(addr, head, trickled).await) });
     }
     // Let every slow client connect and start.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    assert!(
-        slow.try_join_next().is_none(),
-        "the slow clients are all still connected and sending"
-    );
+    if let Some(stopped) = slow.try_join_next() {
+        panic!("a slow client stopped: {stopped:?}");
+    }
 
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(1))

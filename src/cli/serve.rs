@@ -20,9 +20,7 @@ pub async fn serve(sources: Sources) -> anyhow::Result<()> {
     let loaded = sources.load()?;
     super::init_logging(&loaded.config.logging, sources.env_var("RUST_LOG"));
     let listen = loaded.config.server.listen;
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = server::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
     let stop = CancellationToken::new();
     tokio::spawn(stop_on_signal(stop.clone()));
     run(sources, loaded, listener, stop).await

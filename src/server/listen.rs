@@ -1,6 +1,7 @@
-//! Accepting connections: HTTP/1.1 over hyper with a header read timeout (axum's `serve` sets
-//! none, so a client sending its headers a byte at a time would hold its connection forever),
-//! each request tagged with its TCP peer (for `access::Peer`), and graceful shutdown.
+//! Accepting connections: a listening socket with a backlog for bursts, HTTP/1.1 over hyper
+//! with a header read timeout (axum's `serve` sets none, so a client sending its headers a
+//! byte at a time would hold its connection forever), each request tagged with its TCP peer
+//! (for `access::Peer`), and graceful shutdown.
 
 use axum::Router;
 use axum::body::Body;
@@ -8,10 +9,30 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
+
+/// Connections the kernel queues before they are accepted. `TcpListener::bind` asks for 128,
+/// which a burst of a few hundred connections (GitHub's, or a flood of slow clients)
+/// overflows: the kernel then answers with SYN cookies and resets connections. The kernel caps
+/// it at `net.core.somaxconn`.
+const BACKLOG: u32 = 1024;
+
+/// Binds the service's listening socket (address reuse on, a backlog of 1,024).
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then stops accepting, lets
 /// the requests in flight finish (each waits for its delivery to be stored), closes idle

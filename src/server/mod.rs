@@ -9,7 +9,7 @@ pub mod setup;
 pub mod setup_token;
 pub mod webhook;
 
-pub use listen::serve;
+pub use listen::{bind, serve};
 
 use crate::config::watch::Reloader;
 use crate::context::Context;

@@ -12,7 +12,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tempfile::TempDir;
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -92,9 +91,9 @@ impl Setup {
     }
 
     pub async fn start(&self) -> TestService {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port");
+        // As `serve` binds it, with its backlog.
+        let listener =
+            globallm::server::bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("a loopback port");
         let addr = listener.local_addr().expect("bound");
         let sources = self.sources();
         let loaded = sources.load().expect("the test configuration loads");
