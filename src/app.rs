@@ -13,5 +13,6 @@ pub fn job_registry() -> Registry {
     registry.register::<TriageIssue>();
     registry.register::<crate::fix::FixIssue>();
     registry.register::<NightlyDiscovery>();
+    registry.register::<crate::jobs::prune::Prune>();
     registry
 }

@@ -18,6 +18,7 @@ pub mod handlers;
 pub mod jobs;
 pub mod llm;
 pub mod monitoring;
+pub mod private_fs;
 pub mod scoring;
 pub mod server;
 pub mod solution;

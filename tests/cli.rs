@@ -170,3 +170,124 @@ async fn a_second_service_on_the_same_database_is_refused() {
     );
     service.stop().await;
 }
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::symlink_metadata(path)
+        .unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn serve_keeps_its_files_private_and_logs_only_the_setup_tokens_path() {
+    use std::io::{BufRead as _, BufReader};
+    let setup = Setup::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_globallm"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_clear()
+        .envs(&setup.env)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary runs");
+    let mut log = String::new();
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    for line in lines.by_ref() {
+        let line = line.expect("a log line");
+        log.push_str(&line);
+        log.push('\n');
+        if log.contains("listening on") && log.contains("setup-token") {
+            break;
+        }
+    }
+    let data = setup.dir.path().join("data");
+    let token_file = data.join("setup-token");
+    let token = std::fs::read_to_string(&token_file).expect("the setup token is written");
+    let modes = [
+        (data.clone(), 0o700),
+        (data.join("checkouts"), 0o700),
+        (data.join("globallm.db"), 0o600),
+        (data.join("globallm.db-wal"), 0o600),
+        (data.join("globallm.db.lock"), 0o600),
+        (token_file.clone(), 0o600),
+    ];
+    child.kill().expect("stopped");
+    child.wait().expect("reaped");
+    for line in lines {
+        log.push_str(&line.unwrap_or_default());
+    }
+
+    assert!(
+        log.contains(&token_file.display().to_string()),
+        "the token's path is logged: {log}"
+    );
+    assert_eq!(
+        log.matches("setup-token").count(),
+        1,
+        "the path is logged once: {log}"
+    );
+    assert!(
+        !log.contains(token.trim()),
+        "the token itself never is: {log}"
+    );
+    for (path, expected) in modes {
+        assert_eq!(mode(&path), expected, "{}", path.display());
+    }
+}
+
+fn store_app(setup: &Setup) -> std::path::PathBuf {
+    let data = setup.dir.path().join("data");
+    let credentials: globallm::github::app::AppCredentials =
+        serde_json::from_value(serde_json::json!({
+            "id": 4242, "slug": "our-globallm", "pem": "-----BEGIN…", "webhook_secret": "s",
+            "client_secret": "c"
+        }))
+        .expect("credentials");
+    credentials.store(&data).expect("stored")
+}
+
+#[test]
+fn app_reset_says_what_it_removes_and_asks_first() {
+    let setup = Setup::new().without_env("GLOBALLM_WEBHOOK_SECRET");
+    let stored = store_app(&setup);
+    assert_eq!(mode(&stored), 0o600);
+
+    // No terminal to ask on and no --yes: nothing is removed.
+    let output = Command::new(env!("CARGO_BIN_EXE_globallm"))
+        .args(["app", "reset"])
+        .env_clear()
+        .envs(&setup.env)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&stored.display().to_string())
+            && stdout.contains("our-globallm")
+            && stdout.contains("4242")
+            && stdout.contains("private key"),
+        "it says exactly what goes: {stdout}"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--yes"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stored.exists(), "nothing removed without confirmation");
+
+    let output = globallm(&setup, &["app", "reset", "--yes"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("Removed"));
+    assert!(!stored.exists());
+
+    let output = globallm(&setup, &["app", "reset", "--yes"]);
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("Nothing to remove"));
+}

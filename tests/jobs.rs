@@ -9,7 +9,7 @@ use globallm::context::Context;
 use globallm::db::Db;
 use globallm::db::deliveries::{self, NewDelivery};
 use globallm::db::ingest::{Ingest, Stored};
-use globallm::db::jobs::{self, Job, NewJob};
+use globallm::db::jobs::{self, Holder, Job, NewJob};
 use globallm::handlers::ProcessDelivery;
 use globallm::jobs::worker::{self, Shutdown};
 use globallm::jobs::{BackgroundJob, Done, JobError};
@@ -137,6 +137,19 @@ fn fast_config() -> JobsConfig {
     }
 }
 
+/// A job as the transaction in progress sees it.
+async fn job_in(conn: &mut sqlx::SqliteConnection, id: i64) -> Job {
+    sqlx::query_as(
+        "SELECT id, kind, payload, state, attempts, max_attempts, run_at, lease_until, leased_by,
+                last_error, delivery_id, created_at, updated_at
+         FROM jobs WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await
+    .expect("the job")
+}
+
 async fn job_gone(db: &Db, id: i64) -> bool {
     jobs::get(db.pool(), id).await.expect("query").is_none()
 }
@@ -182,15 +195,111 @@ async fn an_expired_lease_makes_the_job_claimable_again() {
         (id, 2, Some("worker-b"))
     );
     assert!(
-        !jobs::complete(tx.conn(), id, "worker-a")
+        !jobs::complete(tx.conn(), Holder::of(&first, "worker-a"))
             .await
             .expect("complete"),
         "the worker that lost the lease cannot delete the job"
     );
     assert!(
-        jobs::complete(tx.conn(), id, "worker-b")
+        jobs::complete(tx.conn(), Holder::of(&again, "worker-b"))
             .await
             .expect("complete")
+    );
+    tx.commit().await.expect("commit");
+}
+
+#[tokio::test]
+async fn a_worker_whose_lease_expired_cannot_fail_the_job_its_new_holder_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(&dir.path().join("q.db"), Duration::from_secs(5), 2)
+        .await
+        .expect("opens");
+    let t0 = 1_000_000;
+    let mut tx = db.write().await.expect("write");
+    let new = NewJob {
+        kind: "k",
+        payload: "{}".to_owned(),
+        max_attempts: 5,
+        run_at: t0,
+        delivery_id: None,
+        dedup_key: None,
+    };
+    let id = jobs::enqueue(tx.conn(), &new, t0)
+        .await
+        .expect("enqueue")
+        .expect("new");
+    let stale = jobs::claim(tx.conn(), "worker-a", t0, 1_000)
+        .await
+        .expect("claim")
+        .expect("due");
+    // The lease expires; worker B claims the job and runs it.
+    let current = jobs::claim(tx.conn(), "worker-b", t0 + 1_000, 1_000)
+        .await
+        .expect("claim")
+        .expect("claimable once the lease expired");
+
+    for retry_at in [Some(t0 + 60_000), None] {
+        assert!(
+            !jobs::fail(
+                tx.conn(),
+                Holder::of(&stale, "worker-a"),
+                "late",
+                retry_at,
+                t0 + 1_500
+            )
+            .await
+            .expect("fail"),
+            "the worker that lost the lease cannot reschedule or dead-letter the job"
+        );
+    }
+    let job = job_in(tx.conn(), id).await;
+    assert_eq!(
+        (
+            job.state.as_str(),
+            job.leased_by.as_deref(),
+            job.last_error.as_deref()
+        ),
+        ("queued", Some("worker-b"), None),
+        "worker B still holds the job, untouched"
+    );
+
+    // Even the same worker id that claims the job again is a new holder: its old claim is stale.
+    let reclaimed = jobs::claim(tx.conn(), "worker-b", t0 + 2_000, 1_000)
+        .await
+        .expect("claim")
+        .expect("claimable once the lease expired");
+    assert!(
+        !jobs::fail(
+            tx.conn(),
+            Holder::of(&current, "worker-b"),
+            "late",
+            None,
+            t0 + 2_500
+        )
+        .await
+        .expect("fail")
+    );
+    assert!(
+        !jobs::complete(tx.conn(), Holder::of(&current, "worker-b"))
+            .await
+            .expect("complete")
+    );
+    assert!(
+        jobs::fail(
+            tx.conn(),
+            Holder::of(&reclaimed, "worker-b"),
+            "boom",
+            None,
+            t0 + 2_500
+        )
+        .await
+        .expect("fail"),
+        "the current holder records its failure"
+    );
+    let job = job_in(tx.conn(), id).await;
+    assert_eq!(
+        (job.state.as_str(), job.last_error.as_deref()),
+        ("dead", Some("boom"))
     );
     tx.commit().await.expect("commit");
 }

@@ -2,6 +2,7 @@
 
 mod analyze_cmd;
 pub(crate) mod analyze_repo;
+mod app_cmd;
 mod budget_cmd;
 mod classifier_cmd;
 mod config_cmd;
@@ -49,6 +50,12 @@ pub enum Command {
         /// Address to listen on [default: 127.0.0.1:3000]
         #[arg(long, value_name = "ADDR")]
         listen: Option<SocketAddr>,
+    },
+    /// Manage the GitHub App registered from `/` (`app reset` forgets it)
+    App {
+        /// What to do
+        #[command(subcommand)]
+        command: app_cmd::AppCommand,
     },
     /// Inspect and requeue background jobs
     Jobs {
@@ -128,6 +135,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             jobs_cmd::run(&sources, command).await
         }
         Command::Config(args) => config_cmd::run(&sources, &args),
+        Command::App { command } => app_cmd::run(&sources, &command),
         Command::Classifier { command } => classifier_cmd::run(command),
         Command::Localize(args) => localize_cmd::run(&args),
         Command::Analyze(args) => {

@@ -20,9 +20,7 @@ pub async fn serve(sources: Sources) -> anyhow::Result<()> {
     let loaded = sources.load()?;
     super::init_logging(&loaded.config.logging, sources.env_var("RUST_LOG"));
     let listen = loaded.config.server.listen;
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = server::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
     let stop = CancellationToken::new();
     tokio::spawn(stop_on_signal(stop.clone()));
     run(sources, loaded, listener, stop).await
@@ -40,6 +38,15 @@ pub async fn run(
     describe_start(&loaded, &listener);
     let db_path = config.database_path();
     let _lock = lock_database(&db_path)?;
+    // The data directory and the checkout cache hold credentials and private code: only the
+    // service's user may open them.
+    for dir in [
+        config.storage.data_dir.clone(),
+        config.storage.data_dir.join("checkouts"),
+    ] {
+        crate::private_fs::create_private_dir(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     let db = Db::open(
         &db_path,
         Duration::from_millis(config.storage.busy_timeout_ms),
@@ -65,12 +72,19 @@ pub async fn run(
     let watcher = reloader.clone().watch(watching.clone());
     let scheduler = tokio::spawn(crate::jobs::scheduler::run(ctx.clone(), watching.clone()));
 
+    let setup = server::setup_token::Setup::new(&config.storage.data_dir);
+    if config.github.app_id.is_none() {
+        // Written now, so its path is in the log before anyone opens `/`.
+        setup
+            .ensure_token()
+            .context("cannot write the setup token to the data directory")?;
+    }
     let state = AppState {
         ctx: ctx.clone(),
         ingest,
         metrics,
         reloader: Some(reloader.clone()),
-        registrations: Default::default(),
+        setup,
     };
     let stopping = stop.clone();
     let claims = shutdown.stop_claiming.clone();
@@ -78,7 +92,8 @@ pub async fn run(
         stopping.cancelled().await;
         claims.cancel();
     });
-    let served = server::serve(listener, server::router(state), stop).await;
+    let read_timeout = Duration::from_secs(config.server.read_timeout_secs);
+    let served = server::serve(listener, server::router(state), stop, read_timeout).await;
     tracing::info!("no longer accepting deliveries; finishing running jobs");
 
     // Every request has been answered and the router (with its writer handle) dropped: the
@@ -114,14 +129,10 @@ pub async fn run(
 fn lock_database(db_path: &Path) -> anyhow::Result<std::fs::File> {
     let lock_path = db_path.with_extension("db.lock");
     if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
+        crate::private_fs::create_private_dir(dir)
             .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
+    let file = crate::private_fs::open_or_create_private_file(&lock_path)
         .with_context(|| format!("cannot open {}", lock_path.display()))?;
     match file.try_lock() {
         Ok(()) => Ok(file),

@@ -29,6 +29,7 @@ const ENV_NOT_KEYS: &[&str] = &[
     ENV_WEBHOOK_SECRET_PREVIOUS,
     ENV_GITHUB_PRIVATE_KEY,
     ENV_DASHBOARD_TOKEN,
+    ENV_METRICS_TOKEN,
     ENV_LIBRARIES_IO_API_KEY,
 ];
 
@@ -40,6 +41,8 @@ pub const ENV_WEBHOOK_SECRET_PREVIOUS: &str = "GLOBALLM_WEBHOOK_SECRET_PREVIOUS"
 pub const ENV_GITHUB_PRIVATE_KEY: &str = "GLOBALLM_GITHUB_PRIVATE_KEY";
 /// The token that opens the web dashboard.
 pub const ENV_DASHBOARD_TOKEN: &str = "GLOBALLM_DASHBOARD_TOKEN";
+/// The bearer token Prometheus sends to `/metrics`.
+pub const ENV_METRICS_TOKEN: &str = "GLOBALLM_METRICS_TOKEN";
 
 /// The libraries.io API key.
 pub const ENV_LIBRARIES_IO_API_KEY: &str = "GLOBALLM_LIBRARIES_IO_API_KEY";
@@ -57,6 +60,10 @@ const SECRET_KEYS: &[(&str, &str)] = &[
     (
         "server.dashboard_token",
         "set GLOBALLM_DASHBOARD_TOKEN or server.dashboard_token_file",
+    ),
+    (
+        "server.metrics_token",
+        "set GLOBALLM_METRICS_TOKEN or server.metrics_token_file",
     ),
     (
         "github.private_key",
@@ -109,6 +116,17 @@ pub enum ConfigError {
         reason: String,
         /// The file, environment variable, flag or default it came from.
         origin: String,
+    },
+    /// The credentials the manifest flow stored (`<data dir>/github-app.json`) cannot be read.
+    #[error(
+        "the registered GitHub App's credentials cannot be used: {reason}; \
+         `globallm app reset` removes them"
+    )]
+    AppCredentials {
+        /// The data directory holding them.
+        data_dir: PathBuf,
+        /// Why they cannot be read.
+        reason: String,
     },
     /// A secret in the config file.
     #[error("config key `{key}` holds a secret and is not read from {path}: {how}")]
@@ -386,6 +404,11 @@ impl Sources {
                 "server.dashboard_token_file",
                 config.server.dashboard_token_file.as_deref(),
             )?,
+            metrics_token: self.secret(
+                ENV_METRICS_TOKEN,
+                "server.metrics_token_file",
+                config.server.metrics_token_file.as_deref(),
+            )?,
             llm_api_key: self.env_secret(config.llm.primary().api_key_env.as_deref()),
             llm_fallback_api_key: self
                 .env_secret(config.llm.fallback().and_then(|f| f.api_key_env).as_deref()),
@@ -440,12 +463,11 @@ impl Sources {
 fn apply_registered_app(config: &mut Config) -> Result<(), ConfigError> {
     use crate::github::app::AppCredentials;
     let data_dir = config.storage.data_dir.clone();
-    let credentials = AppCredentials::load(&data_dir).map_err(|reason| ConfigError::Invalid {
-        key: "storage.data_dir".to_owned(),
-        value: format!("\"{}\"", data_dir.display()),
-        reason,
-        origin: "the registered App's credentials".to_owned(),
-    })?;
+    let credentials =
+        AppCredentials::load(&data_dir).map_err(|reason| ConfigError::AppCredentials {
+            data_dir: data_dir.clone(),
+            reason,
+        })?;
     let Some(app) = credentials else {
         return Ok(());
     };
@@ -700,6 +722,7 @@ fn expand_home_paths(config: &mut Config, home: Option<&str>) {
         github.webhook_secret_file.as_mut(),
         github.webhook_secret_previous_file.as_mut(),
         config.server.dashboard_token_file.as_mut(),
+        config.server.metrics_token_file.as_mut(),
     ]
     .into_iter()
     .flatten()

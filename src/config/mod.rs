@@ -85,11 +85,23 @@ pub struct ServerConfig {
     /// Address and port to listen on (`GLOBALLM_LISTEN`, `--listen`).
     pub listen: SocketAddr,
     /// The public URL GitHub reaches this service at (`GLOBALLM_PUBLIC_URL`); used for the App
-    /// manifest's webhook and redirect URLs.
+    /// manifest's webhook and redirect URLs, and to mark cookies `Secure` when it is https.
     pub public_url: Option<String>,
-    /// A file holding the token that opens `/dashboard` (or `GLOBALLM_DASHBOARD_TOKEN`).
-    /// Without one the dashboard is served only when the server listens on loopback.
+    /// A file holding the token that opens `/`, `/dashboard` and `/metrics` (or
+    /// `GLOBALLM_DASHBOARD_TOKEN`). Without one they are served only to loopback clients that
+    /// did not come through a proxy.
     pub dashboard_token_file: Option<PathBuf>,
+    /// A file holding the bearer token Prometheus sends to `/metrics` (or
+    /// `GLOBALLM_METRICS_TOKEN`).
+    pub metrics_token_file: Option<PathBuf>,
+    /// The longest a request may take from its headers to its answer, in seconds (`408`).
+    pub request_timeout_secs: u64,
+    /// The longest a client may take to send a request's headers, and the longest it may
+    /// pause while sending its body, in seconds; slower connections are closed.
+    pub read_timeout_secs: u64,
+    /// Requests handled at once (health checks aside); beyond it a request is answered `503`
+    /// with `Retry-After` at once.
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for ServerConfig {
@@ -98,7 +110,21 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             public_url: None,
             dashboard_token_file: None,
+            metrics_token_file: None,
+            request_timeout_secs: 30,
+            read_timeout_secs: 10,
+            max_concurrent_requests: 512,
         }
+    }
+}
+
+impl ServerConfig {
+    /// Whether browsers reach the service over https (`server.public_url`), so cookies it
+    /// sets are marked `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.to_ascii_lowercase().starts_with("https://"))
     }
 }
 
@@ -113,6 +139,9 @@ pub struct StorageConfig {
     pub database: Option<PathBuf>,
     /// How long a database write waits for another process's lock, in milliseconds.
     pub busy_timeout_ms: u64,
+    /// Days history is kept: processed deliveries, dead jobs, command runs, redelivery
+    /// requests, closed budget windows and discovery runs older than this are pruned daily.
+    pub retention_days: u32,
 }
 
 impl Default for StorageConfig {
@@ -122,6 +151,7 @@ impl Default for StorageConfig {
             data_dir: PathBuf::from("globallm-data"),
             database: None,
             busy_timeout_ms: 5_000,
+            retention_days: 30,
         }
     }
 }

@@ -58,6 +58,9 @@ pub struct Secrets {
     /// The token that opens the web dashboard (`GLOBALLM_DASHBOARD_TOKEN` or
     /// `server.dashboard_token_file`).
     pub dashboard_token: Option<Secret>,
+    /// The bearer token Prometheus sends to `/metrics` (`GLOBALLM_METRICS_TOKEN` or
+    /// `server.metrics_token_file`).
+    pub metrics_token: Option<Secret>,
     /// The LLM provider's API key, from the variable `llm.api_key_env` names.
     pub llm_api_key: Option<Secret>,
     /// The fallback LLM provider's API key, from `llm.fallback.api_key_env`.
@@ -90,6 +93,10 @@ impl Secrets {
             (
                 "dashboard_token",
                 self.dashboard_token.as_ref().map(Secret::source),
+            ),
+            (
+                "metrics_token",
+                self.metrics_token.as_ref().map(Secret::source),
             ),
             ("llm_api_key", self.llm_api_key.as_ref().map(Secret::source)),
             (

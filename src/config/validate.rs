@@ -64,6 +64,22 @@ fn validate_server(config: &Config) -> Result<(), Invalid> {
     if let Some(public_url) = &config.server.public_url {
         check_url("server.public_url", public_url)?;
     }
+    let server = &config.server;
+    if server.request_timeout_secs == 0 {
+        return invalid("server.request_timeout_secs", "must be at least 1 second");
+    }
+    if server.read_timeout_secs == 0 {
+        return invalid("server.read_timeout_secs", "must be at least 1 second");
+    }
+    if server.max_concurrent_requests == 0 {
+        return invalid("server.max_concurrent_requests", "must be at least 1");
+    }
+    if config.storage.retention_days == 0 {
+        return invalid(
+            "storage.retention_days",
+            "must be at least 1 (a day's deliveries are needed to answer redeliveries)",
+        );
+    }
     Ok(())
 }
 

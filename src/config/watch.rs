@@ -105,8 +105,29 @@ fn warn_about_restart_only_keys(old: &Config, new: &Config) {
     let restart_only = [
         ("server.listen", old.server.listen != new.server.listen),
         (
+            "server (timeouts and max_concurrent_requests)",
+            (
+                old.server.request_timeout_secs,
+                old.server.read_timeout_secs,
+                old.server.max_concurrent_requests,
+            ) != (
+                new.server.request_timeout_secs,
+                new.server.read_timeout_secs,
+                new.server.max_concurrent_requests,
+            ),
+        ),
+        (
             "storage",
-            old.storage != new.storage || old.database_path() != new.database_path(),
+            // The retention is read by each day's prune job, so it needs no restart.
+            (
+                &old.storage.data_dir,
+                old.storage.busy_timeout_ms,
+                old.database_path(),
+            ) != (
+                &new.storage.data_dir,
+                new.storage.busy_timeout_ms,
+                new.database_path(),
+            ),
         ),
         ("jobs.workers", old.jobs.workers != new.jobs.workers),
         ("logging", old.logging != new.logging),

@@ -210,43 +210,76 @@ pub async fn extend_lease(
     Ok(updated == 1)
 }
 
-/// Deletes a job `worker` finished. Returns `false` when another worker had taken it over.
-pub async fn complete(conn: &mut SqliteConnection, id: i64, worker: &str) -> sqlx::Result<bool> {
-    let deleted = sqlx::query("DELETE FROM jobs WHERE id = ? AND leased_by = ?")
-        .bind(id)
-        .bind(worker)
-        .execute(conn)
-        .await?
-        .rows_affected();
+/// Who holds a job: the worker that claimed it and the attempt its claim counted. A lease
+/// that expired and was claimed again counted another attempt, so the earlier holder no
+/// longer matches, even when the same worker id claimed it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holder<'a> {
+    /// The job.
+    pub id: i64,
+    /// The worker that claimed it.
+    pub worker: &'a str,
+    /// The attempt the claim counted (`Job::attempts` as `claim` returned it).
+    pub attempt: i64,
+}
+
+impl<'a> Holder<'a> {
+    /// The holder of `job`, as `worker` claimed it.
+    pub fn of(job: &Job, worker: &'a str) -> Self {
+        Self {
+            id: job.id,
+            worker,
+            attempt: job.attempts,
+        }
+    }
+}
+
+/// Deletes a job its holder finished. Returns `false` (and changes nothing) when the holder
+/// lost the job: its lease expired and the job was claimed again.
+pub async fn complete(conn: &mut SqliteConnection, holder: Holder<'_>) -> sqlx::Result<bool> {
+    let deleted = sqlx::query(
+        "DELETE FROM jobs WHERE id = ? AND leased_by = ? AND attempts = ? AND state = 'queued'",
+    )
+    .bind(holder.id)
+    .bind(holder.worker)
+    .bind(holder.attempt)
+    .execute(conn)
+    .await?
+    .rows_affected();
     Ok(deleted == 1)
 }
 
-/// Records a failed attempt: the job runs again at `retry_at`, or, when that is `None`, is
-/// dead-lettered. The error is kept either way.
+/// Records a failed attempt of its holder: the job runs again at `retry_at`, or, when that is
+/// `None`, is dead-lettered. The error is kept either way. Returns `false` (and changes
+/// nothing) when the holder lost the job, so a worker whose lease expired cannot reschedule
+/// or dead-letter the attempt another worker is running.
 pub async fn fail(
     conn: &mut SqliteConnection,
-    id: i64,
+    holder: Holder<'_>,
     error: &str,
     retry_at: Option<Millis>,
     now: Millis,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<bool> {
     let (state, run_at) = match retry_at {
         Some(at) => ("queued", at),
         None => ("dead", now),
     };
-    sqlx::query(
+    let updated = sqlx::query(
         "UPDATE jobs SET state = ?, run_at = ?, lease_until = NULL, leased_by = NULL,
                          last_error = ?, updated_at = ?
-         WHERE id = ?",
+         WHERE id = ? AND leased_by = ? AND attempts = ? AND state = 'queued'",
     )
     .bind(state)
     .bind(run_at)
     .bind(error)
     .bind(now)
-    .bind(id)
+    .bind(holder.id)
+    .bind(holder.worker)
+    .bind(holder.attempt)
     .execute(conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
 }
 
 /// Gives a job back without counting the attempt (its worker is shutting down).

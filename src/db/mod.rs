@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod installations;
 pub mod jobs;
 pub mod redeliveries;
+pub mod retention;
 pub mod triage;
 
 use anyhow::Context as _;
@@ -73,7 +74,8 @@ impl WriteTx {
 }
 
 impl Db {
-    /// Opens (creating when missing) the database at `path` and applies pending migrations.
+    /// Opens (creating when missing, mode 0600 in a 0700 directory) the database at `path`
+    /// and applies pending migrations.
     ///
     /// Durability: connections use `synchronous = NORMAL`, under which a commit is in the WAL
     /// file (the OS has it) before it returns, so it survives the process being killed; the
@@ -84,10 +86,14 @@ impl Db {
         max_connections: u32,
     ) -> anyhow::Result<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).with_context(|| {
+            crate::private_fs::create_private_dir(parent).with_context(|| {
                 format!("cannot create the data directory {}", parent.display())
             })?;
         }
+        // Created here, 0600 and not through a symlink, before SQLite opens it: SQLite would
+        // create it with the umask's permissions, and gives its WAL the database's.
+        crate::private_fs::ensure_private_file(path)
+            .with_context(|| format!("cannot create the database {}", path.display()))?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)

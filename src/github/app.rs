@@ -62,10 +62,14 @@ impl AppCredentials {
         data_dir.join(CREDENTIALS_FILE)
     }
 
-    /// Reads the file; `Ok(None)` when there is none.
+    /// Reads the file (never through a symlink); `Ok(None)` when there is none.
     pub fn load(data_dir: &Path) -> Result<Option<Self>, String> {
         let path = Self::path(data_dir);
-        let text = match std::fs::read_to_string(&path) {
+        let read = crate::private_fs::open_private_file(&path).and_then(|mut file| {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut file, &mut text).map(|_| text)
+        });
+        let text = match read {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(format!("cannot read {}: {err}", path.display())),
@@ -75,18 +79,21 @@ impl AppCredentials {
             .map_err(|err| format!("{} is not valid: {err}", path.display()))
     }
 
-    /// Writes the file, readable and writable by its owner only, replacing any previous one
-    /// in one step.
+    /// Writes the file, readable and writable by its owner only (created 0600, never through
+    /// a symlink), replacing any previous one in one step.
     pub fn store(&self, data_dir: &Path) -> std::io::Result<PathBuf> {
         use std::io::Write as _;
-        std::fs::create_dir_all(data_dir)?;
+        crate::private_fs::create_private_dir(data_dir)?;
         let path = Self::path(data_dir);
         let temp = data_dir.join(format!(".{CREDENTIALS_FILE}.tmp"));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&temp)?;
+        // A temporary file left by a crash (or anything planted there) goes; `remove_file`
+        // removes a symlink itself, never its target.
+        match std::fs::remove_file(&temp) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err),
+        }
+        let mut file = crate::private_fs::create_new_private_file(&temp)?;
         file.write_all(
             serde_json::to_string_pretty(self)
                 .map_err(std::io::Error::other)?
@@ -95,5 +102,15 @@ impl AppCredentials {
         file.sync_all()?;
         std::fs::rename(&temp, &path)?;
         Ok(path)
+    }
+
+    /// Removes the file (`globallm app reset`). Returns `false` when there was none.
+    pub fn remove(data_dir: &Path) -> std::io::Result<bool> {
+        let _ = std::fs::remove_file(data_dir.join(format!(".{CREDENTIALS_FILE}.tmp")));
+        match std::fs::remove_file(Self::path(data_dir)) {
+            Ok(()) => Ok(true),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(err) => Err(err),
+        }
     }
 }

@@ -37,18 +37,31 @@ pub fn verify<'a>(
     header: Option<&[u8]>,
     body: &[u8],
 ) -> Result<(), SignatureError> {
+    verify_digest(secrets, &parse_header(header)?, body)
+}
+
+/// The digest a header carries, checked for form only (before the body it signs is read).
+pub fn parse_header(header: Option<&[u8]>) -> Result<[u8; 32], SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
     let hex_digest = header
         .strip_prefix(b"sha256=")
         .ok_or(SignatureError::Malformed)?;
-    let expected = hex::decode(hex_digest).map_err(|_| SignatureError::Malformed)?;
-    if expected.len() != 32 {
-        return Err(SignatureError::Malformed);
-    }
+    let mut digest = [0; 32];
+    hex::decode_to_slice(hex_digest, &mut digest).map_err(|_| SignatureError::Malformed)?;
+    Ok(digest)
+}
+
+/// Checks a digest from [`parse_header`] against `body` under each secret in turn, in
+/// constant time.
+pub fn verify_digest<'a>(
+    secrets: impl IntoIterator<Item = &'a SecretString>,
+    digest: &[u8; 32],
+    body: &[u8],
+) -> Result<(), SignatureError> {
     for secret in secrets {
         let mut mac = new_mac(secret);
         mac.update(body);
-        if mac.verify_slice(&expected).is_ok() {
+        if mac.verify_slice(digest).is_ok() {
             return Ok(());
         }
     }

@@ -5,6 +5,7 @@
 pub mod backfill;
 pub mod catch_up;
 pub mod nightly_discovery;
+pub mod prune;
 pub mod scheduler;
 pub mod worker;
 

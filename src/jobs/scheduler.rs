@@ -29,7 +29,7 @@ pub struct Periodic {
 
 /// Every periodic job.
 pub fn entries() -> Vec<Periodic> {
-    vec![Periodic {
+    let mut entries = vec![Periodic {
         kind: CatchUp::KIND,
         interval: |config| {
             let secs = config.github.catch_up_interval_secs;
@@ -40,7 +40,9 @@ pub fn entries() -> Vec<Periodic> {
                 config.github.app_id.is_some() && config.secrets.github_private_key.is_some();
             registered.then(|| CatchUp::default().to_new_job(&config.jobs, crate::time::now_ms()))
         },
-    }]
+    }];
+    entries.push(super::prune::periodic());
+    entries
 }
 
 /// Enqueues every entry whose current slot has no job yet; returns how many were enqueued.

@@ -213,7 +213,7 @@ impl Worker {
                         )
                         .await?;
                     }
-                    if !jobs::complete(conn.conn(), job.id, &self.id).await? {
+                    if !jobs::complete(conn.conn(), jobs::Holder::of(job, &self.id)).await? {
                         tracing::warn!(
                             "the job was taken over by another worker before it finished"
                         );
@@ -224,8 +224,21 @@ impl Worker {
                     let retry_at =
                         (outcome == "retried").then(|| now + backoff_ms(config, job.attempts));
                     let mut tx = self.ctx.db.write().await?;
-                    jobs::fail(tx.conn(), job.id, &message, retry_at, now).await?;
-                    if retry_at.is_none()
+                    let held = jobs::fail(
+                        tx.conn(),
+                        jobs::Holder::of(job, &self.id),
+                        &message,
+                        retry_at,
+                        now,
+                    )
+                    .await?;
+                    if !held {
+                        tracing::warn!(
+                            "the job was taken over by another worker; its attempt is not recorded"
+                        );
+                    }
+                    if held
+                        && retry_at.is_none()
                         && let Some(delivery) = job.delivery_id
                     {
                         deliveries::set_outcome(

@@ -1,71 +1,15 @@
 //! `/dashboard` (HTML) and `/dashboard.json`: the operator's view in a browser — budget,
 //! repositories, queue, recent events, last deliveries, failed jobs with their errors, pull
 //! requests with their risk tier and state, spend by repository and language. Server-rendered,
-//! readable on a phone, no JavaScript. It shows repository data, so it is off unless a token is
-//! configured (`GLOBALLM_DASHBOARD_TOKEN`) or the server listens on loopback only.
+//! readable on a phone, no JavaScript. It shows repository data, so the router puts it behind
+//! the dashboard token (`access.rs`; without one, only a direct loopback client sees it).
 
 use super::AppState;
 use crate::monitoring::dashboard::{self, Snapshot};
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use secrecy::ExposeSecret;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
 use std::fmt::Write as _;
-use subtle::ConstantTimeEq as _;
-
-const COOKIE: &str = "globallm_dashboard";
-
-/// `?token=…`, accepted once and turned into a cookie so it leaves the address bar.
-#[derive(Debug, serde::Deserialize)]
-pub struct TokenQuery {
-    token: Option<String>,
-}
-
-enum Access {
-    Granted,
-    /// The token from the query string: set it as a cookie and redirect.
-    GrantedFromQuery(String),
-    Refused(StatusCode, &'static str),
-}
-
-fn access(state: &AppState, headers: &HeaderMap, query: &TokenQuery) -> Access {
-    let config = state.ctx.config();
-    let Some(expected) = config.secrets.dashboard_token.as_ref() else {
-        return if config.server.listen.ip().is_loopback() {
-            Access::Granted
-        } else {
-            Access::Refused(
-                StatusCode::FORBIDDEN,
-                "The dashboard shows repository data, so it is off while the server listens beyond \
-                 loopback without a token. Set GLOBALLM_DASHBOARD_TOKEN (or server.dashboard_token_file).",
-            )
-        };
-    };
-    let expected = expected.value().expose_secret().as_bytes();
-    let matches = |given: &str| bool::from(given.as_bytes().ct_eq(expected));
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().strip_prefix(&format!("{COOKIE}=")))
-        .next();
-    if bearer.is_some_and(matches) || cookie.is_some_and(matches) {
-        return Access::Granted;
-    }
-    if let Some(token) = query.token.as_deref().filter(|t| matches(t)) {
-        return Access::GrantedFromQuery(token.to_owned());
-    }
-    Access::Refused(
-        StatusCode::UNAUTHORIZED,
-        "The dashboard needs its token: open /dashboard?token=<token> once, or send \
-         `Authorization: Bearer <token>`.",
-    )
-}
 
 async fn read(state: &AppState) -> Result<Snapshot, Response> {
     dashboard::snapshot(&state.ctx.db, &state.ctx.config(), state.ctx.clock.now_ms())
@@ -80,46 +24,16 @@ async fn read(state: &AppState) -> Result<Snapshot, Response> {
         })
 }
 
-fn guard(
-    state: &AppState,
-    headers: &HeaderMap,
-    query: &TokenQuery,
-    path: &'static str,
-) -> Option<Response> {
-    match access(state, headers, query) {
-        Access::Granted => None,
-        Access::GrantedFromQuery(token) => {
-            let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
-            Some(([(header::SET_COOKIE, cookie)], Redirect::to(path)).into_response())
-        }
-        Access::Refused(status, message) => Some((status, message).into_response()),
-    }
-}
-
-/// `GET /dashboard`
-pub async fn page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
-) -> Response {
-    if let Some(refused) = guard(&state, &headers, &query, "/dashboard") {
-        return refused;
-    }
+/// `GET /dashboard` (behind `access::require_operator`)
+pub async fn page(State(state): State<AppState>) -> Response {
     match read(&state).await {
         Ok(snapshot) => Html(render(&snapshot)).into_response(),
         Err(response) => response,
     }
 }
 
-/// `GET /dashboard.json`
-pub async fn json(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
-) -> Response {
-    if let Some(refused) = guard(&state, &headers, &query, "/dashboard.json") {
-        return refused;
-    }
+/// `GET /dashboard.json` (behind `access::require_operator`)
+pub async fn json(State(state): State<AppState>) -> Response {
     match read(&state).await {
         Ok(snapshot) => axum::Json(snapshot).into_response(),
         Err(response) => response,

@@ -1,4 +1,6 @@
-//! Operational routes: liveness, readiness and metrics.
+//! Operational routes: liveness and readiness (open, outside the concurrency limit), and
+//! metrics (behind the metrics or dashboard token, `access::require_metrics`: its labels name
+//! repositories).
 
 use super::AppState;
 use axum::extract::State;

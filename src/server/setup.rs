@@ -3,47 +3,29 @@
 //! `server.public_url`) to GitHub; GitHub creates the App and redirects to `/app/callback`
 //! with a one-time code, which is converted into the App's credentials, stored in the data
 //! directory (mode 0600), and applied at once by reloading the configuration.
+//!
+//! The registration pages need the setup token (`setup_token.rs`); a registration is finished
+//! only in the browser that started it, once; and once an App is configured (from the
+//! environment or `github-app.json`) they answer `409` until `globallm app reset`. Once an
+//! App is configured, `/` lists its installations behind the dashboard token (`access.rs`).
 
 use super::AppState;
+use super::access::{self, Access, Peer};
+use crate::config::Config;
 use crate::db::installations;
 use crate::github::app::AppCredentials;
 use crate::github::ids::InstallationId;
-use crate::time::{Millis, now_ms};
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
 
-/// How long a registration started from `/` may take to come back.
-const STATE_TTL_MS: Millis = 60 * 60 * 1000;
-
-/// The `state` values of registrations in progress (against cross-site request forgery).
-#[derive(Debug, Clone, Default)]
-pub struct Registrations {
-    pending: Arc<Mutex<HashMap<String, Millis>>>,
-}
-
-impl Registrations {
-    fn start(&self) -> String {
-        let state = uuid::Uuid::new_v4().simple().to_string();
-        let now = now_ms();
-        let mut pending = self.pending.lock().expect("registrations lock");
-        pending.retain(|_, started| now - *started < STATE_TTL_MS);
-        pending.insert(state.clone(), now);
-        state
-    }
-
-    fn finish(&self, state: &str) -> bool {
-        let mut pending = self.pending.lock().expect("registrations lock");
-        pending
-            .remove(state)
-            .is_some_and(|started| now_ms() - started < STATE_TTL_MS)
-    }
-}
+/// The cookie the setup token is kept in after `/?token=`.
+pub const SETUP_COOKIE: &str = "globallm_setup";
+/// The cookie that ties a registration to the browser that started it.
+pub const REGISTRATION_COOKIE: &str = "globallm_registration";
 
 /// The manifest GitHub receives: `app-manifest.json` with its URLs pointing at `base`.
 pub fn manifest(base: &str) -> serde_json::Value {
@@ -78,7 +60,8 @@ fn escape(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-fn page(title: &str, body: &str) -> Html<String> {
+/// A page of the service's own look.
+pub(crate) fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -89,13 +72,93 @@ fn page(title: &str, body: &str) -> Html<String> {
     ))
 }
 
-/// `GET /`: the App's state, its installations, and the registration button while there is
-/// no App.
-pub async fn index(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// Whether an App is configured: an App id (from the environment, the config file or
+/// `github-app.json`), or a `github-app.json` at all. Registering is refused then.
+fn app_configured(config: &Config) -> bool {
+    config.github.app_id.is_some() || AppCredentials::path(&config.storage.data_dir).exists()
+}
+
+/// `409`: an App is configured, and how to start over.
+fn already_configured() -> Response {
+    access::refusal(
+        StatusCode::CONFLICT,
+        "A GitHub App is already configured",
+        "This service already has its GitHub App, so registering another one here is refused \
+         (it would take over the webhooks and the credentials). To register a new App: stop \
+         the service, run <code>globallm app reset</code> on its machine (it removes the stored \
+         App credentials, <code>&lt;data dir&gt;/github-app.json</code>, after asking), and \
+         start it again. An App configured through GLOBALLM_GITHUB_APP_ID is changed there \
+         instead.",
+    )
+}
+
+/// The setup token check: a bearer token or the setup cookie; on `GET /`, also `?token=`
+/// once (exchanged for the cookie).
+fn setup_access(state: &AppState, headers: &HeaderMap, uri: Option<&Uri>) -> Access {
     let config = state.ctx.config();
+    if let Err(err) = state.setup.ensure_token() {
+        tracing::error!("the setup token cannot be prepared: {err}");
+        return Access::Refused(access::refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Setup unavailable",
+            "The setup token could not be written to the data directory; see the service's log.",
+        ));
+    }
+    let presented = access::bearer(headers).or_else(|| access::cookie(headers, SETUP_COOKIE));
+    if presented.is_some_and(|given| state.setup.token_matches(given)) {
+        return Access::Granted;
+    }
+    if let Some(token) = uri
+        .and_then(access::query_token)
+        .filter(|given| state.setup.token_matches(given))
+    {
+        let cookie = access::set_cookie(
+            SETUP_COOKIE,
+            &token,
+            "/",
+            "Lax",
+            None,
+            config.server.is_https(),
+        );
+        return Access::Exchange(
+            ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response(),
+        );
+    }
+    let mut response = page(
+        "GlobalLM setup",
+        "<h1>GlobalLM setup</h1><p>No GitHub App is configured yet. Registering one needs the \
+         <b>setup token</b>: it is in the file <code>setup-token</code> in GlobalLM's data \
+         directory on the server (readable only by the service's user; the service's log names \
+         the file). Copy it here:</p>\
+         <form method=\"get\" action=\"/\"><p><input type=\"password\" name=\"token\" \
+         autocomplete=\"off\" size=\"66\" aria-label=\"setup token\"> \
+         <button type=\"submit\">Continue</button></p></form>",
+    )
+    .into_response();
+    *response.status_mut() = StatusCode::UNAUTHORIZED;
+    Access::Refused(response)
+}
+
+/// `GET /`: once an App is configured, the App and its installations (behind the dashboard
+/// token); before, the registration button (behind the setup token).
+pub async fn index(
+    State(state): State<AppState>,
+    peer: Peer,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let config = state.ctx.config();
+    let registered = app_configured(&config);
+    let guard = if registered {
+        access::operator(&config, peer, &headers, &uri)
+    } else {
+        setup_access(&state, &headers, Some(&uri))
+    };
+    if let Some(refused) = guard.into_refusal() {
+        return refused;
+    }
     let (base, public) = base_url(&state, &headers);
     let mut body = String::from("<h1>GlobalLM</h1>");
-    let registered = config.github.app_id.is_some() && config.secrets.github_private_key.is_some();
     if registered {
         let slug = config.github.app_slug.clone().unwrap_or_default();
         let web = config.github.web_root();
@@ -187,8 +250,19 @@ pub struct RegisterForm {
 }
 
 /// `POST /app/register`: answers `307`, so the browser posts the same form (the manifest) to
-/// GitHub's App creation page, with a fresh `state`.
-pub async fn register(State(state): State<AppState>, Form(form): Form<RegisterForm>) -> Response {
+/// GitHub's App creation page, with a fresh `state`, and keeps the registration's cookie.
+pub async fn register(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<RegisterForm>,
+) -> Response {
+    let config = state.ctx.config();
+    if app_configured(&config) {
+        return already_configured();
+    }
+    if let Some(refused) = setup_access(&state, &headers, None).into_refusal() {
+        return refused;
+    }
     if serde_json::from_str::<serde_json::Value>(&form.manifest).is_err() {
         return (
             StatusCode::BAD_REQUEST,
@@ -196,7 +270,7 @@ pub async fn register(State(state): State<AppState>, Form(form): Form<RegisterFo
         )
             .into_response();
     }
-    let web = state.ctx.config().github.web_root();
+    let web = config.github.web_root();
     let path = match form.target.as_str() {
         "organization" => {
             let org = form.org.trim();
@@ -211,10 +285,19 @@ pub async fn register(State(state): State<AppState>, Form(form): Form<RegisterFo
         }
         _ => "/settings/apps/new".to_owned(),
     };
-    let location = format!("{web}{path}?state={}", state.registrations.start());
+    let (registration, browser) = state.setup.start_registration();
+    let cookie = access::set_cookie(
+        REGISTRATION_COOKIE,
+        &browser,
+        "/app/callback",
+        "Lax",
+        Some(u64::try_from(super::setup_token::STATE_TTL_MS / 1000).unwrap_or(3600)),
+        config.server.is_https(),
+    );
+    let location = format!("{web}{path}?state={registration}");
     (
         StatusCode::TEMPORARY_REDIRECT,
-        [(header::LOCATION, location)],
+        [(header::LOCATION, location), (header::SET_COOKIE, cookie)],
     )
         .into_response()
 }
@@ -228,7 +311,17 @@ pub struct Callback {
 
 /// `GET /app/callback?code=…&state=…`: converts the code into the App's credentials, stores
 /// them, and reloads the configuration so the App is used at once.
-pub async fn callback(State(state): State<AppState>, Query(query): Query<Callback>) -> Response {
+pub async fn callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<Callback>,
+) -> Response {
+    if app_configured(&state.ctx.config()) {
+        return already_configured();
+    }
+    if let Some(refused) = setup_access(&state, &headers, None).into_refusal() {
+        return refused;
+    }
     let (Some(code), Some(registration)) = (query.code, query.state) else {
         return (
             StatusCode::BAD_REQUEST,
@@ -236,32 +329,58 @@ pub async fn callback(State(state): State<AppState>, Query(query): Query<Callbac
         )
             .into_response();
     };
-    if !state.registrations.finish(&registration) {
+    let browser = access::cookie(&headers, REGISTRATION_COOKIE);
+    if !state.setup.finish_registration(&registration, browser) {
         return (
             StatusCode::BAD_REQUEST,
-            "this registration was not started here or has expired; start again from /",
+            "this registration was not started in this browser, was used already or has \
+             expired; start again from /",
         )
             .into_response();
     }
+    let _completing = state.setup.completing.lock().await;
+    if app_configured(&state.ctx.config()) {
+        return already_configured();
+    }
     match complete_registration(&state, &code).await {
         Ok(credentials) => {
+            state.setup.consume_token();
             tracing::info!(app_id = credentials.id, slug = %credentials.slug, "GitHub App registered");
             let install = format!(
                 "{}/installations/new",
                 credentials.html_url.trim_end_matches('/')
             );
-            page(
+            let secure = state.ctx.config().server.is_https();
+            let forget = [
+                access::set_cookie(
+                    REGISTRATION_COOKIE,
+                    "",
+                    "/app/callback",
+                    "Lax",
+                    Some(0),
+                    secure,
+                ),
+                access::set_cookie(SETUP_COOKIE, "", "/", "Lax", Some(0), secure),
+            ];
+            let page = page(
                 "GlobalLM registered",
                 &format!(
                     "<h1>GlobalLM is registered</h1><p>The GitHub App <b>{}</b> (id {}) was created and \
-                     its credentials stored. Webhooks are processed from now on.</p>\
+                     its credentials stored. Webhooks are processed from now on. The setup token is \
+                     used up; this page and the installations are now behind the dashboard token.</p>\
                      <p>Next: <a href=\"{}\">install it on your repositories</a>.</p><p><a href=\"/\">Back</a></p>",
                     escape(&credentials.slug),
                     credentials.id,
                     escape(&install)
                 ),
-            )
-            .into_response()
+            );
+            let mut response = page.into_response();
+            for cookie in forget {
+                if let Ok(value) = header::HeaderValue::from_str(&cookie) {
+                    response.headers_mut().append(header::SET_COOKIE, value);
+                }
+            }
+            response
         }
         Err(message) => {
             tracing::error!("registering the GitHub App failed: {message}");

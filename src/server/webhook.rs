@@ -1,5 +1,8 @@
 //! `POST /webhook`: verify, persist, acknowledge — nothing else. The delivery and the job that
 //! processes it are stored in one transaction before the answer; the work happens in a worker.
+//! What can be judged from the headers (a secret is configured, the declared length, the
+//! signature's form, the event and delivery ids) is judged before the body is read, so a
+//! request that cannot be a delivery never gets 25 MiB buffered.
 
 use super::AppState;
 use crate::db::deliveries::NewDelivery;
@@ -10,16 +13,20 @@ use crate::handlers::ProcessDelivery;
 use crate::jobs::BackgroundJob;
 use crate::time::now_ms;
 use axum::Json;
+use axum::body::Body;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt as _;
 use serde::Serialize;
 use tracing::Instrument;
 
 /// GitHub's own cap on a delivery's size.
 pub const BODY_LIMIT: usize = 25 * 1024 * 1024;
+/// How much of a refused request's body is read and dropped before the answer, so that an
+/// ordinary client reads the answer rather than a reset connection; a larger one is cut off.
+const DISCARD_LIMIT: usize = 64 * 1024;
 
 const EVENT_HEADER: &str = "x-github-event";
 const DELIVERY_HEADER: &str = "x-github-delivery";
@@ -106,11 +113,7 @@ struct Ack {
 }
 
 /// Handles `POST /webhook`.
-pub async fn receive(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let event_name = header(&headers, EVENT_HEADER)
         .unwrap_or("unknown")
         .to_owned();
@@ -145,27 +148,31 @@ pub async fn receive(
     }
 }
 
-async fn accept(
-    state: &AppState,
+/// What the headers say about a delivery, checked before its body is read.
+struct Declared {
+    event: String,
+    guid: String,
+    digest: [u8; 32],
+}
+
+fn check_headers(
+    config: &crate::config::Config,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Ack), WebhookError> {
-    let config = state.ctx.config();
+) -> Result<Declared, WebhookError> {
     if config.secrets.webhook.is_none() {
         return Err(WebhookError::NotConfigured);
     }
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => WebhookError::TooLarge,
-        _ => WebhookError::Body(rejection.body_text()),
-    })?;
-    signature::verify(
-        config.secrets.webhook_secrets(),
+    let declared_length = header(headers, header::CONTENT_LENGTH.as_str())
+        .and_then(|length| length.parse::<u64>().ok());
+    if declared_length.is_some_and(|length| length > BODY_LIMIT as u64) {
+        return Err(WebhookError::TooLarge);
+    }
+    let digest = signature::parse_header(
         headers
             .get(signature::SIGNATURE_HEADER)
             .map(|v| v.as_bytes()),
-        &body,
     )?;
-    let event_name = header(headers, EVENT_HEADER)
+    let event = header(headers, EVENT_HEADER)
         .filter(|v| !v.is_empty())
         .ok_or(WebhookError::MissingHeader("X-GitHub-Event"))?
         .to_owned();
@@ -173,6 +180,64 @@ async fn accept(
         .filter(|v| !v.is_empty() && v.len() <= 200)
         .ok_or(WebhookError::MissingHeader("X-GitHub-Delivery"))?
         .to_owned();
+    Ok(Declared {
+        event,
+        guid,
+        digest,
+    })
+}
+
+/// Why a body was not read.
+enum ReadError {
+    /// It is longer than the limit.
+    TooLong,
+    /// The client stopped sending it, or paused too long.
+    Failed(String),
+}
+
+/// Reads the body, up to `limit` bytes.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ReadError> {
+    let mut stream = body.into_data_stream();
+    let mut buffer = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|err| ReadError::Failed(err.to_string()))?;
+        if buffer.len() + chunk.len() > limit {
+            return Err(ReadError::TooLong);
+        }
+        buffer.extend_from_slice(&chunk);
+    }
+    Ok(buffer.freeze())
+}
+
+async fn accept(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Ack), WebhookError> {
+    let config = state.ctx.config();
+    let declared = match check_headers(&config, headers) {
+        Ok(declared) => declared,
+        Err(err) => {
+            // A small body is read and dropped, so an ordinary client reads the answer; a
+            // large one is not waited for.
+            let declared = header(headers, header::CONTENT_LENGTH.as_str())
+                .and_then(|length| length.parse::<u64>().ok());
+            if declared.is_some_and(|length| length <= DISCARD_LIMIT as u64) {
+                let _ = read_body(body, DISCARD_LIMIT).await;
+            }
+            return Err(err);
+        }
+    };
+    let body = read_body(body, BODY_LIMIT).await.map_err(|err| match err {
+        ReadError::TooLong => WebhookError::TooLarge,
+        ReadError::Failed(message) => WebhookError::Body(message),
+    })?;
+    signature::verify_digest(config.secrets.webhook_secrets(), &declared.digest, &body)?;
+    let Declared {
+        event: event_name,
+        guid,
+        ..
+    } = declared;
     let envelope = event::envelope(&body).map_err(|err| WebhookError::NotJson(err.to_string()))?;
     let supported = event::is_supported(&event_name);
     let delivery = NewDelivery {

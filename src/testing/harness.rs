@@ -32,6 +32,8 @@ pub struct TestApp {
     pub github: FakeGithub,
     pub ctx: Arc<Context>,
     pub dir: TempDir,
+    /// The setup token and registrations in progress, as the router sees them.
+    pub setup: crate::server::setup_token::Setup,
     router: Router,
     registry: Arc<Registry>,
     _writer: tokio::task::JoinHandle<()>,
@@ -44,6 +46,8 @@ pub struct Answer {
     pub body: String,
     /// The `Location` header, for redirects.
     pub location: Option<String>,
+    /// The `Set-Cookie` headers.
+    pub cookies: Vec<String>,
 }
 
 impl TestApp {
@@ -55,6 +59,11 @@ impl TestApp {
     /// GlobalLM with no App at all (the state before the manifest flow).
     pub async fn start_unregistered() -> Self {
         Self::start_with(false, &[]).await
+    }
+
+    /// GlobalLM with no App and these environment settings.
+    pub async fn start_unregistered_with_env(settings: &[(&str, &str)]) -> Self {
+        Self::start_with(false, settings).await
     }
 
     /// GlobalLM configured with the fake GitHub's App and these environment settings.
@@ -113,25 +122,39 @@ impl TestApp {
         let (ingest, writer) = Ingest::start(db, ctx.jobs_added.clone())
             .await
             .expect("the writer starts");
+        let setup = crate::server::setup_token::Setup::new(&root.join("data"));
         let state = AppState {
             ctx: ctx.clone(),
             ingest,
             metrics: crate::monitoring::install(),
             reloader: Some(reloader),
-            registrations: Default::default(),
+            setup: setup.clone(),
         };
         Self {
             github,
             ctx,
             dir,
+            setup,
             router: server::router(state),
             registry: Arc::new(crate::app::job_registry()),
             _writer: writer,
         }
     }
 
-    /// Sends a request through the router.
-    pub async fn request(&self, request: Request<Body>) -> Answer {
+    /// Sends a request through the router, from a client on this machine (a loopback peer)
+    /// unless the request names its peer (`ConnectInfo`) itself.
+    pub async fn request(&self, mut request: Request<Body>) -> Answer {
+        use axum::extract::ConnectInfo;
+        use std::net::SocketAddr;
+        if request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_none()
+        {
+            request
+                .extensions_mut()
+                .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40_000))));
+        }
         let response = self
             .router
             .clone()
@@ -144,6 +167,13 @@ impl TestApp {
             .get("location")
             .and_then(|l| l.to_str().ok())
             .map(str::to_owned);
+        let cookies = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|c| c.to_str().ok())
+            .map(str::to_owned)
+            .collect();
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .expect("a body");
@@ -151,6 +181,7 @@ impl TestApp {
             status,
             body: String::from_utf8_lossy(&bytes).into_owned(),
             location,
+            cookies,
         }
     }
 
@@ -158,6 +189,17 @@ impl TestApp {
     pub async fn get(&self, path: &str) -> Answer {
         self.request(Request::get(path).body(Body::empty()).expect("a request"))
             .await
+    }
+
+    /// `GET path` with these `name=value` cookies.
+    pub async fn get_with_cookies(&self, path: &str, cookies: &[&str]) -> Answer {
+        self.request(
+            Request::get(path)
+                .header("cookie", cookies.join("; "))
+                .body(Body::empty())
+                .expect("a request"),
+        )
+        .await
     }
 
     /// Sends a delivery as GitHub does, signed with the configured webhook secret, with a

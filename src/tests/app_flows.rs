@@ -111,13 +111,22 @@ async fn installation_events_from_real_deliveries_keep_the_database_current() {
 
 #[tokio::test]
 async fn registering_with_the_manifest_flow_starts_processing_without_a_restart() {
-    let app = TestApp::start_unregistered().await;
+    let app = TestApp::start_unregistered_with_env(&[("GLOBALLM_DASHBOARD_TOKEN", "dash")]).await;
 
     // Before: no App, so no secret, so webhooks are refused.
     let (_, refused) = app.deliver("ping", b"{}").await;
     assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
 
-    let page = app.get("/").await;
+    // The operator reads the setup token from the data directory and opens `/` with it.
+    let locked = app.get("/").await;
+    assert_eq!(locked.status, StatusCode::UNAUTHORIZED, "{}", locked.body);
+    let token = crate::server::setup_token::read_token_file(&app.setup.token_path())
+        .expect("the setup token file");
+    let exchanged = app.get(&format!("/?token={token}")).await;
+    assert_eq!(exchanged.status, StatusCode::SEE_OTHER);
+    assert_eq!(exchanged.location.as_deref(), Some("/"));
+    let setup_cookie = cookie_pair(&exchanged.cookies, "globallm_setup");
+    let page = app.get_with_cookies("/", &[&setup_cookie]).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(
         page.body.contains("Register the GitHub App"),
@@ -142,6 +151,7 @@ async fn registering_with_the_manifest_flow_starts_processing_without_a_restart(
             .finish();
         Request::post("/app/register")
             .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", &setup_cookie)
             .body(Body::from(body))
             .expect("a request")
     };
@@ -159,16 +169,14 @@ async fn registering_with_the_manifest_flow_starts_processing_without_a_restart(
         )),
         "{location}"
     );
-    let location = app
-        .request(form("personal", ""))
-        .await
-        .location
-        .expect("a location");
+    let personal = app.request(form("personal", "")).await;
+    let location = personal.location.expect("a location");
     assert!(
         location.starts_with(&format!("{}/settings/apps/new?state=", app.github.api_url)),
         "{location}"
     );
     let state = location.split("state=").nth(1).expect("a state").to_owned();
+    let browser = cookie_pair(&personal.cookies, "globallm_registration");
     assert_eq!(
         app.request(form("organization", "bad name!")).await.status,
         StatusCode::BAD_REQUEST
@@ -179,20 +187,32 @@ async fn registering_with_the_manifest_flow_starts_processing_without_a_restart(
         .world()
         .manifest_codes
         .insert("code-123".into(), fake_github::test_app());
-    let forged = app.get("/app/callback?code=code-123&state=not-ours").await;
+    let forged = app
+        .get_with_cookies(
+            "/app/callback?code=code-123&state=not-ours",
+            &[&setup_cookie, &browser],
+        )
+        .await;
     assert_eq!(
         forged.status,
         StatusCode::BAD_REQUEST,
         "a state we did not hand out is refused"
     );
     let done = app
-        .get(&format!("/app/callback?code=code-123&state={state}"))
+        .get_with_cookies(
+            &format!("/app/callback?code=code-123&state={state}"),
+            &[&setup_cookie, &browser],
+        )
         .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert!(
         done.body.contains("globallm-test") && done.body.contains("installations/new"),
         "{}",
         done.body
+    );
+    assert!(
+        !app.setup.token_path().exists(),
+        "the setup token is used up by the registration"
     );
 
     let stored = app
@@ -239,7 +259,14 @@ async fn registering_with_the_manifest_flow_starts_processing_without_a_restart(
             .0,
         APP_ID
     );
-    let page = app.get("/").await;
+    let page = app.get("/?token=dash").await;
+    assert_eq!(
+        page.status,
+        StatusCode::SEE_OTHER,
+        "now behind the dashboard token"
+    );
+    let dashboard_cookie = cookie_pair(&page.cookies, "globallm_dashboard");
+    let page = app.get_with_cookies("/", &[&dashboard_cookie]).await;
     assert!(
         page.body
             .contains("Registered as the GitHub App <b>globallm-test</b>"),
@@ -247,13 +274,26 @@ async fn registering_with_the_manifest_flow_starts_processing_without_a_restart(
         page.body
     );
     let replay = app
-        .get(&format!("/app/callback?code=code-123&state={state}"))
+        .get_with_cookies(
+            &format!("/app/callback?code=code-123&state={state}"),
+            &[&setup_cookie, &browser],
+        )
         .await;
     assert_eq!(
         replay.status,
-        StatusCode::BAD_REQUEST,
-        "a state is used once"
+        StatusCode::CONFLICT,
+        "an App is configured: no second registration"
     );
+}
+
+/// `name=value` of the cookie `name` among `Set-Cookie` headers.
+pub(crate) fn cookie_pair(cookies: &[String], name: &str) -> String {
+    cookies
+        .iter()
+        .filter_map(|c| c.split(';').next())
+        .find(|pair| pair.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie in {cookies:?}"))
+        .to_owned()
 }
 
 #[tokio::test]
@@ -474,7 +514,10 @@ async fn catch_up_redelivers_a_delivery_that_never_arrived_exactly_once() {
 #[tokio::test]
 async fn the_scheduler_enqueues_catch_up_once_per_slot() {
     let app = TestApp::start().await;
-    let entries = scheduler::entries();
+    let entries: Vec<_> = scheduler::entries()
+        .into_iter()
+        .filter(|entry| entry.kind == <crate::jobs::CatchUp as crate::jobs::BackgroundJob>::KIND)
+        .collect();
     let t0 = 1_800_000_000_000;
     assert_eq!(
         scheduler::tick(&app.ctx, &entries, t0).await.expect("tick"),

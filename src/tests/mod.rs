@@ -6,5 +6,6 @@ mod discovery_flows;
 mod fix_e2e;
 mod fix_flows;
 mod github_client;
+mod hardening;
 mod status;
 mod triage_flows;

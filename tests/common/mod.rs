@@ -12,7 +12,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tempfile::TempDir;
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -92,9 +91,9 @@ impl Setup {
     }
 
     pub async fn start(&self) -> TestService {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port");
+        // As `serve` binds it, with its backlog.
+        let listener =
+            globallm::server::bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("a loopback port");
         let addr = listener.local_addr().expect("bound");
         let sources = self.sources();
         let loaded = sources.load().expect("the test configuration loads");
@@ -246,13 +245,18 @@ impl TestService {
     }
 }
 
-/// How many jobs were ever created (SQLite's AUTOINCREMENT high-water mark), so a test can
-/// tell "no second job" even after the first one finished and was deleted.
+/// How many jobs other than the scheduler's periodic ones (the daily prune, …) were ever
+/// created: SQLite's AUTOINCREMENT high-water mark less the periodic jobs, each of which
+/// keeps its dedup key. So a test can tell "no second job" even after the first one finished
+/// and was deleted.
 pub async fn jobs_ever_created(db: &Db) -> i64 {
-    sqlx::query_scalar("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0)")
-        .fetch_one(db.pool())
-        .await
-        .expect("sqlite_sequence readable")
+    sqlx::query_scalar(
+        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0)
+              - (SELECT count(*) FROM job_dedup_keys)",
+    )
+    .fetch_one(db.pool())
+    .await
+    .expect("sqlite_sequence readable")
 }
 
 pub async fn count(db: &Db, table: &'static str) -> i64 {
