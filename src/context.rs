@@ -39,6 +39,7 @@ struct GithubIdentity {
     api_url: String,
     app: Option<(u64, String)>,
     max_retries: u32,
+    retry_base_ms: u64,
     request_timeout_secs: u64,
     max_rate_limit_wait_secs: u64,
     write_interval_ms: u64,
@@ -56,6 +57,7 @@ impl GithubIdentity {
             api_url: github.api_url.clone(),
             app: github.app_id.zip(key),
             max_retries: github.max_retries,
+            retry_base_ms: github.retry_base_ms,
             request_timeout_secs: github.request_timeout_secs,
             max_rate_limit_wait_secs: github.max_rate_limit_wait_secs,
             write_interval_ms: github.write_interval_ms,
@@ -65,6 +67,7 @@ impl GithubIdentity {
     fn build(&self, clock: Arc<dyn Clock>) -> Result<GithubClient, GithubError> {
         let mut settings = Settings::new(&self.api_url);
         settings.max_retries = self.max_retries;
+        settings.retry_base = Duration::from_millis(self.retry_base_ms);
         settings.request_timeout = Duration::from_secs(self.request_timeout_secs);
         settings.max_rate_limit_wait = Duration::from_secs(self.max_rate_limit_wait_secs);
         settings.write_interval = Duration::from_millis(self.write_interval_ms);

@@ -179,6 +179,8 @@ pub struct GithubConfig {
     pub webhook_secret_previous_file: Option<PathBuf>,
     /// Retries after a GitHub 5xx, timeout or connection error.
     pub max_retries: u32,
+    /// The first such retry's delay in milliseconds, doubled for each further one (jittered).
+    pub retry_base_ms: u64,
     /// How long one GitHub request may take, in seconds.
     pub request_timeout_secs: u64,
     /// The longest a call waits for a rate limit to reset before the job is retried later.
@@ -202,6 +204,7 @@ impl Default for GithubConfig {
             webhook_secret_file: None,
             webhook_secret_previous_file: None,
             max_retries: 3,
+            retry_base_ms: 1_000,
             request_timeout_secs: 30,
             max_rate_limit_wait_secs: 900,
             write_interval_ms: 1_000,

@@ -197,32 +197,43 @@ impl GithubClient {
         };
         let path = format!("/repos/{repo}/issues/{number}/comments");
         // GitHub's clock and ours may differ: look a few minutes further back.
-        let since = crate::time::iso8601(self.clock().now_ms() - 10 * 60_000);
-        let find = || async {
-            let path = format!(
-                "/repos/{repo}/issues/{number}/comments?since={}&per_page=100",
-                segment(&since)
-            );
-            let recent = self
-                .get_pages(
-                    Auth::Installation(inst),
-                    &path,
-                    MAX_LIST,
-                    |page: Vec<RawComment>| page,
-                )
-                .await?;
-            Ok(recent.into_iter().map(Comment::from).find(|c| {
-                c.author.kind == crate::event::model::AccountKind::Bot && c.body.contains(&marker)
-            }))
-        };
+        let since = self.clock().now_ms() - 10 * 60_000;
         self.create_once(
             Auth::Installation(inst),
             &path,
             &json!({ "body": body }),
             |answer| answer.json::<RawComment>(&path).map(Comment::from),
-            find,
+            || self.find_keyed(inst, repo, number, key, Some(since)),
         )
         .await
+    }
+
+    /// The bot's comment carrying `key`'s marker on an issue or pull request, among those
+    /// updated since `since` (all, when `None`; at most [`MAX_LIST`] pages).
+    pub async fn find_keyed(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        number: IssueNumber,
+        key: &str,
+        since: Option<crate::time::Millis>,
+    ) -> Result<Option<Comment>, GithubError> {
+        let marker = marker(key);
+        let since = since
+            .map(|ms| format!("&since={}", segment(&crate::time::iso8601(ms))))
+            .unwrap_or_default();
+        let path = format!("/repos/{repo}/issues/{number}/comments?per_page=100{since}");
+        let comments = self
+            .get_pages(
+                Auth::Installation(inst),
+                &path,
+                MAX_LIST,
+                |page: Vec<RawComment>| page,
+            )
+            .await?;
+        Ok(comments.into_iter().map(Comment::from).find(|c| {
+            c.author.kind == crate::event::model::AccountKind::Bot && c.body.contains(&marker)
+        }))
     }
 
     /// `PATCH /repos/{owner}/{repo}/issues/comments/{id}`

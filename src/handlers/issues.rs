@@ -90,34 +90,36 @@ async fn fix_label(
         Ok(()) => Ok(Handled::Done),
         Err(Refusal::Other(reason)) => Ok(Handled::Skipped(reason)),
         Err(Refusal::Permission) => {
-            // As it is now: a retry of this job finds the label gone and says nothing twice.
+            // Said once per person and issue (a label added again, a retry of this job);
+            // said before the label goes, so a failure in between loses neither.
+            let number = event.issue.number;
+            let key = format!("fix-label-refused:{number}:{}", event.sender.login);
+            let said = github
+                .find_keyed(inst, repo, number, &key, None)
+                .await
+                .context("looking for the earlier answer")?;
+            if said.is_none() {
+                github
+                    .create_comment(
+                        inst,
+                        repo,
+                        number,
+                        &key,
+                        &render::label_refused(&event.sender.login, label),
+                    )
+                    .await
+                    .context("saying why the label was removed")?;
+            }
             let issue = github
-                .get_issue(inst, repo, event.issue.number)
+                .get_issue(inst, repo, number)
                 .await
                 .context("reading the issue")?;
-            if !issue.labels.iter().any(|l| l == label) {
-                return Ok(Handled::Skipped(format!(
-                    "`{label}` by @{}, who may not ask for fixes: already removed",
-                    event.sender.login
-                )));
+            if issue.labels.iter().any(|l| l == label) {
+                github
+                    .remove_label(inst, repo, number, label)
+                    .await
+                    .context("removing the fix label")?;
             }
-            github
-                .remove_label(inst, repo, event.issue.number, label)
-                .await
-                .context("removing the fix label")?;
-            github
-                .create_comment(
-                    inst,
-                    repo,
-                    event.issue.number,
-                    &format!(
-                        "fix-label-refused:{}:{}",
-                        event.issue.number, event.sender.login
-                    ),
-                    &render::label_refused(&event.sender.login, label),
-                )
-                .await
-                .context("saying why the label was removed")?;
             Ok(Handled::Skipped(format!(
                 "`{label}` by @{}, who may not ask for fixes: removed",
                 event.sender.login

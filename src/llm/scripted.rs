@@ -7,7 +7,8 @@ use super::tokens::TokenEstimator;
 use super::{BoxFuture, LlmError, LlmRequest, LlmResponse, Provider, StopReason, Usage};
 use crate::config::ProviderKind;
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
 
 /// One scripted outcome.
 #[derive(Debug)]
@@ -28,6 +29,48 @@ pub struct ScriptedProvider {
     steps: Mutex<VecDeque<Step>>,
     requests: Mutex<Vec<LlmRequest>>,
     estimator: TokenEstimator,
+    /// The request (counted from 1) whose answer waits at this gate.
+    gate: Option<(usize, Arc<Gate>)>,
+    /// Answers every request once the script is played, for load stories.
+    responder: Option<Responder>,
+}
+
+/// Answers a request from what it asks.
+struct Responder(Box<dyn Fn(&LlmRequest) -> String + Send + Sync>);
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Responder")
+    }
+}
+
+/// A point where the scripted model "thinks" until the test says so: the test learns that the
+/// request arrived, makes something happen meanwhile, then lets the answer go.
+#[derive(Debug)]
+pub struct Gate {
+    reached: Semaphore,
+    released: Semaphore,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self {
+            reached: Semaphore::new(0),
+            released: Semaphore::new(0),
+        }
+    }
+}
+
+impl Gate {
+    /// Waits until the held request has arrived.
+    pub async fn reached(&self) {
+        self.reached.acquire().await.expect("never closed").forget();
+    }
+
+    /// Lets the held answer go.
+    pub fn release(&self) {
+        self.released.add_permits(1);
+    }
 }
 
 impl ScriptedProvider {
@@ -39,7 +82,24 @@ impl ScriptedProvider {
             steps: Mutex::new(VecDeque::new()),
             requests: Mutex::new(Vec::new()),
             estimator: TokenEstimator::for_model(ProviderKind::OpenaiCompatible, model, 1.0),
+            gate: None,
+            responder: None,
         }
+    }
+
+    /// After the script, answers each request with `reply(request)`.
+    pub fn replying(
+        mut self,
+        reply: impl Fn(&LlmRequest) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.responder = Some(Responder(Box::new(reply)));
+        self
+    }
+
+    /// Holds the answer to request `number` (counted from 1) at `gate`.
+    pub fn hold(mut self, number: usize, gate: Arc<Gate>) -> Self {
+        self.gate = Some((number, gate));
+        self
     }
 
     fn push(self, step: Step) -> Self {
@@ -118,6 +178,25 @@ impl ScriptedProvider {
                 provider: self.name.clone(),
             }),
             Some(Step::Fail(error)) => Err(error),
+            None if self.responder.is_some() => {
+                let text = self
+                    .responder
+                    .as_ref()
+                    .map(|r| (r.0)(request))
+                    .unwrap_or_default();
+                Ok(LlmResponse {
+                    usage: Usage {
+                        input_tokens: self.estimator.count_request(request),
+                        output_tokens: self.estimator.count_text(&text),
+                        estimated: false,
+                    },
+                    text,
+                    stop_reason: StopReason::EndTurn,
+                    request_id: Some(format!("{}-req-{request_number}", self.name)),
+                    model: self.model.clone(),
+                    provider: self.name.clone(),
+                })
+            }
             None => Err(LlmError::InvalidResponse {
                 provider: self.name.clone(),
                 message: format!("request {request_number} is beyond the script"),
@@ -139,6 +218,20 @@ impl Provider for ScriptedProvider {
         &'a self,
         request: &'a LlmRequest,
     ) -> BoxFuture<'a, Result<LlmResponse, LlmError>> {
-        Box::pin(std::future::ready(self.play(request)))
+        Box::pin(async move {
+            let answer = self.play(request);
+            let number = self.requests.lock().expect("requests lock").len();
+            if let Some((held, gate)) = &self.gate
+                && *held == number
+            {
+                gate.reached.add_permits(1);
+                gate.released
+                    .acquire()
+                    .await
+                    .expect("never closed")
+                    .forget();
+            }
+            answer
+        })
     }
 }

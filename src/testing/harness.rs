@@ -249,6 +249,12 @@ impl TestApp {
         provider
     }
 
+    /// Drains the queue in a task of its own, as a second worker would, while the test goes
+    /// on.
+    pub fn drain_in_background(&self) -> tokio::task::JoinHandle<usize> {
+        tokio::spawn(worker::drain(self.ctx.clone(), self.registry.clone()))
+    }
+
     /// Runs every due job until the queue is idle; returns how many ran.
     pub async fn drain(&self) -> usize {
         worker::drain(self.ctx.clone(), self.registry.clone()).await

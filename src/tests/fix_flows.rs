@@ -14,25 +14,25 @@ use crate::testing::fake_github::git;
 use crate::testing::harness::{INSTALLATION, TestApp};
 use axum::http::StatusCode;
 
-const REPO: &str = "acme/shop";
-const MAINTAINER: &str = "maria-maint";
-const BRANCH: &str = "globallm/issue-1";
+pub(super) const REPO: &str = "acme/shop";
+pub(super) const MAINTAINER: &str = "maria-maint";
+pub(super) const BRANCH: &str = "globallm/issue-1";
 
-struct Scene {
-    app: TestApp,
-    id: i64,
-    pr: u64,
-    head: String,
-    bare: std::path::PathBuf,
+pub(super) struct Scene {
+    pub(super) app: TestApp,
+    pub(super) id: i64,
+    pub(super) pr: u64,
+    pub(super) head: String,
+    pub(super) bare: std::path::PathBuf,
 }
 
 impl Scene {
     /// A repository with an issue and GlobalLM's draft pull request fixing it, of `tier`.
-    async fn new(tier: &str) -> Self {
+    pub(super) async fn new(tier: &str) -> Self {
         Self::with_env(tier, &[]).await
     }
 
-    async fn with_env(tier: &str, env: &[(&str, &str)]) -> Self {
+    pub(super) async fn with_env(tier: &str, env: &[(&str, &str)]) -> Self {
         let app = TestApp::start_with_env(env).await;
         let bare = app.github.add_git_repo(
             REPO,
@@ -125,7 +125,7 @@ impl Scene {
     }
 
     /// Changes the fix's row as a test arranges it.
-    async fn set(&self, change: impl Fn(&mut FixPr)) {
+    pub(super) async fn set(&self, change: impl Fn(&mut FixPr)) {
         lifecycle::transition(&self.app.ctx, self.id, |fix| {
             change(fix);
             Decision::Write(())
@@ -134,7 +134,7 @@ impl Scene {
         .expect("written");
     }
 
-    async fn fix(&self) -> FixPr {
+    pub(super) async fn fix(&self) -> FixPr {
         fixes::for_pull_request(self.app.ctx.db.pool(), REPO, self.pr as i64)
             .await
             .expect("read")
@@ -142,7 +142,7 @@ impl Scene {
     }
 
     /// A check run finishing on the head, delivered.
-    async fn check(&self, name: &str, conclusion: &str, summary: &str) {
+    pub(super) async fn check(&self, name: &str, conclusion: &str, summary: &str) {
         let run = self
             .app
             .github
@@ -156,7 +156,7 @@ impl Scene {
     }
 
     /// `author` comments `body` on the pull request, delivered.
-    async fn comment(&self, author: &str, body: &str) {
+    pub(super) async fn comment(&self, author: &str, body: &str) {
         let id = self.app.github.add_comment(REPO, self.pr, author, body);
         self.app
             .deliver(
@@ -167,7 +167,7 @@ impl Scene {
         self.app.drain().await;
     }
 
-    fn bot_comments(&self) -> Vec<String> {
+    pub(super) fn bot_comments(&self) -> Vec<String> {
         self.app
             .github
             .comments(REPO, self.pr)
@@ -177,7 +177,7 @@ impl Scene {
             .collect()
     }
 
-    fn merges(&self) -> Vec<String> {
+    pub(super) fn merges(&self) -> Vec<String> {
         self.app
             .github
             .calls()

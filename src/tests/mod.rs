@@ -3,6 +3,7 @@
 
 mod app_flows;
 mod discovery_flows;
+mod fix_attacks;
 mod fix_e2e;
 mod fix_flows;
 mod github_client;

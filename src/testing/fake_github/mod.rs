@@ -12,7 +12,7 @@ pub mod world;
 
 pub use repo_handlers::blob_sha;
 pub use world::{Call, Caller, FakeApp, FakeCheckRun, FakeComment, FakePull};
-use world::{FakeIssue, FakeRepo, Fault, World};
+use world::{Chaos, FakeIssue, FakeRepo, Fault, World};
 
 use crate::clock::Clock;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -284,6 +284,29 @@ impl FakeGithub {
         });
     }
 
+    /// Makes the next `times` `method` requests whose path contains `path` take effect and
+    /// then answer `status`, as GitHub does when a proxy times out after the write.
+    pub fn fail_after_applying(&self, method: &str, path: &str, status: u16, times: u32) {
+        self.world().faults.push(Fault {
+            method: Some(method.to_owned()),
+            path: path.to_owned(),
+            status,
+            times,
+            after_applying: true,
+            ..Fault::default()
+        });
+    }
+
+    /// Turns on chaos for installations' writes: `percent` of them applied and answered 502,
+    /// every `rate_limit_every`-th one a secondary rate limit with `Retry-After: 0`.
+    pub fn chaos(&self, percent: u64, rate_limit_every: u64) {
+        self.world().chaos = Some(Chaos {
+            applied_then_502_percent: percent,
+            rate_limit_every,
+            writes: 0,
+        });
+    }
+
     /// Makes the next request whose path contains `path` hit a secondary rate limit.
     pub fn secondary_rate_limit(&self, path: &str, retry_after_secs: u64) {
         self.world().faults.push(Fault {
@@ -383,9 +406,9 @@ impl FakeGithub {
             );
     }
 
-    /// GitHub Actions' check suite on `sha`, created by a push before any of its runs (they
-    /// appear when [`FakeGithub::complete_check`] completes one).
-    pub fn queue_suite(&self, repo: &str, sha: &str) {
+    /// The check suite of the CI App `app` on `sha`, created by a push before any of its runs
+    /// (GitHub Actions' suites are replaced when [`FakeGithub::complete_check`] completes a run).
+    pub fn queue_suite(&self, repo: &str, sha: &str, app: &str) {
         let mut world = self.world();
         let id = world.next_id();
         world
@@ -393,7 +416,7 @@ impl FakeGithub {
             .get_mut(repo)
             .expect("the repository exists")
             .queued_suites
-            .push((id, sha.to_owned(), "github-actions".to_owned()));
+            .push((id, sha.to_owned(), app.to_owned()));
     }
 
     /// A completed check run by GitHub Actions on `sha`; returns its id.
@@ -408,7 +431,8 @@ impl FakeGithub {
         let mut world = self.world();
         let id = world.next_id();
         let fake = world.repos.get_mut(repo).expect("the repository exists");
-        fake.queued_suites.retain(|(_, s, _)| s != sha);
+        fake.queued_suites
+            .retain(|(_, s, app)| !(s == sha && app == "github-actions"));
         fake.check_runs.push(FakeCheckRun {
             id,
             name: name.to_owned(),

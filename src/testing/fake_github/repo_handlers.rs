@@ -238,12 +238,12 @@ pub fn route(world: &mut World, req: &Request<'_>, full_name: &str, rest: &[&str
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
-            pull.requested_reviewers.extend(
-                reviewers
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned),
-            );
+            // Requesting someone already requested changes nothing, as on GitHub.
+            for reviewer in reviewers.iter().filter_map(Value::as_str) {
+                if !pull.requested_reviewers.iter().any(|r| r == reviewer) {
+                    pull.requested_reviewers.push(reviewer.to_owned());
+                }
+            }
             let pull = pull.clone();
             Answer::json(StatusCode::CREATED, pull_json(repo, &pull, base))
         }

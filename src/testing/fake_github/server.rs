@@ -3,7 +3,7 @@
 //! faults, ETags and pagination around the handlers in `handlers.rs`.
 
 use super::handlers;
-use super::world::{Call, Caller, Rate, World};
+use super::world::{Call, Caller, Fate, Rate, World};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -113,15 +113,34 @@ pub async fn handle(
             );
         }
     };
-    if let Some(answer) = injected_fault(&mut world, &path) {
-        record(
-            &mut world,
-            &method,
-            &path,
-            caller.clone(),
-            answer.status().as_u16(),
-        );
-        return answer;
+    let is_write = method != Method::GET && method != Method::HEAD;
+    let chaos = match (&caller, world.chaos.as_mut()) {
+        (Caller::Installation(_), Some(chaos)) if is_write && path != "/graphql" => {
+            chaos.fate_of_next_write()
+        }
+        _ => None,
+    };
+    let mut fail_after_applying = None;
+    if chaos == Some(Fate::SecondaryRateLimit) {
+        record(&mut world, &method, &path, caller.clone(), 403);
+        return fault_response(StatusCode::FORBIDDEN, Some(0));
+    }
+    if chaos == Some(Fate::AppliedThen502) {
+        fail_after_applying = Some(StatusCode::BAD_GATEWAY);
+    }
+    match injected_fault(&mut world, &method, &path) {
+        Some(Injected::After(status)) => fail_after_applying = Some(status),
+        Some(Injected::Now(answer)) => {
+            record(
+                &mut world,
+                &method,
+                &path,
+                caller.clone(),
+                answer.status().as_u16(),
+            );
+            return answer;
+        }
+        None => {}
     }
     let rate_key = match &caller {
         Caller::Anonymous => None,
@@ -192,6 +211,10 @@ pub async fn handle(
         rate.remaining -= 1;
     }
     let rate = rate_key.and_then(|k| world.rates.get(&k).copied());
+    if let Some(failure) = fail_after_applying {
+        record(&mut world, &method, &path, caller, failure.as_u16());
+        return fault_response(failure, None);
+    }
     record(
         &mut world,
         &method,
@@ -288,9 +311,16 @@ fn finish(
     (answer.status, headers, body.to_string()).into_response()
 }
 
-fn injected_fault(world: &mut World, path: &str) -> Option<Response> {
+/// An injected fault: answered instead of the request, or after applying it.
+enum Injected {
+    Now(Response),
+    After(StatusCode),
+}
+
+fn injected_fault(world: &mut World, method: &Method, path: &str) -> Option<Injected> {
     let fault = world.faults.iter_mut().find(|f| {
         f.times > 0
+            && f.method.as_deref().is_none_or(|m| m == method.as_str())
             && if f.exact {
                 path == f.path
             } else {
@@ -298,8 +328,15 @@ fn injected_fault(world: &mut World, path: &str) -> Option<Response> {
             }
     })?;
     fault.times -= 1;
-    let (status, retry_after) = (fault.status, fault.retry_after);
-    let status = StatusCode::from_u16(status).expect("a valid status");
+    let status = StatusCode::from_u16(fault.status).expect("a valid status");
+    Some(if fault.after_applying {
+        Injected::After(status)
+    } else {
+        Injected::Now(fault_response(status, fault.retry_after))
+    })
+}
+
+fn fault_response(status: StatusCode, retry_after: Option<u64>) -> Response {
     let message = if retry_after.is_some() {
         "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
     } else {
@@ -312,7 +349,7 @@ fn injected_fault(world: &mut World, path: &str) -> Option<Response> {
             HeaderValue::from_str(&secs.to_string()).expect("ascii"),
         );
     }
-    Some(response)
+    response
 }
 
 /// Who is calling: the App (a JWT that verifies against its public key, issued within the

@@ -191,11 +191,48 @@ pub struct Call {
 /// `exact`) answer `status`.
 #[derive(Debug, Clone, Default)]
 pub struct Fault {
+    /// Only requests of this method, when set.
+    pub method: Option<String>,
     pub path: String,
     pub exact: bool,
     pub status: u16,
     pub retry_after: Option<u64>,
     pub times: u32,
+    /// The request is applied first and then answered `status`, as GitHub sometimes does: the
+    /// comment exists, the client sees a 502.
+    pub after_applying: bool,
+}
+
+/// Faults on every write (POST, PATCH, PUT, DELETE) of an installation, for load stories: a
+/// secondary rate limit (`Retry-After: 0`) on every `rate_limit_every`-th write, and of the
+/// others `applied_then_502_percent` applied and answered 502. Deterministic: the n-th write
+/// always meets the same fate.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Chaos {
+    pub applied_then_502_percent: u64,
+    pub rate_limit_every: u64,
+    pub writes: u64,
+}
+
+impl Chaos {
+    /// What happens to the next write.
+    pub fn fate_of_next_write(&mut self) -> Option<Fate> {
+        self.writes += 1;
+        let n = self.writes;
+        if self.rate_limit_every > 0 && n.is_multiple_of(self.rate_limit_every) {
+            return Some(Fate::SecondaryRateLimit);
+        }
+        // A fixed scramble of n, so failures spread over kinds of writes.
+        let roll = n.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29) % 100;
+        (roll < self.applied_then_502_percent).then_some(Fate::AppliedThen502)
+    }
+}
+
+/// A chaotic write's fate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    SecondaryRateLimit,
+    AppliedThen502,
 }
 
 /// The primary rate limit of one token.
@@ -220,6 +257,7 @@ pub struct World {
     pub manifest_codes: HashMap<String, FakeApp>,
     pub calls: Vec<Call>,
     pub faults: Vec<Fault>,
+    pub chaos: Option<Chaos>,
     /// Rate limits per credential (`app`, or the installation id).
     pub rates: HashMap<String, Rate>,
     /// Search calls per caller in the last minute (search allows 30 a minute).
@@ -242,6 +280,7 @@ impl World {
             manifest_codes: HashMap::new(),
             calls: Vec::new(),
             faults: Vec::new(),
+            chaos: None,
             rates: HashMap::new(),
             search_log: HashMap::new(),
             seen_comments: BTreeSet::new(),
