@@ -27,6 +27,8 @@ pub struct Context {
     pub repo_configs: RepoConfigs,
     /// Clones of repositories and work trees for fixes (`<data dir>/checkouts`).
     pub checkouts: crate::solution::checkout::Checkouts,
+    /// One merge at a time per repository.
+    pub merge_slots: crate::fix::merge::MergeSlots,
     bot_login: Mutex<Option<String>>,
     llm: Mutex<Option<(Arc<Config>, Option<crate::llm::client::Llm>)>>,
     known_labels: Mutex<std::collections::HashSet<(String, String)>>,
@@ -103,6 +105,7 @@ impl Context {
             clock,
             github: Mutex::new(None),
             repo_configs: RepoConfigs::default(),
+            merge_slots: crate::fix::merge::MergeSlots::default(),
             bot_login: Mutex::new(None),
             llm: Mutex::new(None),
             known_labels: Mutex::default(),

@@ -50,7 +50,8 @@ pub fn assess(
 }
 
 /// The tier of pull request `head` against `base_branch`, read from the repository's git
-/// cache (fetched first): `(merge base, assessment)`.
+/// cache (fetched first): the branch (its merge base and the base branch's tip) and the
+/// assessment.
 pub async fn of_pull_request(
     ctx: &Context,
     github: &GithubClient,
@@ -58,7 +59,7 @@ pub async fn of_pull_request(
     base_branch: &str,
     head: &str,
     repo_config: &RepoConfig,
-) -> anyhow::Result<(String, Assessment)> {
+) -> anyhow::Result<(BranchChanges, Assessment)> {
     let (inst, repo) = super::target(fix)?;
     let repo = &repo;
     let meta = github
@@ -95,5 +96,5 @@ pub async fn of_pull_request(
         &config.risk,
         repo_config,
     )?;
-    Ok((branch.merge_base, assessment))
+    Ok((branch, assessment))
 }

@@ -224,6 +224,13 @@ async fn explain(
     if let Err(why) = settings.automation() {
         text.push_str(&format!("\n\nAutomation is off in this repository: {why}."));
     }
+    match super::merge::frozen(github, inst, repo, &settings).await {
+        Ok(Some(why)) => {
+            text.push_str(&format!("\n\nMerges are frozen in this repository: {why}."))
+        }
+        Ok(None) => {}
+        Err(err) => tracing::warn!(%repo, "could not tell whether merges are frozen: {err:#}"),
+    }
     if fix.stopped {
         text.push_str(&format!(
             "\n\nAutomation is stopped: {}.",

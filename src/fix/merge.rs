@@ -142,7 +142,7 @@ async fn decide(
     settings: &RepoSettings,
 ) -> anyhow::Result<Handled> {
     let ctx = act.ctx;
-    let (base, assessment) = super::branch::of_pull_request(
+    let (branch, assessment) = super::branch::of_pull_request(
         ctx,
         act.github,
         fix,
@@ -152,8 +152,15 @@ async fn decide(
     )
     .await?;
     let reasons: Vec<String> = assessment.reasons.iter().map(|r| r.text.clone()).collect();
-    let fix =
-        lifecycle::tier_computed(ctx, fix.id, act.head, &base, assessment.tier, &reasons).await?;
+    let fix = lifecycle::tier_computed(
+        ctx,
+        fix.id,
+        act.head,
+        &branch.merge_base,
+        assessment.tier,
+        &reasons,
+    )
+    .await?;
     let tier = assessment.tier;
     if tier == Tier::Critical {
         let text = format!(
@@ -166,26 +173,75 @@ async fn decide(
     // An approval names the head it saw: any push since voids it.
     let approved = fix.merge_approved_sha.as_deref() == Some(act.head);
     if risk::may_merge(tier, ceiling) || (approved && risk::may_merge_on_command(tier)) {
-        merge(act, pull, tier).await
+        if let Some(why) = frozen(act.github, act.inst, act.repo, settings).await? {
+            return act.say_once("frozen", &render::frozen(&why)).await;
+        }
+        // Merge only what was tested: CI ran on a head that contains the base as it is now.
+        if branch.merge_base != branch.base_tip {
+            return super::update::update_branch(act, &fix, &pull.base.branch).await;
+        }
+        merge(act, pull, tier, &branch.base_tip).await
     } else {
         request_review(act, &fix, pull, settings, tier, &reasons).await
     }
 }
 
-/// What every action needs.
-struct Act<'a> {
-    ctx: &'a Context,
-    github: &'a GithubClient,
+/// Why merges are frozen in the repository, if they are: `freeze: true` in its config, or the
+/// freeze label on an open issue.
+pub(super) async fn frozen(
+    github: &GithubClient,
     inst: InstallationId,
-    repo: &'a RepoName,
-    number: IssueNumber,
-    head: &'a str,
-    fix_id: i64,
+    repo: &RepoName,
+    settings: &RepoSettings,
+) -> anyhow::Result<Option<String>> {
+    if settings.config.freeze {
+        return Ok(Some("`freeze: true` in `.github/globallm.yml`".to_owned()));
+    }
+    let label = &settings.config.labels.freeze;
+    let issues = github
+        .open_issues_labelled(inst, repo, label)
+        .await
+        .context("looking for a freeze")?;
+    Ok(issues
+        .first()
+        .map(|n| format!("the `{label}` label on #{n}")))
+}
+
+/// One merge at a time per repository in this process: between reading the base branch's tip
+/// and the merge call, no other GlobalLM merge lands there.
+#[derive(Debug, Default)]
+pub struct MergeSlots(
+    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+);
+
+impl MergeSlots {
+    /// Waits for the repository's slot.
+    pub async fn hold(&self, repo: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let slot = self
+            .0
+            .lock()
+            .expect("merge slots lock")
+            .entry(repo.to_owned())
+            .or_default()
+            .clone();
+        slot.lock_owned().await
+    }
+}
+
+/// What every action needs.
+pub(super) struct Act<'a> {
+    pub(super) ctx: &'a Context,
+    pub(super) github: &'a GithubClient,
+    pub(super) inst: InstallationId,
+    pub(super) repo: &'a RepoName,
+    pub(super) number: IssueNumber,
+    pub(super) head: &'a str,
+    pub(super) fix_id: i64,
 }
 
 impl Act<'_> {
     /// Comments `text` on the pull request, once for `action` on this head.
-    async fn comment(&self, action: &str, text: &str) -> anyhow::Result<()> {
+    pub(super) async fn comment(&self, action: &str, text: &str) -> anyhow::Result<()> {
         self.github
             .create_comment(
                 self.inst,
@@ -200,7 +256,7 @@ impl Act<'_> {
     }
 
     /// Says `text` once for this head.
-    async fn say_once(&self, action: &str, text: &str) -> anyhow::Result<Handled> {
+    pub(super) async fn say_once(&self, action: &str, text: &str) -> anyhow::Result<Handled> {
         match lifecycle::claim(self.ctx, self.fix_id, self.head, action, None).await? {
             Claim::Act => {
                 self.comment(action, text).await?;
@@ -420,7 +476,26 @@ async fn on_red(
     Ok(Handled::Done)
 }
 
-async fn merge(act: &Act<'_>, pull: &PullRequest, tier: Tier) -> anyhow::Result<Handled> {
+async fn merge(
+    act: &Act<'_>,
+    pull: &PullRequest,
+    tier: Tier,
+    base_tip: &str,
+) -> anyhow::Result<Handled> {
+    // Another GlobalLM merge in this repository finishes first; then the base is read again:
+    // if it moved, this head was not tested against it.
+    let _slot = act.ctx.merge_slots.hold(&act.repo.to_string()).await;
+    let tip = act
+        .github
+        .recent_commits(act.inst, act.repo, &pull.base.branch, 1)
+        .await
+        .context("reading the base branch")?;
+    if tip.first().map(String::as_str) != Some(base_tip) {
+        let fix = fixes::get(act.ctx.db.pool(), act.fix_id)
+            .await?
+            .context("the fix")?;
+        return super::update::update_branch(act, &fix, &pull.base.branch).await;
+    }
     // The last word before the merge call: the kill-switch label and the repository's
     // settings as they are now, then the row (a stop, a new head or another worker's merge
     // wins).
@@ -431,6 +506,9 @@ async fn merge(act: &Act<'_>, pull: &PullRequest, tier: Tier) -> anyhow::Result<
         .await;
     if let Err(why) = settings.automation() {
         return Ok(Handled::Skipped(why));
+    }
+    if let Some(why) = frozen(act.github, act.inst, act.repo, &settings).await? {
+        return Ok(Handled::Skipped(format!("merges are frozen: {why}")));
     }
     let now = act
         .github

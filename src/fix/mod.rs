@@ -37,6 +37,7 @@ pub mod render;
 pub mod request;
 pub mod risk;
 pub mod state;
+mod update;
 
 pub use job::{FixIssue, Trigger};
 pub use state::{FixState, Tier};

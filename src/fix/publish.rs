@@ -260,7 +260,9 @@ pub(super) async fn give_up(
 }
 
 /// The App's bot as a commit author (`<slug>[bot]`, with GitHub's no-reply address).
-async fn bot_author(ctx: &crate::context::Context) -> Result<Author, crate::github::GithubError> {
+pub(super) async fn bot_author(
+    ctx: &crate::context::Context,
+) -> Result<Author, crate::github::GithubError> {
     let login = ctx.bot_login().await?;
     Ok(Author {
         email: format!("{login}@users.noreply.github.com"),

@@ -252,6 +252,30 @@ pub fn pushed(repair: bool, sha: &str, tier: Tier, attempt: i64) -> String {
     )
 }
 
+/// The comment when a green pull request waits for a freeze to end.
+pub fn frozen(why: &str) -> String {
+    format!(
+        "CI is green, but merges are frozen in this repository ({why}), so GlobalLM is not merging this pull request. It will look again when CI reports on a new commit, or on `/globallm merge` once the freeze ends."
+    )
+}
+
+/// The comment when the base branch moved after CI ran and GlobalLM brought the branch up
+/// to date.
+pub fn updated(base: &str, old_head: &str, new_head: &str) -> String {
+    format!(
+        "`{base}` moved after CI ran on {}, so the result of merging was never tested. GlobalLM merged `{base}` into this branch ({}) and will decide again once CI has run on it.",
+        short(old_head),
+        short(new_head)
+    )
+}
+
+/// The comment when the branch cannot be brought up to date without a human.
+pub fn update_conflicts(base: &str) -> String {
+    format!(
+        "`{base}` moved after CI ran, and merging it into this branch conflicts. GlobalLM stops here: resolve the conflict (or `/globallm retry` to start over from `{base}`)."
+    )
+}
+
 /// The comment when the fix label was put on an issue by someone who may not ask for fixes.
 pub fn label_refused(sender: &str, label: &str) -> String {
     format!(

@@ -72,6 +72,30 @@ impl GithubClient {
             .collect())
     }
 
+    /// The numbers of open issues (pull requests left out) labelled `label`, at most 100.
+    pub async fn open_issues_labelled(
+        &self,
+        inst: InstallationId,
+        repo: &RepoName,
+        label: &str,
+    ) -> Result<Vec<u64>, GithubError> {
+        let path = format!(
+            "/repos/{repo}/issues?state=open&labels={}&per_page=100",
+            segment(label)
+        );
+        let issues = self
+            .get_pages(Auth::Installation(inst), &path, 1, |page: Vec<RawIssue>| {
+                page
+            })
+            .await?;
+        Ok(issues
+            .into_iter()
+            .map(Issue::from)
+            .filter(|i| !i.is_pull_request)
+            .map(|i| i.number.0)
+            .collect())
+    }
+
     /// `GET /repos/{owner}/{repo}/labels/{name}`, and `POST /repos/{owner}/{repo}/labels` when
     /// it is missing.
     pub async fn ensure_label(

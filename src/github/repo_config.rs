@@ -47,6 +47,8 @@ pub struct RepoConfig {
     /// Checks that must have run and passed on a GlobalLM pull request's head before it
     /// merges. Empty: the checks that ran on the base branch's last green commit.
     pub required_checks: Vec<String>,
+    /// `true` stops every merge here (pull requests are still drafted and judged).
+    pub freeze: bool,
 }
 
 /// `labels.*` of `.github/globallm.yml`.
@@ -63,6 +65,9 @@ pub struct RepoLabels {
     pub type_prefix: String,
     /// The prefix of priority labels (`<prefix><level>`).
     pub priority_prefix: String,
+    /// On an open issue, stops every merge in the repository until it is removed or the
+    /// issue closed.
+    pub freeze: String,
 }
 
 impl Default for RepoLabels {
@@ -73,6 +78,7 @@ impl Default for RepoLabels {
             needs_review: "globallm:needs-review".to_owned(),
             type_prefix: "globallm:type/".to_owned(),
             priority_prefix: "globallm:priority/".to_owned(),
+            freeze: "globallm:freeze".to_owned(),
         }
     }
 }
@@ -88,6 +94,7 @@ impl Default for RepoConfig {
             commands: COMMANDS.iter().map(|c| (*c).to_owned()).collect(),
             test_command: None,
             required_checks: Vec::new(),
+            freeze: false,
         }
     }
 }
@@ -137,6 +144,7 @@ impl RepoConfig {
             ("labels.needs_review", &config.labels.needs_review),
             ("labels.type_prefix", &config.labels.type_prefix),
             ("labels.priority_prefix", &config.labels.priority_prefix),
+            ("labels.freeze", &config.labels.freeze),
         ] {
             if label.trim().is_empty() || label.chars().count() > 50 {
                 problems.push(format!(

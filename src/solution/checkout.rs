@@ -354,6 +354,47 @@ pub async fn commit_all(
         .map(Some)
 }
 
+/// Merges `origin/<base_branch>` into the work tree's branch as `author`: the new head, or
+/// `None` when they conflict (the merge is then aborted and the work tree left as it was).
+pub async fn merge_base_branch(
+    work: &WorkTree,
+    author: &Author,
+    base_branch: &str,
+) -> Result<Option<String>, GitError> {
+    let name = format!("user.name={}", author.name);
+    let email = format!("user.email={}", author.email);
+    let theirs = format!("origin/{base_branch}");
+    let message = format!("Merge branch '{base_branch}' into the fix");
+    let merged = git(
+        work.path(),
+        None,
+        &[
+            "-c",
+            &name,
+            "-c",
+            &email,
+            "merge",
+            "--quiet",
+            "--no-ff",
+            "--no-verify",
+            "-m",
+            &message,
+            &theirs,
+        ],
+    )
+    .await;
+    match merged {
+        Ok(_) => git(work.path(), None, &["rev-parse", "HEAD"])
+            .await
+            .map(Some),
+        // A merge that stopped on conflicts can be aborted; any other failure cannot.
+        Err(err) => match git(work.path(), None, &["merge", "--abort"]).await {
+            Ok(_) => Ok(None),
+            Err(_) => Err(err),
+        },
+    }
+}
+
 /// Pushes the work tree's `HEAD` to `branch` of `url`; `expected` (the sha the branch should
 /// have now) makes the push fail if someone else pushed meanwhile.
 pub async fn push(
@@ -395,6 +436,9 @@ pub async fn diff_since_base(work: &WorkTree) -> Result<String, GitError> {
 pub struct BranchChanges {
     /// The merge base.
     pub merge_base: String,
+    /// The base branch's tip: the head contains the base as it is now when this is the merge
+    /// base.
+    pub base_tip: String,
     /// Every file changed, with its content at the merge base and at the head (binary files
     /// as lossy text, so path rules still see them).
     pub changes: Vec<FileChange>,
@@ -406,6 +450,7 @@ pub struct BranchChanges {
 /// or work tree `dir`): the whole branch, however many pushes made it.
 pub async fn branch_changes(dir: &Path, base: &str, head: &str) -> Result<BranchChanges, GitError> {
     let merge_base = git(dir, None, &["merge-base", base, head]).await?;
+    let base_tip = git(dir, None, &["rev-parse", base]).await?;
     let listing = git_raw(
         dir,
         &[
@@ -443,6 +488,7 @@ pub async fn branch_changes(dir: &Path, base: &str, head: &str) -> Result<Branch
         !super::conventions::test_files(tree.split('\0').filter(|p| !p.is_empty())).is_empty();
     Ok(BranchChanges {
         merge_base,
+        base_tip,
         changes,
         has_tests,
     })

@@ -588,7 +588,16 @@ async fn under_chaos_200_triages_and_40_fixes_write_nothing_twice_and_merge_noth
         } else if asked.contains("public API") {
             DRAFT_HIGH.to_owned()
         } else {
-            DRAFT.to_owned()
+            // Each fix adds its own files, so fixes merged one after the other never conflict.
+            let n = asked
+                .split("Totals are not rounded (")
+                .nth(1)
+                .and_then(|rest| rest.split(')').next())
+                .unwrap_or("0")
+                .to_owned();
+            format!(
+                "SUMMARY: Round totals, case {n}.\n\nFILE: shop/round_{n}.py\nWHY: a rounding helper\n<<<<<<< SEARCH\n=======\ndef _round_{n}(value):\n    return round(value, 2)\n>>>>>>> REPLACE\n\nFILE: tests/test_round_{n}.py\nWHY: its test\n<<<<<<< SEARCH\n=======\nfrom shop.round_{n} import _round_{n}\n\n\ndef test_round():\n    assert _round_{n}(0.1 + 0.2) == 0.3\n>>>>>>> REPLACE\n"
+            )
         }
     });
     app.script_llm(provider);
@@ -646,8 +655,12 @@ async fn under_chaos_200_triages_and_40_fixes_write_nothing_twice_and_merge_noth
         }
     }
     settle(&app).await;
+    // CI goes green on every draft. In each repository one merges; the base moved under the
+    // others, so GlobalLM brings each up to date and waits for CI on the result.
+    let mut judged_heads = Vec::new();
     for (name, _) in &repos {
         for pull in app.github.pulls(name) {
+            judged_heads.push(pull.head_sha.clone());
             let run =
                 app.github
                     .complete_check(name, &pull.head_sha, "test", "success", "3 passed");
@@ -741,18 +754,22 @@ async fn under_chaos_200_triages_and_40_fixes_write_nothing_twice_and_merge_noth
                     "{name}#{}: merged at {tier}",
                     pull.number
                 );
-            }
-            if tier == Tier::High {
-                assert!(!pull.merged && !pull.requested_reviewers.is_empty());
+            } else if tier == Tier::High {
+                assert!(!pull.requested_reviewers.is_empty());
+            } else {
+                // Brought up to date with the merged fix, waiting for CI on that.
+                assert!(
+                    !fix.stopped,
+                    "{name}#{}: {:?}",
+                    pull.number, fix.stop_reason
+                );
+                assert_eq!(fix.head_sha.as_deref(), Some(pull.head_sha.as_str()));
+                assert!(!judged_heads.contains(&pull.head_sha));
             }
         }
     }
     drop(world);
-    assert_eq!(
-        merged,
-        LOAD_REPOS * (FIXES_PER_REPO - HIGH_PER_REPO),
-        "every LOW or MEDIUM fix merged once"
-    );
+    assert_eq!(merged, LOAD_REPOS, "one merge per repository and base");
     for (name, issues) in &repos {
         for issue in issues {
             app.github.comments(name, *issue);

@@ -8,5 +8,6 @@ mod fix_e2e;
 mod fix_flows;
 mod github_client;
 mod hardening;
+mod merge_order;
 mod status;
 mod triage_flows;

@@ -154,6 +154,43 @@ pub fn push_commit(bare: &Path, branch: &str, path: &str, content: &str, author:
     )
 }
 
+/// Squash-merges `head` into `base` as GitHub does: one commit on `base` with the tree of
+/// both merged; returns it, or `None` when they conflict.
+pub fn squash_merge(bare: &Path, base: &str, head: &str, message: &str) -> Option<String> {
+    let merged = git(bare, &["merge-tree", "--write-tree", base, head]);
+    if !merged.status.success() {
+        return None;
+    }
+    let stdout = String::from_utf8_lossy(&merged.stdout);
+    let tree = stdout.lines().next()?.trim().to_owned();
+    let parent = git_ok(bare, &["rev-parse", base]);
+    let commit = git_ok(
+        bare,
+        &[
+            "-c",
+            "user.name=GitHub",
+            "-c",
+            "user.email=noreply@github.com",
+            "commit-tree",
+            &tree,
+            "-p",
+            &parent,
+            "-m",
+            message,
+        ],
+    );
+    git_ok(
+        bare,
+        &[
+            "update-ref",
+            &format!("refs/heads/{base}"),
+            &commit,
+            &parent,
+        ],
+    );
+    Some(commit)
+}
+
 /// Creates `branch` off `main` with one commit writing `files`, as a pushed branch; returns
 /// its head.
 pub fn create_branch(bare: &Path, branch: &str, files: &[(&str, &str)], author: &str) -> String {

@@ -26,10 +26,15 @@ pub fn route(world: &mut World, req: &Request<'_>, full_name: &str, rest: &[&str
         (Method::GET, []) => Answer::ok(repo_json(repo, base)),
         (Method::GET, ["issues"]) => {
             let state = req.query("state").unwrap_or("open");
+            let labels: Vec<&str> = req
+                .query("labels")
+                .map(|l| l.split(',').collect())
+                .unwrap_or_default();
             let items: Vec<Value> = repo
                 .issues
                 .values()
                 .filter(|i| state == "all" || i.state == state)
+                .filter(|i| labels.iter().all(|l| i.labels.iter().any(|have| have == l)))
                 .map(|i| issue_json(repo, i, base))
                 .collect();
             paginate(req, items, |items, _| Value::Array(items))
@@ -560,9 +565,25 @@ fn merge_pull(repo: &mut FakeRepo, req: &Request<'_>, number: Option<u64>, id: u
             "Head branch was modified. Review and try the merge again.",
         );
     }
+    // A repository backed by git gets the squashed commit on its base branch.
+    let squashed = match &repo.git_dir {
+        Some(bare) => {
+            let title = format!("{} (#{})", pull.title, pull.number);
+            match super::git::squash_merge(bare, &pull.base_branch, &pull.head_branch, &title) {
+                Some(sha) => Some(sha),
+                None => {
+                    return Answer::error(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "Pull Request is not mergeable",
+                    );
+                }
+            }
+        }
+        None => None,
+    };
     pull.merged = true;
     pull.state = "closed".to_owned();
-    let sha = format!("{id:040x}");
+    let sha = squashed.unwrap_or_else(|| format!("{id:040x}"));
     pull.merge_sha = Some(sha.clone());
     let number = pull.number;
     if let Some(issue) = repo.issues.get_mut(&number) {

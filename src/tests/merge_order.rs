@@ -1,0 +1,235 @@
+//! Merge only what was tested: stories of GlobalLM pull requests whose base branch moves after
+//! CI ran — another GlobalLM merge, a human push, a conflict — and of a freeze.
+
+use super::fix_e2e::{CART, CART_TEST, CATEGORIZE, DRAFT};
+use super::fix_flows::{MAINTAINER, REPO, Scene};
+use crate::db::fixes;
+use crate::llm::scripted::ScriptedProvider;
+use crate::testing::fake_github::git;
+use crate::testing::harness::{INSTALLATION, TestApp};
+
+const DRAFT_TAX: &str = "SUMMARY: Add a tax helper.\n\nFILE: shop/tax.py\nWHY: the issue asks for one\n<<<<<<< SEARCH\n=======\ndef with_tax(amount, rate):\n    return amount * (1 + rate)\n>>>>>>> REPLACE\n\nFILE: tests/test_tax.py\nWHY: a test for it\n<<<<<<< SEARCH\n=======\nfrom shop.tax import with_tax\n\n\ndef test_with_tax():\n    assert with_tax(100, 0.5) == 150\n>>>>>>> REPLACE\n";
+
+/// `name` green on `sha` of `repo`, delivered and processed.
+async fn green(app: &TestApp, repo: &str, sha: &str, name: &str) {
+    let run = app
+        .github
+        .complete_check(repo, sha, name, "success", "all passed");
+    app.deliver("check_run", &app.github.check_run_delivery(repo, run))
+        .await;
+    app.drain().await;
+}
+
+fn is_ancestor(bare: &std::path::Path, ancestor: &str, of: &str) -> bool {
+    std::process::Command::new("git")
+        .args(["merge-base", "--is-ancestor", ancestor, of])
+        .current_dir(bare)
+        .status()
+        .expect("git runs")
+        .success()
+}
+
+fn bot_comments(app: &TestApp, number: u64) -> Vec<String> {
+    app.github
+        .comments(REPO, number)
+        .into_iter()
+        .filter(|c| c.author_is_bot)
+        .map(|c| c.body)
+        .collect()
+}
+
+#[tokio::test]
+async fn two_green_fixes_merge_one_after_the_other_the_second_after_ci_ran_on_the_first() {
+    let app = TestApp::start().await;
+    let bare = app.github.add_git_repo(
+        REPO,
+        INSTALLATION,
+        app.dir.path(),
+        &[
+            ("shop/__init__.py", ""),
+            ("shop/cart.py", CART),
+            ("tests/test_cart.py", CART_TEST),
+        ],
+    );
+    app.github.set_permission(REPO, MAINTAINER, "write");
+    app.script_llm(
+        ScriptedProvider::new("scripted", "claude-sonnet-4-5").replying(|request| {
+            if request.system.starts_with("You triage") {
+                CATEGORIZE.to_owned()
+            } else if format!("{:?}", request.messages).contains("tax helper") {
+                DRAFT_TAX.to_owned()
+            } else {
+                DRAFT.to_owned()
+            }
+        }),
+    );
+    let rounding = app.github.add_issue(
+        REPO,
+        "Totals are not rounded",
+        "`total([0.1, 0.2])` returns 0.30000000000000004 in shop/cart.py",
+        MAINTAINER,
+    );
+    let tax = app.github.add_issue(
+        REPO,
+        "Add a tax helper",
+        "Please add a tax helper next to shop/cart.py",
+        MAINTAINER,
+    );
+    for issue in [rounding, tax] {
+        let labeled = app
+            .github
+            .labeled_delivery(REPO, issue, "globallm:fix", MAINTAINER);
+        app.deliver("issues", &labeled).await;
+    }
+    app.drain().await;
+    let pulls = app.github.pulls(REPO);
+    assert_eq!(pulls.len(), 2);
+    let first = pulls
+        .iter()
+        .find(|p| p.head_branch.ends_with(&format!("-{rounding}")))
+        .expect("the rounding fix")
+        .clone();
+    let second = pulls
+        .iter()
+        .find(|p| p.head_branch.ends_with(&format!("-{tax}")))
+        .expect("the tax fix")
+        .clone();
+
+    // Both are green on the base they were drafted on; the first merges.
+    green(&app, REPO, &first.head_sha, "test").await;
+    assert!(app.github.pull(REPO, first.number).merged);
+    let main_after_first = git::branch_head(&bare, "main").expect("main");
+
+    // The second's CI ran on the old base: it is brought up to date, not merged.
+    green(&app, REPO, &second.head_sha, "test").await;
+    let updated = app.github.pull(REPO, second.number);
+    assert!(!updated.merged, "its CI never saw the first fix");
+    assert_ne!(updated.head_sha, second.head_sha);
+    assert!(is_ancestor(&bare, &main_after_first, &updated.head_sha));
+    let said = bot_comments(&app, second.number);
+    assert!(
+        said.iter().any(|c| c.contains("`main` moved after CI ran")),
+        "{said:?}"
+    );
+
+    // CI on the updated head: now it merges, with the first fix underneath.
+    green(&app, REPO, &updated.head_sha, "test").await;
+    assert!(app.github.pull(REPO, second.number).merged);
+    let merges = app
+        .github
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "PUT" && c.path.ends_with("/merge"))
+        .count();
+    assert_eq!(merges, 2);
+    let (_, cart) = git::read_file(&bare, "main", "shop/cart.py").expect("cart");
+    assert!(String::from_utf8_lossy(&cart).contains("round("));
+    assert!(git::read_file(&bare, "main", "shop/tax.py").is_some());
+    for number in [rounding, tax, first.number, second.number] {
+        app.github.comments(REPO, number);
+    }
+}
+
+#[tokio::test]
+async fn a_human_push_to_the_base_makes_globallm_update_its_branch_and_wait() {
+    let scene = Scene::new("low").await;
+    git::push_commit(
+        &scene.bare,
+        "main",
+        "docs/CHANGES.md",
+        "- a note\n",
+        MAINTAINER,
+    );
+    scene.check("test", "success", "12 passed").await;
+    let pull = scene.app.github.pull(REPO, scene.pr);
+    assert!(!pull.merged);
+    assert_ne!(pull.head_sha, scene.head, "the base was merged in");
+    let fix = scene.fix().await;
+    assert_eq!(fix.head_sha.as_deref(), Some(pull.head_sha.as_str()));
+    assert!(!fix.stopped, "its own update is not someone else's push");
+
+    green(&scene.app, REPO, &pull.head_sha, "test").await;
+    assert!(scene.app.github.pull(REPO, scene.pr).merged);
+    let comments = scene.bot_comments();
+    assert!(
+        comments.iter().any(|c| c.contains("moved after CI ran")),
+        "{comments:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_base_that_conflicts_stops_the_fix_and_says_so() {
+    let scene = Scene::new("low").await;
+    git::push_commit(
+        &scene.bare,
+        "main",
+        "shop/cart.py",
+        "def total(items):\n    return int(sum(items))\n",
+        MAINTAINER,
+    );
+    scene.check("test", "success", "12 passed").await;
+    let pull = scene.app.github.pull(REPO, scene.pr);
+    assert!(!pull.merged);
+    assert_eq!(pull.head_sha, scene.head, "nothing pushed");
+    assert!(scene.fix().await.stopped);
+    let comments = scene.bot_comments();
+    assert!(
+        comments
+            .last()
+            .is_some_and(|c| c.contains("conflicts") && c.contains("stops here")),
+        "{comments:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_freeze_label_on_an_open_issue_stops_every_merge_until_it_is_closed() {
+    let scene = Scene::new("low").await;
+    let freeze = scene.app.github.add_issue(
+        REPO,
+        "Release freeze",
+        "No merges until 2.0 ships",
+        MAINTAINER,
+    );
+    scene.app.github.label(REPO, freeze, "globallm:freeze");
+    scene.check("test", "success", "12 passed").await;
+    assert!(!scene.app.github.pull(REPO, scene.pr).merged);
+    let comments = scene.bot_comments();
+    assert!(
+        comments
+            .last()
+            .is_some_and(|c| c.contains("merges are frozen") && c.contains(&format!("#{freeze}"))),
+        "{comments:?}"
+    );
+    scene.comment(MAINTAINER, "/globallm explain").await;
+    assert!(
+        scene
+            .bot_comments()
+            .last()
+            .is_some_and(|c| c.contains("Merges are frozen")),
+    );
+
+    // The freeze ends: the next report merges it.
+    scene
+        .app
+        .github
+        .world()
+        .repos
+        .get_mut(REPO)
+        .expect("repo")
+        .issues
+        .get_mut(&freeze)
+        .expect("issue")
+        .state = "closed".to_owned();
+    scene.check("lint", "success", "clean").await;
+    assert!(scene.app.github.pull(REPO, scene.pr).merged);
+    assert_eq!(
+        fixes::for_pull_request(scene.app.ctx.db.pool(), REPO, scene.pr as i64)
+            .await
+            .expect("read")
+            .expect("the fix")
+            .state,
+        crate::fix::FixState::Merged
+    );
+    scene.bot_comments();
+    scene.app.github.comments(REPO, freeze);
+}
