@@ -375,6 +375,36 @@ async fn the_repository_test_command_gates_the_change() {
 }
 
 #[tokio::test]
+async fn a_committed_symlink_never_puts_a_file_outside_the_tree_into_the_prompt() {
+    // A fake App key in a "data directory" beside the checkout, and a repository that commits
+    // symlinks to it: the related test of the file, and a file a retry names first.
+    let data = tempfile::tempdir().expect("tempdir");
+    let key = data.path().join("github-app.json");
+    let secret = "-----BEGIN RSA PRIVATE KEY----- FAKE-APP-KEY-7f3a9c";
+    std::fs::write(&key, secret).expect("write");
+    let h = harness(script().answer("CANNOT FIX: not today"), Config::default()).await;
+    let tree = h.work.path();
+    std::fs::remove_file(tree.join("py/tests/test_cart.py")).expect("rm");
+    std::os::unix::fs::symlink(&key, tree.join("py/tests/test_cart.py")).expect("symlink");
+    std::os::unix::fs::symlink(&key, tree.join("py/shop/settings.py")).expect("symlink");
+    git(tree, &["add", "-A"]);
+    git(tree, &["commit", "-qm", "links"]);
+    let mut input = h.input(TITLE, BODY, 1);
+    input.feedback.previous_diff =
+        Some("--- a/py/shop/settings.py\n+++ b/py/shop/settings.py\n@@ -1 +1 @@\n");
+    let err = draft_fix(input).await.expect_err("declined");
+    assert!(matches!(err, DraftError::Declined { .. }), "{err:?}");
+    let requests = h.provider.requests();
+    assert_eq!(requests.len(), 1);
+    let prompt = &requests[0].messages[0].content;
+    assert!(prompt.contains("FILE py/shop/cart.py"), "{prompt}");
+    assert!(
+        !prompt.contains("FAKE-APP-KEY"),
+        "the key reached the prompt:\n{prompt}"
+    );
+}
+
+#[tokio::test]
 async fn a_dirty_work_tree_is_refused_before_any_call() {
     let h = harness(script().answer(GOOD), Config::default()).await;
     std::fs::write(h.work.path().join("stray.txt"), "x").expect("write");
