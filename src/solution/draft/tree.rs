@@ -41,19 +41,10 @@ pub(super) async fn undo(work_tree: &Path, changes: &[FileChange]) {
 
 /// Runs git in the work tree; the error is git's message.
 pub(super) async fn git(work_tree: &Path, args: &[&str]) -> Result<String, String> {
-    let output = tokio::process::Command::new("git")
-        .arg("-C")
-        .arg(work_tree)
+    // Hardened as every git command: a cleared environment, no hook, no fsmonitor.
+    let output = crate::solution::checkout::git_command(work_tree, None)
         .args(["-c", "core.quotepath=off", "-c", "color.ui=never"])
-        // The repository's hooks and fsmonitor never run.
-        .args([
-            "-c",
-            "core.hooksPath=/dev/null",
-            "-c",
-            "core.fsmonitor=false",
-        ])
         .args(args)
-        .stdin(std::process::Stdio::null())
         .output()
         .await
         .map_err(|err| format!("cannot run git: {err}"))?;
