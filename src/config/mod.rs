@@ -265,9 +265,30 @@ pub struct FixConfig {
     /// Repositories kept in the checkout cache (`<data dir>/checkouts`).
     pub cached_repos: usize,
     /// Whether a repository's `test_command` (from `.github/globallm.yml`) runs in the sandbox
-    /// before a change is accepted: no network where the kernel allows it, no secrets in its
-    /// environment, a timeout.
+    /// before a change is accepted: a throw-away copy of the work tree inside bubblewrap, no
+    /// network, no secrets, bounded time and memory.
     pub run_tests: bool,
+    /// How the test command is isolated; without isolation it is refused unless this is
+    /// `none`.
+    pub sandbox: SandboxMode,
+    /// Memory the test command may use (its data segment: heap and private mappings), MiB.
+    pub sandbox_memory_mb: u64,
+    /// Directories the test command may read besides the system's (`/usr`, `/bin`, `/lib*`,
+    /// a few files of `/etc`): toolchains installed elsewhere, such as `/opt/jdk`. Never the
+    /// data directory.
+    pub sandbox_paths: Vec<PathBuf>,
+}
+
+/// `fix.sandbox`: how a repository's test command is isolated.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SandboxMode {
+    /// Inside bubblewrap (`bwrap`), or not at all when it cannot run here.
+    #[default]
+    Bubblewrap,
+    /// Unsafe: the command runs with the service's file system and network (only the
+    /// environment is cleared). For machines without user namespaces, at the operator's risk.
+    None,
 }
 
 impl Default for FixConfig {
@@ -279,6 +300,9 @@ impl Default for FixConfig {
             attempt_seconds: 600,
             cached_repos: 20,
             run_tests: false,
+            sandbox: SandboxMode::Bubblewrap,
+            sandbox_memory_mb: 4_096,
+            sandbox_paths: Vec::new(),
         }
     }
 }

@@ -75,6 +75,7 @@ pub async fn dry_run(ctx: &Context, repo: &RepoName, number: u64) -> anyhow::Res
         max_attempts: config.fix.max_attempts,
         options: DraftOptions {
             run_tests: config.fix.run_tests,
+            sandbox: crate::solution::sandbox::SandboxOptions::from_config(&config.fix),
             ..DraftOptions::default()
         },
     })
@@ -128,10 +129,10 @@ pub fn render(draft: &FixDraft, assessment: &Assessment, automerge: Automerge) -
             out,
             "Test command: `{}` passed{}",
             run.command,
-            if run.network {
-                " (with network: no network namespace here)"
+            if run.sandboxed {
+                " (in the sandbox: a copy of the tree, no network, no secrets)"
             } else {
-                " (without network)"
+                " (UNSANDBOXED: `fix.sandbox: none`)"
             }
         );
     }

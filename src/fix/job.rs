@@ -371,6 +371,7 @@ impl FixIssue {
             max_attempts: config.fix.max_attempts,
             options: DraftOptions {
                 run_tests: config.fix.run_tests,
+                sandbox: crate::solution::sandbox::SandboxOptions::from_config(&config.fix),
                 ..DraftOptions::default()
             },
         })

@@ -45,7 +45,9 @@ pub(super) async fn publish(
         render::neutralize(&d.draft.summary),
         job.issue
     );
-    let Some(sha) = checkout::commit_all(d.work, &author, &message)
+    // Exactly the validated change: nothing else the work tree may hold is committed.
+    let paths: Vec<&str> = d.draft.changes.iter().map(|c| c.path.as_str()).collect();
+    let Some(sha) = checkout::commit_paths(d.work, &author, &message, &paths)
         .await
         .context("committing the change")
         .map_err(JobError::Retry)?

@@ -100,14 +100,49 @@ impl Drop for WorkTree {
     }
 }
 
-fn git_command(dir: &Path, token: Option<&SecretString>) -> Command {
+/// Variables of the service's environment git still gets: how to reach the network (a proxy,
+/// the CA bundle). Everything else — `GIT_DIR`, `GIT_SSH_COMMAND`, `GIT_CONFIG_*`, the
+/// service's own secrets — is cleared.
+const GIT_ENV_KEPT: &[&str] = &[
+    "PATH",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "all_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "GIT_SSL_CAINFO",
+];
+
+/// `git` in `dir`, hardened: a cleared environment (only [`GIT_ENV_KEPT`]), no system or
+/// global configuration, no prompt, and never a hook or an fsmonitor program — whatever a
+/// repository's `.git/config` or `.git/hooks` say (command-line `-c` wins over both).
+pub(crate) fn git_command(dir: &Path, token: Option<&SecretString>) -> Command {
     let mut command = Command::new("git");
+    command.current_dir(dir).env_clear();
+    for name in GIT_ENV_KEPT {
+        // Taken through, not configured: these say how this machine reaches the network.
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
     command
-        .current_dir(dir)
+        .env("LC_ALL", "C")
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .args([
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "core.fsmonitor=false",
+            "-c",
+            "core.untrackedCache=false",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -317,15 +352,21 @@ pub async fn create_branch(work: &WorkTree, branch: &str) -> Result<(), GitError
         .map(drop)
 }
 
-/// Commits every change in the work tree as `author`; returns the commit's sha, or `None`
-/// when there was nothing to commit.
-pub async fn commit_all(
+/// Commits the changes of `paths` (and nothing else the work tree holds) as `author`;
+/// returns the commit's sha, or `None` when they change nothing.
+pub async fn commit_paths(
     work: &WorkTree,
     author: &Author,
     message: &str,
+    paths: &[&str],
 ) -> Result<Option<String>, GitError> {
-    git(work.path(), None, &["add", "--all"]).await?;
-    if git(work.path(), None, &["status", "--porcelain"])
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let mut add = vec!["add", "--all", "--"];
+    add.extend(paths);
+    git(work.path(), None, &add).await?;
+    if git(work.path(), None, &["diff", "--cached", "--name-only"])
         .await?
         .is_empty()
     {
@@ -551,14 +592,14 @@ mod tests {
             .await
             .expect("branch");
         assert_eq!(
-            commit_all(&work, &author(), "nothing")
+            commit_paths(&work, &author(), "nothing", &["README.md"])
                 .await
                 .expect("no-op"),
             None,
             "nothing to commit"
         );
         std::fs::write(work.path().join("README.md"), "# Widgets\n\nFixed.\n").expect("written");
-        let sha = commit_all(&work, &author(), "Fix #1")
+        let sha = commit_paths(&work, &author(), "Fix #1", &["README.md"])
             .await
             .expect("committed")
             .expect("a commit");
@@ -585,6 +626,93 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn hooks_and_an_fsmonitor_planted_in_the_work_tree_never_run() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = bare_with(dir.path(), &[("README.md", "# Widgets\n")]);
+        let checkouts = Checkouts::new(dir.path().join("data"), 5);
+        let work = checkouts
+            .work_tree("acme/widgets", &url, None, "main")
+            .await
+            .expect("cloned");
+        // What a hostile test run could have left in `.git`: hooks and a config naming a
+        // program, each recording that it ran.
+        let ran = dir.path().join("ran");
+        let script = format!("#!/bin/sh\necho \"$0\" >> '{}'\n", ran.display());
+        let git_dir = work.path().join(".git");
+        let executable = |path: &Path| {
+            std::fs::write(path, &script).expect("written");
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        };
+        std::fs::create_dir_all(git_dir.join("hooks")).expect("hooks dir");
+        for hook in [
+            "pre-commit",
+            "commit-msg",
+            "post-commit",
+            "post-checkout",
+            "reference-transaction",
+            "pre-push",
+        ] {
+            executable(&git_dir.join("hooks").join(hook));
+        }
+        executable(&git_dir.join("fsmonitor.sh"));
+        let mut config = std::fs::read_to_string(git_dir.join("config")).expect("config");
+        config.push_str(&format!(
+            "[core]\n\tfsmonitor = {}\n",
+            git_dir.join("fsmonitor.sh").display()
+        ));
+        std::fs::write(git_dir.join("config"), config).expect("config written");
+
+        create_branch(&work, "globallm/issue-2")
+            .await
+            .expect("branch");
+        std::fs::write(work.path().join("README.md"), "# Widgets\n\nFixed.\n").expect("written");
+        let sha = commit_paths(&work, &author(), "Fix #2", &["README.md"])
+            .await
+            .expect("committed")
+            .expect("a commit");
+        push(&work, &url, None, "globallm/issue-2", None)
+            .await
+            .expect("pushed");
+        let bare = dir.path().join("acme__widgets.git");
+        assert_eq!(
+            crate::testing::fake_github::git::branch_head(&bare, "globallm/issue-2"),
+            Some(sha)
+        );
+        assert!(
+            !ran.exists(),
+            "planted programs ran: {}",
+            std::fs::read_to_string(&ran).unwrap_or_default()
+        );
+    }
+
+    #[tokio::test]
+    async fn only_the_named_paths_are_committed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = bare_with(dir.path(), &[("a.txt", "1\n"), ("b.txt", "1\n")]);
+        let checkouts = Checkouts::new(dir.path().join("data"), 5);
+        let work = checkouts
+            .work_tree("acme/widgets", &url, None, "main")
+            .await
+            .expect("cloned");
+        std::fs::write(work.path().join("a.txt"), "2\n").expect("written");
+        std::fs::write(work.path().join("b.txt"), "tampered\n").expect("written");
+        std::fs::write(work.path().join("stray.txt"), "left behind\n").expect("written");
+        commit_paths(&work, &author(), "a only", &["a.txt"])
+            .await
+            .expect("committed")
+            .expect("a commit");
+        let changed = git(
+            work.path(),
+            None,
+            &["diff", "--name-only", &work.base_sha, "HEAD"],
+        )
+        .await
+        .expect("diff");
+        assert_eq!(changed, "a.txt");
+    }
+
+    #[tokio::test]
     async fn a_push_over_someone_elses_commit_is_refused() {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = bare_with(dir.path(), &[("a.txt", "1\n")]);
@@ -595,7 +723,7 @@ mod tests {
             .expect("cloned");
         create_branch(&first, "b").await.expect("branch");
         std::fs::write(first.path().join("a.txt"), "2\n").expect("written");
-        let ours = commit_all(&first, &author(), "ours")
+        let ours = commit_paths(&first, &author(), "ours", &["a.txt"])
             .await
             .expect("ok")
             .expect("commit");
@@ -606,7 +734,7 @@ mod tests {
             .await
             .expect("cloned");
         std::fs::write(theirs.path().join("a.txt"), "3\n").expect("written");
-        commit_all(&theirs, &author(), "theirs")
+        commit_paths(&theirs, &author(), "theirs", &["a.txt"])
             .await
             .expect("ok")
             .expect("commit");
@@ -618,7 +746,7 @@ mod tests {
             .expect("cloned");
         create_branch(&retry, "b").await.expect("branch");
         std::fs::write(retry.path().join("a.txt"), "4\n").expect("written");
-        commit_all(&retry, &author(), "retry")
+        commit_paths(&retry, &author(), "retry", &["a.txt"])
             .await
             .expect("ok")
             .expect("commit");

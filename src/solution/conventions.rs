@@ -4,6 +4,7 @@
 //! to write. Only the repository's own files are read — manifests and test files — never run.
 
 use super::paths;
+use super::tree_file;
 use crate::config::Language;
 use std::path::Path;
 
@@ -18,13 +19,12 @@ pub struct Conventions {
     pub guidance: String,
 }
 
-/// Reads a file of the tree, at most 256 KiB, lossily; empty when absent.
+/// Reads a file of the tree (never through a symlink), lossily; empty when absent or larger
+/// than 256 KiB.
 fn read(root: &Path, rel: &str) -> String {
-    let path = root.join(rel);
-    match std::fs::metadata(&path) {
-        Ok(meta) if meta.is_file() && meta.len() <= 256 * 1024 => {
-            String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()).into_owned()
-        }
+    const MAX: u64 = 256 * 1024;
+    match tree_file::read_bytes(root, rel, MAX + 1) {
+        Ok(bytes) if bytes.len() as u64 <= MAX => String::from_utf8_lossy(&bytes).into_owned(),
         _ => String::new(),
     }
 }
@@ -92,7 +92,7 @@ fn python(root: &Path, test_files: &[String], layout: &str) -> Conventions {
     .map(|f| read(root, f))
     .collect::<Vec<_>>()
     .join("\n");
-    let uses_pytest = root.join("pytest.ini").is_file()
+    let uses_pytest = tree_file::is_file(root, "pytest.ini")
         || config.contains("[tool.pytest")
         || config.contains("[pytest]")
         || config.contains("[tool:pytest]")
@@ -128,16 +128,21 @@ fn python(root: &Path, test_files: &[String], layout: &str) -> Conventions {
 fn javascript(root: &Path, layout: &str) -> Conventions {
     // The root manifest, or the first one a level down (a monorepo's package).
     let mut manifest = read(root, "package.json");
-    let mut typescript = root.join("tsconfig.json").is_file();
+    let mut typescript = tree_file::is_file(root, "tsconfig.json");
     if manifest.is_empty()
         && let Ok(entries) = std::fs::read_dir(root)
     {
-        let mut dirs: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        // Named from the root, so a symlinked directory is not followed out of the tree.
+        let mut dirs: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
         dirs.sort();
         for dir in dirs {
-            if dir.join("package.json").is_file() {
-                manifest = read(&dir, "package.json");
-                typescript |= dir.join("tsconfig.json").is_file();
+            let package = format!("{dir}/package.json");
+            if tree_file::is_file(root, &package) {
+                manifest = read(root, &package);
+                typescript |= tree_file::is_file(root, &format!("{dir}/tsconfig.json"));
                 break;
             }
         }

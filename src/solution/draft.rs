@@ -16,7 +16,7 @@ mod prompt;
 mod tree;
 
 use prompt::{diff_paths, files_for_prompt, localize_in, put_first, rerank, tests_for_prompt};
-use tree::{created, git, mark_intent_to_add, revert, undo, work_tree_diff};
+use tree::{git, reset_to, revert, undo, work_tree_diff};
 
 use super::blocks::{self, Answer, Proposal};
 use super::conventions::{self, Conventions};
@@ -268,6 +268,10 @@ pub async fn draft_fix(input: DraftInput<'_>) -> Result<FixDraft, DraftError> {
             status.trim_end()
         )));
     }
+    // Tests that are to run but cannot be isolated are refused before any LLM call.
+    if options.run_tests && test_command.is_some() {
+        sandbox::check(&options.sandbox).await?;
+    }
     let scope = Scope { repo, language };
     let mut spent = Spent::default();
 
@@ -447,17 +451,16 @@ impl Context<'_> {
         }
         let test_run = match self.test_command.filter(|_| self.options.run_tests) {
             Some(command) => {
-                // Created files become intent-to-add first, so `git clean` below keeps them.
-                if let Err(message) = mark_intent_to_add(self.work_tree, &created(&changes)).await {
+                // The tests run on a copy; the work tree is then put back to exactly the
+                // validated change all the same, so nothing they could have written survives.
+                let run = sandbox::run_tests(self.work_tree, command, &self.options.sandbox).await;
+                if let Err(message) = reset_to(self.work_tree, &changes).await {
                     undo(self.work_tree, &changes).await;
                     return Err(DraftError::WorkTree {
                         path: self.work_tree.to_path_buf(),
                         message,
                     });
                 }
-                let run = sandbox::run_tests(self.work_tree, command, &self.options.sandbox).await;
-                // What the tests left behind (caches, reports) must not be committed.
-                let _ = git(self.work_tree, &["clean", "-fdq"]).await;
                 let run = match run {
                     Ok(run) => run,
                     Err(err) => {

@@ -118,7 +118,7 @@ pub fn localize(
     let mut candidates = Vec::with_capacity(ranked.len());
     for scored in ranked {
         let doc = &corpus.docs[scored.doc];
-        let content = std::fs::read_to_string(repo.join(&doc.path)).unwrap_or_default();
+        let content = super::tree_file::read_text(repo, &doc.path).unwrap_or_default();
         candidates.push(Candidate {
             path: doc.path.clone(),
             score: (scored.score * 1000.0).round() / 1000.0,

@@ -13,6 +13,7 @@ pub mod localize;
 pub mod parse;
 pub mod paths;
 pub mod sandbox;
+pub mod tree_file;
 pub mod validate;
 
 /// Test support shared by the modules' tests.

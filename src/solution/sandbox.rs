@@ -1,37 +1,102 @@
-//! Running a repository's own test command on a drafted change — off unless the repository sets
-//! `test_command` in `.github/globallm.yml` and the caller enables it. The command runs with
-//! `sh -c` in the work tree, in its own process group, killed whole at the timeout; with an
-//! environment cleared of everything (no token, no API key: only `PATH`, a throw-away `HOME`,
-//! `LANG`, `CI=true`); and without network when the kernel lets an unprivileged user create a
-//! network namespace (`unshare --user --net`, tried first). Where it cannot (some containers
-//! forbid user namespaces), the command runs with the network, and [`TestRun::network`] says so.
-//! This is a guard against accidents and leaks, not a security boundary against hostile code:
-//! the code run is the repository's own plus the LLM's validated edit.
+//! Running a repository's own test command on a drafted change — only when the service enables
+//! it (`fix.run_tests`) and the repository sets `test_command`. The command is code from the
+//! repository and the LLM, so it is treated as hostile:
+//!
+//! - It runs in a throw-away copy of the work tree, without `.git`, removed afterwards: a
+//!   tracked file it changes, a hook or a `.git/config` it writes never reaches the commit,
+//!   the push, or a later git command.
+//! - Inside bubblewrap (`bwrap`): new user, PID, IPC, UTS, cgroup and network namespaces (no
+//!   network at all, not even the machine's loopback); an empty root with only the system's
+//!   programs and libraries read-only (`/usr`, `/bin`, `/lib*`, a few files of `/etc`) and the
+//!   operator's `fix.sandbox_paths`; a private `/tmp` and `/proc`; and the copy at `/repo`, the
+//!   only place shared with the machine it can write. The data directory (the App's key, the
+//!   database) and other processes are out of its sight.
+//! - A cleared environment (`PATH`, `HOME=/tmp/home`, `TMPDIR`, `LANG`, `CI=true`); CPU time
+//!   bounded by the timeout, memory (`RLIMIT_DATA`) by `fix.sandbox_memory_mb`, every file it
+//!   writes by 1 GiB; its whole process tree killed at the timeout.
+//!
+//! Where bubblewrap cannot run (not installed, or user namespaces forbidden) the command is
+//! refused ([`SandboxError::Unavailable`]), never run unisolated. `fix.sandbox: none` opts out
+//! — unsafe: the command then runs in the copy with the service's file system and network,
+//! only its environment cleared.
 
+mod copy;
+
+use crate::config::{FixConfig, SandboxMode};
 use serde::Serialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
+/// Where the copy of the work tree is mounted inside the sandbox.
+const SANDBOX_WORK_DIR: &str = "/repo";
+
+/// Files and directories of `/etc` the sandbox shows, by name or name prefix: what programs
+/// and language runtimes read to start (the linker's cache, `alternatives` links, CA
+/// certificates, users without passwords, the JDK's and Python's settings). Never `shadow`.
+const ETC_SHOWN: &[&str] = &[
+    "alternatives",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ssl",
+    "ca-certificates",
+    "passwd",
+    "group",
+    "nsswitch.conf",
+    "localtime",
+    "hosts",
+    "mime.types",
+    "java-",
+    "python3",
+    "perl",
+];
+
 /// How the test command runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SandboxOptions {
-    /// The longest run.
+    /// Isolated by bubblewrap, or (unsafe) not at all.
+    pub mode: SandboxMode,
+    /// The bubblewrap program.
+    pub bwrap: PathBuf,
+    /// The longest run (also its CPU-time limit).
     pub timeout: Duration,
-    /// `PATH` inside the sandbox (the only variable taken from outside).
+    /// `PATH` inside the sandbox.
     pub path_env: String,
     /// Output kept, from the end, in bytes.
     pub max_output_bytes: usize,
+    /// The memory limit (`RLIMIT_DATA`), bytes.
+    pub memory_bytes: u64,
+    /// The largest file the command may write, bytes.
+    pub max_file_bytes: u64,
+    /// Directories shown read-only besides the system's.
+    pub read_only: Vec<PathBuf>,
 }
 
 impl Default for SandboxOptions {
     fn default() -> Self {
         Self {
+            mode: SandboxMode::Bubblewrap,
+            bwrap: PathBuf::from("bwrap"),
             timeout: Duration::from_secs(600),
             path_env: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_owned(),
             max_output_bytes: 16 * 1024,
+            memory_bytes: 4 << 30,
+            max_file_bytes: 1 << 30,
+            read_only: Vec::new(),
+        }
+    }
+}
+
+impl SandboxOptions {
+    /// The options `fix.*` configures.
+    pub fn from_config(fix: &FixConfig) -> Self {
+        Self {
+            mode: fix.sandbox,
+            memory_bytes: fix.sandbox_memory_mb.saturating_mul(1 << 20),
+            read_only: fix.sandbox_paths.clone(),
+            ..Self::default()
         }
     }
 }
@@ -55,8 +120,8 @@ pub struct TestRun {
     pub command: String,
     /// How it ended.
     pub outcome: Outcome,
-    /// Whether it had the network (no network namespace could be made).
-    pub network: bool,
+    /// Whether it ran inside bubblewrap (`false` only with `fix.sandbox: none`).
+    pub sandboxed: bool,
     /// The end of its output (stdout and stderr interleaved as written).
     pub output: String,
     /// How long it ran.
@@ -70,74 +135,201 @@ impl TestRun {
     }
 }
 
-/// The sandbox could not start the command at all.
+/// The test command was not run.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot run the test command `{command}`: {source}")]
-pub struct SandboxError {
-    /// The command.
-    pub command: String,
-    /// Why.
-    #[source]
-    pub source: std::io::Error,
+pub enum SandboxError {
+    /// No isolation is available here, so the command is refused.
+    #[error(
+        "the repository's tests were not run: no sandbox is available on the service's machine ({reason}). The operator can install bubblewrap (`bwrap`) and allow unprivileged user namespaces, or set `fix.sandbox: none`, which runs the tests unisolated (unsafe)"
+    )]
+    Unavailable {
+        /// What bubblewrap said.
+        reason: String,
+    },
+    /// The command could not be started, or its copy of the work tree made.
+    #[error("cannot run the test command `{command}`: {source}")]
+    Start {
+        /// The command.
+        command: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-/// Whether `unshare --user --net` works here (probed once per call; it is cheap).
-async fn can_unshare() -> bool {
-    Command::new("unshare")
-        .args(["--user", "--map-root-user", "--net", "true"])
+/// bubblewrap's arguments up to the command: `work` is mounted at [`SANDBOX_WORK_DIR`].
+fn bwrap_args(options: &SandboxOptions, work: Option<&Path>) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut add = |items: &[&str]| args.extend(items.iter().map(|s| (*s).to_owned()));
+    // On a merged /usr these are symlinks into it; elsewhere directories.
+    for dir in ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] {
+        match std::fs::symlink_metadata(dir) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                if let Ok(target) = std::fs::read_link(dir) {
+                    add(&["--symlink", &target.to_string_lossy(), dir]);
+                }
+            }
+            Ok(meta) if meta.is_dir() => add(&["--ro-bind", dir, dir]),
+            _ => {}
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir("/etc") {
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| ETC_SHOWN.iter().any(|shown| n.starts_with(shown)))
+            .collect();
+        names.sort();
+        for name in names {
+            let path = format!("/etc/{name}");
+            add(&["--ro-bind-try", &path, &path]);
+        }
+    }
+    for dir in &options.read_only {
+        let dir = dir.to_string_lossy();
+        add(&["--ro-bind-try", &dir, &dir]);
+    }
+    add(&[
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+        "--dir",
+        "/tmp/home",
+    ]);
+    if let Some(work) = work {
+        let work = work.to_string_lossy();
+        add(&[
+            "--bind",
+            &work,
+            SANDBOX_WORK_DIR,
+            "--chdir",
+            SANDBOX_WORK_DIR,
+        ]);
+    }
+    args.push("--".to_owned());
+    args
+}
+
+/// Whether bubblewrap runs here: `Err` says why not.
+pub async fn check(options: &SandboxOptions) -> Result<(), SandboxError> {
+    if options.mode == SandboxMode::None {
+        return Ok(());
+    }
+    let unavailable = |reason: String| SandboxError::Unavailable { reason };
+    let output = Command::new(&options.bwrap)
+        .args(bwrap_args(options, None))
+        .arg("/bin/sh")
+        .args(["-c", "exit 0"])
+        .env_clear()
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
+        .kill_on_drop(true)
+        .output()
         .await
-        .is_ok_and(|s| s.success())
+        .map_err(|err| unavailable(format!("cannot start `{}`: {err}", options.bwrap.display())))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        let said = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        Err(unavailable(format!(
+            "`{}` fails: {}",
+            options.bwrap.display(),
+            if said.is_empty() {
+                output.status.to_string()
+            } else {
+                said
+            }
+        )))
+    }
 }
 
-/// Runs `command` in `work_tree`.
+/// The shell script that sets the limits, then runs the command (`$4`) with both streams in
+/// one pipe, so the output reads as a terminal would show it.
+const LIMITED: &str = "exec 2>&1; ulimit -t \"$1\" && ulimit -d \"$2\" && ulimit -f \"$3\" || { echo 'globallm: cannot set the limits of the test command'; exit 125; }; exec /bin/sh -c \"$4\"";
+
+/// Runs `command` on a copy of `work_tree` (see the module documentation); the work tree
+/// itself is never written.
 pub async fn run_tests(
     work_tree: &Path,
     command: &str,
     options: &SandboxOptions,
 ) -> Result<TestRun, SandboxError> {
-    let started = Instant::now();
-    // A throw-away HOME inside `.git` (git neither shows nor cleans it) — beside the work tree
-    // when `.git` is a file (a linked work tree) — removed afterwards.
-    let git_dir = work_tree.join(".git");
-    let home = if git_dir.is_dir() {
-        git_dir.join("globallm-sandbox-home")
-    } else {
-        let mut name = work_tree.as_os_str().to_owned();
-        name.push(".sandbox-home");
-        std::path::PathBuf::from(name)
-    };
-    std::fs::create_dir_all(&home).map_err(|source| SandboxError {
+    check(options).await?;
+    let start_error = |source: std::io::Error| SandboxError::Start {
         command: command.to_owned(),
         source,
-    })?;
-    let isolated = can_unshare().await;
-    let mut cmd = if isolated {
-        let mut c = Command::new("unshare");
-        c.args(["--user", "--map-root-user", "--net", "sh", "-c"]);
+    };
+    let copy = copy::copy_path(work_tree);
+    let (from, to) = (work_tree.to_owned(), copy.clone());
+    let copied = tokio::task::spawn_blocking(move || copy::copy_work_tree(&from, &to))
+        .await
+        .map_err(|err| start_error(std::io::Error::other(err)))
+        .and_then(|copied| copied.map_err(start_error));
+    let run = match copied {
+        Ok(()) => run_in(&copy, command, options).await,
+        Err(err) => Err(err),
+    };
+    let removed = copy.clone();
+    let _ = tokio::task::spawn_blocking(move || copy::remove_copy(&removed)).await;
+    run
+}
+
+async fn run_in(
+    copy: &Path,
+    command: &str,
+    options: &SandboxOptions,
+) -> Result<TestRun, SandboxError> {
+    let started = Instant::now();
+    let sandboxed = options.mode == SandboxMode::Bubblewrap;
+    let mut cmd = if sandboxed {
+        let mut c = Command::new(&options.bwrap);
+        c.args(bwrap_args(options, Some(copy))).arg("/bin/sh");
         c
     } else {
-        let mut c = Command::new("sh");
-        c.arg("-c");
+        let mut c = Command::new("/bin/sh");
+        c.current_dir(copy);
         c
     };
-    // Both streams into one pipe, so the output reads as the terminal would show it.
-    cmd.arg(format!("exec 2>&1; {command}"))
-        .current_dir(work_tree)
-        .env_clear()
-        .env("PATH", &options.path_env)
-        .env("HOME", &home)
-        .env("LANG", "C.UTF-8")
-        .env("CI", "true")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(|source| SandboxError {
+    let cpu_secs = options.timeout.as_secs().max(1).to_string();
+    let memory_kib = (options.memory_bytes / 1024).max(1).to_string();
+    let file_blocks = (options.max_file_bytes / 512).max(1).to_string();
+    cmd.args([
+        "-c",
+        LIMITED,
+        "sh",
+        &cpu_secs,
+        &memory_kib,
+        &file_blocks,
+        command,
+    ])
+    .env_clear()
+    .env("PATH", &options.path_env)
+    .env("LANG", "C.UTF-8")
+    .env("CI", "true")
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .process_group(0)
+    .kill_on_drop(true);
+    if sandboxed {
+        cmd.env("HOME", "/tmp/home").env("TMPDIR", "/tmp");
+    } else {
+        cmd.env("HOME", copy);
+    }
+    let mut child = cmd.spawn().map_err(|source| SandboxError::Start {
         command: command.to_owned(),
         source,
     })?;
@@ -160,13 +352,12 @@ pub async fn run_tests(
         kept
     };
     let waited = tokio::time::timeout(options.timeout, async {
-        let (output, status) = tokio::join!(reader, child.wait());
-        (output, status)
+        tokio::join!(reader, child.wait())
     })
     .await;
     let (outcome, output) = match waited {
         Ok((output, status)) => {
-            let status = status.map_err(|source| SandboxError {
+            let status = status.map_err(|source| SandboxError::Start {
                 command: command.to_owned(),
                 source,
             })?;
@@ -183,7 +374,6 @@ pub async fn run_tests(
             (Outcome::TimedOut, Vec::new())
         }
     };
-    let _ = std::fs::remove_dir_all(&home);
     let start = output.len().saturating_sub(max);
     let mut text = String::from_utf8_lossy(&output[start..]).into_owned();
     if start > 0 {
@@ -192,13 +382,14 @@ pub async fn run_tests(
     Ok(TestRun {
         command: command.to_owned(),
         outcome,
-        network: !isolated,
+        sandboxed,
         output: text,
         elapsed: started.elapsed(),
     })
 }
 
-/// Kills the command's whole process group (test runners fork).
+/// Kills the command's whole process group (test runners fork; inside bubblewrap, its PID
+/// namespace dies with it).
 async fn kill_group(child: &tokio::process::Child) {
     if let Some(pid) = child.id() {
         let _ = Command::new("kill")
@@ -211,80 +402,4 @@ async fn kill_group(child: &tokio::process::Child) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn options(timeout_ms: u64) -> SandboxOptions {
-        SandboxOptions {
-            timeout: Duration::from_millis(timeout_ms),
-            ..SandboxOptions::default()
-        }
-    }
-
-    #[tokio::test]
-    async fn a_passing_and_a_failing_command_with_their_output() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("marker"), "here").expect("write");
-        let run = run_tests(dir.path(), "cat marker; echo oops >&2", &options(10_000))
-            .await
-            .expect("runs");
-        assert!(run.passed(), "{run:?}");
-        assert!(
-            run.output.contains("here") && run.output.contains("oops"),
-            "{run:?}"
-        );
-        let run = run_tests(dir.path(), "exit 3", &options(10_000))
-            .await
-            .expect("runs");
-        assert_eq!(run.outcome, Outcome::Failed(Some(3)));
-    }
-
-    #[tokio::test]
-    async fn the_environment_holds_no_secret() {
-        // The test process's own environment is not passed on: only the variables set here.
-        let dir = tempfile::tempdir().expect("tempdir");
-        let run = run_tests(
-            dir.path(),
-            "env | cut -d= -f1 | sort | tr '\\n' ' '",
-            &options(10_000),
-        )
-        .await
-        .expect("runs");
-        let names: Vec<&str> = run.output.split_whitespace().collect();
-        for name in &names {
-            assert!(
-                ["PATH", "HOME", "LANG", "CI", "PWD", "SHLVL", "_", "OLDPWD"].contains(name),
-                "unexpected variable {name} in {names:?}"
-            );
-        }
-    }
-
-    #[tokio::test]
-    async fn a_command_past_its_timeout_is_killed() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let run = run_tests(dir.path(), "sleep 30", &options(300))
-            .await
-            .expect("runs");
-        assert_eq!(run.outcome, Outcome::TimedOut);
-        assert!(run.elapsed < Duration::from_secs(10));
-    }
-
-    #[tokio::test]
-    async fn without_network_when_namespaces_are_allowed() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        // In a fresh network namespace only `lo` exists (and it is down).
-        let run = run_tests(
-            dir.path(),
-            "cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '",
-            &options(10_000),
-        )
-        .await
-        .expect("runs");
-        if run.network {
-            eprintln!("skipped: this machine does not allow unprivileged network namespaces");
-            return;
-        }
-        let interfaces: Vec<&str> = run.output.split_whitespace().collect();
-        assert_eq!(interfaces, vec!["lo"], "{run:?}");
-    }
-}
+pub(crate) mod tests;

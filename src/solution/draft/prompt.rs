@@ -9,6 +9,7 @@ use crate::llm::prompts::{LOCALIZE_FILES, Localization};
 use crate::solution::conventions;
 use crate::solution::localize::{self, Candidate, IssueText};
 use crate::solution::paths;
+use crate::solution::tree_file;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -54,7 +55,7 @@ pub(super) fn put_first(candidates: &mut Vec<Candidate>, first: &[String], work_
         if let Some(at) = candidates.iter().position(|c| &c.path == path) {
             let c = candidates.remove(at);
             candidates.insert(0, c);
-        } else if work_tree.join(path).is_file() {
+        } else if tree_file::is_file(work_tree, path) {
             candidates.insert(
                 0,
                 Candidate {
@@ -135,7 +136,7 @@ pub(super) fn files_for_prompt(
 ) -> String {
     let mut out = String::new();
     for c in candidates.iter().take(options.prompt_files) {
-        let Ok(text) = std::fs::read_to_string(work_tree.join(&c.path)) else {
+        let Ok(text) = tree_file::read_text(work_tree, &c.path) else {
             continue;
         };
         let reasons = if c.reasons.is_empty() {
@@ -198,7 +199,7 @@ pub(super) fn tests_for_prompt(
     }
     let mut out = String::new();
     for t in shown {
-        let Ok(text) = std::fs::read_to_string(work_tree.join(t)) else {
+        let Ok(text) = tree_file::read_text(work_tree, t) else {
             continue;
         };
         let cut: String = text.chars().take(8_000).collect();

@@ -355,6 +355,9 @@ async fn the_repository_test_command_gates_the_change() {
     // The "tests" pass only once `del` is gone; the first answer adds a comment and a new test
     // file, which must leave no trace once refused.
     let first = "SUMMARY: first try\n\nFILE: py/shop/cart.py\nWHY: a comment\n<<<<<<< SEARCH\n    def remove_item(self, sku):\n=======\n    def remove_item(self, sku):\n        # unknown SKUs are an error\n>>>>>>> REPLACE\n\nFILE: py/tests/test_first.py\nWHY: a new test\n<<<<<<< SEARCH\n=======\ndef test_first():\n    assert True\n>>>>>>> REPLACE\n";
+    if !crate::solution::sandbox::tests::bwrap_here().await {
+        return;
+    }
     let mut h = harness(script().answer(first).answer(GOOD), Config::default()).await;
     h.test_command = Some("! grep -q 'del self.items' py/shop/cart.py".to_owned());
     let mut input = h.input(TITLE, BODY, 2);
@@ -372,6 +375,151 @@ async fn the_repository_test_command_gates_the_change() {
         !h.read("py/shop/cart.py")
             .contains("unknown SKUs are an error")
     );
+}
+
+#[tokio::test]
+async fn a_committed_symlink_never_puts_a_file_outside_the_tree_into_the_prompt() {
+    // A fake App key in a "data directory" beside the checkout, and a repository that commits
+    // symlinks to it: the related test of the issue's file, and a file a retry names first.
+    let data = tempfile::tempdir().expect("tempdir");
+    let key = data.path().join("github-app.json");
+    let secret = "-----BEGIN RSA PRIVATE KEY----- FAKE-APP-KEY-7f3a9c";
+    std::fs::write(&key, secret).expect("write");
+    let h = harness(script().answer("CANNOT FIX: not today"), Config::default()).await;
+    let tree = h.work.path();
+    std::fs::remove_file(tree.join("py/tests/test_cart.py")).expect("rm");
+    std::os::unix::fs::symlink(&key, tree.join("py/tests/test_cart.py")).expect("symlink");
+    std::os::unix::fs::symlink(&key, tree.join("py/shop/settings.py")).expect("symlink");
+    git(tree, &["add", "-A"]);
+    git(tree, &["commit", "-qm", "links"]);
+    let mut input = h.input(TITLE, BODY, 1);
+    input.feedback.previous_diff =
+        Some("--- a/py/shop/settings.py\n+++ b/py/shop/settings.py\n@@ -1 +1 @@\n");
+    let err = draft_fix(input).await.expect_err("declined");
+    assert!(matches!(err, DraftError::Declined { .. }), "{err:?}");
+    let requests = h.provider.requests();
+    assert_eq!(requests.len(), 1);
+    let prompt = &requests[0].messages[0].content;
+    assert!(prompt.contains("FILE py/shop/cart.py"), "{prompt}");
+    assert!(
+        !prompt.contains("FAKE-APP-KEY"),
+        "the key reached the prompt:\n{prompt}"
+    );
+}
+
+#[tokio::test]
+async fn a_hostile_test_command_changes_nothing_that_is_pushed_or_run_later() {
+    use crate::solution::checkout::{self, Checkouts};
+    use crate::testing::fake_github::git as remote;
+    if !crate::solution::sandbox::tests::bwrap_here().await {
+        return;
+    }
+    // The shop's Python package on a remote, checked out as the fix job does.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fixture = crate::solution::test_support::fixture("shop");
+    let paths = [
+        "py/shop/__init__.py",
+        "py/shop/cart.py",
+        "py/tests/test_cart.py",
+    ];
+    let contents: Vec<String> = paths
+        .iter()
+        .map(|p| std::fs::read_to_string(fixture.join(p)).expect("fixture"))
+        .collect();
+    let files: Vec<(&str, &str)> = paths
+        .iter()
+        .copied()
+        .zip(contents.iter().map(String::as_str))
+        .collect();
+    let bare = remote::create_bare(dir.path(), "acme/shop", &files);
+    let url = format!("file://{}", bare.display());
+    let checkouts = Checkouts::new(dir.path().join("data"), 5);
+    let work = checkouts
+        .work_tree("acme/shop", &url, None, "main")
+        .await
+        .expect("cloned");
+    checkout::create_branch(&work, "globallm/issue-7")
+        .await
+        .expect("branch");
+    // The tests pass, and meanwhile change a tracked file, leave a file, and plant a hook and
+    // a `.git/config` that would run a program at the next git command.
+    let ran = dir.path().join("ran");
+    let hostile = format!(
+        "echo 'STOLEN = 1' >> py/shop/cart.py; echo junk > junk.txt; mkdir -p .git/hooks; \
+         printf '#!/bin/sh\\ntouch {ran}\\n' > .git/hooks/pre-push; chmod +x .git/hooks/pre-push; \
+         printf '[core]\\n\\tfsmonitor = .git/hooks/pre-push\\n' >> .git/config; true",
+        ran = ran.display()
+    );
+    let h = harness(script().answer(GOOD), Config::default()).await;
+    let mut input = h.input(TITLE, BODY, 1);
+    input.work_tree = work.path();
+    input.test_command = Some(&hostile);
+    input.options.run_tests = true;
+    input.options.sandbox.timeout = Duration::from_secs(60);
+    let draft = draft_fix(input).await.expect("drafted");
+    assert!(
+        draft
+            .test_run
+            .as_ref()
+            .is_some_and(|run| run.passed() && run.sandboxed),
+        "{:?}",
+        draft.test_run
+    );
+
+    // Published as the fix job does: commit the change, push the branch.
+    let author = checkout::Author {
+        name: "globallm-test[bot]".into(),
+        email: "1+globallm-test[bot]@users.noreply.github.com".into(),
+    };
+    let changed: Vec<&str> = draft.changes.iter().map(|c| c.path.as_str()).collect();
+    checkout::commit_paths(&work, &author, "Fix #7", &changed)
+        .await
+        .expect("committed")
+        .expect("a commit");
+    checkout::push(&work, &url, None, "globallm/issue-7", None)
+        .await
+        .expect("pushed");
+    let pushed: Vec<String> = remote::changed_files(&bare, "main", "globallm/issue-7")
+        .into_iter()
+        .map(|(path, ..)| path)
+        .collect();
+    assert_eq!(pushed, ["py/shop/cart.py", "py/tests/test_cart.py"]);
+    let (_, cart) = remote::read_file(&bare, "globallm/issue-7", "py/shop/cart.py").expect("cart");
+    let cart = String::from_utf8(cart).expect("utf-8");
+    assert!(cart.contains("self.items.pop(sku, None)"), "{cart}");
+    assert!(!cart.contains("STOLEN"), "{cart}");
+    assert!(
+        !ran.exists(),
+        "a program the tests planted ran at a later git command"
+    );
+    assert!(!work.path().join("junk.txt").exists());
+    assert!(!work.path().join(".git/hooks/pre-push").exists());
+}
+
+#[tokio::test]
+async fn tests_that_cannot_be_sandboxed_are_refused_before_any_llm_call() {
+    let mut h = harness(script().answer(GOOD), Config::default()).await;
+    h.test_command = Some("make test".to_owned());
+    let mut input = h.input(TITLE, BODY, 1);
+    input.options.run_tests = true;
+    input.options.sandbox.bwrap = PathBuf::from("/nonexistent/bwrap");
+    let err = draft_fix(input).await.expect_err("refused");
+    assert!(
+        matches!(
+            err,
+            DraftError::Sandbox(sandbox::SandboxError::Unavailable { .. })
+        ),
+        "{err:?}"
+    );
+    // What the issue is told.
+    let said = crate::fix::render::draft_error_text(&err);
+    assert!(
+        said.contains("the repository's tests were not run: no sandbox is available")
+            && said.contains("`fix.sandbox: none`"),
+        "{said}"
+    );
+    assert!(h.provider.requests().is_empty(), "no LLM call was made");
+    assert_eq!(h.status(), "");
 }
 
 #[tokio::test]

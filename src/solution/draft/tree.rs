@@ -1,5 +1,5 @@
-//! The work tree through git: running it, the diff of a change (created files included), and
-//! putting refused changes back.
+//! The work tree through git: running it, the diff of a change (created files included),
+//! putting refused changes back, and resetting it to exactly an accepted change.
 
 use crate::solution::edit::FileChange;
 use std::path::Path;
@@ -41,19 +41,10 @@ pub(super) async fn undo(work_tree: &Path, changes: &[FileChange]) {
 
 /// Runs git in the work tree; the error is git's message.
 pub(super) async fn git(work_tree: &Path, args: &[&str]) -> Result<String, String> {
-    let output = tokio::process::Command::new("git")
-        .arg("-C")
-        .arg(work_tree)
+    // Hardened as every git command: a cleared environment, no hook, no fsmonitor.
+    let output = crate::solution::checkout::git_command(work_tree, None)
         .args(["-c", "core.quotepath=off", "-c", "color.ui=never"])
-        // The repository's hooks and fsmonitor never run.
-        .args([
-            "-c",
-            "core.hooksPath=/dev/null",
-            "-c",
-            "core.fsmonitor=false",
-        ])
         .args(args)
-        .stdin(std::process::Stdio::null())
         .output()
         .await
         .map_err(|err| format!("cannot run git: {err}"))?;
@@ -93,4 +84,19 @@ pub(super) async fn work_tree_diff(
     ];
     args.extend(changes.iter().map(|c| c.path.as_str()));
     git(work_tree, &args).await
+}
+
+/// Puts the work tree back to exactly `HEAD` plus `changes`: whatever else is in it —
+/// changed tracked files, new or ignored files — is gone, created files are intent-to-add.
+pub(super) async fn reset_to(work_tree: &Path, changes: &[FileChange]) -> Result<(), String> {
+    git(work_tree, &["reset", "--quiet", "--hard", "HEAD"]).await?;
+    git(work_tree, &["clean", "-ffdxq"]).await?;
+    for change in changes {
+        let path = work_tree.join(&change.path);
+        path.parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, &change.after))
+            .map_err(|err| format!("cannot write {}: {err}", change.path))?;
+    }
+    mark_intent_to_add(work_tree, &created(changes)).await
 }

@@ -190,8 +190,9 @@ pub(super) fn build(root: &Path, signals: &IssueSignals, limits: Limits) -> anyh
             corpus.skipped.unread += 1;
         } else {
             bytes_read += size;
-            let raw = std::fs::read(entry.path())
-                .with_context(|| format!("reading {}", entry.path().display()))?;
+            let raw =
+                crate::solution::tree_file::read_bytes(root, &doc.path, limits.max_file_bytes)
+                    .with_context(|| format!("reading {}", entry.path().display()))?;
             let Some(content) = text_content(&raw) else {
                 corpus.skipped.binary += 1;
                 continue;
