@@ -2,7 +2,9 @@
 //! not cloned again), a fresh work tree per attempt that shares the cache's objects, commits
 //! authored as the App's bot, and pushes. The installation token travels in an HTTP header set
 //! through git's environment configuration, so it is never on a command line, in a log, or in
-//! a `.git/config` left behind. A cache is changed (fetched) by one task at a time and never
+//! a `.git/config` left behind. Every git command runs in its own process group under an
+//! overall timeout (the whole group is killed when it expires), and a clone or fetch is
+//! watched so the cache never grows past the configured size. A cache is changed (fetched) by one task at a time and never
 //! evicted while a work tree shares its objects. [`branch_changes`] reads what a whole branch
 //! changes since its merge base, for the risk tier.
 
@@ -13,7 +15,30 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::process::Command;
+
+/// How often a running clone or fetch has its cache's size measured.
+const SIZE_CHECK_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Bounds on every git command (`fix.git_timeout_secs`, `fix.max_repo_mb`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GitLimits {
+    /// The longest one git command may run; then its whole process group is killed.
+    pub timeout: Duration,
+    /// The most bytes a repository's cache may take on disk; a clone or fetch that grows it
+    /// past this is stopped and the cache removed.
+    pub max_repo_bytes: u64,
+}
+
+impl Default for GitLimits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(600),
+            max_repo_bytes: 1024 * 1024 * 1024,
+        }
+    }
+}
 
 /// A git command that failed.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +64,7 @@ pub struct Author {
 pub struct Checkouts {
     root: PathBuf,
     max_cached: usize,
+    limits: GitLimits,
     /// One lock per cache: a fetch is not run twice at once (git would fail on its ref locks).
     locks: Arc<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>>,
     /// Work trees sharing each cache's objects: such a cache is not evicted.
@@ -51,6 +77,7 @@ pub struct WorkTree {
     path: PathBuf,
     /// The commit it was created at.
     pub base_sha: String,
+    limits: GitLimits,
     _cache: CacheUse,
 }
 
@@ -92,6 +119,11 @@ impl WorkTree {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The bounds its git commands run under.
+    pub fn limits(&self) -> &GitLimits {
+        &self.limits
+    }
 }
 
 impl Drop for WorkTree {
@@ -111,7 +143,10 @@ fn git_command(dir: &Path, token: Option<&SecretString>) -> Command {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        .kill_on_drop(true)
+        // Its own process group, so a timeout kills git's helpers (remote-https, upload-pack,
+        // ssh) with it.
+        .process_group(0);
     if let Some(token) = token {
         let basic = base64::engine::general_purpose::STANDARD
             .encode(format!("x-access-token:{}", token.expose_secret()));
@@ -126,15 +161,13 @@ fn git_command(dir: &Path, token: Option<&SecretString>) -> Command {
     command
 }
 
-async fn git(dir: &Path, token: Option<&SecretString>, args: &[&str]) -> Result<String, GitError> {
-    let output = git_command(dir, token)
-        .args(args)
-        .output()
-        .await
-        .map_err(|err| GitError {
-            command: args.first().copied().unwrap_or("").to_owned(),
-            message: err.to_string(),
-        })?;
+async fn git(
+    dir: &Path,
+    token: Option<&SecretString>,
+    limits: &GitLimits,
+    args: &[&str],
+) -> Result<String, GitError> {
+    let output = run(git_command(dir, token), args, limits, None).await?;
     if output.status.success() {
         return Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned());
     }
@@ -148,15 +181,142 @@ async fn git(dir: &Path, token: Option<&SecretString>, args: &[&str]) -> Result<
     })
 }
 
+/// Runs `command` with `args` under `limits`: past the timeout, or once `watch` (the
+/// directory a clone or fetch writes) grows past the size cap, the whole process group is
+/// killed and the command fails saying which limit it hit.
+async fn run(
+    mut command: Command,
+    args: &[&str],
+    limits: &GitLimits,
+    watch: Option<&Path>,
+) -> Result<std::process::Output, GitError> {
+    let name = args.first().copied().unwrap_or("").to_owned();
+    let child = command
+        .args(args)
+        .spawn()
+        .map_err(|err| io_error(&name, err))?;
+    let pid = child.id();
+    let output = child.wait_with_output();
+    tokio::pin!(output);
+    let deadline = tokio::time::sleep(limits.timeout);
+    tokio::pin!(deadline);
+    let mut ticks = tokio::time::interval(SIZE_CHECK_INTERVAL);
+    let message = loop {
+        tokio::select! {
+            done = &mut output => return done.map_err(|err| io_error(&name, err)),
+            () = &mut deadline => {
+                break format!(
+                    "stopped after {}s without finishing (fix.git_timeout_secs); \
+                     the remote may be unreachable or stalled",
+                    limits.timeout.as_secs_f64()
+                );
+            }
+            _ = ticks.tick(), if watch.is_some() => {
+                let dir = watch.expect("watched only with a directory").to_owned();
+                let size = tokio::task::spawn_blocking(move || disk_usage(&dir))
+                    .await
+                    .unwrap_or(0);
+                if size > limits.max_repo_bytes {
+                    break too_large(limits);
+                }
+            }
+        }
+    };
+    kill_group(pid);
+    // The group is gone, so its pipes close; the wait is bounded all the same.
+    let _ = tokio::time::timeout(Duration::from_secs(5), output).await;
+    tracing::warn!(command = %name, %message, "git command stopped");
+    Err(GitError {
+        command: name,
+        message,
+    })
+}
+
+fn too_large(limits: &GitLimits) -> String {
+    format!(
+        "the repository is larger than fix.max_repo_mb ({} MiB); it was not kept",
+        limits.max_repo_bytes / (1024 * 1024)
+    )
+}
+
+/// Kills the process group git leads (it was started with `process_group(0)`).
+fn kill_group(pid: Option<u32>) {
+    let Some(pid) = pid.and_then(|pid| i32::try_from(pid).ok()) else {
+        return;
+    };
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+}
+
+/// Bytes the files under `dir` take (symlinks not followed).
+fn disk_usage(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            if meta.is_dir() {
+                pending.push(entry.path());
+            } else {
+                total += meta.len();
+            }
+        }
+    }
+    total
+}
+
 impl Checkouts {
-    /// Caches and work trees under `root`; at most `max_cached` repositories are kept.
-    pub fn new(root: impl Into<PathBuf>, max_cached: usize) -> Self {
+    /// Caches and work trees under `root`; at most `max_cached` repositories are kept; git
+    /// runs under `limits`.
+    pub fn new(root: impl Into<PathBuf>, max_cached: usize, limits: GitLimits) -> Self {
         Self {
             root: root.into(),
             max_cached: max_cached.max(1),
+            limits,
             locks: Arc::default(),
             in_use: Arc::default(),
         }
+    }
+
+    /// A clone or fetch (run in `dir`, writing `cache`) under the limits: the cache's size is
+    /// watched while it runs and checked once more when it ends.
+    async fn transfer(
+        &self,
+        dir: &Path,
+        cache: &Path,
+        token: Option<&SecretString>,
+        args: &[&str],
+    ) -> Result<(), GitError> {
+        let name = args.first().copied().unwrap_or("").to_owned();
+        let output = run(git_command(dir, token), args, &self.limits, Some(cache)).await?;
+        if !output.status.success() {
+            let mut message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+            if let Some(token) = token {
+                message = message.replace(token.expose_secret(), "***");
+            }
+            return Err(GitError {
+                command: name,
+                message,
+            });
+        }
+        let owned = cache.to_owned();
+        let size = tokio::task::spawn_blocking(move || disk_usage(&owned))
+            .await
+            .unwrap_or(0);
+        if size > self.limits.max_repo_bytes {
+            return Err(GitError {
+                command: name,
+                message: too_large(&self.limits),
+            });
+        }
+        Ok(())
     }
 
     fn lock_of(&self, cache: &Path) -> Arc<tokio::sync::Mutex<()>> {
@@ -178,8 +338,10 @@ impl Checkouts {
     ) -> Result<(), GitError> {
         let parent = cache.parent().expect("the cache has a parent");
         std::fs::create_dir_all(parent).map_err(|err| io_error("mkdir", err))?;
-        if cache.join("HEAD").exists() {
-            git(
+        let cloning = !cache.join("HEAD").exists();
+        let fetched = if !cloning {
+            self.transfer(
+                cache,
                 cache,
                 token,
                 &[
@@ -190,17 +352,25 @@ impl Checkouts {
                     "+refs/heads/*:refs/heads/*",
                 ],
             )
-            .await?;
+            .await
         } else {
             let cache_str = cache
                 .to_str()
                 .ok_or_else(|| io_error("clone", std::io::Error::other("non-UTF-8 path")))?;
-            git(
+            self.transfer(
                 parent,
+                cache,
                 token,
-                &["clone", "--quiet", "--bare", url, cache_str],
+                &["clone", "--quiet", "--bare", "--no-tags", url, cache_str],
             )
-            .await?;
+            .await
+        };
+        if let Err(err) = fetched {
+            // A clone cut short, or a cache grown past the cap, is not kept half-written.
+            if cloning || err.message.contains("fix.max_repo_mb") {
+                let _ = std::fs::remove_dir_all(cache);
+            }
+            return Err(err);
         }
         // Touch the cache so eviction keeps the most recently used.
         let _ = std::fs::File::open(cache.join("HEAD"))
@@ -223,7 +393,13 @@ impl Checkouts {
         let lock = self.lock_of(&cache);
         let _held = lock.lock().await;
         self.refresh(&cache, url, token).await?;
-        branch_changes(&cache, &format!("refs/heads/{base_branch}"), head).await
+        branch_changes(
+            &cache,
+            &self.limits,
+            &format!("refs/heads/{base_branch}"),
+            head,
+        )
+        .await
     }
 
     fn cache_dir(&self, repo: &str) -> PathBuf {
@@ -263,15 +439,17 @@ impl Checkouts {
         git(
             &parent,
             None,
+            &self.limits,
             &[
                 "clone", "--quiet", "--shared", "--branch", branch, cache_str, work_str,
             ],
         )
         .await?;
-        let base_sha = git(&work, None, &["rev-parse", "HEAD"]).await?;
+        let base_sha = git(&work, None, &self.limits, &["rev-parse", "HEAD"]).await?;
         Ok(WorkTree {
             path: work,
             base_sha,
+            limits: self.limits,
             _cache: cache_use,
         })
     }
@@ -312,9 +490,14 @@ impl Checkouts {
 
 /// Switches the work tree to a new local branch.
 pub async fn create_branch(work: &WorkTree, branch: &str) -> Result<(), GitError> {
-    git(work.path(), None, &["checkout", "--quiet", "-B", branch])
-        .await
-        .map(drop)
+    git(
+        work.path(),
+        None,
+        &work.limits,
+        &["checkout", "--quiet", "-B", branch],
+    )
+    .await
+    .map(drop)
 }
 
 /// Commits every change in the work tree as `author`; returns the commit's sha, or `None`
@@ -324,8 +507,8 @@ pub async fn commit_all(
     author: &Author,
     message: &str,
 ) -> Result<Option<String>, GitError> {
-    git(work.path(), None, &["add", "--all"]).await?;
-    if git(work.path(), None, &["status", "--porcelain"])
+    git(work.path(), None, &work.limits, &["add", "--all"]).await?;
+    if git(work.path(), None, &work.limits, &["status", "--porcelain"])
         .await?
         .is_empty()
     {
@@ -336,6 +519,7 @@ pub async fn commit_all(
     git(
         work.path(),
         None,
+        &work.limits,
         &[
             "-c",
             &name,
@@ -349,7 +533,7 @@ pub async fn commit_all(
         ],
     )
     .await?;
-    git(work.path(), None, &["rev-parse", "HEAD"])
+    git(work.path(), None, &work.limits, &["rev-parse", "HEAD"])
         .await
         .map(Some)
 }
@@ -370,14 +554,14 @@ pub async fn push(
         args.push(lease);
     }
     args.extend([url, refspec.as_str()]);
-    git(work.path(), token, &args).await.map(drop)
+    git(work.path(), token, &work.limits, &args).await.map(drop)
 }
 
 /// The unified diff `branch` of the cache makes against the work tree's base (what an earlier
 /// attempt on that branch changed).
 pub async fn diff_of_branch(work: &WorkTree, branch: &str) -> Result<String, GitError> {
     let range = format!("{}...origin/{branch}", work.base_sha);
-    git(work.path(), None, &["diff", &range]).await
+    git(work.path(), None, &work.limits, &["diff", &range]).await
 }
 
 /// The unified diff of the work tree's commits since its base.
@@ -385,6 +569,7 @@ pub async fn diff_since_base(work: &WorkTree) -> Result<String, GitError> {
     git(
         work.path(),
         None,
+        &work.limits,
         &["diff", "--no-color", &work.base_sha, "HEAD"],
     )
     .await
@@ -404,10 +589,16 @@ pub struct BranchChanges {
 
 /// What `head` changes since its merge base with `base` (commits or refs of the git directory
 /// or work tree `dir`): the whole branch, however many pushes made it.
-pub async fn branch_changes(dir: &Path, base: &str, head: &str) -> Result<BranchChanges, GitError> {
-    let merge_base = git(dir, None, &["merge-base", base, head]).await?;
+pub async fn branch_changes(
+    dir: &Path,
+    limits: &GitLimits,
+    base: &str,
+    head: &str,
+) -> Result<BranchChanges, GitError> {
+    let merge_base = git(dir, None, limits, &["merge-base", base, head]).await?;
     let listing = git_raw(
         dir,
+        limits,
         &[
             "diff",
             "--name-status",
@@ -425,12 +616,12 @@ pub async fn branch_changes(dir: &Path, base: &str, head: &str) -> Result<Branch
         let before = if status.starts_with('A') {
             None
         } else {
-            Some(git_raw(dir, &["show", &format!("{merge_base}:{path}")]).await?)
+            Some(git_raw(dir, limits, &["show", &format!("{merge_base}:{path}")]).await?)
         };
         let after = if status.starts_with('D') {
             String::new()
         } else {
-            git_raw(dir, &["show", &format!("{head}:{path}")]).await?
+            git_raw(dir, limits, &["show", &format!("{head}:{path}")]).await?
         };
         changes.push(FileChange {
             path: path.to_owned(),
@@ -438,7 +629,7 @@ pub async fn branch_changes(dir: &Path, base: &str, head: &str) -> Result<Branch
             after,
         });
     }
-    let tree = git_raw(dir, &["ls-tree", "-r", "-z", "--name-only", head]).await?;
+    let tree = git_raw(dir, limits, &["ls-tree", "-r", "-z", "--name-only", head]).await?;
     let has_tests =
         !super::conventions::test_files(tree.split('\0').filter(|p| !p.is_empty())).is_empty();
     Ok(BranchChanges {
@@ -449,12 +640,8 @@ pub async fn branch_changes(dir: &Path, base: &str, head: &str) -> Result<Branch
 }
 
 /// `git` in `dir` without credentials, its output untrimmed (lossy UTF-8).
-async fn git_raw(dir: &Path, args: &[&str]) -> Result<String, GitError> {
-    let output = git_command(dir, None)
-        .args(args)
-        .output()
-        .await
-        .map_err(|err| io_error(args.first().copied().unwrap_or(""), err))?;
+async fn git_raw(dir: &Path, limits: &GitLimits, args: &[&str]) -> Result<String, GitError> {
+    let output = run(git_command(dir, None), args, limits, None).await?;
     if output.status.success() {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     } else {
@@ -492,7 +679,7 @@ mod tests {
     async fn a_work_tree_commits_and_pushes_a_branch() {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = bare_with(dir.path(), &[("README.md", "# Widgets\n")]);
-        let checkouts = Checkouts::new(dir.path().join("data"), 5);
+        let checkouts = Checkouts::new(dir.path().join("data"), 5, GitLimits::default());
         let work = checkouts
             .work_tree("acme/widgets", &url, None, "main")
             .await
@@ -524,9 +711,14 @@ mod tests {
             crate::testing::fake_github::git::branch_head(&bare, "globallm/issue-1"),
             Some(sha.clone())
         );
-        let log = git(work.path(), None, &["log", "-1", "--format=%an <%ae>"])
-            .await
-            .expect("log");
+        let log = git(
+            work.path(),
+            None,
+            &work.limits,
+            &["log", "-1", "--format=%an <%ae>"],
+        )
+        .await
+        .expect("log");
         assert_eq!(
             log,
             "globallm-test[bot] <1+globallm-test[bot]@users.noreply.github.com>"
@@ -542,7 +734,7 @@ mod tests {
     async fn a_push_over_someone_elses_commit_is_refused() {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = bare_with(dir.path(), &[("a.txt", "1\n")]);
-        let checkouts = Checkouts::new(dir.path().join("data"), 5);
+        let checkouts = Checkouts::new(dir.path().join("data"), 5, GitLimits::default());
         let first = checkouts
             .work_tree("acme/widgets", &url, None, "main")
             .await
@@ -584,6 +776,92 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[tokio::test]
+    async fn a_clone_from_a_git_server_that_never_answers_fails_after_the_timeout() {
+        // A server that accepts connections and never says a word.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("its address");
+        let server = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let dir = tempfile::tempdir().expect("temp dir");
+        let checkouts = Checkouts::new(
+            dir.path().join("data"),
+            5,
+            GitLimits {
+                timeout: Duration::from_secs(1),
+                ..GitLimits::default()
+            },
+        );
+        let err = checkouts
+            .work_tree(
+                "acme/widgets",
+                &format!("http://{addr}/acme/widgets.git"),
+                None,
+                "main",
+            )
+            .await
+            .expect_err("the clone is stopped");
+        assert_eq!(err.command, "clone");
+        assert!(
+            err.message.contains("fix.git_timeout_secs") && err.message.contains("stalled"),
+            "{}",
+            err.message
+        );
+        assert!(
+            !checkouts.cache_dir("acme/widgets").exists(),
+            "a clone cut short leaves no cache behind"
+        );
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_repository_larger_than_the_cap_is_refused_and_not_kept() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // Hex of a pseudo-random sequence: compresses to about half, so the pack is ~1 MiB.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let noise: String = (0..256 * 1024)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                format!("{:08x}", state >> 32)
+            })
+            .collect();
+        let url = bare_with(
+            dir.path(),
+            &[("README.md", "# Big\n"), ("blob.txt", &noise)],
+        );
+        let small = Checkouts::new(
+            dir.path().join("data"),
+            5,
+            GitLimits {
+                max_repo_bytes: 256 * 1024,
+                ..GitLimits::default()
+            },
+        );
+        let err = small
+            .work_tree("acme/widgets", &url, None, "main")
+            .await
+            .expect_err("too large");
+        assert!(
+            err.message.contains("larger than fix.max_repo_mb"),
+            "{}",
+            err.message
+        );
+        assert!(!small.cache_dir("acme/widgets").exists(), "not kept");
+        let roomy = Checkouts::new(dir.path().join("data"), 5, GitLimits::default());
+        roomy
+            .work_tree("acme/widgets", &url, None, "main")
+            .await
+            .expect("under the default cap it clones");
     }
 
     #[test]
