@@ -46,6 +46,8 @@ pub struct Config {
     pub fix: FixConfig,
     /// Issue triage.
     pub triage: TriageConfig,
+    /// `/globallm` commands.
+    pub commands: CommandsConfig,
     /// The LLM provider, its fallback, retries and prices.
     pub llm: LlmConfig,
     /// Secrets, read only from the environment or from files; never serialized.
@@ -855,6 +857,26 @@ impl Default for TriageConfig {
     fn default() -> Self {
         Self {
             backfill_issues: 50,
+        }
+    }
+}
+
+/// `commands.*`: how often one user may run `/globallm` commands in one repository.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CommandsConfig {
+    /// Commands one user may run in one repository per window (0: no limit). Past it the
+    /// user gets one reply saying so, then the window's further commands are ignored.
+    pub rate_limit: u32,
+    /// The window, in seconds.
+    pub rate_window_secs: u64,
+}
+
+impl Default for CommandsConfig {
+    fn default() -> Self {
+        Self {
+            rate_limit: 20,
+            rate_window_secs: 3_600,
         }
     }
 }

@@ -22,6 +22,9 @@ fn invalid(key: &'static str, reason: impl Into<String>) -> Result<(), Invalid> 
 pub fn validate(config: &Config) -> Result<(), Invalid> {
     validate_server(config)?;
     validate_jobs(config)?;
+    if config.commands.rate_window_secs == 0 {
+        return invalid("commands.rate_window_secs", "must be at least 1 second");
+    }
     if config.fix.git_timeout_secs == 0 {
         return invalid("fix.git_timeout_secs", "must be at least 1 second");
     }
