@@ -4,51 +4,18 @@
 //! through git's environment configuration, so it is never on a command line, in a log, or in
 //! a `.git/config` left behind. Every git command runs in its own process group under an
 //! overall timeout (the whole group is killed when it expires), and a clone or fetch is
-//! watched so the cache never grows past the configured size. A cache is changed (fetched) by one task at a time and never
-//! evicted while a work tree shares its objects. [`branch_changes`] reads what a whole branch
+//! watched so the cache never grows past the configured size (the runner is in [`super::git`]).
+//! A cache is changed (fetched) by one task at a time and never evicted while a work tree
+//! shares its objects. [`branch_changes`] reads what a whole branch
 //! changes since its merge base, for the risk tier.
 
 use super::edit::FileChange;
-use base64::Engine as _;
+pub use super::git::{GitError, GitLimits};
+use super::git::{disk_usage, git, git_command, git_raw, io_error, run, too_large};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::process::Command;
-
-/// How often a running clone or fetch has its cache's size measured.
-const SIZE_CHECK_INTERVAL: Duration = Duration::from_millis(250);
-
-/// Bounds on every git command (`fix.git_timeout_secs`, `fix.max_repo_mb`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GitLimits {
-    /// The longest one git command may run; then its whole process group is killed.
-    pub timeout: Duration,
-    /// The most bytes a repository's cache may take on disk; a clone or fetch that grows it
-    /// past this is stopped and the cache removed.
-    pub max_repo_bytes: u64,
-}
-
-impl Default for GitLimits {
-    fn default() -> Self {
-        Self {
-            timeout: Duration::from_secs(600),
-            max_repo_bytes: 1024 * 1024 * 1024,
-        }
-    }
-}
-
-/// A git command that failed.
-#[derive(Debug, thiserror::Error)]
-#[error("git {command} failed: {message}")]
-pub struct GitError {
-    /// The subcommand.
-    pub command: String,
-    /// What git said (credentials scrubbed).
-    pub message: String,
-}
 
 /// The author of GlobalLM's commits.
 #[derive(Debug, Clone)]
@@ -130,146 +97,6 @@ impl Drop for WorkTree {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
     }
-}
-
-fn git_command(dir: &Path, token: Option<&SecretString>) -> Command {
-    let mut command = Command::new("git");
-    command
-        .current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        // Its own process group, so a timeout kills git's helpers (remote-https, upload-pack,
-        // ssh) with it.
-        .process_group(0);
-    if let Some(token) = token {
-        let basic = base64::engine::general_purpose::STANDARD
-            .encode(format!("x-access-token:{}", token.expose_secret()));
-        command
-            .env("GIT_CONFIG_COUNT", "1")
-            .env("GIT_CONFIG_KEY_0", "http.extraHeader")
-            .env(
-                "GIT_CONFIG_VALUE_0",
-                format!("Authorization: Basic {basic}"),
-            );
-    }
-    command
-}
-
-async fn git(
-    dir: &Path,
-    token: Option<&SecretString>,
-    limits: &GitLimits,
-    args: &[&str],
-) -> Result<String, GitError> {
-    let output = run(git_command(dir, token), args, limits, None).await?;
-    if output.status.success() {
-        return Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned());
-    }
-    let mut message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-    if let Some(token) = token {
-        message = message.replace(token.expose_secret(), "***");
-    }
-    Err(GitError {
-        command: args.first().copied().unwrap_or("").to_owned(),
-        message,
-    })
-}
-
-/// Runs `command` with `args` under `limits`: past the timeout, or once `watch` (the
-/// directory a clone or fetch writes) grows past the size cap, the whole process group is
-/// killed and the command fails saying which limit it hit.
-async fn run(
-    mut command: Command,
-    args: &[&str],
-    limits: &GitLimits,
-    watch: Option<&Path>,
-) -> Result<std::process::Output, GitError> {
-    let name = args.first().copied().unwrap_or("").to_owned();
-    let child = command
-        .args(args)
-        .spawn()
-        .map_err(|err| io_error(&name, err))?;
-    let pid = child.id();
-    let output = child.wait_with_output();
-    tokio::pin!(output);
-    let deadline = tokio::time::sleep(limits.timeout);
-    tokio::pin!(deadline);
-    let mut ticks = tokio::time::interval(SIZE_CHECK_INTERVAL);
-    let message = loop {
-        tokio::select! {
-            done = &mut output => return done.map_err(|err| io_error(&name, err)),
-            () = &mut deadline => {
-                break format!(
-                    "stopped after {}s without finishing (fix.git_timeout_secs); \
-                     the remote may be unreachable or stalled",
-                    limits.timeout.as_secs_f64()
-                );
-            }
-            _ = ticks.tick(), if watch.is_some() => {
-                let dir = watch.expect("watched only with a directory").to_owned();
-                let size = tokio::task::spawn_blocking(move || disk_usage(&dir))
-                    .await
-                    .unwrap_or(0);
-                if size > limits.max_repo_bytes {
-                    break too_large(limits);
-                }
-            }
-        }
-    };
-    kill_group(pid);
-    // The group is gone, so its pipes close; the wait is bounded all the same.
-    let _ = tokio::time::timeout(Duration::from_secs(5), output).await;
-    tracing::warn!(command = %name, %message, "git command stopped");
-    Err(GitError {
-        command: name,
-        message,
-    })
-}
-
-fn too_large(limits: &GitLimits) -> String {
-    format!(
-        "the repository is larger than fix.max_repo_mb ({} MiB); it was not kept",
-        limits.max_repo_bytes / (1024 * 1024)
-    )
-}
-
-/// Kills the process group git leads (it was started with `process_group(0)`).
-fn kill_group(pid: Option<u32>) {
-    let Some(pid) = pid.and_then(|pid| i32::try_from(pid).ok()) else {
-        return;
-    };
-    let _ = nix::sys::signal::killpg(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGKILL,
-    );
-}
-
-/// Bytes the files under `dir` take (symlinks not followed).
-fn disk_usage(dir: &Path) -> u64 {
-    let mut total = 0;
-    let mut pending = vec![dir.to_owned()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.filter_map(Result::ok) {
-            let Ok(meta) = entry.metadata() else {
-                continue;
-            };
-            if meta.is_dir() {
-                pending.push(entry.path());
-            } else {
-                total += meta.len();
-            }
-        }
-    }
-    total
 }
 
 impl Checkouts {
@@ -639,26 +466,6 @@ pub async fn branch_changes(
     })
 }
 
-/// `git` in `dir` without credentials, its output untrimmed (lossy UTF-8).
-async fn git_raw(dir: &Path, limits: &GitLimits, args: &[&str]) -> Result<String, GitError> {
-    let output = run(git_command(dir, None), args, limits, None).await?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        Err(GitError {
-            command: args.first().copied().unwrap_or("").to_owned(),
-            message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-        })
-    }
-}
-
-fn io_error(command: &str, err: std::io::Error) -> GitError {
-    GitError {
-        command: command.to_owned(),
-        message: err.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -796,7 +603,7 @@ mod tests {
             dir.path().join("data"),
             5,
             GitLimits {
-                timeout: Duration::from_secs(1),
+                timeout: std::time::Duration::from_secs(1),
                 ..GitLimits::default()
             },
         );
@@ -862,29 +669,5 @@ mod tests {
             .work_tree("acme/widgets", &url, None, "main")
             .await
             .expect("under the default cap it clones");
-    }
-
-    #[test]
-    fn the_token_travels_in_the_environment_never_on_the_command_line() {
-        let token = SecretString::from("ghs_supersecret".to_owned());
-        let command = git_command(Path::new("."), Some(&token));
-        let std = command.as_std();
-        assert!(
-            std.get_args()
-                .all(|a| !a.to_string_lossy().contains("supersecret"))
-        );
-        let header = std
-            .get_envs()
-            .find(|(k, _)| *k == "GIT_CONFIG_VALUE_0")
-            .and_then(|(_, v)| v)
-            .expect("the header is set");
-        let encoded = header
-            .to_string_lossy()
-            .trim_start_matches("Authorization: Basic ")
-            .to_owned();
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .expect("base64");
-        assert_eq!(decoded, b"x-access-token:ghs_supersecret");
     }
 }
