@@ -45,6 +45,7 @@ struct GithubIdentity {
     request_timeout_secs: u64,
     max_rate_limit_wait_secs: u64,
     write_interval_ms: u64,
+    max_response_bytes: u64,
 }
 
 impl GithubIdentity {
@@ -63,6 +64,7 @@ impl GithubIdentity {
             request_timeout_secs: github.request_timeout_secs,
             max_rate_limit_wait_secs: github.max_rate_limit_wait_secs,
             write_interval_ms: github.write_interval_ms,
+            max_response_bytes: github.max_response_bytes,
         }
     }
 
@@ -73,6 +75,8 @@ impl GithubIdentity {
         settings.request_timeout = Duration::from_secs(self.request_timeout_secs);
         settings.max_rate_limit_wait = Duration::from_secs(self.max_rate_limit_wait_secs);
         settings.write_interval = Duration::from_millis(self.write_interval_ms);
+        settings.max_response_bytes =
+            usize::try_from(self.max_response_bytes).unwrap_or(usize::MAX);
         let app = self
             .app
             .as_ref()
@@ -95,6 +99,7 @@ impl Context {
             crate::solution::checkout::Checkouts::new(
                 current.storage.data_dir.join("checkouts"),
                 current.fix.cached_repos,
+                current.fix.git_limits(),
             )
         };
         Self {

@@ -440,6 +440,41 @@ async fn a_permanent_error_is_dead_lettered_at_once() {
 }
 
 #[tokio::test]
+async fn a_job_past_its_deadline_is_stopped_and_dead_lettered_saying_why() {
+    let pool = Pool::start(JobsConfig {
+        max_run_secs: 1,
+        ..fast_config()
+    })
+    .await;
+    let id = pool
+        .enqueue(&Scripted {
+            tag: "stuck".into(),
+            sleep_ms: 600_000,
+            ..Scripted::default()
+        })
+        .await;
+    pool.wait_for("the job to die", async |db| {
+        jobs::get(db.pool(), id)
+            .await
+            .expect("query")
+            .is_some_and(|j| j.state == "dead")
+    })
+    .await;
+    let job = jobs::get(pool.db.pool(), id)
+        .await
+        .expect("query")
+        .expect("kept as a dead letter");
+    let error = job.last_error.expect("the reason is recorded");
+    assert!(
+        error.contains("jobs.max_run_secs") && error.contains("stopped after 1s"),
+        "{error}"
+    );
+    assert_eq!(job.lease_until, None, "no lease is held any more");
+    assert_eq!(seen("stuck").len(), 1, "not retried");
+    pool.stop().await;
+}
+
+#[tokio::test]
 async fn a_panicking_job_is_caught_and_counted_as_a_failed_attempt() {
     let pool = Pool::start(JobsConfig {
         max_attempts: 1,

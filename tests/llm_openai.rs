@@ -376,3 +376,46 @@ async fn the_answer_schema_is_sent_as_a_strict_response_format() {
     );
     assert!(sent.get("temperature").is_none());
 }
+
+#[tokio::test]
+async fn an_answer_larger_than_the_cap_fails_with_a_clear_error() {
+    let piece = format!(
+        "data: {{\"id\":\"chatcmpl-x\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{}\"}},\"finish_reason\":null}}]}}\n\n",
+        "x".repeat(1_000)
+    );
+    let endless = piece.repeat(100);
+    let big_json = json!({"id": "chatcmpl-y", "padding": "y".repeat(100_000)});
+    let server = ReplayServer::start(vec![Reply::sse(&endless), Reply::json(200, &big_json)]).await;
+    let small = |stream| {
+        let mut options = options(stream);
+        options.max_response_bytes = 64 * 1024;
+        OpenAi::new(
+            &endpoint(
+                ProviderKind::Openai,
+                "gpt-4o",
+                &format!("{}/v1", server.url),
+            ),
+            key("sk-openai-test-key"),
+            options,
+            TokenEstimator::for_model(ProviderKind::Openai, "gpt-4o", 1.3),
+        )
+        .expect("adapter")
+    };
+    let streamed = small(true)
+        .complete(&hello())
+        .await
+        .expect_err("a stream above the cap");
+    assert!(
+        matches!(streamed, LlmError::TooLarge { limit: 65_536, .. }) && !streamed.is_retryable(),
+        "{streamed:?}"
+    );
+    assert!(
+        streamed.to_string().contains("llm.max_response_bytes"),
+        "{streamed}"
+    );
+    let whole = small(false)
+        .complete(&hello())
+        .await
+        .expect_err("a body above the cap");
+    assert!(matches!(whole, LlmError::TooLarge { .. }), "{whole:?}");
+}

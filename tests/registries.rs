@@ -477,6 +477,42 @@ async fn errors_are_typed_missing_rate_limited_failing_and_malformed() {
 }
 
 #[tokio::test]
+async fn an_answer_above_the_body_cap_fails_clearly() {
+    let mut padded = String::from("{\"info\": {\"name\": \"big\", \"padding\": \"");
+    padded.push_str(&"x".repeat(200_000));
+    padded.push_str("\"}}");
+    let server = serve(vec![
+        route("/pypi/big/json", padded),
+        route("/pypi/tinyhttp/json", fixture("pypi-tinyhttp.json")),
+    ])
+    .await;
+    let capped = RegistriesConfig {
+        max_response_bytes: 64 * 1024,
+        ..config(&server.url, 0)
+    };
+    let pypi = Pypi::new(Http::new(&capped).unwrap().endpoint(
+        "pypi",
+        &RegistryEndpoint {
+            url: server.url.clone(),
+            interval_ms: 0,
+        },
+    ));
+    pypi.package("tinyhttp")
+        .await
+        .expect("an answer under the cap is read");
+    let err = pypi.package("big").await.unwrap_err();
+    assert!(
+        matches!(&err, RegistryError::TooLarge { limit: 65_536, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("discovery.registries.max_response_bytes"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn the_facade_takes_dependents_from_the_first_source_that_knows() {
     let server = serve(vec![
         route("/pypi/tiny-http/json", fixture("pypi-tinyhttp.json")),

@@ -96,6 +96,9 @@ pub struct LlmConfig {
     pub request_timeout_secs: u64,
     /// With streaming: the longest silence between two chunks, in seconds.
     pub idle_timeout_secs: u64,
+    /// The most bytes one answer's body may have (a stream counted in all its chunks); past
+    /// it the call fails instead of reading on.
+    pub max_response_bytes: u64,
     /// Retries of a failed call (rate limited, overloaded, server error, timeout).
     pub max_retries: u32,
     /// The first retry delay in milliseconds; doubled per retry, with jitter.
@@ -170,6 +173,7 @@ impl Default for LlmConfig {
             connect_timeout_secs: 10,
             request_timeout_secs: 600,
             idle_timeout_secs: 120,
+            max_response_bytes: 16 * 1024 * 1024,
             max_retries: 4,
             retry_base_ms: 1_000,
             retry_max_delay_secs: 60,
@@ -318,6 +322,7 @@ pub(super) fn validate_llm(config: &Config) -> Result<(), Invalid> {
         ("llm.retry_base_ms", llm.retry_base_ms),
         ("llm.retry_max_delay_secs", llm.retry_max_delay_secs),
         ("llm.retry_total_secs", llm.retry_total_secs),
+        ("llm.max_response_bytes", llm.max_response_bytes),
     ] {
         if value == 0 {
             return invalid(key, "must be above 0");

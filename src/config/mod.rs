@@ -46,6 +46,8 @@ pub struct Config {
     pub fix: FixConfig,
     /// Issue triage.
     pub triage: TriageConfig,
+    /// `/globallm` commands.
+    pub commands: CommandsConfig,
     /// The LLM provider, its fallback, retries and prices.
     pub llm: LlmConfig,
     /// Secrets, read only from the environment or from files; never serialized.
@@ -188,6 +190,9 @@ pub struct GithubConfig {
     /// The least time between two writes of one installation, in milliseconds (GitHub asks
     /// for a second, to stay under its content-creation limits).
     pub write_interval_ms: u64,
+    /// The most bytes one GitHub answer's body may have; a longer one fails the call with
+    /// an error saying so instead of being read into memory.
+    pub max_response_bytes: u64,
     /// How often failed webhook deliveries are looked for in the App's delivery log and
     /// redelivered, in seconds (0: never).
     pub catch_up_interval_secs: u64,
@@ -208,6 +213,7 @@ impl Default for GithubConfig {
             request_timeout_secs: 30,
             max_rate_limit_wait_secs: 900,
             write_interval_ms: 1_000,
+            max_response_bytes: 32 * 1024 * 1024,
             catch_up_interval_secs: 600,
         }
     }
@@ -234,6 +240,11 @@ pub struct JobsConfig {
     /// On shutdown, how long running jobs may take to finish before they are left to be
     /// claimed again at the next start.
     pub shutdown_deadline_secs: u64,
+    /// The longest one attempt of a job may run, in seconds: then it is stopped, its lease is
+    /// no longer renewed, and it is dead-lettered with the reason.
+    pub max_run_secs: u64,
+    /// The same for the nightly discovery, which checkpoints its progress and takes hours.
+    pub discovery_max_run_secs: u64,
 }
 
 impl Default for JobsConfig {
@@ -246,6 +257,8 @@ impl Default for JobsConfig {
             lease_secs: 300,
             poll_interval_ms: 1_000,
             shutdown_deadline_secs: 30,
+            max_run_secs: 3_600,
+            discovery_max_run_secs: 23 * 3_600,
         }
     }
 }
@@ -277,6 +290,22 @@ pub struct FixConfig {
     /// a few files of `/etc`): toolchains installed elsewhere, such as `/opt/jdk`. Never the
     /// data directory.
     pub sandbox_paths: Vec<PathBuf>,
+    /// The longest one git command (clone, fetch, push, …) may run, in seconds; then its
+    /// process group is killed and the fix fails saying so.
+    pub git_timeout_secs: u64,
+    /// The most a repository's checkout cache may take on disk, in MiB; a clone or fetch
+    /// that grows past it is stopped and the cache removed.
+    pub max_repo_mb: u64,
+}
+
+impl FixConfig {
+    /// The bounds git runs under.
+    pub fn git_limits(&self) -> crate::solution::checkout::GitLimits {
+        crate::solution::checkout::GitLimits {
+            timeout: std::time::Duration::from_secs(self.git_timeout_secs),
+            max_repo_bytes: self.max_repo_mb.saturating_mul(1024 * 1024),
+        }
+    }
 }
 
 /// `fix.sandbox`: how a repository's test command is isolated.
@@ -303,6 +332,8 @@ impl Default for FixConfig {
             sandbox: SandboxMode::Bubblewrap,
             sandbox_memory_mb: 4_096,
             sandbox_paths: Vec::new(),
+            git_timeout_secs: 600,
+            max_repo_mb: 1024,
         }
     }
 }
@@ -462,6 +493,8 @@ pub struct RegistriesConfig {
     pub max_retries: u32,
     /// How long one registry request may take, in seconds.
     pub request_timeout_secs: u64,
+    /// The most bytes one registry answer's body may have; a longer one is an error.
+    pub max_response_bytes: u64,
     /// PyPI's JSON API (`/pypi/<name>/json`).
     pub pypi: RegistryEndpoint,
     /// The npm registry (`/<name>`).
@@ -522,6 +555,7 @@ impl Default for RegistriesConfig {
             .to_owned(),
             max_retries: 2,
             request_timeout_secs: 30,
+            max_response_bytes: 64 * 1024 * 1024,
             pypi: endpoint("https://pypi.org", 200),
             npm: endpoint("https://registry.npmjs.org", 100),
             npm_downloads: endpoint("https://api.npmjs.org", 200),
@@ -850,6 +884,26 @@ impl Default for TriageConfig {
     fn default() -> Self {
         Self {
             backfill_issues: 50,
+        }
+    }
+}
+
+/// `commands.*`: how often one user may run `/globallm` commands in one repository.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CommandsConfig {
+    /// Commands one user may run in one repository per window (0: no limit). Past it the
+    /// user gets one reply saying so, then the window's further commands are ignored.
+    pub rate_limit: u32,
+    /// The window, in seconds.
+    pub rate_window_secs: u64,
+}
+
+impl Default for CommandsConfig {
+    fn default() -> Self {
+        Self {
+            rate_limit: 20,
+            rate_window_secs: 3_600,
         }
     }
 }

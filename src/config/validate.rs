@@ -22,6 +22,15 @@ fn invalid(key: &'static str, reason: impl Into<String>) -> Result<(), Invalid> 
 pub fn validate(config: &Config) -> Result<(), Invalid> {
     validate_server(config)?;
     validate_jobs(config)?;
+    if config.commands.rate_window_secs == 0 {
+        return invalid("commands.rate_window_secs", "must be at least 1 second");
+    }
+    if config.fix.git_timeout_secs == 0 {
+        return invalid("fix.git_timeout_secs", "must be at least 1 second");
+    }
+    if config.fix.max_repo_mb == 0 {
+        return invalid("fix.max_repo_mb", "must be at least 1");
+    }
     if config.fix.max_attempts == 0 {
         return invalid("fix.max_attempts", "must be at least 1");
     }
@@ -110,6 +119,12 @@ fn validate_jobs(config: &Config) -> Result<(), Invalid> {
                 jobs.backoff_base_secs
             ),
         );
+    }
+    if jobs.max_run_secs == 0 {
+        return invalid("jobs.max_run_secs", "must be at least 1 second");
+    }
+    if jobs.discovery_max_run_secs == 0 {
+        return invalid("jobs.discovery_max_run_secs", "must be at least 1 second");
     }
     if jobs.lease_secs < 5 {
         return invalid("jobs.lease_secs", "must be at least 5 seconds");

@@ -131,6 +131,19 @@ fn warn_about_restart_only_keys(old: &Config, new: &Config) {
         ),
         ("jobs.workers", old.jobs.workers != new.jobs.workers),
         ("logging", old.logging != new.logging),
+        (
+            // The checkout cache is built once, with its git limits.
+            "fix (cached_repos, git_timeout_secs, max_repo_mb)",
+            (
+                old.fix.cached_repos,
+                old.fix.git_timeout_secs,
+                old.fix.max_repo_mb,
+            ) != (
+                new.fix.cached_repos,
+                new.fix.git_timeout_secs,
+                new.fix.max_repo_mb,
+            ),
+        ),
     ];
     for (key, changed) in restart_only {
         if changed {

@@ -168,6 +168,37 @@ pub async fn put(conn: &mut SqliteConnection, issue: &TriagedIssue) -> sqlx::Res
     Ok(())
 }
 
+/// The hash of the title and body the issue's stored triage judged, when one is stored.
+pub async fn content_hash(
+    pool: &SqlitePool,
+    repo: &str,
+    number: i64,
+) -> sqlx::Result<Option<String>> {
+    let hash: Option<Option<String>> =
+        sqlx::query_scalar("SELECT content_hash FROM triaged_issues WHERE repo = ? AND number = ?")
+            .bind(repo)
+            .bind(number)
+            .fetch_optional(pool)
+            .await?;
+    Ok(hash.flatten())
+}
+
+/// Records the hash of the title and body a stored triage judged.
+pub async fn set_content_hash(
+    conn: &mut SqliteConnection,
+    repo: &str,
+    number: i64,
+    hash: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE triaged_issues SET content_hash = ? WHERE repo = ? AND number = ?")
+        .bind(hash)
+        .bind(repo)
+        .bind(number)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Records the triage comment of an issue and the text it was last written with.
 pub async fn set_comment(
     conn: &mut SqliteConnection,

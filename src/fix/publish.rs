@@ -62,6 +62,7 @@ pub(super) async fn publish(
     judged.complexity = Some(i64::from(d.complexity));
     let branch = checkout::branch_changes(
         d.work.path(),
+        d.work.limits(),
         &format!("refs/remotes/origin/{}", d.default_branch),
         "HEAD",
     )

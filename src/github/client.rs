@@ -50,6 +50,8 @@ pub struct Settings {
     pub max_rate_limit_wait: Duration,
     /// The least time between two writes of one installation (GitHub asks for a second).
     pub write_interval: Duration,
+    /// The most bytes one answer's body may have; a longer one is an error, not read on.
+    pub max_response_bytes: usize,
 }
 
 impl Settings {
@@ -62,6 +64,7 @@ impl Settings {
             request_timeout: Duration::from_secs(30),
             max_rate_limit_wait: Duration::from_secs(900),
             write_interval: Duration::from_secs(1),
+            max_response_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -101,6 +104,14 @@ impl Response {
             })
         })
     }
+}
+
+/// Why an answer's body was not read.
+enum BodyError {
+    /// It is longer than `max_response_bytes`.
+    TooLarge,
+    /// The connection failed or timed out while reading it.
+    Failed(String),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -394,15 +405,21 @@ impl GithubClient {
             let headers = response.headers().clone();
             self.count_call(&method, status.as_str());
             self.record_limit(auth, &headers);
-            let body = self
-                .octo
-                .body_to_string(response)
-                .await
-                .map(Bytes::from)
-                .map_err(|err| GithubError::Transport {
-                    attempts,
-                    message: format!("reading the answer: {err}"),
-                })?;
+            let body = match self.read_body(response, path).await {
+                Ok(body) => body,
+                Err(BodyError::TooLarge) => {
+                    return Err(GithubError::TooLarge {
+                        what: path.to_owned(),
+                        limit: self.settings.max_response_bytes,
+                    });
+                }
+                Err(BodyError::Failed(message)) => {
+                    return Err(GithubError::Transport {
+                        attempts,
+                        message: format!("reading the answer: {message}"),
+                    });
+                }
+            };
             match status {
                 StatusCode::NOT_MODIFIED => {
                     if let Some((_, cached_body)) = cached {
@@ -489,6 +506,34 @@ impl GithubClient {
                     });
                 }
             }
+        }
+    }
+
+    /// Reads an answer's body, at most `max_response_bytes` of it and within the request
+    /// timeout (the headers' timeout does not cover a body that trickles in).
+    async fn read_body(
+        &self,
+        response: http::Response<http_body_util::combinators::BoxBody<Bytes, octocrab::Error>>,
+        path: &str,
+    ) -> Result<Bytes, BodyError> {
+        use http_body_util::BodyExt as _;
+        let limited =
+            http_body_util::Limited::new(response.into_body(), self.settings.max_response_bytes);
+        match tokio::time::timeout(self.settings.request_timeout, limited.collect()).await {
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+            Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => {
+                tracing::warn!(
+                    path,
+                    limit = self.settings.max_response_bytes,
+                    "GitHub's answer is larger than github.max_response_bytes"
+                );
+                Err(BodyError::TooLarge)
+            }
+            Ok(Err(err)) => Err(BodyError::Failed(err.to_string())),
+            Err(_) => Err(BodyError::Failed(format!(
+                "timed out after {:?}",
+                self.settings.request_timeout
+            ))),
         }
     }
 

@@ -56,6 +56,14 @@ pub enum GithubError {
         /// The parser's message.
         message: String,
     },
+    /// The answer's body was longer than `github.max_response_bytes`; it was not read on.
+    #[error("GitHub's answer to {what} is larger than github.max_response_bytes ({limit} bytes)")]
+    TooLarge {
+        /// The call.
+        what: String,
+        /// The cap, in bytes.
+        limit: usize,
+    },
     /// The App is not configured (no id or private key), so it cannot authenticate.
     #[error(
         "the GitHub App is not configured: register it at the service's / page, or set \

@@ -86,6 +86,21 @@ pub async fn handle_issue_comment(
         if commands::ran(ctx.db.pool(), &repo, comment_id, &verb, occurrence).await? {
             continue;
         }
+        if !admitted(ctx, &github, inst, event).await? {
+            let mut tx = ctx.db.write().await?;
+            commands::record(
+                tx.conn(),
+                &repo,
+                comment_id,
+                &verb,
+                occurrence,
+                "rate_limited",
+                ctx.clock.now_ms(),
+            )
+            .await?;
+            tx.commit().await?;
+            continue;
+        }
         github
             .add_reaction(inst, &event.repository.name, event.comment.id, "eyes")
             .await
@@ -136,6 +151,80 @@ pub async fn handle_issue_comment(
         tx.commit().await?;
     }
     Ok(Handled::Done)
+}
+
+/// Whether the sender may run one more command in this repository now
+/// (`commands.rate_limit` per `commands.rate_window_secs`). The first command past the limit
+/// gets one reply saying so; the window's later ones are ignored without a word, so a flood
+/// of commands cannot become a flood of replies (nor of LLM calls).
+async fn admitted(
+    ctx: &Context,
+    github: &GithubClient,
+    inst: InstallationId,
+    event: &IssueCommentEvent,
+) -> anyhow::Result<bool> {
+    let rate = ctx.config().commands.clone();
+    if rate.rate_limit == 0 {
+        return Ok(true);
+    }
+    let repo = event.repository.name.to_string();
+    let login = &event.sender.login;
+    let window_ms = i64::try_from(rate.rate_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let mut tx = ctx.db.write().await?;
+    let admission = commands::admit(
+        tx.conn(),
+        &repo,
+        login,
+        rate.rate_limit,
+        window_ms,
+        ctx.clock.now_ms(),
+    )
+    .await?;
+    tx.commit().await?;
+    let commands::Admission::Limited {
+        resets_at,
+        notified,
+    } = admission
+    else {
+        return Ok(true);
+    };
+    tracing::info!(%repo, user = %login, "command rate limit reached");
+    if !notified {
+        // Written before it is marked: a retry finds the reply by its key, never writes two.
+        github
+            .create_comment(
+                inst,
+                &event.repository.name,
+                event.issue.number,
+                &format!("rate-limited:{login}:{resets_at}"),
+                &rate_limited_reply(login, rate.rate_limit, rate.rate_window_secs, resets_at),
+            )
+            .await
+            .context("saying the command rate limit was reached")?;
+        let mut tx = ctx.db.write().await?;
+        commands::set_rate_notified(tx.conn(), &repo, login).await?;
+        tx.commit().await?;
+    }
+    Ok(false)
+}
+
+/// The one reply to a user past the command rate limit.
+fn rate_limited_reply(login: &str, limit: u32, window_secs: u64, resets_at: i64) -> String {
+    format!(
+        "Sorry @{login}, you have run {limit} GlobalLM commands in this repository within {}; \
+         further commands from you here are ignored until {}. This is the only reply until then.",
+        window_text(window_secs),
+        crate::time::format_ms(resets_at)
+    )
+}
+
+fn window_text(secs: u64) -> String {
+    match secs {
+        s if s % 3_600 == 0 && s > 3_600 => format!("{} hours", s / 3_600),
+        3_600 => "an hour".to_owned(),
+        s if s % 60 == 0 && s > 60 => format!("{} minutes", s / 60),
+        s => format!("{s} seconds"),
+    }
 }
 
 /// The line of the comment holding the command, for the reply's quote.
@@ -210,8 +299,13 @@ async fn run(
             ok: true,
         }),
         Command::Explain if !event.issue.is_pull_request => {
-            let assessment =
-                triage::assess(ctx, &event.repository, &event.issue, ctx.clock.now_ms()).await?;
+            let assessment = triage::assess_for_explain(
+                ctx,
+                &event.repository,
+                &event.issue,
+                ctx.clock.now_ms(),
+            )
+            .await?;
             Ok(Reply {
                 text: triage::render::explanation(&assessment.breakdown(), &ctx.config().scoring),
                 ok: true,

@@ -1,5 +1,5 @@
-//! `issues`: triage when an issue is opened, edited or reopened (or GlobalLM is re-enabled on
-//! it), and record when it is closed.
+//! `issues`: triage when an issue is opened, reopened, or edited in its title or body (or
+//! GlobalLM is re-enabled on it), and record when it is closed.
 
 use super::Handled;
 use crate::context::Context;
@@ -15,9 +15,25 @@ use anyhow::Context as _;
 /// Handles an `issues` delivery.
 pub async fn handle_issues(ctx: &Context, event: &IssuesEvent) -> anyhow::Result<Handled> {
     match &event.action {
-        IssuesAction::Opened | IssuesAction::Edited | IssuesAction::Reopened => {
+        IssuesAction::Edited => {
+            // Only the title and body change a triage; the LLM is not asked again for an
+            // edit that left both as they were.
+            let stored = db::content_hash(
+                ctx.db.pool(),
+                &event.repository.name.to_string(),
+                event.issue.number.as_db(),
+            )
+            .await?;
+            if stored.is_some_and(|hash| {
+                hash == triage::content_hash(&event.issue.title, &event.issue.body)
+            }) {
+                return Ok(Handled::Skipped(
+                    "the edit changed neither the title nor the body".to_owned(),
+                ));
+            }
             triage_issue(ctx, event).await
         }
+        IssuesAction::Opened | IssuesAction::Reopened => triage_issue(ctx, event).await,
         IssuesAction::Closed => {
             let mut tx = ctx.db.write().await?;
             let known = db::set_state(

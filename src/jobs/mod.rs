@@ -91,6 +91,11 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + 'static {
         job: &Job,
     ) -> impl Future<Output = Result<Done, JobError>> + Send;
 
+    /// The longest one attempt may run before it is stopped and dead-lettered, in seconds.
+    fn max_run_secs(config: &JobsConfig) -> u64 {
+        config.max_run_secs
+    }
+
     /// The job as a row to enqueue, due at `run_at`.
     fn to_new_job(&self, config: &JobsConfig, run_at: Millis) -> NewJob {
         NewJob {
@@ -111,6 +116,7 @@ type Runner = Arc<dyn Fn(Arc<Context>, Job) -> JobFuture + Send + Sync>;
 #[derive(Clone, Default)]
 pub struct Registry {
     runners: HashMap<&'static str, Runner>,
+    deadlines: HashMap<&'static str, fn(&JobsConfig) -> u64>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -134,9 +140,17 @@ impl Registry {
             })
         });
         self.runners.insert(J::KIND, runner);
+        self.deadlines.insert(J::KIND, J::max_run_secs);
     }
 
     fn runner(&self, kind: &str) -> Option<&Runner> {
         self.runners.get(kind)
+    }
+
+    /// The longest one attempt of `kind` may run, in seconds.
+    fn max_run_secs(&self, kind: &str, config: &JobsConfig) -> u64 {
+        self.deadlines
+            .get(kind)
+            .map_or(config.max_run_secs, |deadline| deadline(config))
     }
 }

@@ -29,6 +29,10 @@ pub struct NightlyDiscovery {
 impl BackgroundJob for NightlyDiscovery {
     const KIND: &'static str = "nightly_discovery";
 
+    fn max_run_secs(config: &crate::config::JobsConfig) -> u64 {
+        config.discovery_max_run_secs
+    }
+
     async fn run(self, ctx: Arc<Context>, _job: &Job) -> Result<Done, JobError> {
         let config = ctx.config();
         let github = ctx.github()?;

@@ -1,5 +1,7 @@
-//! The worker pool: each worker claims a job, runs it under a renewed lease with panics caught,
-//! then deletes it, schedules a retry with exponential backoff and jitter, or dead-letters it.
+//! The worker pool: each worker claims a job, runs it under a renewed lease with panics caught
+//! and a deadline (`jobs.max_run_secs`: past it the attempt is stopped, its lease no longer
+//! renewed, and the job dead-lettered saying so), then deletes it, schedules a retry with
+//! exponential backoff and jitter, or dead-letters it.
 
 use super::{Done, JobError, Registry};
 use crate::config::JobsConfig;
@@ -136,6 +138,9 @@ impl Worker {
             let mut task = tokio::spawn(runner(self.ctx.clone(), job.clone()).in_current_span());
             let renew_every = Duration::from_millis((secs_to_ms(config.lease_secs) / 3).max(1) as u64);
             let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + renew_every, renew_every);
+            let max_run_secs = self.registry.max_run_secs(&job.kind, config);
+            let deadline = tokio::time::sleep(Duration::from_secs(max_run_secs));
+            tokio::pin!(deadline);
             let result = loop {
                 tokio::select! {
                     joined = &mut task => break match joined {
@@ -146,6 +151,15 @@ impl Worker {
                         Err(err) => Err(JobError::Retry(anyhow::anyhow!("the job was cancelled: {err}"))),
                     },
                     _ = renew.tick() => self.renew_lease(&job, config).await,
+                    () = &mut deadline => {
+                        // A job this slow is stuck (or its work is unbounded): running it
+                        // again would hold a worker as long, so it is not retried.
+                        task.abort();
+                        break Err(JobError::Permanent(anyhow::anyhow!(
+                            "stopped after {max_run_secs}s: the job ran longer than \
+                             jobs.max_run_secs allows"
+                        )));
+                    }
                     () = self.shutdown.abandon.cancelled() => {
                         task.abort();
                         self.release(&job).await;

@@ -75,6 +75,17 @@ pub enum LlmError {
         /// What was missing.
         message: String,
     },
+    /// The answer grew past `llm.max_response_bytes`: reading stopped there, so a runaway
+    /// stream or a hostile endpoint cannot exhaust memory.
+    #[error(
+        "{provider}: the answer exceeded llm.max_response_bytes ({limit} bytes); reading stopped"
+    )]
+    TooLarge {
+        /// The provider.
+        provider: String,
+        /// The cap, in bytes.
+        limit: u64,
+    },
     /// The prompt does not fit the model's context (Anthropic `prompt is too long`, OpenAI
     /// `context_length_exceeded`): the caller can shrink it.
     #[error("{provider}: the prompt is too long: {message}")]
@@ -174,6 +185,7 @@ impl LlmError {
             Self::Timeout { .. } => "timeout",
             Self::Transport { .. } => "transport",
             Self::Truncated { .. } => "truncated",
+            Self::TooLarge { .. } => "too_large",
             Self::ContextTooLong { .. } => "context_too_long",
             Self::BadRequest { .. } => "bad_request",
             Self::Authentication { .. } => "authentication",

@@ -64,7 +64,8 @@ impl Http {
         }
     }
 
-    /// The body of a response, as text (error bodies are cut at 64 KiB).
+    /// The body of a response, as text (error bodies are cut at 64 KiB; an answer longer
+    /// than `max_response_bytes` is an error).
     pub(crate) async fn text(
         &self,
         mut response: Response,
@@ -81,6 +82,9 @@ impl Http {
                 body.truncate(MAX_ERROR_BODY);
                 break;
             }
+            if !limit && body.len() as u64 > self.options.max_response_bytes {
+                return Err(self.too_large());
+            }
         }
         Ok(String::from_utf8_lossy(&body).into_owned())
     }
@@ -93,6 +97,7 @@ impl Http {
         mut on_event: impl FnMut(SseEvent) -> Result<bool, LlmError>,
     ) -> Result<bool, LlmError> {
         let mut parser = SseParser::new();
+        let mut read: u64 = 0;
         loop {
             let chunk = match tokio::time::timeout(self.options.idle_timeout, response.chunk())
                 .await
@@ -106,6 +111,10 @@ impl Http {
                     None => Ok(false),
                 };
             };
+            read += chunk.len() as u64;
+            if read > self.options.max_response_bytes {
+                return Err(self.too_large());
+            }
             for event in parser.push(&chunk) {
                 if on_event(event)? {
                     return Ok(true);
@@ -133,6 +142,13 @@ impl Http {
         LlmError::Transport {
             provider: self.provider.to_owned(),
             message,
+        }
+    }
+
+    fn too_large(&self) -> LlmError {
+        LlmError::TooLarge {
+            provider: self.provider.to_owned(),
+            limit: self.options.max_response_bytes,
         }
     }
 

@@ -177,6 +177,8 @@ pub struct HttpOptions {
     pub idle_timeout: Duration,
     /// Whether to stream answers (SSE).
     pub stream: bool,
+    /// The most bytes one answer's body may have, streamed or not.
+    pub max_response_bytes: u64,
     /// Whether to send the answer's JSON schema to the provider.
     pub structured_output: bool,
 }
@@ -190,6 +192,7 @@ impl HttpOptions {
             request_timeout: Duration::from_secs(llm.request_timeout_secs),
             idle_timeout: Duration::from_secs(llm.idle_timeout_secs),
             stream: llm.stream,
+            max_response_bytes: llm.max_response_bytes,
             structured_output: llm.structured_output,
         }
     }

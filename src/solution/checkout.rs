@@ -2,28 +2,21 @@
 //! not cloned again), a fresh work tree per attempt that shares the cache's objects, commits
 //! authored as the App's bot, and pushes. The installation token travels in an HTTP header set
 //! through git's environment configuration, so it is never on a command line, in a log, or in
-//! a `.git/config` left behind. A cache is changed (fetched) by one task at a time and never
-//! evicted while a work tree shares its objects. [`branch_changes`] reads what a whole branch
+//! a `.git/config` left behind. Every git command runs in its own process group under an
+//! overall timeout (the whole group is killed when it expires), and a clone or fetch is
+//! watched so the cache never grows past the configured size (the runner is in [`super::git`]).
+//! A cache is changed (fetched) by one task at a time and never evicted while a work tree
+//! shares its objects. [`branch_changes`] reads what a whole branch
 //! changes since its merge base, for the risk tier.
 
 use super::edit::FileChange;
-use base64::Engine as _;
+pub use super::git::{GitError, GitLimits};
+pub(crate) use super::git::git_command;
+use super::git::{disk_usage, git, git_raw, io_error, run, too_large};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use tokio::process::Command;
-
-/// A git command that failed.
-#[derive(Debug, thiserror::Error)]
-#[error("git {command} failed: {message}")]
-pub struct GitError {
-    /// The subcommand.
-    pub command: String,
-    /// What git said (credentials scrubbed).
-    pub message: String,
-}
 
 /// The author of GlobalLM's commits.
 #[derive(Debug, Clone)]
@@ -39,6 +32,7 @@ pub struct Author {
 pub struct Checkouts {
     root: PathBuf,
     max_cached: usize,
+    limits: GitLimits,
     /// One lock per cache: a fetch is not run twice at once (git would fail on its ref locks).
     locks: Arc<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>>,
     /// Work trees sharing each cache's objects: such a cache is not evicted.
@@ -51,6 +45,7 @@ pub struct WorkTree {
     path: PathBuf,
     /// The commit it was created at.
     pub base_sha: String,
+    limits: GitLimits,
     _cache: CacheUse,
 }
 
@@ -92,6 +87,11 @@ impl WorkTree {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The bounds its git commands run under.
+    pub fn limits(&self) -> &GitLimits {
+        &self.limits
+    }
 }
 
 impl Drop for WorkTree {
@@ -100,98 +100,51 @@ impl Drop for WorkTree {
     }
 }
 
-/// Variables of the service's environment git still gets: how to reach the network (a proxy,
-/// the CA bundle). Everything else — `GIT_DIR`, `GIT_SSH_COMMAND`, `GIT_CONFIG_*`, the
-/// service's own secrets — is cleared.
-const GIT_ENV_KEPT: &[&str] = &[
-    "PATH",
-    "http_proxy",
-    "https_proxy",
-    "no_proxy",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "ALL_PROXY",
-    "all_proxy",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "GIT_SSL_CAINFO",
-];
-
-/// `git` in `dir`, hardened: a cleared environment (only [`GIT_ENV_KEPT`]), no system or
-/// global configuration, no prompt, and never a hook or an fsmonitor program — whatever a
-/// repository's `.git/config` or `.git/hooks` say (command-line `-c` wins over both).
-pub(crate) fn git_command(dir: &Path, token: Option<&SecretString>) -> Command {
-    let mut command = Command::new("git");
-    command.current_dir(dir).env_clear();
-    for name in GIT_ENV_KEPT {
-        // Taken through, not configured: these say how this machine reaches the network.
-        if let Some(value) = std::env::var_os(name) {
-            command.env(name, value);
-        }
-    }
-    command
-        .env("LC_ALL", "C")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .args([
-            "-c",
-            "core.hooksPath=/dev/null",
-            "-c",
-            "core.fsmonitor=false",
-            "-c",
-            "core.untrackedCache=false",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    if let Some(token) = token {
-        let basic = base64::engine::general_purpose::STANDARD
-            .encode(format!("x-access-token:{}", token.expose_secret()));
-        command
-            .env("GIT_CONFIG_COUNT", "1")
-            .env("GIT_CONFIG_KEY_0", "http.extraHeader")
-            .env(
-                "GIT_CONFIG_VALUE_0",
-                format!("Authorization: Basic {basic}"),
-            );
-    }
-    command
-}
-
-async fn git(dir: &Path, token: Option<&SecretString>, args: &[&str]) -> Result<String, GitError> {
-    let output = git_command(dir, token)
-        .args(args)
-        .output()
-        .await
-        .map_err(|err| GitError {
-            command: args.first().copied().unwrap_or("").to_owned(),
-            message: err.to_string(),
-        })?;
-    if output.status.success() {
-        return Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned());
-    }
-    let mut message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-    if let Some(token) = token {
-        message = message.replace(token.expose_secret(), "***");
-    }
-    Err(GitError {
-        command: args.first().copied().unwrap_or("").to_owned(),
-        message,
-    })
-}
-
 impl Checkouts {
-    /// Caches and work trees under `root`; at most `max_cached` repositories are kept.
-    pub fn new(root: impl Into<PathBuf>, max_cached: usize) -> Self {
+    /// Caches and work trees under `root`; at most `max_cached` repositories are kept; git
+    /// runs under `limits`.
+    pub fn new(root: impl Into<PathBuf>, max_cached: usize, limits: GitLimits) -> Self {
         Self {
             root: root.into(),
             max_cached: max_cached.max(1),
+            limits,
             locks: Arc::default(),
             in_use: Arc::default(),
         }
+    }
+
+    /// A clone or fetch (run in `dir`, writing `cache`) under the limits: the cache's size is
+    /// watched while it runs and checked once more when it ends.
+    async fn transfer(
+        &self,
+        dir: &Path,
+        cache: &Path,
+        token: Option<&SecretString>,
+        args: &[&str],
+    ) -> Result<(), GitError> {
+        let name = args.first().copied().unwrap_or("").to_owned();
+        let output = run(git_command(dir, token), args, &self.limits, Some(cache)).await?;
+        if !output.status.success() {
+            let mut message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+            if let Some(token) = token {
+                message = message.replace(token.expose_secret(), "***");
+            }
+            return Err(GitError {
+                command: name,
+                message,
+            });
+        }
+        let owned = cache.to_owned();
+        let size = tokio::task::spawn_blocking(move || disk_usage(&owned))
+            .await
+            .unwrap_or(0);
+        if size > self.limits.max_repo_bytes {
+            return Err(GitError {
+                command: name,
+                message: too_large(&self.limits),
+            });
+        }
+        Ok(())
     }
 
     fn lock_of(&self, cache: &Path) -> Arc<tokio::sync::Mutex<()>> {
@@ -213,8 +166,10 @@ impl Checkouts {
     ) -> Result<(), GitError> {
         let parent = cache.parent().expect("the cache has a parent");
         std::fs::create_dir_all(parent).map_err(|err| io_error("mkdir", err))?;
-        if cache.join("HEAD").exists() {
-            git(
+        let cloning = !cache.join("HEAD").exists();
+        let fetched = if !cloning {
+            self.transfer(
+                cache,
                 cache,
                 token,
                 &[
@@ -225,17 +180,25 @@ impl Checkouts {
                     "+refs/heads/*:refs/heads/*",
                 ],
             )
-            .await?;
+            .await
         } else {
             let cache_str = cache
                 .to_str()
                 .ok_or_else(|| io_error("clone", std::io::Error::other("non-UTF-8 path")))?;
-            git(
+            self.transfer(
                 parent,
+                cache,
                 token,
-                &["clone", "--quiet", "--bare", url, cache_str],
+                &["clone", "--quiet", "--bare", "--no-tags", url, cache_str],
             )
-            .await?;
+            .await
+        };
+        if let Err(err) = fetched {
+            // A clone cut short, or a cache grown past the cap, is not kept half-written.
+            if cloning || err.message.contains("fix.max_repo_mb") {
+                let _ = std::fs::remove_dir_all(cache);
+            }
+            return Err(err);
         }
         // Touch the cache so eviction keeps the most recently used.
         let _ = std::fs::File::open(cache.join("HEAD"))
@@ -258,7 +221,13 @@ impl Checkouts {
         let lock = self.lock_of(&cache);
         let _held = lock.lock().await;
         self.refresh(&cache, url, token).await?;
-        branch_changes(&cache, &format!("refs/heads/{base_branch}"), head).await
+        branch_changes(
+            &cache,
+            &self.limits,
+            &format!("refs/heads/{base_branch}"),
+            head,
+        )
+        .await
     }
 
     fn cache_dir(&self, repo: &str) -> PathBuf {
@@ -298,15 +267,17 @@ impl Checkouts {
         git(
             &parent,
             None,
+            &self.limits,
             &[
                 "clone", "--quiet", "--shared", "--branch", branch, cache_str, work_str,
             ],
         )
         .await?;
-        let base_sha = git(&work, None, &["rev-parse", "HEAD"]).await?;
+        let base_sha = git(&work, None, &self.limits, &["rev-parse", "HEAD"]).await?;
         Ok(WorkTree {
             path: work,
             base_sha,
+            limits: self.limits,
             _cache: cache_use,
         })
     }
@@ -347,9 +318,14 @@ impl Checkouts {
 
 /// Switches the work tree to a new local branch.
 pub async fn create_branch(work: &WorkTree, branch: &str) -> Result<(), GitError> {
-    git(work.path(), None, &["checkout", "--quiet", "-B", branch])
-        .await
-        .map(drop)
+    git(
+        work.path(),
+        None,
+        &work.limits,
+        &["checkout", "--quiet", "-B", branch],
+    )
+    .await
+    .map(drop)
 }
 
 /// Commits the changes of `paths` (and nothing else the work tree holds) as `author`;
@@ -365,8 +341,13 @@ pub async fn commit_paths(
     }
     let mut add = vec!["add", "--all", "--"];
     add.extend(paths);
-    git(work.path(), None, &add).await?;
-    if git(work.path(), None, &["diff", "--cached", "--name-only"])
+    git(work.path(), None, &work.limits, &add).await?;
+    if git(
+        work.path(),
+        None,
+        &work.limits,
+        &["diff", "--cached", "--name-only"],
+    )
         .await?
         .is_empty()
     {
@@ -377,6 +358,7 @@ pub async fn commit_paths(
     git(
         work.path(),
         None,
+        &work.limits,
         &[
             "-c",
             &name,
@@ -390,7 +372,7 @@ pub async fn commit_paths(
         ],
     )
     .await?;
-    git(work.path(), None, &["rev-parse", "HEAD"])
+    git(work.path(), None, &work.limits, &["rev-parse", "HEAD"])
         .await
         .map(Some)
 }
@@ -409,6 +391,7 @@ pub async fn merge_base_branch(
     let merged = git(
         work.path(),
         None,
+        &work.limits,
         &[
             "-c",
             &name,
@@ -425,11 +408,11 @@ pub async fn merge_base_branch(
     )
     .await;
     match merged {
-        Ok(_) => git(work.path(), None, &["rev-parse", "HEAD"])
+        Ok(_) => git(work.path(), None, &work.limits, &["rev-parse", "HEAD"])
             .await
             .map(Some),
         // A merge that stopped on conflicts can be aborted; any other failure cannot.
-        Err(err) => match git(work.path(), None, &["merge", "--abort"]).await {
+        Err(err) => match git(work.path(), None, &work.limits, &["merge", "--abort"]).await {
             Ok(_) => Ok(None),
             Err(_) => Err(err),
         },
@@ -452,14 +435,14 @@ pub async fn push(
         args.push(lease);
     }
     args.extend([url, refspec.as_str()]);
-    git(work.path(), token, &args).await.map(drop)
+    git(work.path(), token, &work.limits, &args).await.map(drop)
 }
 
 /// The unified diff `branch` of the cache makes against the work tree's base (what an earlier
 /// attempt on that branch changed).
 pub async fn diff_of_branch(work: &WorkTree, branch: &str) -> Result<String, GitError> {
     let range = format!("{}...origin/{branch}", work.base_sha);
-    git(work.path(), None, &["diff", &range]).await
+    git(work.path(), None, &work.limits, &["diff", &range]).await
 }
 
 /// The unified diff of the work tree's commits since its base.
@@ -467,6 +450,7 @@ pub async fn diff_since_base(work: &WorkTree) -> Result<String, GitError> {
     git(
         work.path(),
         None,
+        &work.limits,
         &["diff", "--no-color", &work.base_sha, "HEAD"],
     )
     .await
@@ -489,11 +473,17 @@ pub struct BranchChanges {
 
 /// What `head` changes since its merge base with `base` (commits or refs of the git directory
 /// or work tree `dir`): the whole branch, however many pushes made it.
-pub async fn branch_changes(dir: &Path, base: &str, head: &str) -> Result<BranchChanges, GitError> {
-    let merge_base = git(dir, None, &["merge-base", base, head]).await?;
-    let base_tip = git(dir, None, &["rev-parse", base]).await?;
+pub async fn branch_changes(
+    dir: &Path,
+    limits: &GitLimits,
+    base: &str,
+    head: &str,
+) -> Result<BranchChanges, GitError> {
+    let merge_base = git(dir, None, limits, &["merge-base", base, head]).await?;
+    let base_tip = git(dir, None, limits, &["rev-parse", base]).await?;
     let listing = git_raw(
         dir,
+        limits,
         &[
             "diff",
             "--name-status",
@@ -511,12 +501,12 @@ pub async fn branch_changes(dir: &Path, base: &str, head: &str) -> Result<Branch
         let before = if status.starts_with('A') {
             None
         } else {
-            Some(git_raw(dir, &["show", &format!("{merge_base}:{path}")]).await?)
+            Some(git_raw(dir, limits, &["show", &format!("{merge_base}:{path}")]).await?)
         };
         let after = if status.starts_with('D') {
             String::new()
         } else {
-            git_raw(dir, &["show", &format!("{head}:{path}")]).await?
+            git_raw(dir, limits, &["show", &format!("{head}:{path}")]).await?
         };
         changes.push(FileChange {
             path: path.to_owned(),
@@ -524,7 +514,7 @@ pub async fn branch_changes(dir: &Path, base: &str, head: &str) -> Result<Branch
             after,
         });
     }
-    let tree = git_raw(dir, &["ls-tree", "-r", "-z", "--name-only", head]).await?;
+    let tree = git_raw(dir, limits, &["ls-tree", "-r", "-z", "--name-only", head]).await?;
     let has_tests =
         !super::conventions::test_files(tree.split('\0').filter(|p| !p.is_empty())).is_empty();
     Ok(BranchChanges {
@@ -533,30 +523,6 @@ pub async fn branch_changes(dir: &Path, base: &str, head: &str) -> Result<Branch
         changes,
         has_tests,
     })
-}
-
-/// `git` in `dir` without credentials, its output untrimmed (lossy UTF-8).
-async fn git_raw(dir: &Path, args: &[&str]) -> Result<String, GitError> {
-    let output = git_command(dir, None)
-        .args(args)
-        .output()
-        .await
-        .map_err(|err| io_error(args.first().copied().unwrap_or(""), err))?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        Err(GitError {
-            command: args.first().copied().unwrap_or("").to_owned(),
-            message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-        })
-    }
-}
-
-fn io_error(command: &str, err: std::io::Error) -> GitError {
-    GitError {
-        command: command.to_owned(),
-        message: err.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -579,7 +545,7 @@ mod tests {
     async fn a_work_tree_commits_and_pushes_a_branch() {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = bare_with(dir.path(), &[("README.md", "# Widgets\n")]);
-        let checkouts = Checkouts::new(dir.path().join("data"), 5);
+        let checkouts = Checkouts::new(dir.path().join("data"), 5, GitLimits::default());
         let work = checkouts
             .work_tree("acme/widgets", &url, None, "main")
             .await
@@ -611,9 +577,14 @@ mod tests {
             crate::testing::fake_github::git::branch_head(&bare, "globallm/issue-1"),
             Some(sha.clone())
         );
-        let log = git(work.path(), None, &["log", "-1", "--format=%an <%ae>"])
-            .await
-            .expect("log");
+        let log = git(
+            work.path(),
+            None,
+            &work.limits,
+            &["log", "-1", "--format=%an <%ae>"],
+        )
+        .await
+        .expect("log");
         assert_eq!(
             log,
             "globallm-test[bot] <1+globallm-test[bot]@users.noreply.github.com>"
@@ -630,7 +601,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().expect("temp dir");
         let url = bare_with(dir.path(), &[("README.md", "# Widgets\n")]);
-        let checkouts = Checkouts::new(dir.path().join("data"), 5);
+        let checkouts = Checkouts::new(dir.path().join("data"), 5, GitLimits::default());
         let work = checkouts
             .work_tree("acme/widgets", &url, None, "main")
             .await
@@ -690,7 +661,7 @@ mod tests {
     async fn only_the_named_paths_are_committed() {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = bare_with(dir.path(), &[("a.txt", "1\n"), ("b.txt", "1\n")]);
-        let checkouts = Checkouts::new(dir.path().join("data"), 5);
+        let checkouts = Checkouts::new(dir.path().join("data"), 5, GitLimits::default());
         let work = checkouts
             .work_tree("acme/widgets", &url, None, "main")
             .await
@@ -705,6 +676,7 @@ mod tests {
         let changed = git(
             work.path(),
             None,
+            &work.limits,
             &["diff", "--name-only", &work.base_sha, "HEAD"],
         )
         .await
@@ -716,7 +688,7 @@ mod tests {
     async fn a_push_over_someone_elses_commit_is_refused() {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = bare_with(dir.path(), &[("a.txt", "1\n")]);
-        let checkouts = Checkouts::new(dir.path().join("data"), 5);
+        let checkouts = Checkouts::new(dir.path().join("data"), 5, GitLimits::default());
         let first = checkouts
             .work_tree("acme/widgets", &url, None, "main")
             .await
@@ -760,27 +732,89 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_token_travels_in_the_environment_never_on_the_command_line() {
-        let token = SecretString::from("ghs_supersecret".to_owned());
-        let command = git_command(Path::new("."), Some(&token));
-        let std = command.as_std();
-        assert!(
-            std.get_args()
-                .all(|a| !a.to_string_lossy().contains("supersecret"))
+    #[tokio::test]
+    async fn a_clone_from_a_git_server_that_never_answers_fails_after_the_timeout() {
+        // A server that accepts connections and never says a word.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("its address");
+        let server = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let dir = tempfile::tempdir().expect("temp dir");
+        let checkouts = Checkouts::new(
+            dir.path().join("data"),
+            5,
+            GitLimits {
+                timeout: std::time::Duration::from_secs(1),
+                ..GitLimits::default()
+            },
         );
-        let header = std
-            .get_envs()
-            .find(|(k, _)| *k == "GIT_CONFIG_VALUE_0")
-            .and_then(|(_, v)| v)
-            .expect("the header is set");
-        let encoded = header
-            .to_string_lossy()
-            .trim_start_matches("Authorization: Basic ")
-            .to_owned();
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .expect("base64");
-        assert_eq!(decoded, b"x-access-token:ghs_supersecret");
+        let err = checkouts
+            .work_tree(
+                "acme/widgets",
+                &format!("http://{addr}/acme/widgets.git"),
+                None,
+                "main",
+            )
+            .await
+            .expect_err("the clone is stopped");
+        assert_eq!(err.command, "clone");
+        assert!(
+            err.message.contains("fix.git_timeout_secs") && err.message.contains("stalled"),
+            "{}",
+            err.message
+        );
+        assert!(
+            !checkouts.cache_dir("acme/widgets").exists(),
+            "a clone cut short leaves no cache behind"
+        );
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_repository_larger_than_the_cap_is_refused_and_not_kept() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // Hex of a pseudo-random sequence: compresses to about half, so the pack is ~1 MiB.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let noise: String = (0..256 * 1024)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                format!("{:08x}", state >> 32)
+            })
+            .collect();
+        let url = bare_with(
+            dir.path(),
+            &[("README.md", "# Big\n"), ("blob.txt", &noise)],
+        );
+        let small = Checkouts::new(
+            dir.path().join("data"),
+            5,
+            GitLimits {
+                max_repo_bytes: 256 * 1024,
+                ..GitLimits::default()
+            },
+        );
+        let err = small
+            .work_tree("acme/widgets", &url, None, "main")
+            .await
+            .expect_err("too large");
+        assert!(
+            err.message.contains("larger than fix.max_repo_mb"),
+            "{}",
+            err.message
+        );
+        assert!(!small.cache_dir("acme/widgets").exists(), "not kept");
+        let roomy = Checkouts::new(dir.path().join("data"), 5, GitLimits::default());
+        roomy
+            .work_tree("acme/widgets", &url, None, "main")
+            .await
+            .expect("under the default cap it clones");
     }
 }

@@ -1,4 +1,5 @@
-//! Drafting fixes: working copies of repositories (`checkout`), parsing source files with
+//! Drafting fixes: working copies of repositories (`checkout`) and the bounded git runner
+//! (`git`), parsing source files with
 //! tree-sitter (`parse`), finding the files an issue is about (`localize`), the repository's
 //! conventions (`conventions`), reading the LLM's search/replace blocks (`blocks`), applying
 //! them to a work tree (`edit`), checking the result before anything is pushed (`validate`,
@@ -9,6 +10,7 @@ pub mod checkout;
 pub mod conventions;
 pub mod draft;
 pub mod edit;
+pub mod git;
 pub mod localize;
 pub mod parse;
 pub mod paths;

@@ -909,3 +909,36 @@ async fn a_repository_backed_by_git_clones_and_takes_pushes_for_real() {
     assert_eq!(on_main.content, b"pub fn gear() {}\n");
     assert_ne!(on_main.sha, on_branch.sha, "real blob ids");
 }
+
+#[tokio::test]
+async fn an_answer_above_the_body_cap_fails_clearly_and_a_small_one_is_read() {
+    let scene = scene_with(|s| Settings {
+        max_response_bytes: 64 * 1024,
+        ..s
+    })
+    .await;
+    let small = scene
+        .fake
+        .add_issue(REPO, "Small", "a short body", "octocat");
+    let huge = scene
+        .fake
+        .add_issue(REPO, "Huge", &"x".repeat(256 * 1024), "octocat");
+    scene
+        .client
+        .get_issue(INSTALLATION, &repo(), IssueNumber(small))
+        .await
+        .expect("an answer under the cap is read");
+    let err = scene
+        .client
+        .get_issue(INSTALLATION, &repo(), IssueNumber(huge))
+        .await
+        .expect_err("an answer above the cap is refused");
+    assert!(
+        matches!(&err, GithubError::TooLarge { limit: 65_536, what } if what.ends_with(&format!("/issues/{huge}"))),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("github.max_response_bytes"),
+        "{err}"
+    );
+}

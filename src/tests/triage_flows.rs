@@ -621,3 +621,173 @@ async fn with_the_budget_spent_the_offline_classifier_decides_without_calling_th
             .contains("Categorized by the offline classifier")
     );
 }
+
+#[tokio::test]
+async fn explain_answers_from_the_stored_triage_without_calling_the_llm() {
+    let (app, number) = app_with_issue().await;
+    let answer = r#"{"category":"docs","complexity":2,"complexity_reason":"one paragraph of the manual","area":"docs/manifest.md","summary":"s","confidence":0.93}"#;
+    let provider = app.script_llm(
+        crate::llm::scripted::ScriptedProvider::new("scripted", "claude-sonnet-4-5")
+            .answer_with_usage(answer, 900, 60)
+            .answer_with_usage(answer, 900, 60),
+    );
+    app.deliver(
+        "issues",
+        &app.github
+            .issue_delivery("opened", REPO, number, "maria-dev"),
+    )
+    .await;
+    app.drain().await;
+    assert_eq!(provider.requests().len(), 1, "triage asked the LLM once");
+    let triage = app.github.comments(REPO, number);
+    assert_eq!(triage.len(), 1);
+
+    let id = comment(&app, number, "drive-by", "/globallm explain").await;
+    assert_eq!(
+        provider.requests().len(),
+        1,
+        "explain made no LLM call: it reads the stored triage"
+    );
+    let reply = app
+        .github
+        .comments(REPO, number)
+        .into_iter()
+        .find(|c| c.author_is_bot && c.id != triage[0].id)
+        .expect("a reply");
+    assert!(
+        reply.body.starts_with("> /globallm explain\n\n**Priority")
+            && reply
+                .body
+                .contains("complexity, 2/10: one paragraph of the manual")
+            && reply.body.contains("docs × 1"),
+        "the stored categorization is explained: {}",
+        reply.body
+    );
+    assert_eq!(reactions(&app, id), ["eyes", "+1"]);
+}
+
+#[tokio::test]
+async fn an_edit_that_changes_only_labels_does_not_triage_again_but_a_body_edit_does() {
+    let (app, number) = app_with_issue().await;
+    let answer = r#"{"category":"bug","complexity":3,"complexity_reason":"an index check","area":"widgets/manifest.py","summary":"s","confidence":0.9}"#;
+    let provider = app.script_llm(
+        crate::llm::scripted::ScriptedProvider::new("scripted", "claude-sonnet-4-5")
+            .answer_with_usage(answer, 900, 60)
+            .answer_with_usage(answer, 900, 60),
+    );
+    app.deliver(
+        "issues",
+        &app.github
+            .issue_delivery("opened", REPO, number, "maria-dev"),
+    )
+    .await;
+    app.drain().await;
+    assert_eq!(provider.requests().len(), 1);
+    assert_eq!(app.github.comments(REPO, number).len(), 1);
+
+    // A label (and the milestone, say) changes; title and body stay.
+    app.github.label(REPO, number, "needs-triage");
+    let mark = app.github.calls().len();
+    app.deliver(
+        "issues",
+        &app.github
+            .issue_delivery("edited", REPO, number, "maria-dev"),
+    )
+    .await;
+    app.drain().await;
+    assert_eq!(
+        provider.requests().len(),
+        1,
+        "no LLM call for an edit that left the title and body alone"
+    );
+    assert!(
+        app.github.calls_since(mark).is_empty(),
+        "nothing asked of GitHub either: {:?}",
+        app.github.calls_since(mark)
+    );
+
+    {
+        let mut world = app.github.world();
+        let issue = world
+            .repos
+            .get_mut(REPO)
+            .expect("repo")
+            .issues
+            .get_mut(&number)
+            .expect("issue");
+        issue
+            .body
+            .push_str("\n\nAlso happens with a manifest holding only comments.");
+        issue.updated_at += 60_000;
+    }
+    app.deliver(
+        "issues",
+        &app.github
+            .issue_delivery("edited", REPO, number, "maria-dev"),
+    )
+    .await;
+    app.drain().await;
+    assert_eq!(
+        provider.requests().len(),
+        2,
+        "a body edit is categorized again"
+    );
+    assert_eq!(app.github.comments(REPO, number).len(), 1);
+}
+
+#[tokio::test]
+async fn past_the_command_rate_limit_a_user_gets_one_reply_then_silence() {
+    let app = TestApp::start_with_env(&[("GLOBALLM_COMMANDS__RATE_LIMIT", "2")]).await;
+    app.github.add_repo(REPO, INSTALLATION);
+    let number = app.github.add_issue(REPO, BUG_TITLE, BUG_BODY, "maria-dev");
+    let first = comment(&app, number, "drive-by", "/globallm help").await;
+    let second = comment(&app, number, "drive-by", "/globallm help").await;
+    let third = comment(&app, number, "drive-by", "/globallm help").await;
+    let fourth = comment(&app, number, "drive-by", "/globallm explain").await;
+    let other = comment(&app, number, "maria-dev", "/globallm help").await;
+    assert_eq!(reactions(&app, first), ["eyes", "+1"]);
+    assert_eq!(reactions(&app, second), ["eyes", "+1"]);
+    assert!(
+        reactions(&app, third).is_empty(),
+        "{:?}",
+        reactions(&app, third)
+    );
+    assert!(
+        reactions(&app, fourth).is_empty(),
+        "{:?}",
+        reactions(&app, fourth)
+    );
+    assert_eq!(
+        reactions(&app, other),
+        ["eyes", "+1"],
+        "others are not limited"
+    );
+    let replies: Vec<String> = app
+        .github
+        .comments(REPO, number)
+        .into_iter()
+        .filter(|c| c.author_is_bot)
+        .map(|c| c.body)
+        .collect();
+    assert_eq!(
+        replies.len(),
+        4,
+        "two answers, one notice, one answer to another user: {replies:#?}"
+    );
+    let limited: Vec<&String> = replies
+        .iter()
+        .filter(|r| r.contains("GlobalLM commands in this repository"))
+        .collect();
+    assert_eq!(
+        limited.len(),
+        1,
+        "one notice, not one per attempt: {replies:#?}"
+    );
+    assert!(
+        limited[0].starts_with(
+            "Sorry @drive-by, you have run 2 GlobalLM commands in this repository within an hour; further commands from you here are ignored until "
+        ),
+        "{}",
+        limited[0]
+    );
+}

@@ -122,9 +122,64 @@ pub async fn assess(
     issue: &Issue,
     as_of: Millis,
 ) -> anyhow::Result<Assessment> {
+    let categorized = categorize_issue(ctx, repo, issue).await;
+    score(ctx, repo, issue, categorized, as_of).await
+}
+
+/// What `/globallm explain` shows: the stored triage's categorization (else the offline
+/// classifier's) scored as of `as_of`. It never calls the LLM — anyone may ask, as often as
+/// the command rate limit allows, and it costs no budget.
+pub async fn assess_for_explain(
+    ctx: &Context,
+    repo: &Repository,
+    issue: &Issue,
+    as_of: Millis,
+) -> anyhow::Result<Assessment> {
+    let stored = db::get(ctx.db.pool(), &repo.name.to_string(), issue.number.as_db()).await?;
+    let categorized = match stored {
+        Some(stored) => stored_categorization(&stored),
+        None => categorize::offline(Some(&repo.name.to_string()), &issue.title, &issue.body),
+    };
+    score(ctx, repo, issue, categorized, as_of).await
+}
+
+/// The categorization a stored triage recorded.
+fn stored_categorization(stored: &TriagedIssue) -> Categorized {
+    Categorized {
+        category: stored.category.parse().unwrap_or(category::Category::Other),
+        complexity: u8::try_from(stored.complexity.clamp(1, 10)).unwrap_or(5),
+        complexity_reason: stored.complexity_note.clone().unwrap_or_default(),
+        area: stored.area.clone(),
+        confidence: stored.confidence,
+        source: if stored.categorized_by == categorize::Source::Llm.as_str() {
+            categorize::Source::Llm
+        } else {
+            categorize::Source::Offline
+        },
+    }
+}
+
+/// The hash of an issue's title and body, stored with its triage: an edit that leaves both
+/// as they were does not triage it again.
+pub fn content_hash(title: &str, body: &str) -> String {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(title.as_bytes());
+    hasher.update([0]);
+    hasher.update(body.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// Scores a categorized issue as of `as_of`.
+async fn score(
+    ctx: &Context,
+    repo: &Repository,
+    issue: &Issue,
+    categorized: Categorized,
+    as_of: Millis,
+) -> anyhow::Result<Assessment> {
     let config = ctx.config();
     let name = repo.name.to_string();
-    let categorized = categorize_issue(ctx, repo, issue).await;
     let repo_scores = signals::repo_scores(
         ctx.db.pool(),
         &ctx.db,
@@ -326,6 +381,13 @@ pub async fn record(
     };
     let mut tx = ctx.db.write().await?;
     db::put(tx.conn(), &triaged).await?;
+    db::set_content_hash(
+        tx.conn(),
+        &triaged.repo,
+        triaged.number,
+        &content_hash(&issue.title, &issue.body),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

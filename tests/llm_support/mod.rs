@@ -269,6 +269,7 @@ pub fn options(stream: bool) -> HttpOptions {
         request_timeout: Duration::from_secs(5),
         idle_timeout: Duration::from_secs(2),
         stream,
+        max_response_bytes: 1024 * 1024,
         structured_output: true,
     }
 }

@@ -75,6 +75,20 @@ pub enum RegistryError {
         /// The parser's message.
         message: String,
     },
+    /// The answer's body was longer than `discovery.registries.max_response_bytes`; reading
+    /// stopped there.
+    #[error(
+        "the answer of {registry} for {what} is larger than \
+         discovery.registries.max_response_bytes ({limit} bytes)"
+    )]
+    TooLarge {
+        /// The registry.
+        registry: &'static str,
+        /// What was asked.
+        what: String,
+        /// The cap, in bytes.
+        limit: u64,
+    },
     /// The adapter is not usable as configured (no API key, no URL).
     #[error("{registry} is not configured: {reason}")]
     NotConfigured {
@@ -136,6 +150,7 @@ pub struct Endpoint {
 pub struct Http {
     client: reqwest::Client,
     max_retries: u32,
+    max_response_bytes: u64,
     calls: Arc<AtomicU64>,
 }
 
@@ -153,6 +168,7 @@ impl Http {
         Ok(Self {
             client,
             max_retries: config.max_retries,
+            max_response_bytes: config.max_response_bytes,
             calls: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -202,6 +218,42 @@ impl Endpoint {
         })
     }
 
+    /// A body read chunk by chunk, at most `limit` bytes: `Err(None)` when it is longer,
+    /// `Err(Some(..))` when the connection failed.
+    async fn body(
+        &self,
+        mut response: reqwest::Response,
+        package: &str,
+        limit: u64,
+    ) -> Result<bytes::Bytes, Option<reqwest::Error>> {
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit)
+        {
+            tracing::warn!(
+                registry = self.registry,
+                package,
+                limit,
+                "answer above the cap"
+            );
+            return Err(None);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(Some)? {
+            if (body.len() + chunk.len()) as u64 > limit {
+                tracing::warn!(
+                    registry = self.registry,
+                    package,
+                    limit,
+                    "answer above the cap"
+                );
+                return Err(None);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.into())
+    }
+
     /// `GET base + path`, paced and retried; the body of a 2xx answer.
     pub async fn get(
         &self,
@@ -242,13 +294,20 @@ impl Endpoint {
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
             if status.is_success() {
-                let body = response
-                    .bytes()
+                let body = self
+                    .body(response, package, self.http.max_response_bytes)
                     .await
-                    .map_err(|err| RegistryError::Transport {
-                        registry: self.registry,
-                        attempts: attempt,
-                        message: err.without_url().to_string(),
+                    .map_err(|err| match err {
+                        Some(err) => RegistryError::Transport {
+                            registry: self.registry,
+                            attempts: attempt,
+                            message: err.without_url().to_string(),
+                        },
+                        None => RegistryError::TooLarge {
+                            registry: self.registry,
+                            what: package.to_owned(),
+                            limit: self.http.max_response_bytes,
+                        },
                     })?;
                 return Ok(Fetched { body });
             }
@@ -289,11 +348,15 @@ impl Endpoint {
                     });
                 }
                 _ => {
-                    let text = response.text().await.unwrap_or_default();
+                    // Only the start of a refusal is shown: read no more than that.
+                    let text = self
+                        .body(response, package, 4 * 1024)
+                        .await
+                        .unwrap_or_default();
                     return Err(RegistryError::Refused {
                         registry: self.registry,
                         status: code,
-                        message: text.chars().take(200).collect(),
+                        message: String::from_utf8_lossy(&text).chars().take(200).collect(),
                     });
                 }
             }

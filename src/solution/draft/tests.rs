@@ -433,7 +433,11 @@ async fn a_hostile_test_command_changes_nothing_that_is_pushed_or_run_later() {
         .collect();
     let bare = remote::create_bare(dir.path(), "acme/shop", &files);
     let url = format!("file://{}", bare.display());
-    let checkouts = Checkouts::new(dir.path().join("data"), 5);
+    let checkouts = Checkouts::new(
+        dir.path().join("data"),
+        5,
+        crate::solution::checkout::GitLimits::default(),
+    );
     let work = checkouts
         .work_tree("acme/shop", &url, None, "main")
         .await
