@@ -668,7 +668,7 @@ mod tests {
     }
 
     /// Ranks the files of a throwaway repository written from `files`.
-    fn rank_in(files: &[(&str, &str)], title: &str, body: &str) -> Vec<String> {
+    fn rank_in(files: &[(&str, &str)], title: &str, body: &str) -> Vec<Candidate> {
         let dir = tempfile::tempdir().expect("tempdir");
         for (path, content) in files {
             let full = dir.path().join(path);
@@ -682,35 +682,37 @@ mod tests {
         localize(dir.path(), &issue, 10, Limits::default())
             .expect("localizes")
             .candidates
-            .into_iter()
-            .map(|c| c.path)
-            .collect()
+    }
+
+    fn score_of(ranked: &[Candidate], path: &str) -> f64 {
+        ranked
+            .iter()
+            .find(|c| c.path == path)
+            .map(|c| c.score)
+            .expect("ranked")
     }
 
     #[test]
-    fn a_test_file_ranks_below_the_code_unless_the_issue_is_about_a_test() {
-        let files = [
-            (
-                "pkg/units.py",
-                "def convert_to(expr, unit):\n    return expr\n",
-            ),
-            (
-                "pkg/tests/test_units.py",
-                "from pkg.units import convert_to\n\ndef test_convert_to():\n    assert convert_to(1, 'm') == 1\n    assert convert_to(2, 'm') == 2\n    assert convert_to(3, 'joule') == 3\n",
-            ),
-        ];
+    fn a_test_file_ranks_well_below_the_code_unless_the_issue_is_about_a_test() {
+        // The same text in the code and in a test: only the test demotion sets them apart.
+        let text = "def convert_to(expr, unit):\n    return expr\n";
+        let files = [("pkg/units.py", text), ("pkg/tests/test_units.py", text)];
         let ranked = rank_in(
             &files,
             "convert_to gives joule wrong",
             "convert_to(3, 'joule')",
         );
-        assert_eq!(ranked[0], "pkg/units.py", "{ranked:?}");
+        let (code, test) = (
+            score_of(&ranked, "pkg/units.py"),
+            score_of(&ranked, "pkg/tests/test_units.py"),
+        );
+        assert!(test < 0.5 * code, "{test} < {code} / 2");
         let ranked = rank_in(
             &files,
             "Flaky test: test_convert_to fails on joule",
             "`test_convert_to` in pkg/tests/test_units.py fails with convert_to(3, 'joule')",
         );
-        assert_eq!(ranked[0], "pkg/tests/test_units.py", "{ranked:?}");
+        assert_eq!(ranked[0].path, "pkg/tests/test_units.py", "{ranked:?}");
     }
 
     #[test]
@@ -718,7 +720,7 @@ mod tests {
         let files = [
             (
                 "pkg/api.py",
-                "def resize(widget, size):\n    \"\"\"A widget of a negative size is resized to size zero.\"\"\"\n    return check(widget, size)\n",
+                "def resize(widget, size):\n    \"\"\"A widget of a negative size, of any kind: a negative widget size is rejected.\"\"\"\n    return check(widget, size)\n",
             ),
             (
                 "pkg/checks.py",
@@ -727,7 +729,8 @@ mod tests {
         ];
         let body = "```\nTraceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\nValueError: size -3 must not be negative for this kind\n```\n";
         let ranked = rank_in(&files, "A widget of a negative size is rejected", body);
-        assert_eq!(ranked[0], "pkg/checks.py", "{ranked:?}");
+        assert_eq!(ranked[0].path, "pkg/checks.py", "{ranked:?}");
+        assert!(ranked[0].reasons[0].starts_with("holds the message \"must not be negative"));
     }
 
     #[test]
@@ -739,22 +742,33 @@ mod tests {
             ),
             (
                 "xr/core/dataarray.py",
-                "class DataArray:\n    def interp(self, coords):\n        return self\n    def dataset(self):\n        return Dataset()\n",
+                "class DataArray:\n    \"\"\"Interp keeps the attributes; dropping attributes is a bug.\"\"\"\n    def interp(self, coords):\n        return self\n    def dataset(self):\n        return Dataset()\n",
             ),
+            ("xr/plot/__init__.py", "from .facet import facet\n"),
             ("xr/plot/facet.py", "def facet(data):\n    return data\n"),
         ];
         let ranked = rank_in(
             &files,
             "interp drops attributes",
-            "`xr.Dataset.interp(x=1)` loses them",
+            "xr.Dataset.interp(x=1) loses them",
         );
-        assert_eq!(ranked[0], "xr/core/dataset.py", "{ranked:?}");
-        let ranked = rank_in(
-            &files,
-            "Faceting is slow",
-            "calling `xr.plot.facet` on big data",
+        assert_eq!(ranked[0].path, "xr/core/dataset.py", "{ranked:?}");
+        assert!(
+            ranked[0]
+                .reasons
+                .contains(&"declares `xr.Dataset.interp` (line 2), used in the issue".to_owned()),
+            "{:?}",
+            ranked[0].reasons
         );
-        assert_eq!(ranked[0], "xr/plot/facet.py", "{ranked:?}");
+        let ranked = rank_in(&files, "Plotting is slow", "calling xr.plot on big data");
+        let module = ranked
+            .iter()
+            .find(|c| c.path == "xr/plot/__init__.py")
+            .expect("the module is a candidate");
+        assert_eq!(
+            module.reasons[0],
+            "the module of `xr.plot`, used in the issue"
+        );
     }
 
     #[test]
@@ -768,7 +782,7 @@ mod tests {
         ];
         let body = "Traceback (most recent call last):\n  File \"/src/proj/lib/merge.py\", line 2, in merge\n  File \"/src/proj/tests/test_merge.py\", line 2, in test_merge\nTypeError: unsupported operand\n";
         let ranked = rank_in(&files, "merge fails", body);
-        assert_eq!(ranked[0], "lib/merge.py", "{ranked:?}");
+        assert_eq!(ranked[0].path, "lib/merge.py", "{ranked:?}");
     }
 
     #[test]
