@@ -97,9 +97,21 @@ const FRAME_BOOST: f64 = 1.2;
 const PATH_MENTION_BOOST: f64 = 1.0;
 const DEFINES_BOOST: f64 = 0.6;
 const MENTIONS_BOOST: f64 = 0.15;
-/// Tests and non-code files rarely hold the fix; they are ranked a little lower.
-const TEST_FACTOR: f64 = 0.75;
-const NON_CODE_FACTOR: f64 = 0.85;
+/// A file holding the text of an error message the issue quotes (its string literal).
+const MESSAGE_BOOST: f64 = 0.8;
+/// A file declaring `Class.member` of a dotted name the issue uses (`xr.Dataset.interp`).
+const MEMBER_BOOST: f64 = 0.8;
+/// The module a dotted name resolves to (`sympy.physics.units` → `sympy/physics/units/…`).
+const MODULE_BOOST: f64 = 0.3;
+/// Tests and non-code files rarely hold the fix of a bug report; unless the issue is about a
+/// test, they rank well below the code (on real reports the fix is in a test file almost
+/// never, and a test mentions the same names as the code it tests, so it competes hard).
+const TEST_FACTOR: f64 = 0.4;
+const ABOUT_TESTS_TEST_FACTOR: f64 = 0.9;
+const NON_CODE_FACTOR: f64 = 0.6;
+/// A trace frame in a test file (the reporter's test or the project's) says less about where
+/// the fix goes than one in the library code.
+const TEST_FRAME_FACTOR: f64 = 0.5;
 /// Excerpt lines around a hit, and the longest excerpt merged from several hits.
 const CONTEXT_LINES: usize = 3;
 const MAX_EXCERPT_LINES: usize = 15;
@@ -192,6 +204,13 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
         .collect();
     let best = lexical.iter().map(|(s, _)| *s).fold(0.0, f64::max);
     let boosts = StructuralBoosts::new(docs, signals);
+    let frame_weight = |doc: usize| {
+        if docs[doc].is_test && !signals.about_tests {
+            TEST_FRAME_FACTOR
+        } else {
+            1.0
+        }
+    };
 
     let mut scored: Vec<Scored> = Vec::new();
     for (i, doc) in docs.iter().enumerate() {
@@ -201,12 +220,43 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
         let mut score = if best > 0.0 { raw / best } else { 0.0 };
 
         let (frame_score, frame_reasons, frame_lines) = boosts.frames_of(i);
-        score += frame_score;
+        score += frame_score * frame_weight(i);
         reasons.extend(frame_reasons);
         hot_lines.extend(frame_lines);
         if let Some(quoted) = boosts.path_mentions.get(&i) {
             score += PATH_MENTION_BOOST / quoted.1 as f64;
             reasons.push(format!("the issue names `{}`", quoted.0));
+        }
+
+        if !doc.messages.is_empty() {
+            let boost: f64 = doc
+                .messages
+                .iter()
+                .map(|(m, _)| MESSAGE_BOOST * rarity(boosts.message_df[*m]))
+                .sum();
+            score += boost.min(2.0 * MESSAGE_BOOST);
+            for (m, line) in doc.messages.iter().take(3) {
+                reasons.push(format!(
+                    "holds the message \"{}\" (line {line}), quoted in the issue",
+                    signals.messages[*m]
+                ));
+                hot_lines.push(*line);
+            }
+        }
+        if let Some((d, line)) = doc.members.first() {
+            score += MEMBER_BOOST / boosts.member_df[*d].max(1) as f64;
+            reasons.push(format!(
+                "declares `{}` (line {line}), used in the issue",
+                signals.dotted[*d].join(".")
+            ));
+            hot_lines.push(*line);
+        }
+        if let Some((d, ties)) = boosts.modules.get(&i) {
+            score += MODULE_BOOST / *ties as f64;
+            reasons.push(format!(
+                "the module of `{}`, used in the issue",
+                signals.dotted[*d].join(".")
+            ));
         }
 
         let mut defined_boost = 0.0;
@@ -259,7 +309,11 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
             continue;
         }
         if doc.is_test {
-            score *= TEST_FACTOR;
+            score *= if signals.about_tests {
+                ABOUT_TESTS_TEST_FACTOR
+            } else {
+                TEST_FACTOR
+            };
             reasons.push("a test file (ranked lower)".to_owned());
         } else if !doc.is_code {
             score *= NON_CODE_FACTOR;
@@ -318,6 +372,12 @@ struct StructuralBoosts {
     frames: HashMap<usize, Vec<(usize, Option<usize>, usize)>>,
     /// Per doc: (the quoted path, tie count).
     path_mentions: HashMap<usize, (String, usize)>,
+    /// Per message fragment: how many files hold it.
+    message_df: Vec<usize>,
+    /// Per dotted name: how many files declare its `Class.member`.
+    member_df: Vec<usize>,
+    /// Per doc: (the dotted name whose module it is, tie count).
+    modules: HashMap<usize, (usize, usize)>,
 }
 
 impl StructuralBoosts {
@@ -348,9 +408,22 @@ impl StructuralBoosts {
                     .or_insert_with(|| (quoted.clone(), matches.len()));
             }
         }
+        let mut message_df = vec![0; signals.messages.len()];
+        let mut member_df = vec![0; signals.dotted.len()];
+        for doc in docs {
+            for (m, _) in &doc.messages {
+                message_df[*m] += 1;
+            }
+            for (d, _) in &doc.members {
+                member_df[*d] += 1;
+            }
+        }
         StructuralBoosts {
             frames,
             path_mentions,
+            message_df,
+            member_df,
+            modules: module_matches(docs, &signals.dotted),
         }
     }
 
@@ -376,6 +449,37 @@ impl StructuralBoosts {
         }
         (score, reasons, lines)
     }
+}
+
+/// The Python module each dotted name resolves to by its longest prefix of two or more parts:
+/// `sympy.physics.units.Quantity` → `sympy/physics/units/__init__.py`, and
+/// `_pytest.config.Config` → `src/_pytest/config/__init__.py` (a `src/` or `lib/` layout).
+fn module_matches(docs: &[Doc], dotted: &[Vec<String>]) -> HashMap<usize, (usize, usize)> {
+    let mut modules: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, doc) in docs.iter().enumerate() {
+        let Some(stem) = doc.path.strip_suffix(".py") else {
+            continue;
+        };
+        let module = stem.strip_suffix("/__init__").unwrap_or(stem);
+        for prefix in ["src/", "lib/"] {
+            if let Some(rest) = module.strip_prefix(prefix) {
+                modules.entry(rest.to_owned()).or_default().push(i);
+            }
+        }
+        modules.entry(module.to_owned()).or_default().push(i);
+    }
+    let mut found = HashMap::new();
+    for (d, parts) in dotted.iter().enumerate() {
+        for k in (2..=parts.len()).rev() {
+            if let Some(hits) = modules.get(&parts[..k].join("/")) {
+                for doc in hits {
+                    found.entry(*doc).or_insert((d, hits.len()));
+                }
+                break;
+            }
+        }
+    }
+    found
 }
 
 /// The files sharing the longest path suffix (whole components, at least the file name) with
@@ -552,12 +656,133 @@ mod tests {
                 (1, vec![(0, Some(13), 1)]),
             ]),
             path_mentions: HashMap::new(),
+            message_df: Vec::new(),
+            member_df: Vec::new(),
+            modules: HashMap::new(),
         };
         let (through, reasons, lines) = boosts.frames_of(0);
         let (raises, _, _) = boosts.frames_of(1);
         assert!(raises > through, "{raises} > {through}");
         assert_eq!(reasons.len(), 3, "every frame is still a reason");
         assert_eq!(lines, vec![20, 21, 22]);
+    }
+
+    /// Ranks the files of a throwaway repository written from `files`.
+    fn rank_in(files: &[(&str, &str)], title: &str, body: &str) -> Vec<Candidate> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (path, content) in files {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().expect("has a parent")).expect("mkdir");
+            std::fs::write(full, content).expect("write");
+        }
+        let issue = IssueText {
+            title: title.to_owned(),
+            body: body.to_owned(),
+        };
+        localize(dir.path(), &issue, 10, Limits::default())
+            .expect("localizes")
+            .candidates
+    }
+
+    fn score_of(ranked: &[Candidate], path: &str) -> f64 {
+        ranked
+            .iter()
+            .find(|c| c.path == path)
+            .map(|c| c.score)
+            .expect("ranked")
+    }
+
+    #[test]
+    fn a_test_file_ranks_well_below_the_code_unless_the_issue_is_about_a_test() {
+        // The same text in the code and in a test: only the test demotion sets them apart.
+        let text = "def convert_to(expr, unit):\n    return expr\n";
+        let files = [("pkg/units.py", text), ("pkg/tests/test_units.py", text)];
+        let ranked = rank_in(
+            &files,
+            "convert_to gives joule wrong",
+            "convert_to(3, 'joule')",
+        );
+        let (code, test) = (
+            score_of(&ranked, "pkg/units.py"),
+            score_of(&ranked, "pkg/tests/test_units.py"),
+        );
+        assert!(test < 0.5 * code, "{test} < {code} / 2");
+        let ranked = rank_in(
+            &files,
+            "Flaky test: test_convert_to fails on joule",
+            "`test_convert_to` in pkg/tests/test_units.py fails with convert_to(3, 'joule')",
+        );
+        assert_eq!(ranked[0].path, "pkg/tests/test_units.py", "{ranked:?}");
+    }
+
+    #[test]
+    fn a_quoted_error_message_finds_the_file_raising_it() {
+        let files = [
+            (
+                "pkg/api.py",
+                "def resize(widget, size):\n    \"\"\"A widget of a negative size, of any kind: a negative widget size is rejected.\"\"\"\n    return check(widget, size)\n",
+            ),
+            (
+                "pkg/checks.py",
+                "def check(w, s):\n    if s < 0:\n        raise ValueError(f\"size {s} must not be negative for this kind\")\n",
+            ),
+        ];
+        let body = "```\nTraceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\nValueError: size -3 must not be negative for this kind\n```\n";
+        let ranked = rank_in(&files, "A widget of a negative size is rejected", body);
+        assert_eq!(ranked[0].path, "pkg/checks.py", "{ranked:?}");
+        assert!(ranked[0].reasons[0].starts_with("holds the message \"must not be negative"));
+    }
+
+    #[test]
+    fn a_dotted_api_name_finds_the_class_member_and_its_module() {
+        let files = [
+            (
+                "xr/core/dataset.py",
+                "class Dataset:\n    def interp(self, coords):\n        return self\n",
+            ),
+            (
+                "xr/core/dataarray.py",
+                "class DataArray:\n    \"\"\"Interp keeps the attributes; dropping attributes is a bug.\"\"\"\n    def interp(self, coords):\n        return self\n    def dataset(self):\n        return Dataset()\n",
+            ),
+            ("xr/plot/__init__.py", "from .facet import facet\n"),
+            ("xr/plot/facet.py", "def facet(data):\n    return data\n"),
+        ];
+        let ranked = rank_in(
+            &files,
+            "interp drops attributes",
+            "xr.Dataset.interp(x=1) loses them",
+        );
+        assert_eq!(ranked[0].path, "xr/core/dataset.py", "{ranked:?}");
+        assert!(
+            ranked[0]
+                .reasons
+                .contains(&"declares `xr.Dataset.interp` (line 2), used in the issue".to_owned()),
+            "{:?}",
+            ranked[0].reasons
+        );
+        let ranked = rank_in(&files, "Plotting is slow", "calling xr.plot on big data");
+        let module = ranked
+            .iter()
+            .find(|c| c.path == "xr/plot/__init__.py")
+            .expect("the module is a candidate");
+        assert_eq!(
+            module.reasons[0],
+            "the module of `xr.plot`, used in the issue"
+        );
+    }
+
+    #[test]
+    fn a_trace_frame_in_a_test_counts_less_than_one_in_the_library() {
+        let files = [
+            ("lib/merge.py", "def merge(a, b):\n    return a | b\n"),
+            (
+                "tests/test_merge.py",
+                "def test_merge():\n    merge(1, 2)\n",
+            ),
+        ];
+        let body = "Traceback (most recent call last):\n  File \"/src/proj/lib/merge.py\", line 2, in merge\n  File \"/src/proj/tests/test_merge.py\", line 2, in test_merge\nTypeError: unsupported operand\n";
+        let ranked = rank_in(&files, "merge fails", body);
+        assert_eq!(ranked[0].path, "lib/merge.py", "{ranked:?}");
     }
 
     #[test]

@@ -74,6 +74,11 @@ pub(super) struct Doc {
     pub defined: Vec<Defined>,
     /// Identifiers of the issue found in the content (indices into `identifiers`).
     pub mentioned: Vec<usize>,
+    /// Message fragments of the issue (indices into `messages`) the content holds, with the line.
+    pub messages: Vec<(usize, usize)>,
+    /// `Class.member` pairs of the issue's dotted names (indices into `dotted`) the file
+    /// declares, with the line.
+    pub members: Vec<(usize, usize)>,
     /// Names of the file's first public symbols, shown to the LLM.
     pub public_symbols: Vec<String>,
     /// Under a test directory or named like a test.
@@ -173,6 +178,8 @@ pub(super) fn build(root: &Path, signals: &IssueSignals, limits: Limits) -> anyh
             len: [0.0; 3],
             defined: Vec::new(),
             mentioned: Vec::new(),
+            messages: Vec::new(),
+            members: Vec::new(),
             public_symbols: Vec::new(),
             is_test: paths::is_test_path(&rel),
             is_code: ext.as_deref().is_some_and(|e| CODE_EXTENSIONS.contains(&e)),
@@ -202,10 +209,11 @@ pub(super) fn build(root: &Path, signals: &IssueSignals, limits: Limits) -> anyh
                 continue;
             }
             index_content(&mut doc, content, &term_index, &ident_index);
+            index_messages(&mut doc, content, &signals.messages);
             if let Some(lang) = Lang::from_path(Path::new(&doc.path))
                 && content.len() <= limits.max_parse_bytes
             {
-                index_symbols(&mut doc, lang, content, &term_index, &ident_index);
+                index_symbols(&mut doc, lang, content, &term_index, &ident_index, signals);
             }
         }
         corpus.docs.push(doc);
@@ -258,14 +266,39 @@ fn index_content(
     doc.mentioned = mentioned;
 }
 
+/// Which of the issue's message fragments the file holds (the string literal behind an error
+/// message the reporter pasted), and on which line.
+fn index_messages(doc: &mut Doc, content: &str, messages: &[String]) {
+    for (i, message) in messages.iter().enumerate() {
+        if let Some(at) = content.find(message.as_str()) {
+            let line = content[..at].bytes().filter(|b| *b == b'\n').count() + 1;
+            doc.messages.push((i, line));
+        }
+    }
+}
+
 fn index_symbols(
     doc: &mut Doc,
     lang: Lang,
     content: &str,
     term_index: &HashMap<&str, usize>,
     ident_index: &HashMap<&str, usize>,
+    signals: &IssueSignals,
 ) {
     for symbol in parse::symbols(lang, content) {
+        if let Some(container) = &symbol.container {
+            let container = container.rsplit('.').next().unwrap_or(container);
+            let found = signals.dotted.iter().position(|parts| {
+                parts.len() >= 2
+                    && parts[parts.len() - 1] == symbol.name
+                    && parts[parts.len() - 2] == container
+            });
+            if let Some(d) = found
+                && !doc.members.iter().any(|(m, _)| *m == d)
+            {
+                doc.members.push((d, symbol.start_line));
+            }
+        }
         terms(&symbol.name, |t| {
             doc.len[SYMBOLS] += 1.0;
             if let Some(&i) = term_index.get(t.as_str()) {

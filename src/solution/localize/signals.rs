@@ -195,6 +195,15 @@ pub(super) struct IssueSignals {
     pub frames: Vec<Frame>,
     /// File paths or names quoted without a line.
     pub paths: Vec<String>,
+    /// Fragments of error messages and quoted strings, to find as text in the files (the
+    /// string literal that raised them); each at least three words.
+    pub messages: Vec<String>,
+    /// Dotted names the issue uses (`xr.Dataset.interp`, `sympy.polys.ring`), each as its
+    /// components: the last two name a member of a class, the others a module path.
+    pub dotted: Vec<Vec<String>>,
+    /// The issue is about tests themselves (a flaky or failing test of the project, a test
+    /// file named): test files are then not ranked lower.
+    pub about_tests: bool,
 }
 
 /// An identifier, in any of the languages.
@@ -228,6 +237,90 @@ static PATH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:^|[\s`'(\[])((?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_-]+\.(?:py|pyi|js|mjs|cjs|jsx|ts|tsx|go|rs|java|kt|rb|c|h|cc|cpp|toml|json|ya?ml|cfg|md|rst|txt))\b")
         .expect("valid regex")
 });
+
+/// One line of a pasted environment report: `pandas: 1.0.3`, `numpy    1.18.1`, `OS: Linux`.
+static ENVIRONMENT_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*[-*]?\s*[A-Za-z][A-Za-z0-9_.\- ]{0,40}?(?:\s*:\s*|\s{2,}|==)(?:None|[vV]?[0-9][A-Za-z0-9_.+\-]*|[A-Za-z0-9_.+\-/ ()#,:]{0,80})\s*$")
+        .expect("valid regex")
+});
+/// Consecutive environment lines from which a block is taken as an environment report.
+const ENVIRONMENT_RUN: usize = 6;
+
+/// The text without pasted environment reports (`xr.show_versions()`, `pip list`, `conda
+/// list`): dozens of package names and versions that match a version-printing module, or any
+/// file naming those packages, better than the files the issue is about.
+pub(super) fn without_environment_reports(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut keep = vec![true; lines.len()];
+    let mut start = 0;
+    while start < lines.len() {
+        let mut end = start;
+        while end < lines.len()
+            && (ENVIRONMENT_LINE.is_match(lines[end]) || lines[end].trim().is_empty())
+        {
+            end += 1;
+        }
+        let listed = lines[start..end]
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .count();
+        if listed >= ENVIRONMENT_RUN {
+            keep[start..end].iter_mut().for_each(|k| *k = false);
+        }
+        start = end.max(start + 1);
+    }
+    lines
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(l, _)| *l)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `SomeError: message` as Python, Java and Node print it.
+static ERROR_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^\s*(?:[A-Za-z_][A-Za-z0-9_.]*\.)?[A-Z][A-Za-z0-9]*(?:Error|Exception|Warning|Exit|Interrupt)\s*:\s*(.+)$")
+        .expect("valid regex")
+});
+/// Text in double quotes, in prose or code.
+static DOUBLE_QUOTED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#""([^"\n]{12,200})""#).expect("valid regex"));
+/// `a.b.c`: at least two identifiers joined by dots, not preceded by one (a path or URL).
+static DOTTED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[^A-Za-z0-9_./:-])([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+        .expect("valid regex")
+});
+/// What a message's variable parts look like: quoted values, numbers, reprs, paths.
+static MESSAGE_VARIABLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"'[^']*'|"[^"]*"|`[^`]*`|<[^>]*>|\([^)]*\)|\[[^\]]*\]|\{[^}]*\}|[^\sA-Za-z,;.!?:-]*[0-9][^\s,;]*|\S*[/\\]\S*"#)
+        .expect("valid regex")
+});
+
+/// The fixed parts of a message (between its variable parts) of three words or more:
+/// `Cannot convert 'x' to an integer` → `Cannot convert`, no; `to an integer` → yes.
+pub(super) fn message_fragments(message: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in MESSAGE_VARIABLE.split(message) {
+        let words: Vec<&str> = part
+            .split_whitespace()
+            .map(|w| w.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '.' | '!' | '?')))
+            .filter(|w| !w.is_empty())
+            .collect();
+        if words.len() < 3
+            || words
+                .iter()
+                .all(|w| STOP_WORDS.contains(&w.to_ascii_lowercase().as_str()))
+        {
+            continue;
+        }
+        let fragment = words.join(" ");
+        if fragment.len() >= 12 && !out.contains(&fragment) {
+            out.push(fragment);
+        }
+    }
+    out
+}
 
 /// Splits text into search terms: each identifier lowercased, plus its parts split at `_` and
 /// case changes (`parseHTTPHeader` → `parsehttpheader`, `parse`, `http`, `header`), stemmed a
@@ -300,6 +393,7 @@ pub(super) fn split_identifier(word: &str) -> Vec<&str> {
 impl IssueSignals {
     /// Reads the signals out of an issue's title and body.
     pub(super) fn from_issue(title: &str, body: &str) -> Self {
+        let body = &without_environment_reports(body);
         let mut weights: HashMap<String, f64> = HashMap::new();
         terms(title, |t| *weights.entry(t).or_default() += 2.0);
         terms(body, |t| *weights.entry(t).or_default() += 1.0);
@@ -352,11 +446,49 @@ impl IssueSignals {
                 }
                 acc
             });
+        let mut messages: Vec<String> = Vec::new();
+        let quoted = ERROR_LINE
+            .captures_iter(&text)
+            .chain(DOUBLE_QUOTED.captures_iter(&text));
+        for caps in quoted {
+            for fragment in message_fragments(&caps[1]) {
+                if !messages.contains(&fragment) && messages.len() < 16 {
+                    messages.push(fragment);
+                }
+            }
+        }
+        let mut dotted: Vec<Vec<String>> = Vec::new();
+        for caps in DOTTED.captures_iter(&text) {
+            let parts: Vec<String> = caps[1].split('.').map(str::to_owned).collect();
+            // `e.g`, `i.e` and file names (`setup.py`) are not API names.
+            if parts.iter().all(|p| p.len() < 2) || has_source_extension(&caps[1]) {
+                continue;
+            }
+            if !dotted.contains(&parts) && dotted.len() < 64 {
+                dotted.push(parts);
+            }
+        }
+        // About a test itself: the title says so and the issue names a test (`test_parse`,
+        // `tests/test_io.py`) — not merely a report that quotes a failing user test.
+        let title_says_test = title.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+            matches!(
+                w.to_ascii_lowercase().as_str(),
+                "test" | "tests" | "testcase" | "flaky"
+            )
+        });
+        let names_a_test = identifiers.iter().any(|i| i.text.starts_with("test_"))
+            || paths
+                .iter()
+                .any(|p| crate::solution::paths::is_test_path(p));
+        let about_tests = title_says_test && names_a_test;
         IssueSignals {
             terms,
             identifiers,
             frames,
             paths,
+            messages,
+            dotted,
+            about_tests,
         }
     }
 }
@@ -546,6 +678,50 @@ mod tests {
         );
         assert!(signals.frames.is_empty(), "{:?}", signals.frames);
         assert_eq!(signals.paths, ["src/net/client.py", "utils.go"]);
+    }
+
+    #[test]
+    fn error_messages_give_their_fixed_fragments() {
+        let signals = IssueSignals::from_issue(
+            "",
+            "```\nValueError: Cannot convert 'abc' to a number of this kind\n```\nand it logs \"could not find the module named here\".",
+        );
+        assert_eq!(
+            signals.messages,
+            [
+                "to a number of this kind",
+                "could not find the module named here"
+            ]
+        );
+        assert!(message_fragments("x = 'a' + 'b'").is_empty());
+    }
+
+    #[test]
+    fn dotted_api_names_are_kept_but_not_file_names() {
+        let signals = IssueSignals::from_issue(
+            "xr.Dataset.interp drops attrs",
+            "see setup.py and sympy.physics.units, e.g. here",
+        );
+        let dotted: Vec<String> = signals.dotted.iter().map(|d| d.join(".")).collect();
+        assert_eq!(dotted, ["xr.Dataset.interp", "sympy.physics.units"]);
+    }
+
+    #[test]
+    fn environment_reports_are_not_search_terms() {
+        let body = "interp fails\n\nINSTALLED VERSIONS\n------------------\ncommit: None\npython: 3.7.3\nOS: Linux\nmachine: x86_64\npandas: 0.24.2\nnumpy: 1.16.3\nscipy: 1.2.1\n";
+        let signals = IssueSignals::from_issue("", body);
+        let terms: Vec<&str> = signals.terms.iter().map(|(t, _)| t.as_str()).collect();
+        assert!(terms.contains(&"interp"), "{terms:?}");
+        assert!(!terms.contains(&"pandas"), "{terms:?}");
+        assert!(!terms.contains(&"scipy"), "{terms:?}");
+    }
+
+    #[test]
+    fn an_issue_is_about_tests_only_when_it_says_so_and_names_one() {
+        let about = |title: &str, body: &str| IssueSignals::from_issue(title, body).about_tests;
+        assert!(about("Flaky test test_parse_date", ""));
+        assert!(!about("Flaky test on CI", "it fails sometimes"));
+        assert!(!about("parse_date fails", "my test_parse_date fails"));
     }
 
     #[test]
