@@ -90,6 +90,14 @@ impl BackgroundJob for FixIssue {
             }
         }
     }
+
+    /// Stopped at its deadline (stuck in a clone, a model that never answers): the fix it
+    /// started is marked failed and the issue told, as after a last failed attempt.
+    async fn stopped(self, ctx: Arc<Context>, job: &Job) {
+        if !self.trigger.is_redraft() {
+            self.abandon(&ctx, job.attempts).await;
+        }
+    }
 }
 
 /// What a fix job did, in words (logged, and what `fix` prints).

@@ -96,6 +96,13 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + 'static {
         config.max_run_secs
     }
 
+    /// An attempt was stopped from outside (its deadline passed) and the job dead-lettered:
+    /// the run had no chance to leave its records straight, so this does (once, after it).
+    fn stopped(self, ctx: Arc<Context>, job: &Job) -> impl Future<Output = ()> + Send {
+        let _ = (ctx, job);
+        async {}
+    }
+
     /// The job as a row to enqueue, due at `run_at`.
     fn to_new_job(&self, config: &JobsConfig, run_at: Millis) -> NewJob {
         NewJob {
@@ -111,11 +118,14 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + 'static {
 
 type JobFuture = Pin<Box<dyn Future<Output = Result<Done, JobError>> + Send>>;
 type Runner = Arc<dyn Fn(Arc<Context>, Job) -> JobFuture + Send + Sync>;
+type Stopper =
+    Arc<dyn Fn(Arc<Context>, Job) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// Job kinds by name, for the workers.
 #[derive(Clone, Default)]
 pub struct Registry {
     runners: HashMap<&'static str, Runner>,
+    stoppers: HashMap<&'static str, Stopper>,
     deadlines: HashMap<&'static str, fn(&JobsConfig) -> u64>,
 }
 
@@ -140,11 +150,27 @@ impl Registry {
             })
         });
         self.runners.insert(J::KIND, runner);
+        let stopper: Stopper = Arc::new(|ctx, job: Job| {
+            Box::pin(async move {
+                match serde_json::from_str::<J>(&job.payload) {
+                    Ok(payload) => payload.stopped(ctx, &job).await,
+                    Err(err) => tracing::warn!("the stopped job's payload does not parse: {err}"),
+                }
+            })
+        });
+        self.stoppers.insert(J::KIND, stopper);
         self.deadlines.insert(J::KIND, J::max_run_secs);
     }
 
     fn runner(&self, kind: &str) -> Option<&Runner> {
         self.runners.get(kind)
+    }
+
+    /// Lets `job`'s kind leave its records straight after an attempt was stopped.
+    async fn stopped(&self, ctx: Arc<Context>, job: Job) {
+        if let Some(stopper) = self.stoppers.get(job.kind.as_str()).cloned() {
+            stopper(ctx, job).await;
+        }
     }
 
     /// The longest one attempt of `kind` may run, in seconds.

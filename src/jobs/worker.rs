@@ -141,6 +141,7 @@ impl Worker {
             let max_run_secs = self.registry.max_run_secs(&job.kind, config);
             let deadline = tokio::time::sleep(Duration::from_secs(max_run_secs));
             tokio::pin!(deadline);
+            let mut timed_out = false;
             let result = loop {
                 tokio::select! {
                     joined = &mut task => break match joined {
@@ -155,6 +156,7 @@ impl Worker {
                         // A job this slow is stuck (or its work is unbounded): running it
                         // again would hold a worker as long, so it is not retried.
                         task.abort();
+                        timed_out = true;
                         break Err(JobError::Permanent(anyhow::anyhow!(
                             "stopped after {max_run_secs}s: the job ran longer than \
                              jobs.max_run_secs allows"
@@ -170,6 +172,9 @@ impl Worker {
             metrics::histogram!("globallm_job_duration_seconds", "kind" => job.kind.clone())
                 .record(started.elapsed().as_secs_f64());
             self.finish(&job, result, config).await;
+            if timed_out {
+                self.registry.stopped(self.ctx.clone(), job.clone()).await;
+            }
         }
         .instrument(span)
         .await;

@@ -10,8 +10,8 @@
 //! changes since its merge base, for the risk tier.
 
 use super::edit::FileChange;
-pub use super::git::{GitError, GitLimits};
 pub(crate) use super::git::git_command;
+pub use super::git::{GitError, GitLimits};
 use super::git::{disk_usage, git, git_raw, io_error, run, too_large};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
@@ -348,8 +348,8 @@ pub async fn commit_paths(
         &work.limits,
         &["diff", "--cached", "--name-only"],
     )
-        .await?
-        .is_empty()
+    .await?
+    .is_empty()
     {
         return Ok(None);
     }

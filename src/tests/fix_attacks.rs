@@ -224,6 +224,7 @@ async fn a_stop_that_arrives_while_a_repair_drafts_wins() {
         "Totals are not rounded",
         "`total([0.1, 0.2])` returns 0.30000000000000004 in shop/cart.py",
         provider,
+        &[],
     )
     .await;
     story.label().await;
@@ -255,6 +256,44 @@ async fn a_stop_that_arrives_while_a_repair_drafts_wins() {
     );
     story.green(&pull.head_sha).await;
     assert!(!story.pull().merged);
+}
+
+#[tokio::test]
+async fn a_fix_stuck_past_its_deadline_is_marked_failed_and_the_issue_told() {
+    // The model never answers the draft; the job's deadline is a second.
+    let gate = Arc::new(Gate::default());
+    let provider = ScriptedProvider::new("scripted", "claude-sonnet-4-5")
+        .answer(CATEGORIZE)
+        .answer(DRAFT)
+        .hold(2, gate.clone());
+    let story = Story::with_llm(
+        "Totals are not rounded",
+        "`total([0.1, 0.2])` returns 0.30000000000000004 in shop/cart.py",
+        provider,
+        &[("GLOBALLM_JOBS__MAX_RUN_SECS", "1")],
+    )
+    .await;
+    story.label().await;
+
+    assert!(story.app.github.pulls(REPO).is_empty());
+    let fix = fix_of(&story.app).await;
+    assert_eq!(fix.state, FixState::Failed, "it no longer blocks the issue");
+    let comments = story.bot_comments(story.issue);
+    assert!(
+        comments
+            .iter()
+            .any(|c| c.contains("could not draft a fix for this issue")),
+        "{comments:?}"
+    );
+    let dead: Vec<(String,)> =
+        sqlx::query_as("SELECT last_error FROM jobs WHERE state = 'dead' AND kind = 'fix_issue'")
+            .fetch_all(story.app.ctx.db.pool())
+            .await
+            .expect("read");
+    assert!(
+        dead.iter().any(|(e,)| e.contains("jobs.max_run_secs")),
+        "{dead:?}"
+    );
 }
 
 #[tokio::test]

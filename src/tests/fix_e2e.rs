@@ -49,12 +49,17 @@ impl Story {
         for answer in answers {
             provider = provider.answer_with_usage(*answer, 2_000, 300);
         }
-        Self::with_llm(title, body, provider).await
+        Self::with_llm(title, body, provider, &[]).await
     }
 
-    /// The story with this model.
-    pub(super) async fn with_llm(title: &str, body: &str, provider: ScriptedProvider) -> Self {
-        let app = TestApp::start().await;
+    /// The story with this model, the service configured with `env` beside the harness's.
+    pub(super) async fn with_llm(
+        title: &str,
+        body: &str,
+        provider: ScriptedProvider,
+        env: &[(&str, &str)],
+    ) -> Self {
+        let app = TestApp::start_with_env(env).await;
         let bare = app.github.add_git_repo(
             REPO,
             INSTALLATION,
