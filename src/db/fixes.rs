@@ -165,21 +165,6 @@ pub async fn for_pull_request(
     .await
 }
 
-/// The open row whose branch is `branch`.
-pub async fn open_for_branch(
-    pool: &SqlitePool,
-    repo: &str,
-    branch: &str,
-) -> sqlx::Result<Option<FixPr>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM fix_prs WHERE repo = ? AND branch = ? AND state = 'open' ORDER BY id DESC LIMIT 1"
-    )))
-    .bind(repo)
-    .bind(branch)
-    .fetch_optional(pool)
-    .await
-}
-
 /// The open row whose head is `sha` (what a check run or a status names).
 pub async fn open_for_head(
     pool: &SqlitePool,

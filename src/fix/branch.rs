@@ -50,8 +50,7 @@ pub fn assess(
 }
 
 /// The tier of pull request `head` against `base_branch`, read from the repository's git
-/// cache (fetched first): the branch (its merge base and the base branch's tip) and the
-/// assessment.
+/// cache (fetched first): the branch's changes (with its merge base) and the assessment.
 pub async fn of_pull_request(
     ctx: &Context,
     github: &GithubClient,
@@ -79,10 +78,7 @@ pub async fn of_pull_request(
         .await
         .context("a token for git")?;
     let config = ctx.config();
-    let url = meta
-        .clone_url
-        .clone()
-        .unwrap_or_else(|| format!("{}/{repo}.git", config.github.web_root()));
+    let url = super::clone_url(&config, &meta, repo);
     let branch = ctx
         .checkouts
         .branch_changes(&repo.to_string(), &url, Some(&token), base_branch, head)

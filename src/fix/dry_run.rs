@@ -47,10 +47,7 @@ pub async fn dry_run(ctx: &Context, repo: &RepoName, number: u64) -> anyhow::Res
     let (category, complexity) = job.category(ctx, &meta, &issue).await;
     let token = github.installation_token(inst).await?;
     let config = ctx.config();
-    let clone_url = meta
-        .clone_url
-        .clone()
-        .unwrap_or_else(|| format!("{}/{repo}.git", config.github.web_root()));
+    let clone_url = super::clone_url(&config, &meta, repo);
     let work = ctx
         .checkouts
         .work_tree(&job.repo, &clone_url, Some(&token), &meta.default_branch)

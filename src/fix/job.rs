@@ -320,10 +320,7 @@ impl FixIssue {
             None => self.category(ctx, &meta, &scene.issue).await,
         };
         let token = github.installation_token(inst).await?;
-        let clone_url = meta
-            .clone_url
-            .clone()
-            .unwrap_or_else(|| format!("{}/{}.git", config.github.web_root(), self.repo));
+        let clone_url = super::clone_url(&config, &meta, &self.repo);
         // A repair builds on the branch; anything else starts from the default branch.
         let base = match self.trigger {
             Trigger::Repair { .. } => fix.branch.clone(),

@@ -173,14 +173,7 @@ async fn decide(
     // An approval names the head it saw: any push since voids it.
     let approved = fix.merge_approved_sha.as_deref() == Some(act.head);
     if risk::may_merge(tier, ceiling) || (approved && risk::may_merge_on_command(tier)) {
-        if let Some(why) = frozen(act.github, act.inst, act.repo, settings).await? {
-            return act.say_once("frozen", &render::frozen(&why)).await;
-        }
-        // Merge only what was tested: CI ran on a head that contains the base as it is now.
-        if branch.merge_base != branch.base_tip {
-            return super::update::update_branch(act, &fix, &pull.base.branch).await;
-        }
-        merge(act, pull, tier, &branch.base_tip).await
+        merge(act, pull, &fix.branch, tier, &branch.merge_base).await
     } else {
         request_review(act, &fix, pull, settings, tier, &reasons).await
     }
@@ -476,29 +469,20 @@ async fn on_red(
     Ok(Handled::Done)
 }
 
+/// Merges the head CI judged green, whose branch forked from the base at `merge_base`.
 async fn merge(
     act: &Act<'_>,
     pull: &PullRequest,
+    branch: &str,
     tier: Tier,
-    base_tip: &str,
+    merge_base: &str,
 ) -> anyhow::Result<Handled> {
-    // Another GlobalLM merge in this repository finishes first; then the base is read again:
-    // if it moved, this head was not tested against it.
+    // One GlobalLM merge at a time in this repository: what follows reads the base as the merge
+    // call will find it.
     let _slot = act.ctx.merge_slots.hold(&act.repo.to_string()).await;
-    let tip = act
-        .github
-        .recent_commits(act.inst, act.repo, &pull.base.branch, 1)
-        .await
-        .context("reading the base branch")?;
-    if tip.first().map(String::as_str) != Some(base_tip) {
-        let fix = fixes::get(act.ctx.db.pool(), act.fix_id)
-            .await?
-            .context("the fix")?;
-        return super::update::update_branch(act, &fix, &pull.base.branch).await;
-    }
-    // The last word before the merge call: the kill-switch label and the repository's
-    // settings as they are now, then the row (a stop, a new head or another worker's merge
-    // wins).
+    // The last word before the merge call: the repository's settings and freezes as they are
+    // now, then the base, the pull request's labels and head, then the row (a stop, a new head
+    // or another worker's merge wins).
     let settings = act
         .ctx
         .repo_configs
@@ -508,7 +492,16 @@ async fn merge(
         return Ok(Handled::Skipped(why));
     }
     if let Some(why) = frozen(act.github, act.inst, act.repo, &settings).await? {
-        return Ok(Handled::Skipped(format!("merges are frozen: {why}")));
+        return act.say_once("frozen", &render::frozen(&why)).await;
+    }
+    // Merge only what was tested: CI ran on a head that contains the base as it is now.
+    let tip = act
+        .github
+        .recent_commits(act.inst, act.repo, &pull.base.branch, 1)
+        .await
+        .context("reading the base branch")?;
+    if tip.first().map(String::as_str) != Some(merge_base) {
+        return super::update::update_branch(act, branch, &pull.base.branch).await;
     }
     let now = act
         .github

@@ -59,6 +59,17 @@ pub fn target(fix: &FixPr) -> anyhow::Result<(InstallationId, RepoName)> {
     ))
 }
 
+/// Where git clones and pushes `repo`: the URL GitHub gives, else the web root's.
+pub fn clone_url(
+    config: &crate::config::Config,
+    meta: &crate::event::model::Repository,
+    repo: &impl std::fmt::Display,
+) -> String {
+    meta.clone_url
+        .clone()
+        .unwrap_or_else(|| format!("{}/{repo}.git", config.github.web_root()))
+}
+
 /// `globallm/issue-<N>`.
 pub fn branch_name(issue: u64) -> String {
     format!("globallm/issue-{issue}")

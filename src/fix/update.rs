@@ -8,18 +8,18 @@
 use super::lifecycle::{self, Bump, Claim, PushRefused};
 use super::merge::Act;
 use super::render;
-use crate::db::fixes::FixPr;
 use crate::event::Handled;
 use crate::solution::checkout;
 use anyhow::Context as _;
 
-/// Merges `base_branch` into the fix's branch and pushes it, once per head.
+/// Merges `base_branch` into the fix's `branch` and pushes it, once per head.
 pub(super) async fn update_branch(
     act: &Act<'_>,
-    fix: &FixPr,
+    branch: &str,
     base_branch: &str,
 ) -> anyhow::Result<Handled> {
-    match lifecycle::claim(act.ctx, fix.id, act.head, "update", None).await? {
+    let id = act.fix_id;
+    match lifecycle::claim(act.ctx, id, act.head, "update", None).await? {
         Claim::Act => {}
         Claim::Done => {
             return Ok(Handled::Skipped(
@@ -38,14 +38,11 @@ pub(super) async fn update_branch(
         .installation_token(act.inst)
         .await
         .context("a token for git")?;
-    let url = meta
-        .clone_url
-        .clone()
-        .unwrap_or_else(|| format!("{}/{}.git", act.ctx.config().github.web_root(), act.repo));
+    let url = super::clone_url(&act.ctx.config(), &meta, act.repo);
     let work = act
         .ctx
         .checkouts
-        .work_tree(&act.repo.to_string(), &url, Some(&token), &fix.branch)
+        .work_tree(&act.repo.to_string(), &url, Some(&token), branch)
         .await
         .context("checking out the branch")?;
     let author = super::publish::bot_author(act.ctx).await?;
@@ -54,21 +51,15 @@ pub(super) async fn update_branch(
         .context("merging the base branch")?
     else {
         let reason = "the base branch conflicts with the fix";
-        if let Claim::Act = lifecycle::claim(
-            act.ctx,
-            fix.id,
-            act.head,
-            "conflicts",
-            Some(Bump::Stop(reason)),
-        )
-        .await?
+        if let Claim::Act =
+            lifecycle::claim(act.ctx, id, act.head, "conflicts", Some(Bump::Stop(reason))).await?
         {
             act.comment("conflicts", &render::update_conflicts(base_branch))
                 .await?;
         }
         return Ok(Handled::Done);
     };
-    match lifecycle::begin_push(act.ctx, fix.id, Some(act.head), &new_head, true).await? {
+    match lifecycle::begin_push(act.ctx, id, Some(act.head), &new_head, true).await? {
         Ok(_) => {}
         Err(PushRefused::Stopped(why)) => return Ok(Handled::Skipped(why)),
         Err(PushRefused::State(state)) => {
@@ -80,8 +71,8 @@ pub(super) async fn update_branch(
             ));
         }
     }
-    if let Err(err) = checkout::push(&work, &url, Some(&token), &fix.branch, Some(act.head)).await {
-        lifecycle::push_failed(act.ctx, fix.id, &new_head, Some(act.head)).await?;
+    if let Err(err) = checkout::push(&work, &url, Some(&token), branch, Some(act.head)).await {
+        lifecycle::push_failed(act.ctx, id, &new_head, Some(act.head)).await?;
         return Err(err).context("pushing the updated branch");
     }
     act.comment("update", &render::updated(base_branch, act.head, &new_head))

@@ -461,9 +461,6 @@ pub async fn diff_since_base(work: &WorkTree) -> Result<String, GitError> {
 pub struct BranchChanges {
     /// The merge base.
     pub merge_base: String,
-    /// The base branch's tip: the head contains the base as it is now when this is the merge
-    /// base.
-    pub base_tip: String,
     /// Every file changed, with its content at the merge base and at the head (binary files
     /// as lossy text, so path rules still see them).
     pub changes: Vec<FileChange>,
@@ -480,7 +477,6 @@ pub async fn branch_changes(
     head: &str,
 ) -> Result<BranchChanges, GitError> {
     let merge_base = git(dir, None, limits, &["merge-base", base, head]).await?;
-    let base_tip = git(dir, None, limits, &["rev-parse", base]).await?;
     let listing = git_raw(
         dir,
         limits,
@@ -519,7 +515,6 @@ pub async fn branch_changes(
         !super::conventions::test_files(tree.split('\0').filter(|p| !p.is_empty())).is_empty();
     Ok(BranchChanges {
         merge_base,
-        base_tip,
         changes,
         has_tests,
     })

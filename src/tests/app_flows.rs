@@ -564,14 +564,8 @@ async fn a_new_installation_triages_its_open_issues_once() {
         "It would be nice to support anchors.",
         "b",
     );
-    let created = json!({
-        "action": "created",
-        "installation": { "id": INSTALLATION, "account": { "login": "acme", "id": 9, "type": "Organization" } },
-        "repositories": [{ "id": 1, "full_name": REPO, "private": false }],
-        "sender": { "login": "acme-admin", "id": 10, "type": "User" },
-    })
-    .to_string();
-    app.deliver("installation", created.as_bytes()).await;
+    let created = app.github.installation_created(REPO);
+    app.deliver("installation", &created).await;
     app.drain().await;
     for number in [first, second] {
         assert_eq!(app.github.labels(REPO, number).len(), 2, "#{number}");
@@ -579,7 +573,7 @@ async fn a_new_installation_triages_its_open_issues_once() {
     }
     // The same installation event again (a redelivery under a new id) triages nothing twice.
     let mark = app.github.calls().len();
-    app.deliver("installation", created.as_bytes()).await;
+    app.deliver("installation", &created).await;
     app.drain().await;
     assert!(
         app.github.calls_since(mark).is_empty(),

@@ -524,14 +524,8 @@ async fn one_issue_failing_in_a_backfill_leaves_the_others_triaged_and_is_retrie
         .collect();
     // The first issue's GraphQL lookup fails every retry of its call.
     app.github.fail_exact("/graphql", 502, 4);
-    let created = serde_json::json!({
-        "action": "created",
-        "installation": { "id": INSTALLATION, "account": { "login": "acme", "id": 9, "type": "Organization" } },
-        "repositories": [{ "id": 1, "full_name": REPO, "private": false }],
-        "sender": { "login": "acme-admin", "id": 10, "type": "User" },
-    })
-    .to_string();
-    app.deliver("installation", created.as_bytes()).await;
+    app.deliver("installation", &app.github.installation_created(REPO))
+        .await;
     app.drain().await;
     let triaged: Vec<u64> = issues
         .iter()
@@ -761,7 +755,8 @@ async fn under_chaos_200_triages_and_40_fixes_write_nothing_twice_and_merge_noth
         markers.sort();
         markers.dedup();
         assert_eq!(markers.len(), said, "{name}: a comment was written twice");
-        // One pull request per fix branch, one check run of a name per commit.
+        // One pull request per fix branch. (No check run is GlobalLM's here: the config check
+        // run under a lost answer is `a_broken_config_with_nothing_cached_…`'s story.)
         let mut branches: Vec<&str> = repo
             .pulls
             .values()
@@ -771,15 +766,6 @@ async fn under_chaos_200_triages_and_40_fixes_write_nothing_twice_and_merge_noth
         branches.sort_unstable();
         branches.dedup();
         assert_eq!(branches.len(), FIXES_PER_REPO, "{name}");
-        let mut runs: Vec<(&str, &str)> = repo
-            .check_runs
-            .iter()
-            .map(|r| (r.name.as_str(), r.head_sha.as_str()))
-            .collect();
-        let created = runs.len();
-        runs.sort_unstable();
-        runs.dedup();
-        assert_eq!(runs.len(), created, "{name}: a check run was created twice");
         for pull in repo.pulls.values() {
             let fix = all_fixes
                 .iter()

@@ -571,6 +571,22 @@ impl FakeGithub {
         self.pull_delivery("closed", repo, number, author, None, None)
     }
 
+    /// An `installation` `created` delivery: `repo`'s installation, as its owner installed it
+    /// on that repository.
+    pub fn installation_created(&self, repo: &str) -> Vec<u8> {
+        let world = self.world();
+        let id = world.installation_of(repo).expect("installed");
+        let owner = repo.split('/').next().unwrap_or(repo);
+        serde_json::json!({
+            "action": "created",
+            "installation": { "id": id, "account": { "login": owner, "id": 9, "type": "Organization" } },
+            "repositories": [{ "id": 1, "full_name": repo, "private": false }],
+            "sender": { "login": format!("{owner}-admin"), "id": 10, "type": "User" },
+        })
+        .to_string()
+        .into_bytes()
+    }
+
     /// An `issues` `labeled` delivery: `sender` put `label` on the issue.
     pub fn labeled_delivery(&self, repo: &str, issue: u64, label: &str, sender: &str) -> Vec<u8> {
         self.label(repo, issue, label);
