@@ -486,7 +486,7 @@ async fn merge(
     let settings = act
         .ctx
         .repo_configs
-        .settings(act.github, act.inst, act.repo)
+        .settings_now(act.github, act.inst, act.repo)
         .await;
     if let Err(why) = settings.automation() {
         return Ok(Handled::Skipped(why));

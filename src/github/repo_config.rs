@@ -305,12 +305,34 @@ impl RepoConfigs {
     }
 
     /// The settings of `repo`: the file's when valid, else the last valid ones, else the
-    /// defaults marked untrusted. Never fails: problems are logged and carried.
+    /// defaults marked untrusted. Never fails: problems are logged and carried. A missing file
+    /// is looked for again after a minute.
     pub async fn settings(
         &self,
         github: &GithubClient,
         inst: InstallationId,
         repo: &RepoName,
+    ) -> RepoSettings {
+        self.read(github, inst, repo, false).await
+    }
+
+    /// [`RepoConfigs::settings`] read from GitHub now, a missing file too: the last word before
+    /// a merge, so an owner who just added `enabled: false` is obeyed.
+    pub async fn settings_now(
+        &self,
+        github: &GithubClient,
+        inst: InstallationId,
+        repo: &RepoName,
+    ) -> RepoSettings {
+        self.read(github, inst, repo, true).await
+    }
+
+    async fn read(
+        &self,
+        github: &GithubClient,
+        inst: InstallationId,
+        repo: &RepoName,
+        now_only: bool,
     ) -> RepoSettings {
         let cached = self
             .cache
@@ -322,7 +344,7 @@ impl RepoConfigs {
         if let Some(cached) = cached
             .as_ref()
             .filter(|c| c.sha.is_none() && c.settings.problem.is_none())
-            .filter(|c| now - c.checked_at < MISSING_TTL_MS)
+            .filter(|c| !now_only && now - c.checked_at < MISSING_TTL_MS)
         {
             return cached.settings.clone();
         }

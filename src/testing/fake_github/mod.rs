@@ -297,6 +297,21 @@ impl FakeGithub {
         });
     }
 
+    /// Right after the first `method` request whose path contains `path` is answered, `action`
+    /// changes the world (someone acts between two of GlobalLM's reads).
+    pub fn after_call(
+        &self,
+        method: &str,
+        path: &str,
+        action: impl FnOnce(&mut World) + Send + 'static,
+    ) {
+        self.world().after_calls.push(world::AfterCall {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            action: Box::new(action),
+        });
+    }
+
     /// Turns on chaos for installations' writes: `percent` of them applied and answered 502,
     /// every `rate_limit_every`-th one a secondary rate limit with `Retry-After: 0`.
     pub fn chaos(&self, percent: u64, rate_limit_every: u64) {
@@ -375,12 +390,7 @@ impl FakeGithub {
 
     /// Puts a label on an issue or pull request (as a person would).
     pub fn label(&self, repo: &str, issue: u64, label: &str) {
-        let mut world = self.world();
-        let fake = world.repos.get_mut(repo).expect("the repository exists");
-        let issue = fake.issues.get_mut(&issue).expect("the issue exists");
-        if !issue.labels.iter().any(|l| l == label) {
-            issue.labels.push(label.to_owned());
-        }
+        self.world().label(repo, issue, label);
     }
 
     /// Gives `login` a permission (`admin`, `maintain`, `write`, `triage`, `read`) on `repo`.

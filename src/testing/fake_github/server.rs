@@ -202,6 +202,14 @@ pub async fn handle(
         base: &shared.base,
     };
     let answer = handlers::route(&mut world, &request);
+    if let Some(at) = world
+        .after_calls
+        .iter()
+        .position(|a| a.method == method.as_str() && path.contains(&a.path))
+    {
+        let after = world.after_calls.remove(at);
+        (after.action)(&mut world);
+    }
     let status = answer.status.as_u16();
     let revalidated = is_not_modified(&method, &answer, &headers);
     if let Some(key) = &rate_key

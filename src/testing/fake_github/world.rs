@@ -242,6 +242,20 @@ pub struct Rate {
     pub reset_at: Millis,
 }
 
+/// Something that happens on GitHub right after the first `method` request whose path contains
+/// `path` is answered: a person acting between two of GlobalLM's reads.
+pub struct AfterCall {
+    pub method: String,
+    pub path: String,
+    pub action: Box<dyn FnOnce(&mut World) + Send>,
+}
+
+impl std::fmt::Debug for AfterCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "after {} {}", self.method, self.path)
+    }
+}
+
 #[derive(Debug)]
 pub struct World {
     pub clock: Arc<dyn Clock>,
@@ -258,6 +272,7 @@ pub struct World {
     pub calls: Vec<Call>,
     pub faults: Vec<Fault>,
     pub chaos: Option<Chaos>,
+    pub after_calls: Vec<AfterCall>,
     /// Rate limits per credential (`app`, or the installation id).
     pub rates: HashMap<String, Rate>,
     /// Search calls per caller in the last minute (search allows 30 a minute).
@@ -281,9 +296,19 @@ impl World {
             calls: Vec::new(),
             faults: Vec::new(),
             chaos: None,
+            after_calls: Vec::new(),
             rates: HashMap::new(),
             search_log: HashMap::new(),
             seen_comments: BTreeSet::new(),
+        }
+    }
+
+    /// Puts `label` on an issue or pull request.
+    pub fn label(&mut self, repo: &str, issue: u64, label: &str) {
+        let fake = self.repos.get_mut(repo).expect("the repository exists");
+        let issue = fake.issues.get_mut(&issue).expect("the issue exists");
+        if !issue.labels.iter().any(|l| l == label) {
+            issue.labels.push(label.to_owned());
         }
     }
 
