@@ -14,5 +14,6 @@ pub fn job_registry() -> Registry {
     registry.register::<crate::fix::FixIssue>();
     registry.register::<NightlyDiscovery>();
     registry.register::<crate::jobs::prune::Prune>();
+    registry.register::<crate::jobs::guard_sweep::GuardSweep>();
     registry
 }

@@ -926,6 +926,17 @@ pub struct RiskConfig {
     pub minor_api_max_symbols: u32,
     /// Paths (globs) GlobalLM never changes; a change touching one is CRITICAL.
     pub forbidden_paths: Vec<String>,
+    /// The ceiling a repository starts with before GlobalLM has a record there: `none`, `low`
+    /// or `medium` (earned autonomy, `src/fix/autonomy.rs`).
+    pub initial_ceiling: Automerge,
+    /// Merged GlobalLM pull requests in a row with no revert that raise a repository's earned
+    /// ceiling one tier.
+    pub promote_after: u32,
+    /// How long the post-merge guard watches the base branch's checks on a merge commit.
+    pub guard_hours: u32,
+    /// How often the post-merge guard looks again at the merges it watches, whether or not a
+    /// CI event came (0: only on events).
+    pub guard_recheck_secs: u64,
 }
 
 impl Default for RiskConfig {
@@ -947,6 +958,10 @@ impl Default for RiskConfig {
             ]
             .map(str::to_owned)
             .to_vec(),
+            initial_ceiling: Automerge::Low,
+            promote_after: 5,
+            guard_hours: 24,
+            guard_recheck_secs: 900,
         }
     }
 }

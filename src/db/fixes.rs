@@ -68,6 +68,16 @@ pub struct FixPr {
     pub acted: Option<String>,
     /// Whether the merged pull request was reverted.
     pub reverted: bool,
+    /// `globallm` when GlobalLM merged it, else who did.
+    pub merged_by: Option<String>,
+    /// When it was merged.
+    pub merged_at: Option<Millis>,
+    /// `globallm` when the post-merge guard's revert merged, else who reverted it.
+    pub reverted_by: Option<String>,
+    /// When it was reverted.
+    pub reverted_at: Option<Millis>,
+    /// Wall-clock milliseconds its drafting and repair jobs spent.
+    pub spent_ms: i64,
     /// Bumped by every write; a write that expected another version lost a race.
     pub version: i64,
     /// When it was started.
@@ -79,8 +89,8 @@ pub struct FixPr {
 const COLUMNS: &str = "id, repo, issue, installation, branch, pr_number, head_sha, state, tier, \
                        risk_reasons, category, complexity, stopped, stop_reason, attempts, repairs, \
                        reruns, tokens, cost_usd, merge_sha, last_ci, merge_approved_sha, merge_approved_by, \
-                       tier_base, tier_head, requested_by, ci_output, acted, reverted, version, \
-                       created_at, updated_at";
+                       tier_base, tier_head, requested_by, ci_output, acted, reverted, merged_by, \
+                       merged_at, reverted_by, reverted_at, spent_ms, version, created_at, updated_at";
 
 /// Starts drafting a fix for an issue; `None` when one is being drafted or is open already.
 pub async fn start(
@@ -206,7 +216,8 @@ pub async fn update(conn: &mut SqliteConnection, fix: &FixPr, now: Millis) -> sq
              category = ?, complexity = ?, stopped = ?, stop_reason = ?, attempts = ?, repairs = ?,
              reruns = ?, tokens = ?, cost_usd = ?, merge_sha = ?, last_ci = ?,
              merge_approved_sha = ?, merge_approved_by = ?, tier_base = ?, tier_head = ?,
-             requested_by = ?, ci_output = ?, acted = ?, reverted = ?, version = version + 1,
+             requested_by = ?, ci_output = ?, acted = ?, reverted = ?, merged_by = ?,
+             merged_at = ?, reverted_by = ?, reverted_at = ?, spent_ms = ?, version = version + 1,
              updated_at = ?
          WHERE id = ? AND version = ?",
     )
@@ -234,6 +245,11 @@ pub async fn update(conn: &mut SqliteConnection, fix: &FixPr, now: Millis) -> sq
     .bind(&fix.ci_output)
     .bind(&fix.acted)
     .bind(fix.reverted)
+    .bind(&fix.merged_by)
+    .bind(fix.merged_at)
+    .bind(&fix.reverted_by)
+    .bind(fix.reverted_at)
+    .bind(fix.spent_ms)
     .bind(now)
     .bind(fix.id)
     .bind(fix.version)

@@ -121,38 +121,46 @@ pub struct CiReport<'a> {
     pub ignore: &'a [&'a str],
 }
 
-#[derive(Debug)]
-enum Outcome {
+/// Where one check (or status context) stands on a commit: its latest run counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Not completed yet.
     Running,
+    /// Completed and passing.
     Passed,
-    Failed {
-        conclusion: String,
-        output: Option<String>,
-        suite: Option<crate::github::ids::CheckSuiteId>,
-    },
+    /// Completed and failing.
+    Failed(Failure),
 }
 
-/// The verdict on a commit.
-pub fn evaluate(report: &CiReport<'_>) -> Verdict {
-    // The latest run of each check and the latest state of each status context count.
+/// The latest outcome of every check run (but those in `ignore`) and status context of a
+/// commit, by name.
+pub fn outcomes(
+    check_runs: &[CheckRun],
+    statuses: &CombinedStatus,
+    ignore: &[&str],
+) -> BTreeMap<String, Outcome> {
+    let failure = |name: &str, conclusion: &str, output: Option<String>, suite| {
+        Outcome::Failed(Failure {
+            name: name.to_owned(),
+            flaky: looks_flaky(conclusion, output.as_deref()),
+            conclusion: conclusion.to_owned(),
+            output,
+            suite,
+        })
+    };
     let mut latest: BTreeMap<String, (u64, Outcome)> = BTreeMap::new();
-    for run in report
-        .check_runs
+    for run in check_runs
         .iter()
-        .filter(|r| !report.ignore.contains(&r.name.as_str()))
+        .filter(|r| !ignore.contains(&r.name.as_str()))
     {
         let outcome = match (&run.status, run.conclusion.as_deref()) {
             (CheckStatus::Completed, Some(c)) if PASSING.contains(&c) => Outcome::Passed,
-            (CheckStatus::Completed, Some(c)) => Outcome::Failed {
-                conclusion: c.to_owned(),
-                output: run.output.clone(),
-                suite: run.check_suite,
-            },
-            (CheckStatus::Completed, None) => Outcome::Failed {
-                conclusion: "unknown".to_owned(),
-                output: run.output.clone(),
-                suite: run.check_suite,
-            },
+            (CheckStatus::Completed, conclusion) => failure(
+                &run.name,
+                conclusion.unwrap_or("unknown"),
+                run.output.clone(),
+                run.check_suite,
+            ),
             _ => Outcome::Running,
         };
         let newer = latest.get(&run.name).is_none_or(|(id, _)| run.id.0 > *id);
@@ -160,18 +168,23 @@ pub fn evaluate(report: &CiReport<'_>) -> Verdict {
             latest.insert(run.name.clone(), (run.id.0, outcome));
         }
     }
-    for status in &report.statuses.statuses {
+    for status in &statuses.statuses {
         let outcome = match status.state.as_str() {
             "success" => Outcome::Passed,
             "pending" => Outcome::Running,
-            other => Outcome::Failed {
-                conclusion: other.to_owned(),
-                output: status.description.clone(),
-                suite: None,
-            },
+            other => failure(&status.context, other, status.description.clone(), None),
         };
         latest.entry(status.context.clone()).or_insert((0, outcome));
     }
+    latest
+        .into_iter()
+        .map(|(name, (_, outcome))| (name, outcome))
+        .collect()
+}
+
+/// The verdict on a commit.
+pub fn evaluate(report: &CiReport<'_>) -> Verdict {
+    let latest = outcomes(report.check_runs, report.statuses, report.ignore);
     if latest.is_empty() && report.expected.names.is_empty() {
         return Verdict::Blocked {
             reason: "no checks ran on this commit: GlobalLM merges only what CI has tested"
@@ -179,19 +192,9 @@ pub fn evaluate(report: &CiReport<'_>) -> Verdict {
         };
     }
     let mut failed: Vec<Failure> = latest
-        .iter()
-        .filter_map(|(name, (_, outcome))| match outcome {
-            Outcome::Failed {
-                conclusion,
-                output,
-                suite,
-            } => Some(Failure {
-                name: name.clone(),
-                flaky: looks_flaky(conclusion, output.as_deref()),
-                conclusion: conclusion.clone(),
-                output: output.clone(),
-                suite: *suite,
-            }),
+        .values()
+        .filter_map(|outcome| match outcome {
+            Outcome::Failed(failure) => Some(failure.clone()),
             _ => None,
         })
         .collect();
@@ -214,7 +217,7 @@ pub fn evaluate(report: &CiReport<'_>) -> Verdict {
     }
     let mut waiting: Vec<String> = latest
         .iter()
-        .filter(|(_, (_, o))| matches!(o, Outcome::Running))
+        .filter(|(_, o)| matches!(o, Outcome::Running))
         .map(|(name, _)| name.clone())
         .collect();
     for suite in report.suites.iter().filter(|s| !s.completed) {

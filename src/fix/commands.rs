@@ -186,7 +186,15 @@ async fn explain(
         .and_then(|r| serde_json::from_str(r).ok())
         .unwrap_or_default();
     let settings = ctx.repo_configs.settings(github, inst, repo).await;
-    let ceiling = super::risk::automerge_ceiling(&ctx.config().risk, &settings.config);
+    let ceiling = match super::autonomy::ceiling(ctx, &fix.repo, &settings.config).await {
+        Ok(ceiling) => ceiling,
+        Err(err) => {
+            tracing::warn!(%repo, "could not read the earned ceiling: {err:#}");
+            super::autonomy::of(&ctx.config().risk, &settings.config, &[])
+        }
+    };
+    let explained = ceiling.explain();
+    let ceiling = ceiling.effective;
     let mut text = format!(
         "**Risk: {tier}** — {} (issue category {}, complexity {}/10; computed from the whole branch{})\n\n",
         super::risk::action(tier, ceiling),
@@ -200,6 +208,7 @@ async fn explain(
     for reason in &reasons {
         text.push_str(&format!("- {}\n", super::render::neutralize(reason)));
     }
+    text.push_str(&format!("\nGlobalLM {explained}.\n"));
     text.push_str(&format!(
         "\nCI: {}. Attempts {}, repairs {}, re-runs {}; {} tokens (≈ ${:.2}).",
         fix.last_ci.as_deref().unwrap_or("not reported"),

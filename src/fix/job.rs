@@ -138,6 +138,15 @@ pub(super) struct Scene<'a> {
     pub repo: RepoName,
     pub settings: RepoSettings,
     pub issue: Issue,
+    /// When the job started, for the time it spent (the outcome ledger).
+    pub started: std::time::Instant,
+}
+
+impl Scene<'_> {
+    /// Milliseconds the job has spent so far.
+    pub fn spent_ms(&self) -> i64 {
+        i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX)
+    }
 }
 
 impl FixIssue {
@@ -207,6 +216,7 @@ impl FixIssue {
             repo,
             settings,
             issue,
+            started: std::time::Instant::now(),
         };
         let fix = match self.row(&scene, rerun).await {
             Ok(fix) => fix,

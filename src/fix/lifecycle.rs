@@ -165,6 +165,8 @@ pub struct Drafted {
     pub tokens: i64,
     /// Its cost in USD.
     pub cost_usd: f64,
+    /// Milliseconds the job spent on it.
+    pub spent_ms: i64,
 }
 
 /// A draft was pushed: its tier, spending and head are recorded (whatever else changed the
@@ -181,6 +183,7 @@ pub async fn drafted(ctx: &Context, id: i64, d: &Drafted) -> anyhow::Result<FixP
         fix.attempts = d.attempt;
         fix.tokens += d.tokens;
         fix.cost_usd += d.cost_usd;
+        fix.spent_ms += d.spent_ms;
         Decision::Write(())
     })
     .await?;
@@ -202,9 +205,16 @@ pub async fn opened(ctx: &Context, id: i64, pr_number: u64) -> anyhow::Result<Fi
 
 /// Drafting ended without a push: a fix with no pull request is `failed` (a later request
 /// starts again); an open one keeps its pull request and stops, with `reason`.
-pub async fn gave_up(ctx: &Context, id: i64, reason: &str, tokens: i64) -> anyhow::Result<FixPr> {
+pub async fn gave_up(
+    ctx: &Context,
+    id: i64,
+    reason: &str,
+    tokens: i64,
+    spent_ms: i64,
+) -> anyhow::Result<FixPr> {
     let (_, fix) = transition(ctx, id, |fix| {
         fix.tokens += tokens;
+        fix.spent_ms += spent_ms;
         match fix.state {
             FixState::Drafting if fix.pr_number.is_none() => fix.state = FixState::Failed,
             FixState::Open | FixState::Drafting => {
@@ -452,7 +462,13 @@ pub async fn merge_failed(ctx: &Context, id: i64, head: &str) -> anyhow::Result<
 }
 
 /// The pull request was merged (by GlobalLM as `merge_sha`, or by someone).
-pub async fn merged(ctx: &Context, id: i64, merge_sha: Option<&str>) -> anyhow::Result<bool> {
+pub async fn merged(
+    ctx: &Context,
+    id: i64,
+    merge_sha: Option<&str>,
+    by: &str,
+) -> anyhow::Result<bool> {
+    let now = ctx.clock.now_ms();
     let (changed, _) = transition(ctx, id, |fix| {
         if fix.state != FixState::Open {
             return Decision::Keep(false);
@@ -461,6 +477,8 @@ pub async fn merged(ctx: &Context, id: i64, merge_sha: Option<&str>) -> anyhow::
         fix.merge_sha = merge_sha
             .map(str::to_owned)
             .or_else(|| fix.merge_sha.clone());
+        fix.merged_by = Some(by.to_owned());
+        fix.merged_at = Some(now);
         if let Some(head) = fix.head_sha.clone() {
             fix.acted = Some(format!("merged@{head}"));
         }
@@ -483,13 +501,17 @@ pub async fn closed(ctx: &Context, id: i64) -> anyhow::Result<bool> {
     Ok(changed)
 }
 
-/// The merged pull request was reverted; `true` the first time.
-pub async fn reverted(ctx: &Context, id: i64) -> anyhow::Result<bool> {
+/// The merged pull request was reverted by `by` (`globallm` for the post-merge guard's own
+/// revert); `true` the first time.
+pub async fn reverted(ctx: &Context, id: i64, by: &str) -> anyhow::Result<bool> {
+    let now = ctx.clock.now_ms();
     let (changed, _) = transition(ctx, id, |fix| {
         if fix.state != FixState::Merged || fix.reverted {
             return Decision::Keep(false);
         }
         fix.reverted = true;
+        fix.reverted_by = Some(by.to_owned());
+        fix.reverted_at = Some(now);
         Decision::Write(true)
     })
     .await?;

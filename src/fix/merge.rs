@@ -31,6 +31,12 @@ use anyhow::Context as _;
 /// request.
 pub async fn on_commit(ctx: &Context, repo: &str, sha: &str) -> anyhow::Result<Handled> {
     let Some(fix) = fixes::open_for_head(ctx.db.pool(), repo, sha).await? else {
+        if ctx.config().github.app_id.is_some() {
+            let github = ctx.github()?;
+            if let Some(handled) = super::aftermath::on_commit(ctx, &github, repo, sha).await? {
+                return Ok(handled);
+            }
+        }
         return Ok(Handled::Skipped(format!(
             "{} is not the head of an open GlobalLM pull request",
             render::short(sha)
@@ -169,7 +175,9 @@ async fn decide(
         );
         return act.say_once("critical", &text).await;
     }
-    let ceiling = risk::automerge_ceiling(&ctx.config().risk, &settings.config);
+    let ceiling = super::autonomy::ceiling(ctx, &fix.repo, &settings.config)
+        .await?
+        .effective;
     // An approval names the head it saw: any push since voids it.
     let approved = fix.merge_approved_sha.as_deref() == Some(act.head);
     if risk::may_merge(tier, ceiling) || (approved && risk::may_merge_on_command(tier)) {
@@ -305,20 +313,31 @@ impl Act<'_> {
         self.finish_merge(
             fix.tier.unwrap_or(Tier::Critical),
             pull.merge_sha.as_deref(),
+            &pull.base.branch,
         )
         .await
     }
 
     /// Records a merge GlobalLM made and says so.
-    async fn finish_merge(&self, tier: Tier, merge_sha: Option<&str>) -> anyhow::Result<Handled> {
-        if !lifecycle::merged(self.ctx, self.fix_id, merge_sha).await? {
+    async fn finish_merge(
+        &self,
+        tier: Tier,
+        merge_sha: Option<&str>,
+        base_branch: &str,
+    ) -> anyhow::Result<Handled> {
+        let fix = fixes::get(self.ctx.db.pool(), self.fix_id)
+            .await?
+            .context("the merged fix")?;
+        // Watched before the merge is recorded: a failure here is retried through
+        // `adopt_merge`, which only a merge not yet recorded reaches.
+        if let Some(sha) = merge_sha {
+            super::aftermath::watch(self.ctx, self.github, &fix, base_branch, sha).await?;
+        }
+        if !lifecycle::merged(self.ctx, self.fix_id, merge_sha, super::aftermath::GLOBALLM).await? {
             return Ok(Handled::Skipped("the merge is recorded already".to_owned()));
         }
         metrics::counter!("globallm_prs_total", "tier" => tier.as_str(), "event" => "merged")
             .increment(1);
-        let fix = fixes::get(self.ctx.db.pool(), self.fix_id)
-            .await?
-            .context("the merged fix")?;
         let sha = merge_sha.map(render::short).unwrap_or("?");
         let text = match tier {
             Tier::Medium => format!(
@@ -536,7 +555,10 @@ async fn merge(
         .merge_pull(act.inst, act.repo, act.number, act.head, &title)
         .await
     {
-        Ok(merged) => act.finish_merge(tier, merged.sha.as_deref()).await,
+        Ok(merged) => {
+            act.finish_merge(tier, merged.sha.as_deref(), &pull.base.branch)
+                .await
+        }
         // 409: the head moved since it was read; 405: not mergeable — or merged already by
         // this very call, whose first answer was lost. Look before deciding.
         Err(
@@ -548,7 +570,9 @@ async fn merge(
                 .await
                 .context("reading the pull request after a refused merge")?;
             if now.merged && now.head.sha.0 == act.head {
-                return act.finish_merge(tier, now.merge_sha.as_deref()).await;
+                return act
+                    .finish_merge(tier, now.merge_sha.as_deref(), &pull.base.branch)
+                    .await;
             }
             lifecycle::merge_failed(act.ctx, act.fix_id, act.head).await?;
             Ok(Handled::Skipped(format!(

@@ -23,6 +23,8 @@
 //!    ([`crate::github::GithubClient::create_once`]).
 //! 9. Text from the LLM cannot close other issues or mention people ([`render::neutralize`]).
 
+pub mod aftermath;
+pub mod autonomy;
 pub mod branch;
 pub mod checks;
 pub mod ci;

@@ -146,10 +146,14 @@ pub(super) async fn publish(
             attempt: d.attempt,
             tokens: i64::try_from(d.draft.usage.total()).unwrap_or(i64::MAX),
             cost_usd: d.draft.cost_usd.unwrap_or(0.0),
+            spent_ms: scene.spent_ms(),
         },
     )
     .await?;
-    let ceiling = super::risk::automerge_ceiling(&ctx.config().risk, &scene.settings.config);
+    let ceiling = super::autonomy::ceiling(ctx, &fix.repo, &scene.settings.config)
+        .await
+        .map_err(JobError::Retry)?
+        .effective;
     let body = render::pr_body(&render::PrContent {
         issue: job.issue,
         draft: d.draft,
@@ -246,7 +250,14 @@ pub(super) async fn give_up(
     text: &str,
     tokens: i64,
 ) -> Result<Outcome, Failure> {
-    let fix = lifecycle::gave_up(scene.ctx, fix.id, &render::excerpt(text, 200), tokens).await?;
+    let fix = lifecycle::gave_up(
+        scene.ctx,
+        fix.id,
+        &render::excerpt(text, 200),
+        tokens,
+        scene.spent_ms(),
+    )
+    .await?;
     // Where to speak: the pull request once there is one, else the issue.
     let on = IssueNumber(fix.pr_number.map_or(scene.job.issue, |n| n as u64));
     scene

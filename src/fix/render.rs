@@ -283,6 +283,82 @@ pub fn label_refused(sender: &str, label: &str) -> String {
     )
 }
 
+/// What the post-merge guard says: the revert it opens, and on the pull request it reverts.
+pub mod guard {
+    use super::{failures, short};
+    use crate::fix::ci::Failure;
+
+    /// The revert pull request's title (GitHub's own form; the title reverted is GlobalLM's,
+    /// neutralized when it was written).
+    pub fn revert_title(title: &str) -> String {
+        format!("Revert \"{title}\"")
+    }
+
+    /// The revert pull request's body. `Reverts owner/repo#N` is what GitHub's own revert
+    /// button writes, and how a merged revert is recognised.
+    pub fn revert_body(
+        repo: &str,
+        pr: i64,
+        merge_sha: &str,
+        parent: &str,
+        base: &str,
+        failed: &[Failure],
+    ) -> String {
+        format!(
+            "Reverts {repo}#{pr}\n\nGlobalLM merged #{pr} as {}. These checks of `{base}` passed on the commit before it ({}) and fail on the merge:\n\n{}\n\nThis pull request undoes that merge. GlobalLM merges it once its CI is green when this repository lets LOW changes merge themselves and nobody pushed to `{base}` since; otherwise a maintainer decides. If the failing checks pass on a re-run first, GlobalLM closes it.",
+            short(merge_sha),
+            short(parent),
+            failures(failed)
+        )
+    }
+
+    /// The comment on the reverted pull request (and its issue).
+    pub fn reverting(merge_sha: &str, revert_pr: u64, base: &str, failed: &[Failure]) -> String {
+        format!(
+            "After this was merged as {}, checks of `{base}` that passed before it fail:\n\n{}\n\nGlobalLM opened #{revert_pr} to revert it, reopened the issue, and lowered the ceiling of what it merges by itself in this repository by one tier.",
+            short(merge_sha),
+            failures(failed)
+        )
+    }
+
+    /// The comment when the merge cannot be reverted without a human.
+    pub fn unrevertable(merge_sha: &str, base: &str, failed: &[Failure]) -> String {
+        format!(
+            "After this was merged as {}, checks of `{base}` that passed before it fail:\n\n{}\n\nReverting it conflicts with what `{base}` gained since, so GlobalLM cannot revert it by itself: please revert or fix it by hand. GlobalLM lowered the ceiling of what it merges by itself in this repository by one tier.",
+            short(merge_sha),
+            failures(failed)
+        )
+    }
+
+    /// The comment when the failing checks passed on a re-run before the revert merged.
+    pub fn cleared(merge_sha: &str, checks: &[String]) -> String {
+        format!(
+            "The checks that failed on {} ({}) pass on a re-run, so the merge did not break them: GlobalLM closes this revert and restores the ceiling it had lowered.",
+            short(merge_sha),
+            checks
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+
+    /// The comment when GlobalLM merged its revert.
+    pub fn revert_merged(sha: &str) -> String {
+        format!(
+            "Merged as {} after green CI: the revert of GlobalLM's own change is a **LOW**-tier change.",
+            short(sha)
+        )
+    }
+
+    /// The comment when the revert waits for a maintainer, and why.
+    pub fn revert_proposed(why: &str) -> String {
+        format!(
+            "CI is green on this revert, but GlobalLM does not merge it by itself: {why}. A maintainer decides."
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

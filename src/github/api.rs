@@ -23,7 +23,7 @@ pub fn marker(key: &str) -> String {
 }
 
 /// Escapes a path segment (a label name, a file path piece, a login) or a query.
-pub(super) fn segment(text: &str) -> String {
+pub(crate) fn segment(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes())
         .collect::<String>()
         .replace('+', "%20")

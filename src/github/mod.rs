@@ -8,6 +8,7 @@ pub mod auth;
 pub mod client;
 pub mod discovery_api;
 pub mod error;
+pub mod guard_api;
 pub mod ids;
 pub mod model;
 pub mod repo_config;

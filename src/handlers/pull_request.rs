@@ -33,7 +33,7 @@ async fn fix_pull_request(ctx: &Context, event: &PullRequestEvent) -> anyhow::Re
     let number = i64::try_from(pull.number.0).unwrap_or_default();
     let Some(fix) = fixes::for_pull_request(ctx.db.pool(), &repo, number).await? else {
         if event.action == PullRequestAction::Closed && pull.merged {
-            return record_revert(ctx, &repo, &pull.body).await;
+            return record_revert(ctx, &repo, &pull.body, &event.sender.login).await;
         }
         return Ok(Handled::Skipped("not a GlobalLM pull request".to_owned()));
     };
@@ -45,7 +45,8 @@ async fn fix_pull_request(ctx: &Context, event: &PullRequestEvent) -> anyhow::Re
     match &event.action {
         PullRequestAction::Closed => {
             let changed = if pull.merged {
-                lifecycle::merged(ctx, fix.id, pull.merge_sha.as_deref()).await?
+                let by = merger(ctx, &event.sender.login).await?;
+                lifecycle::merged(ctx, fix.id, pull.merge_sha.as_deref(), &by).await?
             } else {
                 lifecycle::closed(ctx, fix.id).await?
             };
@@ -84,7 +85,12 @@ async fn fix_pull_request(ctx: &Context, event: &PullRequestEvent) -> anyhow::Re
 
 /// A merged pull request that reverts a merged GlobalLM one (GitHub's "Revert" button writes
 /// `Reverts owner/repo#N`) is counted, by the reverted one's tier.
-async fn record_revert(ctx: &Context, repo: &str, body: &str) -> anyhow::Result<Handled> {
+async fn record_revert(
+    ctx: &Context,
+    repo: &str,
+    body: &str,
+    sender: &str,
+) -> anyhow::Result<Handled> {
     let marker = format!("Reverts {repo}#");
     let Some(number) = body
         .find(&marker)
@@ -101,7 +107,9 @@ async fn record_revert(ctx: &Context, repo: &str, body: &str) -> anyhow::Result<
             "reverts #{number}, not GlobalLM's"
         )));
     };
-    if !lifecycle::reverted(ctx, reverted.id).await? {
+    let by = merger(ctx, sender).await?;
+    crate::fix::aftermath::revert_merged(ctx, reverted.id).await?;
+    if !lifecycle::reverted(ctx, reverted.id, &by).await? {
         return Ok(Handled::Skipped(format!(
             "#{number} was not a merged, unreverted fix"
         )));
@@ -109,6 +117,15 @@ async fn record_revert(ctx: &Context, repo: &str, body: &str) -> anyhow::Result<
     let tier = reverted.tier.unwrap_or(crate::fix::Tier::Critical).as_str();
     metrics::counter!("globallm_prs_total", "tier" => tier, "event" => "reverted").increment(1);
     Ok(Handled::Done)
+}
+
+/// Who merged, as the ledger names them: `globallm` for the App's own bot.
+async fn merger(ctx: &Context, sender: &str) -> anyhow::Result<String> {
+    Ok(if sender == ctx.bot_login().await? {
+        crate::fix::aftermath::GLOBALLM.to_owned()
+    } else {
+        sender.to_owned()
+    })
 }
 
 /// Checks a changed `.github/globallm.yml`.

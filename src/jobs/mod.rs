@@ -4,6 +4,7 @@
 
 pub mod backfill;
 pub mod catch_up;
+pub mod guard_sweep;
 pub mod nightly_discovery;
 pub mod prune;
 pub mod scheduler;

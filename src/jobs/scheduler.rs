@@ -42,6 +42,7 @@ pub fn entries() -> Vec<Periodic> {
         },
     }];
     entries.push(super::prune::periodic());
+    entries.push(super::guard_sweep::periodic());
     entries
 }
 

@@ -125,6 +125,8 @@ pub struct Snapshot {
     pub spend_by_repo: Vec<SpendRow>,
     /// Spend by language, largest first.
     pub spend_by_language: Vec<SpendRow>,
+    /// The outcome ledger, earned ceilings and merges per week.
+    pub outcomes: super::ledger::Outcomes,
 }
 
 fn first_line(text: &str) -> String {
@@ -267,6 +269,7 @@ pub async fn snapshot(db: &Db, config: &Config, now: Millis) -> anyhow::Result<S
         prs,
         spend_by_repo: spend(&report.by_repo),
         spend_by_language: spend(&report.by_language),
+        outcomes: super::ledger::read(db, config, now).await?,
     })
 }
 
@@ -315,6 +318,7 @@ pub fn render_text(snapshot: &Snapshot) -> String {
     for e in &snapshot.events {
         let _ = writeln!(out, "  {}  {:<8}  {}", e.at, e.kind, e.text);
     }
+    out.push_str(&super::ledger::render_text(&snapshot.outcomes));
     out
 }
 

@@ -1,7 +1,9 @@
 //! Metrics: the Prometheus recorder, the names and help texts of every metric, and the
-//! gauges read from the database at scrape time; the operator's dashboards (`dashboard`).
+//! gauges read from the database at scrape time; the operator's dashboards (`dashboard`) and
+//! the outcome ledger (`ledger`).
 
 pub mod dashboard;
+pub mod ledger;
 
 use crate::context::Context;
 use crate::time::now_ms;
@@ -62,6 +64,14 @@ fn describe() {
         "Deliveries stored per transaction (group commit)"
     );
     describe_gauge!("globallm_queue_depth", "Jobs in the queue, by state");
+    describe_gauge!(
+        "globallm_outcomes",
+        "GlobalLM pull requests of the last 12 weeks, by repository, tier, language and outcome"
+    );
+    describe_gauge!(
+        "globallm_automerge_ceiling",
+        "What merges itself per repository (0 nothing, 1 LOW, 2 MEDIUM), before its own automerge"
+    );
 }
 
 /// Renders every metric in the Prometheus text format, the queue depth read fresh.
@@ -78,6 +88,10 @@ pub async fn render(ctx: &Context, handle: &PrometheusHandle) -> String {
             }
         }
         Err(err) => tracing::warn!("reading the queue depth for /metrics failed: {err}"),
+    }
+    match ledger::read(&ctx.db, &ctx.config(), now_ms()).await {
+        Ok(outcomes) => ledger::export(&outcomes),
+        Err(err) => tracing::warn!("reading the outcome ledger for /metrics failed: {err}"),
     }
     handle.run_upkeep();
     handle.render()

@@ -6,6 +6,7 @@
 
 use super::AppState;
 use crate::monitoring::dashboard::{self, Snapshot};
+use crate::monitoring::ledger;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -213,6 +214,63 @@ pub fn render(s: &Snapshot) -> String {
         &["Language", "Tokens", "Cost"],
         spend(&s.spend_by_language),
     );
+    let o = &s.outcomes;
+    table(
+        &mut out,
+        "ledger",
+        &format!("Outcomes of fixes started since {}", o.since),
+        &ledger::LEDGER_HEADER,
+        o.ledger.iter().map(ledger::ledger_cells).collect(),
+    );
+    table(
+        &mut out,
+        "ceilings",
+        "Earned autonomy",
+        &ledger::CEILING_HEADER,
+        o.ceilings.iter().map(ledger::ceiling_cells).collect(),
+    );
+    weekly_chart(&mut out, &o.weeks);
     out.push_str("<p><a href=\"/metrics\">/metrics</a> · <a href=\"/dashboard.json\">JSON</a></p></body></html>");
     out
+}
+
+/// Merges and reverts per week as a small bar chart (inline SVG: no script, no asset).
+fn weekly_chart(out: &mut String, weeks: &[crate::db::outcomes::WeekRow]) {
+    use std::fmt::Write as _;
+    out.push_str("<section id=\"weeks\"><h2>Merges and reverts per week</h2>");
+    if weeks.is_empty() {
+        out.push_str("<p class=\"none\">none yet</p></section>");
+        return;
+    }
+    let top = weeks
+        .iter()
+        .map(|w| w.merged.max(w.reverted))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let width = weeks.len() * 28 + 10;
+    let _ = write!(
+        out,
+        "<svg role=\"img\" aria-label=\"merges and reverts per week\" width=\"{width}\" height=\"90\">"
+    );
+    for (i, w) in weeks.iter().enumerate() {
+        let x = i * 28 + 5;
+        for (offset, count, colour, what) in [
+            (0, w.merged, "#16a34a", "merged"),
+            (12, w.reverted, "#dc2626", "reverted"),
+        ] {
+            let h = (count as f64 / top * 70.0).round();
+            let day: String = crate::time::format_ms(w.week_start)
+                .chars()
+                .take(10)
+                .collect();
+            let _ = write!(
+                out,
+                "<rect x=\"{}\" y=\"{}\" width=\"10\" height=\"{h}\" fill=\"{colour}\"><title>week of {day}: {count} {what}</title></rect>",
+                x + offset,
+                80.0 - h
+            );
+        }
+    }
+    out.push_str("</svg></section>");
 }

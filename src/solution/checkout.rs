@@ -419,6 +419,61 @@ pub async fn merge_base_branch(
     }
 }
 
+/// Reverts commit `sha` on the work tree's branch as `author`, with `message`: the new head,
+/// or `None` when the revert conflicts with what came after it (the revert is then aborted).
+pub async fn revert_commit(
+    work: &WorkTree,
+    author: &Author,
+    sha: &str,
+    message: &str,
+) -> Result<Option<String>, GitError> {
+    let name = format!("user.name={}", author.name);
+    let email = format!("user.email={}", author.email);
+    let reverted = git(
+        work.path(),
+        None,
+        &work.limits,
+        &[
+            "-c",
+            &name,
+            "-c",
+            &email,
+            "revert",
+            "--no-edit",
+            "--no-commit",
+            sha,
+        ],
+    )
+    .await;
+    if let Err(err) = reverted {
+        // A revert that stopped on conflicts can be aborted; any other failure cannot.
+        return match git(work.path(), None, &work.limits, &["revert", "--abort"]).await {
+            Ok(_) => Ok(None),
+            Err(_) => Err(err),
+        };
+    }
+    git(
+        work.path(),
+        None,
+        &work.limits,
+        &[
+            "-c",
+            &name,
+            "-c",
+            &email,
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "-m",
+            message,
+        ],
+    )
+    .await?;
+    git(work.path(), None, &work.limits, &["rev-parse", "HEAD"])
+        .await
+        .map(Some)
+}
+
 /// Pushes the work tree's `HEAD` to `branch` of `url`; `expected` (the sha the branch should
 /// have now) makes the push fail if someone else pushed meanwhile.
 pub async fn push(

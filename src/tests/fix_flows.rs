@@ -216,7 +216,8 @@ async fn green_ci_on_a_low_tier_change_merges_it_with_the_expected_head() {
 
 #[tokio::test]
 async fn a_medium_tier_change_merges_and_notifies_the_maintainers() {
-    let scene = Scene::new("medium").await;
+    // A repository where GlobalLM has earned MEDIUM (earned autonomy has its own stories).
+    let scene = Scene::with_env("medium", &[("GLOBALLM_RISK__INITIAL_CEILING", "medium")]).await;
     scene.check("test", "success", "12 passed").await;
     assert!(scene.app.github.pull(REPO, scene.pr).merged);
     let comments = scene.bot_comments();

@@ -40,7 +40,8 @@ fn bot_comments(app: &TestApp, number: u64) -> Vec<String> {
 
 #[tokio::test]
 async fn two_green_fixes_merge_one_after_the_other_the_second_after_ci_ran_on_the_first() {
-    let app = TestApp::start().await;
+    // The tax helper is a MEDIUM change: a repository where GlobalLM has earned MEDIUM.
+    let app = TestApp::start_with_env(&[("GLOBALLM_RISK__INITIAL_CEILING", "medium")]).await;
     let bare = app.github.add_git_repo(
         REPO,
         INSTALLATION,

@@ -1,6 +1,7 @@
 //! Tests that need the crate's insides, written against the fake GitHub and the end-to-end
 //! harness in `crate::testing`.
 
+mod aftermath;
 mod app_flows;
 mod discovery_flows;
 mod fix_attacks;

@@ -106,6 +106,16 @@ pub fn recent_commits(bare: &Path, branch: &str, count: usize) -> Vec<String> {
         .collect()
 }
 
+/// The parents of a commit, first parent first; `None` when there is no such commit.
+pub fn parents(bare: &Path, sha: &str) -> Option<Vec<String>> {
+    let output = git(bare, &["rev-list", "--parents", "-n", "1", sha, "--"]);
+    if !output.status.success() {
+        return None;
+    }
+    let line = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    Some(line.split_whitespace().skip(1).map(str::to_owned).collect())
+}
+
 /// Files changed on `branch` since it left `base`: (path, status, additions, deletions).
 pub fn changed_files(bare: &Path, base: &str, branch: &str) -> Vec<(String, String, u64, u64)> {
     let range = format!("{base}...{branch}");

@@ -43,6 +43,16 @@ pub fn route(world: &mut World, req: &Request<'_>, full_name: &str, rest: &[&str
             Some(issue) => Answer::ok(issue_json(repo, issue, base)),
             None => Answer::not_found(),
         },
+        (Method::PATCH, ["issues", n]) => {
+            let Some(issue) = number(n).and_then(|n| repo.issues.get_mut(&n)) else {
+                return Answer::not_found();
+            };
+            if let Some(state) = req.body.get("state").and_then(Value::as_str) {
+                state.clone_into(&mut issue.state);
+            }
+            let issue = issue.clone();
+            Answer::ok(issue_json(repo, &issue, base))
+        }
         (Method::GET, ["labels", name]) => match repo.labels.contains_key(*name) {
             true => Answer::ok(label_json(repo, name)),
             false => Answer::not_found(),
@@ -319,6 +329,19 @@ pub fn route(world: &mut World, req: &Request<'_>, full_name: &str, rest: &[&str
                 .collect();
             Answer::ok(Value::Array(commits))
         }
+        (Method::GET, ["commits", sha]) => {
+            let parents = repo
+                .git_dir
+                .as_deref()
+                .and_then(|bare| super::git::parents(bare, sha));
+            match parents {
+                Some(parents) => Answer::ok(json!({
+                    "sha": sha,
+                    "parents": parents.iter().map(|p| json!({ "sha": p })).collect::<Vec<_>>(),
+                })),
+                None => Answer::not_found(),
+            }
+        }
         (Method::GET, ["commits", git_ref, "status"]) => {
             let sha = resolve(repo, git_ref);
             let mut latest: Vec<(String, String)> = Vec::new();
@@ -524,6 +547,15 @@ fn create_pull(
         requested_reviewers: Vec::new(),
         files: Vec::new(),
     };
+    // As on GitHub, the answer names the branch's head as git has it.
+    let mut pull = pull;
+    if let Some(sha) = repo
+        .git_dir
+        .as_deref()
+        .and_then(|bare| super::git::branch_head(bare, &pull.head_branch))
+    {
+        pull.head_sha = sha;
+    }
     repo.issues.insert(
         number,
         FakeIssue {
@@ -586,10 +618,36 @@ fn merge_pull(repo: &mut FakeRepo, req: &Request<'_>, number: Option<u64>, id: u
     let sha = squashed.unwrap_or_else(|| format!("{id:040x}"));
     pull.merge_sha = Some(sha.clone());
     let number = pull.number;
-    if let Some(issue) = repo.issues.get_mut(&number) {
-        issue.state = "closed".to_owned();
+    // As on GitHub, a merge into the default branch closes the issues the body says it fixes.
+    let fixes = if pull.base_branch == repo.default_branch {
+        closing_references(&pull.body)
+    } else {
+        Vec::new()
+    };
+    for n in fixes.into_iter().chain([number]) {
+        if let Some(issue) = repo.issues.get_mut(&n) {
+            issue.state = "closed".to_owned();
+        }
     }
     Answer::ok(json!({ "sha": sha, "merged": true, "message": "Pull Request successfully merged" }))
+}
+
+/// The issues a pull request body closes: `Fixes #N`, `Closes #N`, `Resolves #N`.
+fn closing_references(body: &str) -> Vec<u64> {
+    let lower = body.to_lowercase();
+    let mut found = Vec::new();
+    for keyword in ["fixes #", "closes #", "resolves #"] {
+        for (at, _) in lower.match_indices(keyword) {
+            let digits: String = lower[at + keyword.len()..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            if let Ok(n) = digits.parse() {
+                found.push(n);
+            }
+        }
+    }
+    found
 }
 
 /// Open pull requests of a repository backed by git follow their branches: head and files as
