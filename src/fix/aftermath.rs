@@ -291,7 +291,7 @@ impl<'a> Guard<'a> {
         let reverted = checkout::revert_commit(&work, &author, &watch.merge_sha, &message)
             .await
             .context("reverting the merge commit")?;
-        if reverted.is_none() {
+        let Some(revert_sha) = reverted else {
             let text = guard::unrevertable(&watch.merge_sha, &watch.base_branch, failed);
             self.say(
                 number(pr),
@@ -301,33 +301,51 @@ impl<'a> Guard<'a> {
             .await?;
             set_state(ctx, watch, "declined", |_| {}).await?;
             return Ok(Handled::Done);
-        }
-        // Only onto a branch that does not exist: one an earlier attempt pushed is kept.
+        };
+        // The revert branch holds exactly GlobalLM's revert: pushed where no branch is, else
+        // over whatever the branch holds (an earlier attempt's, or anyone's), under a lease.
         if let Err(err) = checkout::push(&work, &url, Some(&token), &branch, Some("")).await {
-            tracing::info!(%branch, "the revert branch exists already, keeping it: {err}");
+            tracing::info!(%branch, "the revert branch exists, replacing it: {err}");
+            let there = self
+                .github
+                .recent_commits(self.inst, &self.repo, &branch, 1)
+                .await
+                .context("reading the revert branch")?;
+            let there = there.first().map_or("", String::as_str);
+            checkout::push(&work, &url, Some(&token), &branch, Some(there))
+                .await
+                .context("pushing the revert")?;
         }
-        let revert = self
+        let open = self
             .github
-            .create_pull(
-                self.inst,
-                &self.repo,
-                &NewPullRequest {
-                    title: guard::revert_title(&original.title),
-                    head: branch,
-                    base: watch.base_branch.clone(),
-                    body: guard::revert_body(
-                        &watch.repo,
-                        pr,
-                        &watch.merge_sha,
-                        &watch.parent_sha,
-                        &watch.base_branch,
-                        failed,
-                    ),
-                    draft: false,
-                },
-            )
+            .pulls_for_branch(self.inst, &self.repo, &branch, "open")
             .await
-            .context("opening the revert pull request")?;
+            .context("looking for an open revert")?;
+        let revert = match open.into_iter().next() {
+            Some(revert) => revert,
+            None => self
+                .github
+                .create_pull(
+                    self.inst,
+                    &self.repo,
+                    &NewPullRequest {
+                        title: guard::revert_title(&original.title),
+                        head: branch,
+                        base: watch.base_branch.clone(),
+                        body: guard::revert_body(
+                            &watch.repo,
+                            pr,
+                            &watch.merge_sha,
+                            &watch.parent_sha,
+                            &watch.base_branch,
+                            failed,
+                        ),
+                        draft: false,
+                    },
+                )
+                .await
+                .context("opening the revert pull request")?,
+        };
         let text = guard::reverting(
             &watch.merge_sha,
             revert.number.0,
@@ -335,7 +353,7 @@ impl<'a> Guard<'a> {
             failed,
         );
         let key = format!("guard:reverting@{}", watch.merge_sha);
-        let head = revert.head.sha.0.clone();
+        let head = revert_sha;
         let revert_number = i64::try_from(revert.number.0).unwrap_or_default();
         set_state(ctx, watch, "reverting", |w| {
             w.revert_pr = Some(revert_number);
@@ -401,6 +419,16 @@ impl<'a> Guard<'a> {
             return self.clear(watch, &failing).await;
         }
         let head = pull.head.sha.0.clone();
+        if watch.revert_head.as_deref() != Some(head.as_str()) {
+            let why = format!(
+                "someone pushed to its branch ({}), so it is no longer only GlobalLM's revert",
+                render::short(&head)
+            );
+            let key = format!("guard:pushed@{head}");
+            self.say(revert_number, &key, &guard::revert_proposed(&why))
+                .await?;
+            return Ok(Handled::Done);
+        }
         let settings = self
             .ctx
             .repo_configs

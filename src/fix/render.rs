@@ -353,9 +353,7 @@ pub mod guard {
 
     /// The comment when the revert waits for a maintainer, and why.
     pub fn revert_proposed(why: &str) -> String {
-        format!(
-            "CI is green on this revert, but GlobalLM does not merge it by itself: {why}. A maintainer decides."
-        )
+        format!("GlobalLM does not merge this revert by itself: {why}. A maintainer decides.")
     }
 }
 

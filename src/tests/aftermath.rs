@@ -271,9 +271,10 @@ async fn a_human_push_before_the_revert_merges_leaves_it_to_a_maintainer() {
     assert_eq!(scene.merges().len(), 1);
     let said = bot_comments(app, revert.number);
     assert!(
-        said.iter()
-            .any(|c| c.contains("GlobalLM does not merge it by itself")
-                && c.contains("`main` gained commits")),
+        said.iter().any(
+            |c| c.contains("GlobalLM does not merge this revert by itself")
+                && c.contains("`main` gained commits")
+        ),
         "{said:?}"
     );
 }
@@ -424,4 +425,61 @@ async fn five_clean_merges_raise_the_ceiling_and_a_medium_change_then_merges_its
     let merged_by_globallm: i64 = out.ledger.iter().map(|r| r.merged_by_globallm).sum();
     assert_eq!(merged_by_globallm, 6);
     assert_eq!(out.ceilings[0].ceiling, "MEDIUM");
+}
+
+#[tokio::test]
+async fn a_branch_planted_under_the_revert_name_is_replaced_and_a_push_to_the_revert_stops_its_merge()
+ {
+    let (scene, merge, parent) = merged_scene().await;
+    let app = &scene.app;
+    // Someone with push access plants a branch where GlobalLM will put its revert.
+    let branch = format!("globallm/revert-{}", scene.pr);
+    git::create_branch(
+        &scene.bare,
+        &branch,
+        &[("shop/evil.py", "import os\n")],
+        "mallory",
+    );
+
+    check(app, &merge, "test", "failure", "1 failed").await;
+    let revert = revert_pulls(app).remove(0);
+    assert_eq!(revert.head_branch, branch);
+    assert!(
+        git::read_file(&scene.bare, &branch, "shop/evil.py").is_none(),
+        "the branch holds GlobalLM's revert and nothing else"
+    );
+    let (_, before) = git::read_file(&scene.bare, &parent, "shop/cart.py").expect("cart");
+    let (_, reverted) = git::read_file(&scene.bare, &branch, "shop/cart.py").expect("cart");
+    assert_eq!(before, reverted);
+    let issue = scene.fix().await.issue as u64;
+    for on in [scene.pr, issue] {
+        assert!(
+            bot_comments(app, on)
+                .iter()
+                .any(|c| c.contains("GlobalLM opened #"))
+        );
+    }
+
+    // Then pushes to the revert itself; CI is green on that head.
+    let pushed = git::push_commit(
+        &scene.bare,
+        &branch,
+        "shop/evil.py",
+        "import os\n",
+        "mallory",
+    );
+    check(app, &pushed, "test", "success", "12 passed").await;
+    crate::jobs::guard_sweep::sweep(&app.ctx)
+        .await
+        .expect("the re-check runs");
+    assert!(!app.github.pull(REPO, revert.number).merged);
+    assert_eq!(scene.merges().len(), 1, "only the fix itself");
+    let said = bot_comments(app, revert.number);
+    assert_eq!(
+        said.iter()
+            .filter(|c| c.contains("someone pushed to its branch"))
+            .count(),
+        1,
+        "{said:?}"
+    );
 }
