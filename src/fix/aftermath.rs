@@ -633,6 +633,8 @@ mod tests {
             output: None,
             flaky: false,
             suite: None,
+            run: None,
+            app: None,
         })
     }
 

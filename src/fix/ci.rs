@@ -39,6 +39,10 @@ pub struct Failure {
     pub flaky: bool,
     /// The suite to re-run it with, for check runs.
     pub suite: Option<crate::github::ids::CheckSuiteId>,
+    /// The check run, for check runs (for GitHub Actions, also its job's id).
+    pub run: Option<crate::github::ids::CheckRunId>,
+    /// The App that ran it (`github-actions`, …), for check runs.
+    pub app: Option<String>,
 }
 
 /// What CI says about a commit.
@@ -139,13 +143,15 @@ pub fn outcomes(
     statuses: &CombinedStatus,
     ignore: &[&str],
 ) -> BTreeMap<String, Outcome> {
-    let failure = |name: &str, conclusion: &str, output: Option<String>, suite| {
+    let failure = |name: &str, conclusion: &str, output: Option<String>, run: Option<&CheckRun>| {
         Outcome::Failed(Failure {
             name: name.to_owned(),
             flaky: looks_flaky(conclusion, output.as_deref()),
             conclusion: conclusion.to_owned(),
             output,
-            suite,
+            suite: run.and_then(|r| r.check_suite),
+            run: run.map(|r| r.id),
+            app: run.and_then(|r| r.app_slug.clone()),
         })
     };
     let mut latest: BTreeMap<String, (u64, Outcome)> = BTreeMap::new();
@@ -159,7 +165,7 @@ pub fn outcomes(
                 &run.name,
                 conclusion.unwrap_or("unknown"),
                 run.output.clone(),
-                run.check_suite,
+                Some(run),
             ),
             _ => Outcome::Running,
         };
@@ -209,6 +215,8 @@ pub fn evaluate(report: &CiReport<'_>) -> Verdict {
                 output: None,
                 flaky: looks_flaky(conclusion, None),
                 suite: Some(suite.id),
+                run: None,
+                app: Some(suite.app.clone()),
             });
         }
     }

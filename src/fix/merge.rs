@@ -431,6 +431,18 @@ async fn on_red(
             Claim::Done => false,
             Claim::Act => true,
         };
+        // The check runs' own output is often only an exit code: the failing steps' log tails
+        // of GitHub Actions jobs go with it (read once, by the call that claimed the repair).
+        let output = if claimed {
+            let logs = super::ci_log::gather(act.github, act.inst, act.repo, &failed).await;
+            if logs.is_empty() {
+                output
+            } else {
+                format!("{output}\n\n{logs}")
+            }
+        } else {
+            output
+        };
         // Enqueued under a key of this head whether this call claimed the repair or an earlier
         // one did and stopped before enqueueing it: the repair runs once either way.
         let job = FixIssue {

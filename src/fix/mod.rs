@@ -28,6 +28,7 @@ pub mod autonomy;
 pub mod branch;
 pub mod checks;
 pub mod ci;
+pub mod ci_log;
 pub mod commands;
 pub mod dry_run;
 pub mod guard;

@@ -282,6 +282,68 @@ async fn red_ci_gets_one_repair_commit_then_it_stops_at_the_bound() {
 }
 
 #[tokio::test]
+async fn a_repair_reads_the_failing_step_of_the_actions_job_log() {
+    let story = Story::rounding(&[CATEGORIZE, DRAFT, REPAIR]).await;
+    story.label().await;
+    let first = story.pull().head_sha;
+    // As GitHub Actions reports it: the check run says only how the step ended; the assertion
+    // is in the job's log, which the API serves through a redirect.
+    let run = story.app.github.complete_check(
+        REPO,
+        &first,
+        "test",
+        "failure",
+        "Process completed with exit code 1.",
+    );
+    story.app.github.job_log(
+        REPO,
+        run,
+        include_str!("../../tests/fixtures/actions/job-log-pytest.txt"),
+    );
+    story
+        .app
+        .deliver("check_run", &story.app.github.check_run_delivery(REPO, run))
+        .await;
+    story.app.drain().await;
+
+    let repair_prompt = format!("{:?}", story.llm.requests()[2]);
+    for seen in [
+        "The log of `test`, where its failing step ends",
+        "E       assert 0.30000000000000004 == 0.3",
+        "FAILED tests/test_cart.py::test_total",
+        "error: Process completed with exit code 1.",
+    ] {
+        assert!(
+            repair_prompt.contains(seen),
+            "{seen} not in {repair_prompt}"
+        );
+    }
+    assert!(
+        !repair_prompt.contains("Set up Python 3.12.7"),
+        "only the failing step"
+    );
+    let reads = story
+        .app
+        .github
+        .calls()
+        .into_iter()
+        .filter(|c| c.path.contains("/logs") || c.path.starts_with("/_job-logs"))
+        .count();
+    assert_eq!(reads, 2, "the API's redirect, then the log");
+    let pull = story.pull();
+    assert_ne!(pull.head_sha, first, "a repair commit was pushed");
+    let comments = story.bot_comments(pull.number);
+    assert!(
+        comments.iter().any(|c| c.contains("attempting a repair")),
+        "{comments:?}"
+    );
+    assert!(
+        comments.iter().any(|c| c.contains("Pushed a repair")),
+        "{comments:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_maintainers_retry_pushes_a_new_attempt_with_the_feedback() {
     let story = Story::rounding(&[CATEGORIZE, DRAFT, SHORTER]).await;
     story.label().await;

@@ -11,6 +11,12 @@ pub fn route(world: &mut World, req: &Request<'_>) -> Answer {
     let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     match (req.method.clone(), segs.as_slice()) {
         (Method::POST, ["app-manifests", code, "conversions"]) => convert_manifest(world, code),
+        // Where a job's log redirects to (GitHub: a short-lived blob storage address).
+        (Method::GET, ["_job-logs", owner, name, id]) => world
+            .repos
+            .get(&format!("{owner}/{name}"))
+            .and_then(|repo| repo.job_logs.get(&id.parse::<u64>().ok()?).cloned())
+            .map_or_else(Answer::not_found, Answer::text),
         (_, ["app", ..]) | (_, ["repos", _, _, "installation"]) if req.caller != Caller::App => {
             Answer::error(
                 StatusCode::UNAUTHORIZED,

@@ -455,6 +455,17 @@ impl FakeGithub {
         id
     }
 
+    /// The log of the GitHub Actions job behind check run `run` (for Actions, a check run's id
+    /// is its job's id).
+    pub fn job_log(&self, repo: &str, run: u64, log: &str) {
+        self.world()
+            .repos
+            .get_mut(repo)
+            .expect("the repository exists")
+            .job_logs
+            .insert(run, log.to_owned());
+    }
+
     /// A `check_run` `completed` delivery for a run the fake holds.
     pub fn check_run_delivery(&self, repo: &str, run: u64) -> Vec<u8> {
         let world = self.world();

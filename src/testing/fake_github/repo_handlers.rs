@@ -329,6 +329,12 @@ pub fn route(world: &mut World, req: &Request<'_>, full_name: &str, rest: &[&str
                 .collect();
             Answer::ok(Value::Array(commits))
         }
+        (Method::GET, ["actions", "jobs", id, "logs"]) => {
+            match number(id).filter(|id| repo.job_logs.contains_key(id)) {
+                Some(id) => Answer::redirect(format!("{base}/_job-logs/{full_name}/{id}")),
+                None => Answer::not_found(),
+            }
+        }
         (Method::GET, ["commits", sha]) => {
             let parents = repo
                 .git_dir

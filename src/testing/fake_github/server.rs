@@ -27,6 +27,10 @@ pub struct Answer {
     pub link_next: Option<String>,
     /// A `Retry-After` header, in seconds (search's rate limit).
     pub retry_after: Option<u64>,
+    /// A plain-text body instead of JSON (a job's log).
+    pub text: Option<String>,
+    /// A `302 Found` to this address (where GitHub sends a job's log from).
+    pub location: Option<String>,
 }
 
 impl Answer {
@@ -36,6 +40,22 @@ impl Answer {
             body: Some(body),
             link_next: None,
             retry_after: None,
+            text: None,
+            location: None,
+        }
+    }
+
+    pub fn text(text: String) -> Self {
+        Self {
+            text: Some(text),
+            ..Self::json(StatusCode::OK, Value::Null)
+        }
+    }
+
+    pub fn redirect(location: String) -> Self {
+        Self {
+            location: Some(location),
+            ..Self::json(StatusCode::FOUND, Value::Null)
         }
     }
 
@@ -297,6 +317,16 @@ fn finish(
     if let Some(next) = &answer.link_next {
         let link = format!("<{base}{path}?{next}>; rel=\"next\"");
         headers.insert("link", HeaderValue::from_str(&link).expect("ascii link"));
+    }
+    if let Some(location) = &answer.location {
+        headers.insert(
+            "location",
+            HeaderValue::from_str(location).expect("ascii location"),
+        );
+        return (answer.status, headers).into_response();
+    }
+    if let Some(text) = answer.text {
+        return (answer.status, headers, text).into_response();
     }
     let Some(body) = answer.body else {
         return (answer.status, headers).into_response();

@@ -117,6 +117,8 @@ pub struct FakeRepo {
     pub comments: BTreeMap<u64, FakeComment>,
     pub pulls: BTreeMap<u64, FakePull>,
     pub check_runs: Vec<FakeCheckRun>,
+    /// The logs of GitHub Actions jobs, by job (= check run) id.
+    pub job_logs: std::collections::HashMap<u64, String>,
     /// Check suites created on a push whose App has not created its runs yet: (suite id,
     /// head sha, app slug).
     pub queued_suites: Vec<(u64, String, String)>,
