@@ -225,12 +225,28 @@ pub fn markdown(scored: &Scored, config: &Config) -> String {
         out.push_str("Nothing to fix.\n");
     }
     out.push_str("\n## How solvability was computed\n\n");
-    match report.issues.first() {
-        Some(top) => {
-            let _ = writeln!(out, "For #{}, the highest priority:\n", top.number);
-            crate::triage::render::parts_table(&mut out, &top.solvability);
-        }
-        None => out.push_str("No issue to show.\n"),
+    // For the issues that look fixable (else the highest priority): what a fix would face.
+    let mut shown: Vec<&IssueJson> = report
+        .issues
+        .iter()
+        .filter(|i| i.fixability.fixable)
+        .collect();
+    if shown.is_empty() {
+        shown.extend(report.issues.first());
+    }
+    if shown.is_empty() {
+        out.push_str("No issue to show.\n");
+    }
+    for issue in shown {
+        let _ = writeln!(
+            out,
+            "#{} {} — S = {:.2}\n",
+            issue.number,
+            cell(&issue.title),
+            issue.terms.solvability
+        );
+        crate::triage::render::parts_table(&mut out, &issue.solvability);
+        out.push('\n');
     }
     out
 }
