@@ -274,3 +274,91 @@ pub async fn score_repository(
         at: now,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::model::{AccountKind, State, User};
+    use crate::github::ids::IssueNumber;
+
+    fn issue(title: &str, body: &str) -> Issue {
+        Issue {
+            number: IssueNumber(1),
+            title: title.to_owned(),
+            body: body.to_owned(),
+            state: State::Open,
+            locked: false,
+            labels: Vec::new(),
+            assignees: Vec::new(),
+            author: User {
+                id: crate::github::ids::UserId(7),
+                login: "reporter".to_owned(),
+                kind: AccountKind::User,
+            },
+            comments: 0,
+            reactions: 0,
+            created_at: 0,
+            updated_at: 0,
+            is_pull_request: false,
+        }
+    }
+
+    #[test]
+    fn a_local_checkout_gives_the_scope_the_localizer_expects() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let write = |path: &str, text: &str| {
+            let file = dir.path().join(path);
+            std::fs::create_dir_all(file.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(file, text).expect("written");
+        };
+        let cart = "def cart_total(items):\n    return sum(i.price for i in items)\n";
+        write("shop/cart.py", cart);
+        write("shop/_util.py", "def _round(x):\n    return x\n");
+        write("docs/index.md", "# Shop\n");
+        write(
+            "tests/test_cart.py",
+            "from shop.cart import cart_total\n\n\ndef test_empty():\n    assert cart_total([]) == 0\n",
+        );
+        let scope = scope_of(
+            dir.path(),
+            &issue(
+                "cart_total ignores the quantity",
+                "`cart_total` in shop/cart.py sums prices and forgets each item's quantity.",
+            ),
+        )
+        .expect("localized");
+        assert_eq!(scope.expected_files, Some(1.0), "{scope:?}");
+        assert_eq!(scope.code_bytes, Some(cart.len() as f64));
+        assert_eq!(
+            scope.public_api,
+            Some(true),
+            "cart_total is a public function"
+        );
+
+        let nothing = scope_of(dir.path(), &issue("zzzz qqqq", "")).expect("localized");
+        assert_eq!(nothing, Scope::default(), "no candidate: nothing measured");
+    }
+
+    #[test]
+    fn tests_in_the_tree_are_found_and_a_cut_listing_is_unknown() {
+        let file = |path: &str| crate::github::read_api::TreeFile {
+            path: path.to_owned(),
+            size: 10,
+        };
+        let with = Tree {
+            files: vec![file("src/lib.rs"), file("tests/it.rs")],
+            truncated: false,
+        };
+        assert_eq!(has_tests(&with), Some(true));
+        let without = Tree {
+            files: vec![file("src/lib.rs")],
+            truncated: false,
+        };
+        assert_eq!(has_tests(&without), Some(false));
+        let cut = Tree {
+            truncated: true,
+            ..without
+        };
+        assert_eq!(has_tests(&cut), None);
+    }
+}
