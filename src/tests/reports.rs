@@ -270,3 +270,28 @@ async fn the_anonymous_limit_is_named_with_its_reset_time() {
     let writes = app.github.writes();
     assert!(writes.is_empty(), "{writes:#?}");
 }
+
+#[tokio::test]
+async fn analyze_reads_a_repository_discovery_has_not_measured_live_and_read_only() {
+    let app = TestApp::start().await;
+    scene(&app);
+    assert!(
+        !crate::cli::analyze_repo::has_snapshot(&app.ctx.db, PUBLIC)
+            .await
+            .expect("read")
+    );
+    let text = crate::cli::analyze_repo::render_live(&app.ctx, &repo())
+        .await
+        .expect("analyzed");
+    assert!(
+        text.starts_with(
+            "pallets/widgets — read live (discovery has not measured it), as anonymous requests"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("default_branch_ci"), "{text}");
+    assert!(text.contains("FAILURE → 0.000 × weight 1"), "{text}");
+    assert!(text.contains("Tests: yes (3 files in the tree)."), "{text}");
+    let writes = app.github.writes();
+    assert!(writes.is_empty(), "{writes:#?}");
+}
