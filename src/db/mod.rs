@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod installations;
 pub mod jobs;
 pub mod redeliveries;
+pub mod reports;
 pub mod retention;
 pub mod triage;
 

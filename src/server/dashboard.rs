@@ -27,7 +27,15 @@ async fn read(state: &AppState) -> Result<Snapshot, Response> {
 /// `GET /dashboard` (behind `access::require_operator`)
 pub async fn page(State(state): State<AppState>) -> Response {
     match read(&state).await {
-        Ok(snapshot) => Html(render(&snapshot)).into_response(),
+        Ok(snapshot) => {
+            let candidates = dashboard::candidates_html(&state.ctx.db)
+                .await
+                .unwrap_or_else(|err| {
+                    tracing::error!("reading the candidates report failed: {err:#}");
+                    String::new()
+                });
+            Html(render(&snapshot, &candidates)).into_response()
+        }
         Err(response) => response,
     }
 }
@@ -73,9 +81,9 @@ fn table(out: &mut String, id: &str, title: &str, header: &[&str], rows: Vec<Vec
     out.push_str("</tbody></table></div></section>");
 }
 
-/// The page. Colours double as hooks for the browser test: the budget bar is `#2563eb`, table
-/// headers `#e5e7eb`.
-pub fn render(s: &Snapshot) -> String {
+/// The page, with `candidates` (the ranked candidates section) before its footer. Colours
+/// double as hooks for the browser test: the budget bar is `#2563eb`, table headers `#e5e7eb`.
+pub fn render(s: &Snapshot, candidates: &str) -> String {
     let b = &s.budget;
     let mut out = String::new();
     let _ = write!(
@@ -213,6 +221,7 @@ pub fn render(s: &Snapshot) -> String {
         &["Language", "Tokens", "Cost"],
         spend(&s.spend_by_language),
     );
+    out.push_str(candidates);
     out.push_str("<p><a href=\"/metrics\">/metrics</a> · <a href=\"/dashboard.json\">JSON</a></p></body></html>");
     out
 }

@@ -295,3 +295,87 @@ async fn analyze_reads_a_repository_discovery_has_not_measured_live_and_read_onl
     let writes = app.github.writes();
     assert!(writes.is_empty(), "{writes:#?}");
 }
+
+/// A discovery run's snapshot of `repo` with health `h` and impact `i`.
+async fn snapshot(app: &TestApp, run: i64, repo: &str, h: f64, i: f64) {
+    let mut tx = app.ctx.db.write().await.expect("a transaction");
+    crate::db::discovery::put_snapshot(
+        tx.conn(),
+        &crate::db::discovery::SnapshotRow {
+            run_id: run,
+            repo: repo.to_owned(),
+            language: "python".to_owned(),
+            health_inputs: "{}".to_owned(),
+            impact_inputs: "{}".to_owned(),
+            extra: "{}".to_owned(),
+            health: h,
+            impact: i,
+            redundancy: 0.0,
+            pagerank: None,
+            betweenness: None,
+            reach: None,
+            taken_at: 0,
+        },
+    )
+    .await
+    .expect("stored");
+    tx.commit().await.expect("committed");
+}
+
+#[tokio::test]
+async fn discovery_ends_with_ranked_candidates_the_dashboard_shows() {
+    let app = TestApp::start().await;
+    let (_, security, _) = scene(&app);
+    app.github.add_public_repo(
+        "tiny/left-pad",
+        &app.dir.path().join("remotes"),
+        &[("index.js", "module.exports = x => x;\n")],
+    );
+    let run = {
+        let mut tx = app.ctx.db.write().await.expect("a transaction");
+        let run =
+            crate::db::discovery::start_run(tx.conn(), None, "manual", "[\"python\"]", 1_000, 0)
+                .await
+                .expect("started")
+                .expect("a run");
+        tx.commit().await.expect("committed");
+        run
+    };
+    snapshot(&app, run, "tiny/left-pad", 0.3, 0.1).await;
+    snapshot(&app, run, PUBLIC, 0.6, 0.8).await;
+
+    let github = app.ctx.github().expect("a client");
+    let auth = crate::cli::discovery_auth(&github).await.expect("auth");
+    let report = crate::discovery::candidates::build_and_store(
+        &app.ctx.db,
+        &app.ctx.config(),
+        &github,
+        auth,
+        run,
+    )
+    .await
+    .expect("built");
+    let order: Vec<&str> = report.repos.iter().map(|r| r.repo.as_str()).collect();
+    assert_eq!(order, [PUBLIC, "tiny/left-pad"], "by wH·H + wI·I − wR·R");
+    let top = &report.repos[0];
+    assert_eq!(top.issues.len(), 3, "{top:?}");
+    assert_eq!(
+        top.issues[0].number,
+        i64::try_from(security).expect("small")
+    );
+    assert!(top.issues.iter().any(|i| i.fixable), "{top:?}");
+    assert!(report.repos[1].issues.is_empty() && report.repos[1].note.is_none());
+
+    // The dashboard shows it.
+    let page = app.get("/dashboard").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Where GlobalLM would help most")
+            && page.body.contains("pallets/widgets")
+            && page.body.contains("Path traversal in the widget loader"),
+        "{}",
+        page.body
+    );
+    let writes = app.github.writes();
+    assert!(writes.is_empty(), "{writes:#?}");
+}

@@ -68,13 +68,14 @@ impl FakeGithub {
         });
     }
 
-    /// Every request that was not a read (`GET`/`HEAD`): what a repository that has not
-    /// installed GlobalLM must never see.
+    /// Every request to a repository (`/repos/…`) that was not a read (`GET`/`HEAD`): what a
+    /// repository that has not installed GlobalLM must never see. (The App minting its own
+    /// installation token, or a GraphQL query, is not a write to a repository.)
     pub fn writes(&self) -> Vec<Call> {
         self.world()
             .calls
             .iter()
-            .filter(|c| c.method != "GET" && c.method != "HEAD")
+            .filter(|c| c.method != "GET" && c.method != "HEAD" && c.path.starts_with("/repos/"))
             .cloned()
             .collect()
     }
