@@ -146,6 +146,11 @@ pub fn explanation(breakdown: &Breakdown<'_>, config: &ScoringConfig) -> String 
     );
     let _ = writeln!(
         out,
+        "- **Solvability** comes from the complexity, {}/10: {}; with every term below.",
+        c.complexity, c.complexity_reason
+    );
+    let _ = writeln!(
+        out,
         "- **Health** and **impact** come from {} signals of the repository{}.",
         breakdown.repo_source,
         if breakdown.repo_source == "live" {
@@ -155,11 +160,7 @@ pub fn explanation(breakdown: &Breakdown<'_>, config: &ScoringConfig) -> String 
         }
     );
     let _ = writeln!(out, "- {}", source_line(c));
-    let _ = writeln!(
-        out,
-        "\n**Solvability {:.2}**: {}.\n",
-        p.terms.solvability, c.complexity_reason
-    );
+    let _ = writeln!(out, "\n**Solvability {:.2}**\n", p.terms.solvability);
     parts_table(
         &mut out,
         &scoring::solvability_parts(breakdown.solvability, config),
@@ -316,10 +317,11 @@ mod tests {
         | **Priority** | | | **0.581** |
 
         - **Urgency** mixes the category (bug × 5) with the age (3 days, saturating at 365) and the engagement (5 comments and reactions, saturating at 50).
+        - **Solvability** comes from the complexity, 3/10: a bug fix; pinned to one file and line; with every term below.
         - **Health** and **impact** come from live signals of the repository (its age, last push and stars, and its tree, CI and issues when a report measured them) until the nightly discovery measures it.
         - Categorized by the offline classifier (confidence 0.81). Complexity 3: a bug fix; pinned to one file and line. Area: `widgets`.
 
-        **Solvability 0.78**: a bug fix; pinned to one file and line.
+        **Solvability 0.78**
 
         | signal | measured | value | weight |
         |---|---|---:|---:|
