@@ -8,9 +8,7 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::event::model::{Issue, Repository};
 use crate::github::ids::RepoName;
-use crate::github::read_api::Tree;
 use crate::solution::localize::{self, IssueText, Limits};
-use crate::solution::paths;
 use crate::time::Millis;
 use crate::triage::category::Category;
 use crate::triage::rank::Ranked;
@@ -18,7 +16,6 @@ use crate::triage::signals::{self, LiveFacts, RepoScores, Scope};
 use crate::triage::{self, Assessment, Measured};
 use std::path::Path;
 
-const DAY_MS: Millis = 86_400_000;
 /// Files the localizer ranks for an issue's scope.
 const SCOPE_CANDIDATES: usize = 5;
 /// A candidate within this share of the best one's score is a file the fix likely touches.
@@ -74,50 +71,15 @@ pub struct Scored {
     pub at: Millis,
 }
 
-/// Whether the repository's tree holds tests: `None` when the listing was cut short before
-/// one was seen.
-pub fn has_tests(tree: &Tree) -> Option<bool> {
-    if tree.files.iter().any(|f| paths::is_test_path(&f.path)) {
-        Some(true)
-    } else if tree.truncated {
-        None
-    } else {
-        Some(false)
-    }
-}
-
-/// Measures the repository's tree, CI and resolution rate (90 days).
+/// Measures the repository's tree, CI and resolution rate (90 days), a rate limit explained.
 pub async fn measure(
     access: &RepoAccess,
     repository: &Repository,
     now: Millis,
 ) -> anyhow::Result<(LiveFacts, Option<usize>)> {
-    let (client, auth, name) = (&access.client, access.auth(), &repository.name);
-    let branch = &repository.default_branch;
-    // An empty repository has no tree: nothing to say about its tests.
-    let tree = match client.tree(auth, name, branch).await {
-        Ok(tree) => Some(tree),
-        Err(crate::github::GithubError::NotFound(_)) => None,
-        Err(err) => return Err(access.explain(err, &format!("reading the tree of {name}"))),
-    };
-    let ci_state = client
-        .branch_ci_state(auth, name, branch)
+    signals::measure(&access.client, access.auth(), repository, now)
         .await
-        .map_err(|err| {
-            access.explain(err, &format!("reading the CI state of {name}'s {branch}"))
-        })?;
-    let issue_resolution_rate = client
-        .resolution_rate(auth, name, now - 90 * DAY_MS)
-        .await
-        .map_err(|err| access.explain(err, &format!("reading the recent issues of {name}")))?;
-    Ok((
-        LiveFacts {
-            has_tests: tree.as_ref().and_then(has_tests),
-            ci_state,
-            issue_resolution_rate,
-        },
-        tree.map(|t| t.files.len()),
-    ))
+        .map_err(|err| access.explain(err, &format!("measuring {}", repository.name)))
 }
 
 /// What the localizer expects a fix of `issue` to touch in the checkout: the files within
@@ -337,28 +299,5 @@ mod tests {
 
         let nothing = scope_of(dir.path(), &issue("zzzz qqqq", "")).expect("localized");
         assert_eq!(nothing, Scope::default(), "no candidate: nothing measured");
-    }
-
-    #[test]
-    fn tests_in_the_tree_are_found_and_a_cut_listing_is_unknown() {
-        let file = |path: &str| crate::github::read_api::TreeFile {
-            path: path.to_owned(),
-            size: 10,
-        };
-        let with = Tree {
-            files: vec![file("src/lib.rs"), file("tests/it.rs")],
-            truncated: false,
-        };
-        assert_eq!(has_tests(&with), Some(true));
-        let without = Tree {
-            files: vec![file("src/lib.rs")],
-            truncated: false,
-        };
-        assert_eq!(has_tests(&without), Some(false));
-        let cut = Tree {
-            truncated: true,
-            ..without
-        };
-        assert_eq!(has_tests(&cut), None);
     }
 }

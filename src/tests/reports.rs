@@ -379,3 +379,57 @@ async fn discovery_ends_with_ranked_candidates_the_dashboard_shows() {
     let writes = app.github.writes();
     assert!(writes.is_empty(), "{writes:#?}");
 }
+
+#[tokio::test]
+async fn explain_on_an_installed_repository_shows_its_tests_and_ci_with_their_weights() {
+    const INSTALLED: &str = "acme/shop";
+    let app = TestApp::start().await;
+    app.github.add_git_repo(
+        INSTALLED,
+        INSTALLATION,
+        &app.dir.path().join("remotes"),
+        FILES,
+    );
+    app.github.conclude_on_main(INSTALLED, "tests", "success");
+    let number = app.github.add_issue(
+        INSTALLED,
+        "cache_size ignores the configured value",
+        "`cache_size({'cache_size': 10})` returns 128.",
+        "reporter",
+    );
+    app.deliver(
+        "issues",
+        &app.github
+            .issue_delivery("opened", INSTALLED, number, "reporter"),
+    )
+    .await;
+    app.drain().await;
+    let id = app
+        .github
+        .add_comment(INSTALLED, number, "drive-by", "/globallm explain");
+    app.deliver(
+        "issue_comment",
+        &app.github.comment_delivery("created", INSTALLED, id, None),
+    )
+    .await;
+    app.drain().await;
+    let reply = app
+        .github
+        .comments(INSTALLED, number)
+        .into_iter()
+        .filter(|c| c.author_is_bot)
+        .map(|c| c.body)
+        .find(|b| b.starts_with("> /globallm explain"))
+        .expect("an explain reply");
+    assert!(reply.contains("| tests | yes | 1.00 | 0.3 |"), "{reply}");
+    assert!(
+        reply.contains("| default_branch_ci | SUCCESS | 1.00 | 1 |"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains(
+            "Not measured (left out of the mean): code_size, expected_files, breaking_risk."
+        ),
+        "the localizer's terms need a checkout: {reply}"
+    );
+}

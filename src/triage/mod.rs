@@ -94,7 +94,24 @@ pub async fn triage_issue(
             "a pull request already addresses the issue".to_owned(),
         ));
     }
-    let assessment = assess(ctx, repo, &issue, ctx.clock.now_ms()).await?;
+    let now = ctx.clock.now_ms();
+    // Tests, CI and resolution, measured at most once a day per repository.
+    let facts = if signals::needs_measuring(ctx.db.pool(), &repo.name.to_string(), now).await? {
+        match signals::measure(&github, crate::github::Auth::Installation(inst), repo, now).await {
+            Ok((facts, _)) => Some(facts),
+            Err(err) => {
+                tracing::warn!(repo = %repo.name, "measuring the repository's tests and CI failed; scoring without them: {err}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let measured = Measured {
+        facts: facts.as_ref(),
+        scope: None,
+    };
+    let assessment = assess_measured(ctx, repo, &issue, now, measured).await?;
     let published = publish(ctx, &github, inst, repo, &issue, &assessment, &repo_config).await?;
     tracing::info!(
         issue = issue.number.0,

@@ -7,7 +7,10 @@
 use crate::config::ScoringConfig;
 use crate::db::triage::{self as db, RepoSignals};
 use crate::event::model::Repository;
+use crate::github::read_api::Tree;
+use crate::github::{Auth, GithubClient, GithubError};
 use crate::scoring::{self, HealthInputs, ImpactInputs};
+use crate::solution::paths;
 use crate::time::Millis;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
@@ -16,6 +19,8 @@ use sqlx::SqlitePool;
 /// Live signals are fetched again after this long.
 pub const LIVE_TTL_MS: Millis = 24 * 60 * 60 * 1000;
 const DAY_MS: f64 = 86_400_000.0;
+/// The window of the issue resolution rate: 90 days, as discovery measures it.
+const RESOLUTION_WINDOW_MS: Millis = 90 * 86_400_000;
 const MONTH_DAYS: f64 = 30.44;
 
 /// A repository's score terms and what they came from.
@@ -90,6 +95,57 @@ pub fn ecosystem(github_language: &str) -> String {
     }
 }
 
+/// Whether the repository's tree holds tests: `None` when the listing was cut short before
+/// one was seen.
+pub fn has_tests(tree: &Tree) -> Option<bool> {
+    if tree.files.iter().any(|f| paths::is_test_path(&f.path)) {
+        Some(true)
+    } else if tree.truncated {
+        None
+    } else {
+        Some(false)
+    }
+}
+
+/// Measures a repository as `auth`: its tree (tests), its default branch's CI state and its
+/// issue resolution rate over 90 days; also how many files the tree has. Only reads.
+pub async fn measure(
+    client: &GithubClient,
+    auth: Auth,
+    repository: &Repository,
+    now: Millis,
+) -> Result<(LiveFacts, Option<usize>), GithubError> {
+    let (name, branch) = (&repository.name, &repository.default_branch);
+    // An empty repository has no tree: nothing to say about its tests.
+    let tree = match client.tree(auth, name, branch).await {
+        Ok(tree) => Some(tree),
+        Err(GithubError::NotFound(_)) => None,
+        Err(err) => return Err(err),
+    };
+    let ci_state = client.branch_ci_state(auth, name, branch).await?;
+    let issue_resolution_rate = client
+        .resolution_rate(auth, name, now - RESOLUTION_WINDOW_MS)
+        .await?;
+    Ok((
+        LiveFacts {
+            has_tests: tree.as_ref().and_then(has_tests),
+            ci_state,
+            issue_resolution_rate,
+        },
+        tree.map(|t| t.files.len()),
+    ))
+}
+
+/// Whether triage should measure the repository again: nothing stored, stored live signals
+/// older than [`LIVE_TTL_MS`], or discovery's without the tests the tree tells.
+pub async fn needs_measuring(pool: &SqlitePool, repo: &str, now: Millis) -> anyhow::Result<bool> {
+    Ok(match db::get_signals(pool, repo).await? {
+        None => true,
+        Some(stored) if stored.source == "discovery" => stored.has_tests.is_none(),
+        Some(stored) => now - stored.fetched_at >= LIVE_TTL_MS,
+    })
+}
+
 /// The live signals a repository's description gives.
 pub fn live_inputs(repo: &Repository, now: Millis) -> (HealthInputs, ImpactInputs) {
     let months_since =
@@ -124,9 +180,21 @@ pub async fn repo_scores(
         && stored.source == "discovery"
     {
         let mut scores = RepoScores::from_stored(stored, config)?;
-        // Discovery measures CI and resolution; the tree is only seen live.
-        if scores.has_tests.is_none() {
-            scores.has_tests = facts.and_then(|f| f.has_tests);
+        // Discovery measures CI and resolution; the tree is only seen live, and kept.
+        if let Some(tests) = facts.and_then(|f| f.has_tests)
+            && scores.has_tests != Some(tests)
+        {
+            scores.has_tests = Some(tests);
+            let mut tx = db_writer.write().await?;
+            db::put_signals(
+                tx.conn(),
+                &RepoSignals {
+                    has_tests: Some(tests),
+                    ..stored.clone()
+                },
+            )
+            .await?;
+            tx.commit().await?;
         }
         return Ok(scores);
     }
@@ -167,4 +235,32 @@ pub async fn repo_scores(
     db::put_signals(tx.conn(), &stored).await?;
     tx.commit().await?;
     RepoScores::from_stored(&stored, config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tests_in_the_tree_are_found_and_a_cut_listing_is_unknown() {
+        let file = |path: &str| crate::github::read_api::TreeFile {
+            path: path.to_owned(),
+            size: 10,
+        };
+        let with = Tree {
+            files: vec![file("src/lib.rs"), file("tests/it.rs")],
+            truncated: false,
+        };
+        assert_eq!(has_tests(&with), Some(true));
+        let without = Tree {
+            files: vec![file("src/lib.rs")],
+            truncated: false,
+        };
+        assert_eq!(has_tests(&without), Some(false));
+        let cut = Tree {
+            truncated: true,
+            ..without
+        };
+        assert_eq!(has_tests(&cut), None);
+    }
 }
