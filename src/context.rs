@@ -69,6 +69,16 @@ impl GithubIdentity {
     }
 
     fn build(&self, clock: Arc<dyn Clock>) -> Result<GithubClient, GithubError> {
+        let settings = self.settings();
+        let app = self
+            .app
+            .as_ref()
+            .map(|(id, pem)| AppAuth::new(AppId(*id), pem.as_bytes()))
+            .transpose()?;
+        GithubClient::new(settings, app, clock)
+    }
+
+    fn settings(&self) -> Settings {
         let mut settings = Settings::new(&self.api_url);
         settings.max_retries = self.max_retries;
         settings.retry_base = Duration::from_millis(self.retry_base_ms);
@@ -77,14 +87,13 @@ impl GithubIdentity {
         settings.write_interval = Duration::from_millis(self.write_interval_ms);
         settings.max_response_bytes =
             usize::try_from(self.max_response_bytes).unwrap_or(usize::MAX);
-        let app = self
-            .app
-            .as_ref()
-            .map(|(id, pem)| AppAuth::new(AppId(*id), pem.as_bytes()))
-            .transpose()?;
-        GithubClient::new(settings, app, clock)
+        settings
     }
 }
+
+/// The longest a read-only client waits for a rate limit: past it, the command stops and
+/// says when the limit resets (an anonymous hour is long to wait in a terminal).
+const READ_ONLY_MAX_WAIT: Duration = Duration::from_secs(60);
 
 impl Context {
     /// A context over `db`, reading the configuration from `config`, on the system clock.
@@ -187,6 +196,23 @@ impl Context {
         github.ensure_label(inst, repo, label).await?;
         self.known_labels.lock().expect("labels lock").insert(key);
         Ok(())
+    }
+
+    /// A GitHub client for repositories that have not installed the App: it holds no App
+    /// credentials, so it can act only as the operator's read-only token
+    /// (`GLOBALLM_GITHUB_TOKEN`, refused every write by the client) or as nobody.
+    pub fn read_only_github(&self) -> Result<Arc<GithubClient>, GithubError> {
+        let config = self.config();
+        let mut settings = GithubIdentity::of(&config).settings();
+        settings.max_rate_limit_wait = settings.max_rate_limit_wait.min(READ_ONLY_MAX_WAIT);
+        let token = config
+            .secrets
+            .github_token
+            .as_ref()
+            .map(|t| t.value().clone());
+        Ok(Arc::new(
+            GithubClient::new(settings, None, self.clock.clone())?.with_read_token(token),
+        ))
     }
 
     /// The GitHub client for the current configuration, built again when the App's

@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod llm;
 pub mod monitoring;
 pub mod private_fs;
+pub mod report;
 pub mod scoring;
 pub mod server;
 pub mod solution;

@@ -42,6 +42,8 @@ fn the_criticality_preset_reproduces_all_published_vectors() {
             issue_comment_frequency: get("legacy.issue_comment_frequency"),
             github_mention_count: get("legacy.github_mention_count"),
             dependent_count: get("depsdev.dependent_count"),
+            ci_state: None,
+            issue_resolution_rate: None,
             archived: false,
         };
         let expected = get("default_score").expect("a score");
@@ -70,13 +72,15 @@ fn the_criticality_preset_on_our_own_vectors() {
         issue_comment_frequency: Some(2.5),
         github_mention_count: Some(1_200.0),
         dependent_count: None,
+        ci_state: None,
+        issue_resolution_rate: None,
         archived: false,
     };
     let signals = HealthSignals::default();
     assert!((health(&inputs, &signals) - 0.62235).abs() < 5e-6);
     let with_dependents = HealthInputs {
         dependent_count: Some(25_000.0),
-        ..inputs
+        ..inputs.clone()
     };
     assert!((health(&with_dependents, &signals) - 0.67954).abs() < 5e-6);
 }

@@ -17,8 +17,8 @@ const EXACT_BETWEENNESS_LIMIT: f64 = 5e10;
 #[derive(Debug, clap::Args)]
 #[command(group = clap::ArgGroup::new("subject").required(true).args(["graph", "repo"]))]
 pub struct AnalyzeArgs {
-    /// A repository discovery has measured (owner/name): health with every signal, impact,
-    /// trend, top issues
+    /// A repository (owner/name): what discovery measured (health with every signal, impact,
+    /// trend, top issues), else a live read-only look
     #[arg(long, value_name = "OWNER/NAME")]
     repo: Option<String>,
     /// An edge list: one `dependent<TAB>dependency` pair per line (node ids are strings;
@@ -61,10 +61,13 @@ enum ReachArg {
 pub async fn run(sources: &crate::config::Sources, args: &AnalyzeArgs) -> anyhow::Result<()> {
     if let Some(repo) = &args.repo {
         let ctx = super::context(sources).await?;
-        print!(
-            "{}",
+        let text = if super::analyze_repo::has_snapshot(&ctx.db, repo).await? {
             super::analyze_repo::render(&ctx.db, &ctx.config(), repo).await?
-        );
+        } else {
+            let name: crate::github::ids::RepoName = repo.parse().map_err(anyhow::Error::msg)?;
+            super::analyze_repo::render_live(&ctx, &name).await?
+        };
+        print!("{text}");
         return Ok(());
     }
     let Some(path) = &args.graph else {

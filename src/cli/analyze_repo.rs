@@ -1,7 +1,8 @@
 //! `globallm analyze --repo owner/name`: what discovery knows of a repository — its health
 //! score with every signal (raw value, normalized, weight), its impact (dependents, downstream
 //! reach, PageRank and betweenness percentiles in its ecosystem), the trend since the previous
-//! snapshot, its redundancy cluster, and its top triaged issues.
+//! snapshot, its redundancy cluster, and its top triaged issues. A repository discovery has
+//! not measured is read live instead ([`render_live`]), installed or not (read-only then).
 
 use crate::config::{Config, Signal};
 use crate::db::Db;
@@ -37,6 +38,99 @@ fn delta(now: f64, before: Option<f64>) -> String {
         Some(b) => format!(" ({:+.3} since the previous run)", now - b),
         None => String::new(),
     }
+}
+
+/// Whether discovery has measured `repo`.
+pub async fn has_snapshot(db: &Db, repo: &str) -> anyhow::Result<bool> {
+    Ok(!store::snapshots_of(db.pool(), &repo.to_lowercase(), 1)
+        .await?
+        .is_empty())
+}
+
+fn parts_lines(out: &mut String, parts: &[scoring::Part]) {
+    for part in parts {
+        match part.value {
+            Some(value) => {
+                let _ = writeln!(
+                    out,
+                    "    {:<24} {:>28} → {value:.3} × weight {}",
+                    part.name,
+                    part.measured.as_deref().unwrap_or(""),
+                    part.weight
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "    {:<24} {:>28}   (left out of the mean)",
+                    part.name, "not measured"
+                );
+            }
+        }
+    }
+}
+
+/// What a live read of `repo` says (no discovery snapshot yet): health and impact with every
+/// signal, its tests and CI. Read as its installation, else read-only.
+pub async fn render_live(
+    ctx: &crate::context::Context,
+    repo: &crate::github::ids::RepoName,
+) -> anyhow::Result<String> {
+    use crate::report::{access, fetch};
+    let access = access::resolve(ctx, repo).await?;
+    if let Some(note) = access.anonymous_note() {
+        eprintln!("{note}");
+    }
+    let repository = access
+        .client
+        .repo_as(access.auth(), repo)
+        .await
+        .map_err(|err| access.explain(err, &format!("reading {repo}")))?;
+    let now = ctx.clock.now_ms();
+    let (facts, tree_files) = fetch::measure(&access, &repository, now).await?;
+    let config = ctx.config();
+    let scores = crate::triage::signals::repo_scores(
+        ctx.db.pool(),
+        &ctx.db,
+        &repository,
+        &config.scoring,
+        now,
+        Some(&facts),
+    )
+    .await?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{repo} — read live (discovery has not measured it), as {}\n",
+        access.describe()
+    );
+    let _ = writeln!(out, "Health {:.3}", scores.health);
+    parts_lines(
+        &mut out,
+        &scoring::health_parts(&scores.health_inputs, &config.scoring.health),
+    );
+    let _ = writeln!(out, "\nImpact {:.3}", scores.impact);
+    parts_lines(
+        &mut out,
+        &scoring::impact_parts(&scores.impact_inputs, &config.scoring),
+    );
+    let _ = writeln!(
+        out,
+        "\nTests: {}{}.",
+        match facts.has_tests {
+            Some(true) => "yes",
+            Some(false) => "none found",
+            None => "unknown",
+        },
+        tree_files
+            .map(|n| format!(" ({n} files in the tree)"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
+        "Issues: `globallm report --repo {repo}` ranks them with every term."
+    );
+    Ok(out)
 }
 
 /// The report for `repo`.

@@ -13,6 +13,7 @@ mod jobs_cmd;
 mod localize_cmd;
 mod redundancy_cmd;
 mod replay;
+pub mod report_cmd;
 pub mod serve;
 mod status_cmd;
 pub mod triage_cmd;
@@ -69,6 +70,9 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Fetch, categorize, score and rank a repository's open issues
     Issues(triage_cmd::IssuesArgs),
+    /// Report on any public repository: health, impact, ranked issues, which look fixable
+    /// (read-only when the App is not installed there)
+    Report(report_cmd::ReportArgs),
     /// Rank the stored issues of every repository (or one language) by priority
     Prioritize(triage_cmd::PrioritizeArgs),
     /// What GlobalLM spends and achieves: budget, repositories, queue, recent events
@@ -155,6 +159,10 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Issues(args) => {
             init_logging(&quiet_logging(&sources), None);
             triage_cmd::issues(&sources, &args).await
+        }
+        Command::Report(args) => {
+            init_logging(&quiet_logging(&sources), None);
+            report_cmd::run(&sources, &args).await
         }
         Command::Prioritize(args) => {
             init_logging(&quiet_logging(&sources), None);

@@ -1,5 +1,6 @@
 //! `globallm issues --repo owner/name` (fetch, categorize, score and rank a repository's open
-//! issues) and `globallm prioritize` (rank stored issues across repositories).
+//! issues — any public repository: read-only when the App is not installed there) and
+//! `globallm prioritize` (rank stored issues across repositories).
 
 use crate::config::{Language, Sources};
 use crate::github::ids::RepoName;
@@ -18,6 +19,10 @@ pub struct IssuesArgs {
     /// Print JSON
     #[arg(long)]
     json: bool,
+    /// A local checkout of the repository: the localizer then measures each issue's scope
+    /// (files, code size, public symbols) for solvability
+    #[arg(long, value_name = "DIR")]
+    checkout: Option<std::path::PathBuf>,
 }
 
 /// `globallm prioritize …`
@@ -34,7 +39,8 @@ pub struct PrioritizeArgs {
     json: bool,
 }
 
-fn progress(len: u64, message: &'static str) -> indicatif::ProgressBar {
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+pub(super) fn progress(len: u64, message: &'static str) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
@@ -51,14 +57,22 @@ fn progress(len: u64, message: &'static str) -> indicatif::ProgressBar {
 /// Runs `issues`.
 pub async fn issues(sources: &Sources, args: &IssuesArgs) -> anyhow::Result<()> {
     let ctx = super::context(sources).await?;
-    let bar = progress(args.max_issues as u64, "triaging");
-    let ranked = rank::rank_repository(&ctx, &args.repo, args.max_issues, |done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    })
+    let scored = super::report_cmd::read_and_score(
+        &ctx,
+        &args.repo,
+        args.max_issues,
+        args.checkout.as_deref(),
+    )
     .await?;
-    bar.finish_and_clear();
+    let ranked: Vec<rank::Ranked> = scored.issues.iter().map(|i| i.ranked.clone()).collect();
     print!("{}", render_ranking(&ranked, args.json, false)?);
+    if !args.json {
+        let w = &ctx.config().scoring.weights;
+        println!(
+            "Priority = {}·H + {}·I + {}·S + {}·U − {}·R (health, impact, solvability, urgency, redundancy); `globallm report --repo {}` shows every signal.",
+            w.health, w.impact, w.solvability, w.urgency, w.redundancy, args.repo
+        );
+    }
     Ok(())
 }
 
@@ -127,6 +141,11 @@ pub fn render_ranking(
         "category",
         "complexity",
         "age (days)",
+        "H",
+        "I",
+        "S",
+        "U",
+        "R",
     ];
     if with_repo {
         header.push("repository");
@@ -147,6 +166,10 @@ pub fn render_ranking(
             r.complexity.to_string(),
             format!("{:.0}", r.age_days),
         ];
+        let t = r.priority.terms;
+        row.extend(
+            [t.health, t.impact, t.solvability, t.urgency, t.redundancy].map(|v| format!("{v:.2}")),
+        );
         if with_repo {
             row.push(r.repo.clone());
         }

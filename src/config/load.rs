@@ -31,6 +31,7 @@ const ENV_NOT_KEYS: &[&str] = &[
     ENV_DASHBOARD_TOKEN,
     ENV_METRICS_TOKEN,
     ENV_LIBRARIES_IO_API_KEY,
+    ENV_GITHUB_TOKEN,
 ];
 
 /// The webhook secret.
@@ -43,6 +44,9 @@ pub const ENV_GITHUB_PRIVATE_KEY: &str = "GLOBALLM_GITHUB_PRIVATE_KEY";
 pub const ENV_DASHBOARD_TOKEN: &str = "GLOBALLM_DASHBOARD_TOKEN";
 /// The bearer token Prometheus sends to `/metrics`.
 pub const ENV_METRICS_TOKEN: &str = "GLOBALLM_METRICS_TOKEN";
+
+/// A read-only GitHub token for reports on repositories that have not installed the App.
+pub const ENV_GITHUB_TOKEN: &str = "GLOBALLM_GITHUB_TOKEN";
 
 /// The libraries.io API key.
 pub const ENV_LIBRARIES_IO_API_KEY: &str = "GLOBALLM_LIBRARIES_IO_API_KEY";
@@ -413,6 +417,7 @@ impl Sources {
             llm_fallback_api_key: self
                 .env_secret(config.llm.fallback().and_then(|f| f.api_key_env).as_deref()),
             libraries_io_api_key: self.env_secret(Some(ENV_LIBRARIES_IO_API_KEY)),
+            github_token: self.env_secret(Some(ENV_GITHUB_TOKEN)),
         })
     }
 

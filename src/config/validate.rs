@@ -212,6 +212,26 @@ fn validate_scoring(config: &Config) -> Result<(), Invalid> {
             "scoring.solvability.tests",
             config.scoring.solvability.tests,
         ),
+        (
+            "scoring.solvability.code_size",
+            config.scoring.solvability.code_size,
+        ),
+        (
+            "scoring.solvability.files",
+            config.scoring.solvability.files,
+        ),
+        (
+            "scoring.solvability.breaking",
+            config.scoring.solvability.breaking,
+        ),
+        (
+            "scoring.health.default_branch_ci",
+            config.scoring.health.default_branch_ci,
+        ),
+        (
+            "scoring.health.issue_resolution_rate",
+            config.scoring.health.issue_resolution_rate,
+        ),
         ("scoring.impact.stars", config.scoring.impact.stars),
         (
             "scoring.impact.dependents",
@@ -252,6 +272,14 @@ fn validate_scoring(config: &Config) -> Result<(), Invalid> {
         (
             "scoring.impact.reach_threshold",
             config.scoring.impact.reach_threshold,
+        ),
+        (
+            "scoring.solvability.code_size_threshold_bytes",
+            config.scoring.solvability.code_size_threshold_bytes,
+        ),
+        (
+            "scoring.solvability.files_threshold",
+            config.scoring.solvability.files_threshold,
         ),
     ] {
         if !threshold.is_finite() || threshold <= 0.0 {

@@ -12,6 +12,7 @@ pub mod installations;
 pub mod jobs;
 pub mod outcomes;
 pub mod redeliveries;
+pub mod reports;
 pub mod retention;
 pub mod triage;
 

@@ -96,6 +96,8 @@ pub struct TriagedIssue {
     pub redundancy: f64,
     /// Whether the repository has tests, when known.
     pub has_tests: Option<bool>,
+    /// The solvability inputs when it was triaged (`scoring::SolvabilityInputs`, JSON).
+    pub solvability: Option<String>,
     /// The priority when it was triaged.
     pub priority: f64,
     /// Its level then.
@@ -110,7 +112,7 @@ pub struct TriagedIssue {
 
 const COLUMNS: &str = "repo, number, title, state, language, category, complexity, complexity_note, area, \
                        confidence, categorized_by, opened_at, engagement, health, impact, redundancy, \
-                       has_tests, priority, level, comment_id, comment_body, triaged_at";
+                       has_tests, solvability, priority, level, comment_id, comment_body, triaged_at";
 
 /// One triaged issue.
 pub async fn get(pool: &SqlitePool, repo: &str, number: i64) -> sqlx::Result<Option<TriagedIssue>> {
@@ -128,7 +130,7 @@ pub async fn get(pool: &SqlitePool, repo: &str, number: i64) -> sqlx::Result<Opt
 pub async fn put(conn: &mut SqliteConnection, issue: &TriagedIssue) -> sqlx::Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO triaged_issues ({COLUMNS})
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (repo, number) DO UPDATE SET
              title = excluded.title, state = excluded.state, language = excluded.language,
              category = excluded.category, complexity = excluded.complexity,
@@ -136,7 +138,8 @@ pub async fn put(conn: &mut SqliteConnection, issue: &TriagedIssue) -> sqlx::Res
              confidence = excluded.confidence, categorized_by = excluded.categorized_by,
              opened_at = excluded.opened_at, engagement = excluded.engagement,
              health = excluded.health, impact = excluded.impact, redundancy = excluded.redundancy,
-             has_tests = excluded.has_tests, priority = excluded.priority, level = excluded.level,
+             has_tests = excluded.has_tests, solvability = excluded.solvability,
+             priority = excluded.priority, level = excluded.level,
              comment_id = coalesce(excluded.comment_id, triaged_issues.comment_id),
              comment_body = coalesce(excluded.comment_body, triaged_issues.comment_body),
              triaged_at = excluded.triaged_at"
@@ -158,6 +161,7 @@ pub async fn put(conn: &mut SqliteConnection, issue: &TriagedIssue) -> sqlx::Res
     .bind(issue.impact)
     .bind(issue.redundancy)
     .bind(issue.has_tests)
+    .bind(&issue.solvability)
     .bind(issue.priority)
     .bind(&issue.level)
     .bind(issue.comment_id)
@@ -263,6 +267,8 @@ pub struct RankInput {
     pub redundancy: f64,
     /// Whether the repository has tests.
     pub has_tests: Option<bool>,
+    /// The solvability inputs (`scoring::SolvabilityInputs`, JSON), when stored.
+    pub solvability: Option<String>,
 }
 
 /// Open triaged issues, optionally of one language: the input of `prioritize`, which
@@ -274,7 +280,7 @@ pub async fn for_each_open(
     mut visit: impl FnMut(RankInput),
 ) -> sqlx::Result<u64> {
     use futures_util::TryStreamExt as _;
-    const RANK_COLUMNS: &str = "repo, number, title, category, complexity, opened_at, engagement, health, impact, redundancy, has_tests";
+    const RANK_COLUMNS: &str = "repo, number, title, category, complexity, opened_at, engagement, health, impact, redundancy, has_tests, solvability";
     let sql = match language {
         Some(_) => format!(
             "SELECT {RANK_COLUMNS} FROM triaged_issues WHERE state = 'open' AND language = ?"

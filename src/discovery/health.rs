@@ -11,7 +11,8 @@
 //! and `acme` are one); releases in the last year (of the newest 30); issues
 //! updated and closed in the last 90 days (`filterBy.since`, which is *updated* since — a
 //! closed issue was updated when it was closed); comments per issue over the newest 30 issues
-//! updated in 90 days; the default branch's CI rollup state; dependents from the registries.
+//! updated in 90 days; the default branch's CI rollup state and the issue resolution rate
+//! (closed / updated), both part of health; dependents from the registries.
 //! The GitHub mention count is not measured (a missing signal leaves both sums of the weighted
 //! mean).
 
@@ -100,7 +101,7 @@ pub fn batch_query(repos: &[String], now: Millis) -> (String, Value) {
     (query, Value::Object(variables))
 }
 
-/// Signals measured but not in the health score's weighted mean.
+/// Signals measured beside the health inputs (CI and resolution are in both, for `analyze`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExtraSignals {
     /// The default branch's CI rollup (`SUCCESS`, `FAILURE`, `PENDING`, …).
@@ -291,6 +292,11 @@ pub fn parse_repo(value: &Value, now: Millis) -> anyhow::Result<Measured> {
     });
     let updated = raw.updated_issues.map(|c| c.total_count);
     let closed = raw.closed_issues.map(|c| c.total_count);
+    let ci_state = target.and_then(|t| t.status_check_rollup).map(|r| r.state);
+    let issue_resolution_rate = match (closed, updated) {
+        (Some(c), Some(u)) if u > 0 => Some(c as f64 / u as f64),
+        _ => None,
+    };
     let health = HealthInputs {
         created_since: months(raw.created_at.as_deref()),
         updated_since: months(raw.pushed_at.as_deref()),
@@ -307,14 +313,13 @@ pub fn parse_repo(value: &Value, now: Millis) -> anyhow::Result<Measured> {
         issue_comment_frequency: comment_frequency,
         github_mention_count: None,
         dependent_count: None,
+        ci_state: ci_state.clone(),
+        issue_resolution_rate,
         archived: raw.is_archived,
     };
     let extra = ExtraSignals {
-        ci_state: target.and_then(|t| t.status_check_rollup).map(|r| r.state),
-        issue_resolution_rate: match (closed, updated) {
-            (Some(c), Some(u)) if u > 0 => Some(c as f64 / u as f64),
-            _ => None,
-        },
+        ci_state,
+        issue_resolution_rate,
         stars: raw.stargazer_count,
         primary_language: raw.primary_language.map(|l| l.name),
         archived: raw.is_archived,

@@ -5,6 +5,7 @@
 //! ([`registries`]), health through batched GraphQL ([`health`]), checkpointed in SQLite so a
 //! run resumes where it stopped ([`run`]).
 
+pub mod candidates;
 pub mod dependents;
 pub mod filter;
 pub mod graph;

@@ -1,11 +1,12 @@
 //! A discovery run from start to summary: start (or resume) the run, search every language's
 //! windows, measure health of the kept repositories with batched GraphQL, store snapshots,
+//! end with the ranked candidates report (top repositories × top issues, `candidates`),
 //! and finish with the counts of what was found, kept and filtered and what it cost. Every
 //! stage checkpoints in SQLite, so a run stopped by Ctrl-C or a crash resumes where it was.
 
 use super::registries::Registries;
 use super::search::{self, Searcher, Window, WindowOutcome};
-use super::{dependents, graph, health, redundancy};
+use super::{candidates, dependents, graph, health, redundancy};
 use crate::config::{Config, Language};
 use crate::db::Db;
 use crate::db::discovery as store;
@@ -317,6 +318,12 @@ async fn run_stages(
     for language in &options.languages {
         redundancy::detect(db, language.as_str(), clock.now_ms(), embedder.as_ref()).await?;
     }
+    let report = candidates::build_and_store(db, config, &github, auth, run).await?;
+    tracing::info!(
+        run,
+        repos = report.repos.len(),
+        "the ranked candidates report is stored"
+    );
     Ok(())
 }
 

@@ -6,9 +6,7 @@ use super::error::GithubError;
 use super::ids::{CheckSuiteId, CommentId, InstallationId, IssueNumber, RepoName};
 use super::model::*;
 use crate::event::model::{CheckRun, Comment, Issue, PullRequest, RepoRef, Repository};
-use crate::event::raw::{
-    RawCheckRun, RawComment, RawIssue, RawPullRequest, RawRepoRef, RawRepository,
-};
+use crate::event::raw::{RawCheckRun, RawComment, RawIssue, RawPullRequest, RawRepoRef};
 use http::Method;
 use serde::Deserialize;
 use serde_json::json;
@@ -53,23 +51,8 @@ impl GithubClient {
         repo: &RepoName,
         max: usize,
     ) -> Result<Vec<Issue>, GithubError> {
-        let path =
-            format!("/repos/{repo}/issues?state=open&sort=created&direction=asc&per_page=100");
-        // Pull requests come in the same list; fetch a little more and drop them.
-        let issues = self
-            .get_pages(
-                Auth::Installation(inst),
-                &path,
-                max.saturating_mul(2).min(MAX_LIST * 5),
-                |page: Vec<RawIssue>| page,
-            )
-            .await?;
-        Ok(issues
-            .into_iter()
-            .map(Issue::from)
-            .filter(|i| !i.is_pull_request)
-            .take(max)
-            .collect())
+        self.open_issues_as(Auth::Installation(inst), repo, max)
+            .await
     }
 
     /// The numbers of open issues (pull requests left out) labelled `label`, at most 100.
@@ -599,10 +582,7 @@ impl GithubClient {
         inst: InstallationId,
         repo: &RepoName,
     ) -> Result<Repository, GithubError> {
-        let raw: RawRepository = self
-            .get(Auth::Installation(inst), &format!("/repos/{repo}"))
-            .await?;
-        Ok(raw.into())
+        self.repo_as(Auth::Installation(inst), repo).await
     }
 
     /// `GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks`;

@@ -32,6 +32,9 @@ pub enum Auth {
     App,
     /// An installation, with its access token.
     Installation(InstallationId),
+    /// The operator's read-only token (`GLOBALLM_GITHUB_TOKEN`), for repositories that have
+    /// not installed the App: it only ever reads.
+    Token,
 }
 
 /// How the client behaves; from `github.*` in the configuration.
@@ -127,6 +130,7 @@ pub struct GithubClient {
     graphql: Option<octocrab::Octocrab>,
     settings: Settings,
     app: Option<AppAuth>,
+    read_token: Option<secrecy::SecretString>,
     tokens: TokenCache,
     clock: Arc<dyn Clock>,
     etags: Mutex<HashMap<(Auth, String), (HeaderValue, Bytes)>>,
@@ -155,11 +159,23 @@ impl GithubClient {
             tokens: TokenCache::default(),
             settings,
             app,
+            read_token: None,
             clock,
             etags: Mutex::default(),
             limits: Mutex::default(),
             next_write: Mutex::default(),
         })
+    }
+
+    /// The same client acting with `token` for [`Auth::Token`].
+    pub fn with_read_token(mut self, token: Option<secrecy::SecretString>) -> Self {
+        self.read_token = token;
+        self
+    }
+
+    /// Whether a read-only token is set for [`Auth::Token`].
+    pub fn has_read_token(&self) -> bool {
+        self.read_token.is_some()
     }
 
     /// The App's credentials, when configured.
@@ -343,6 +359,13 @@ impl GithubClient {
         replay: bool,
     ) -> Result<Response, GithubError> {
         let is_read = method == Method::GET;
+        // DESIGN §9.7: without an installation GlobalLM only reads. The read-only token is
+        // refused any write here, whoever asks (GraphQL's POST is a query).
+        if auth == Auth::Token && !is_read && path != "/graphql" {
+            return Err(GithubError::Forbidden(format!(
+                "{method} {path}: the read-only token (GLOBALLM_GITHUB_TOKEN) never writes"
+            )));
+        }
         let cache_key = (auth, path.to_owned());
         let mut attempts = 0;
         let mut token_refreshed = false;
@@ -584,6 +607,14 @@ impl GithubClient {
                 let token = self.tokens.get(self, id).await?;
                 format!("token {}", secrecy::ExposeSecret::expose_secret(&token))
             }
+            Auth::Token => {
+                let token = self.read_token.as_ref().ok_or_else(|| {
+                    GithubError::Unauthorized(
+                        "no read token (GLOBALLM_GITHUB_TOKEN) is set".to_owned(),
+                    )
+                })?;
+                format!("token {}", secrecy::ExposeSecret::expose_secret(token))
+            }
         };
         let mut value = HeaderValue::from_str(&value).map_err(|_| GithubError::Other {
             status: 0,
@@ -621,6 +652,7 @@ impl GithubClient {
                 Auth::None => "anonymous",
                 Auth::App => "app",
                 Auth::Installation(_) => "installation",
+                Auth::Token => "token",
             };
             metrics::gauge!("globallm_github_rate_limit_remaining", "scope" => scope)
                 .set(remaining as f64);

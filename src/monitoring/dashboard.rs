@@ -273,6 +273,66 @@ pub async fn snapshot(db: &Db, config: &Config, now: Millis) -> anyhow::Result<S
     })
 }
 
+/// The newest ranked candidates report (top repositories × top issues of the last discovery
+/// run, `discovery::candidates`) as an HTML section for `/dashboard`; a line saying none yet
+/// until a run has ended with one.
+pub async fn candidates_html(db: &Db) -> anyhow::Result<String> {
+    use crate::discovery::candidates::Candidates;
+    use std::fmt::Write as _;
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let mut out = String::from("<section><h2>Where GlobalLM would help most</h2>");
+    let Some(json) = crate::db::reports::latest_candidates(db.pool()).await? else {
+        out.push_str("<p>No discovery run has ranked candidates yet.</p></section>");
+        return Ok(out);
+    };
+    let report: Candidates = serde_json::from_str(&json)?;
+    let _ = write!(
+        out,
+        "<p>Discovery run {}, {}: repositories by wH·H + wI·I − wR·R, each with its best open issues (read only).</p>\
+         <div class=\"scroll\"><table id=\"candidates\"><thead><tr><th>Repository</th><th>Language</th>\
+         <th>Score</th><th>Health</th><th>Impact</th><th>Top issues</th></tr></thead><tbody>",
+        report.run_id,
+        format_ms(report.generated_at)
+    );
+    for repo in &report.repos {
+        let issues = if repo.issues.is_empty() {
+            escape(repo.note.as_deref().unwrap_or("no open issues"))
+        } else {
+            repo.issues
+                .iter()
+                .map(|i| {
+                    format!(
+                        "#{} {} ({}, {:.2} {}{})",
+                        i.number,
+                        escape(&i.title),
+                        escape(&i.category),
+                        i.priority,
+                        escape(&i.level),
+                        if i.fixable { ", fixable" } else { "" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("<br>")
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{:.3}</td><td>{:.2}</td><td>{:.2}</td><td>{issues}</td></tr>",
+            escape(&repo.repo),
+            escape(&repo.language),
+            repo.score,
+            repo.health,
+            repo.impact
+        );
+    }
+    out.push_str("</tbody></table></div></section>");
+    Ok(out)
+}
+
 /// The snapshot as plain text: no colours or terminal codes, fine in a pipe or over SSH.
 pub fn render_text(snapshot: &Snapshot) -> String {
     use std::fmt::Write as _;

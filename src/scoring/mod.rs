@@ -1,6 +1,12 @@
 //! The scores of DESIGN §5, as pure functions over typed inputs with every weight and threshold
 //! from the configuration: health (OpenSSF criticality_score's method), impact, solvability,
 //! urgency, the redundancy penalty, and `Priority = wH·H + wI·I + wS·S + wU·U − wR·R`.
+//! Health and solvability are also given as their [`Part`]s, so `explain` and reports show
+//! every signal with its value and weight.
+
+mod solvability;
+
+pub use solvability::{SolvabilityInputs, solvability, solvability_parts};
 
 use crate::config::{HealthSignals, ScoringConfig, Signal};
 use crate::triage::category::Category;
@@ -58,34 +64,175 @@ pub struct HealthInputs {
     pub github_mention_count: Option<f64>,
     /// Packages depending on it (deps.dev).
     pub dependent_count: Option<f64>,
+    /// The default branch's CI state (`SUCCESS`, `FAILURE`, `PENDING`, …), GraphQL's
+    /// `statusCheckRollup` spelling.
+    #[serde(default)]
+    pub ci_state: Option<String>,
+    /// Issues closed / issues updated in the last 90 days, in [0, 1].
+    #[serde(default)]
+    pub issue_resolution_rate: Option<f64>,
     /// Archived repositories have health 0.
     #[serde(default)]
     pub archived: bool,
 }
 
-/// Health in [0, 1]: the criticality_score method over the present signals (0 when archived
-/// or when nothing is known).
+/// One term of a score as `explain` shows it: its name, what was measured, its value in
+/// [0, 1] (`None`: not measured, left out of both sums) and its weight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Part {
+    /// The signal's name (`contributor_count`, `tests`, …).
+    pub name: String,
+    /// What was measured, for people (`120 people`, `yes`), when it was.
+    pub measured: Option<String>,
+    /// Its value in [0, 1] (higher is better), when measured.
+    pub value: Option<f64>,
+    /// Its weight in the mean.
+    pub weight: f64,
+}
+
+impl Part {
+    fn new(name: &str, measured: Option<String>, value: Option<f64>, weight: f64) -> Self {
+        Self {
+            name: name.to_owned(),
+            measured,
+            value,
+            weight,
+        }
+    }
+}
+
+/// The weighted mean of the measured parts; `None` when none is measured (or all weigh 0).
+pub fn mean_of_parts(parts: &[Part]) -> Option<f64> {
+    let (mut sum, mut weights) = (0.0, 0.0);
+    for part in parts {
+        if let Some(value) = part.value {
+            sum += part.weight * value;
+            weights += part.weight;
+        }
+    }
+    (weights > 0.0).then(|| sum / weights)
+}
+
+fn signal_part(name: &str, value: Option<f64>, unit: &str, signal: Signal) -> Part {
+    let normalized = value.map(|v| {
+        let n = norm(v, signal.threshold);
+        if signal.smaller_is_better { 1.0 - n } else { n }
+    });
+    Part::new(
+        name,
+        value.map(|v| format!("{} {unit}", round2(v))),
+        normalized,
+        signal.weight,
+    )
+}
+
+/// A number with at most two decimals, without trailing zeros.
+fn round2(v: f64) -> String {
+    let text = format!("{v:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// The value of a CI state: green 1, pending ½, red 0; unknown states are not measured.
+pub fn ci_value(state: &str) -> Option<f64> {
+    match state.to_ascii_uppercase().as_str() {
+        "SUCCESS" => Some(1.0),
+        "PENDING" | "EXPECTED" => Some(0.5),
+        "FAILURE" | "ERROR" => Some(0.0),
+        _ => None,
+    }
+}
+
+/// Every term of health: the criticality_score signals (normalized by their thresholds),
+/// the default branch's CI state and the issue resolution rate (already in [0, 1]).
+pub fn health_parts(inputs: &HealthInputs, signals: &HealthSignals) -> Vec<Part> {
+    let s = signals;
+    vec![
+        signal_part(
+            "created_since",
+            inputs.created_since,
+            "months",
+            s.created_since,
+        ),
+        signal_part(
+            "updated_since",
+            inputs.updated_since,
+            "months",
+            s.updated_since,
+        ),
+        signal_part(
+            "contributor_count",
+            inputs.contributor_count,
+            "people",
+            s.contributor_count,
+        ),
+        signal_part("org_count", inputs.org_count, "organizations", s.org_count),
+        signal_part(
+            "commit_frequency",
+            inputs.commit_frequency,
+            "per week",
+            s.commit_frequency,
+        ),
+        signal_part(
+            "recent_release_count",
+            inputs.recent_release_count,
+            "per year",
+            s.recent_release_count,
+        ),
+        signal_part(
+            "updated_issues_count",
+            inputs.updated_issues_count,
+            "in 90 days",
+            s.updated_issues_count,
+        ),
+        signal_part(
+            "closed_issues_count",
+            inputs.closed_issues_count,
+            "in 90 days",
+            s.closed_issues_count,
+        ),
+        signal_part(
+            "issue_comment_frequency",
+            inputs.issue_comment_frequency,
+            "per issue",
+            s.issue_comment_frequency,
+        ),
+        signal_part(
+            "github_mention_count",
+            inputs.github_mention_count,
+            "mentions",
+            s.github_mention_count,
+        ),
+        signal_part(
+            "dependent_count",
+            inputs.dependent_count,
+            "packages",
+            s.dependent_count,
+        ),
+        Part::new(
+            "default_branch_ci",
+            inputs.ci_state.clone(),
+            inputs.ci_state.as_deref().and_then(ci_value),
+            s.default_branch_ci,
+        ),
+        Part::new(
+            "issue_resolution_rate",
+            inputs
+                .issue_resolution_rate
+                .map(|r| format!("{} closed per updated", round2(r))),
+            inputs.issue_resolution_rate.map(|r| r.clamp(0.0, 1.0)),
+            s.issue_resolution_rate,
+        ),
+    ]
+}
+
+/// Health in [0, 1]: the criticality_score method over the present signals, with the default
+/// branch's CI and the issue resolution rate beside them (0 when archived or when nothing is
+/// known).
 pub fn health(inputs: &HealthInputs, signals: &HealthSignals) -> f64 {
     if inputs.archived {
         return 0.0;
     }
-    weighted_mean([
-        (inputs.created_since, signals.created_since),
-        (inputs.updated_since, signals.updated_since),
-        (inputs.contributor_count, signals.contributor_count),
-        (inputs.org_count, signals.org_count),
-        (inputs.commit_frequency, signals.commit_frequency),
-        (inputs.recent_release_count, signals.recent_release_count),
-        (inputs.updated_issues_count, signals.updated_issues_count),
-        (inputs.closed_issues_count, signals.closed_issues_count),
-        (
-            inputs.issue_comment_frequency,
-            signals.issue_comment_frequency,
-        ),
-        (inputs.github_mention_count, signals.github_mention_count),
-        (inputs.dependent_count, signals.dependent_count),
-    ])
-    .unwrap_or(0.0)
+    mean_of_parts(&health_parts(inputs, signals)).unwrap_or(0.0)
 }
 
 /// What the urgency of an issue is computed from.
@@ -142,23 +289,6 @@ pub fn category_weight(category: Category, config: &ScoringConfig) -> f64 {
     }
 }
 
-/// Solvability in [0, 1]: simpler issues (complexity 1–10) in repositories with tests are
-/// likelier to get a correct automated fix.
-pub fn solvability(complexity: u8, has_tests: Option<bool>, config: &ScoringConfig) -> f64 {
-    let mix = &config.solvability;
-    let simplicity = (10.0 - f64::from(complexity.clamp(1, 10))) / 9.0;
-    match has_tests {
-        Some(tests) => {
-            let total = mix.complexity + mix.tests;
-            if total <= 0.0 {
-                return 0.0;
-            }
-            (mix.complexity * simplicity + mix.tests * if tests { 1.0 } else { 0.0 }) / total
-        }
-        None => simplicity,
-    }
-}
-
 /// What a repository's impact is computed from; any may be missing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImpactInputs {
@@ -174,42 +304,51 @@ pub struct ImpactInputs {
     pub betweenness_percentile: Option<f64>,
 }
 
+/// Every term of impact: counts squashed by their thresholds, percentiles as they are.
+pub fn impact_parts(inputs: &ImpactInputs, config: &ScoringConfig) -> Vec<Part> {
+    let w = &config.impact;
+    let counted = |name: &str, value: Option<f64>, unit: &str, weight: f64, threshold: f64| {
+        Part::new(
+            name,
+            value.map(|v| format!("{} {unit}", round2(v))),
+            value.map(|v| norm(v, threshold)),
+            weight,
+        )
+    };
+    let percentile = |name: &str, value: Option<f64>, weight: f64| {
+        let value = value.map(|p| p.clamp(0.0, 1.0));
+        Part::new(
+            name,
+            value.map(|p| format!("{:.1}th percentile", p * 100.0)),
+            value,
+            weight,
+        )
+    };
+    vec![
+        counted("stars", inputs.stars, "stars", w.stars, w.stars_threshold),
+        counted(
+            "dependents",
+            inputs.dependents,
+            "packages",
+            w.dependents,
+            w.dependents_threshold,
+        ),
+        counted(
+            "downstream_reach",
+            inputs.downstream_reach,
+            "packages",
+            w.downstream_reach,
+            w.reach_threshold,
+        ),
+        percentile("pagerank", inputs.pagerank_percentile, w.pagerank),
+        percentile("betweenness", inputs.betweenness_percentile, w.betweenness),
+    ]
+}
+
 /// Impact in [0, 1]: the weighted mean of the present inputs, counts squashed by their
 /// thresholds, percentiles as they are.
 pub fn impact(inputs: &ImpactInputs, config: &ScoringConfig) -> f64 {
-    let weights = &config.impact;
-    let counted = |value: Option<f64>, weight: f64, threshold: f64| {
-        (value.map(|v| norm(v, threshold)), weight)
-    };
-    let terms = [
-        counted(inputs.stars, weights.stars, weights.stars_threshold),
-        counted(
-            inputs.dependents,
-            weights.dependents,
-            weights.dependents_threshold,
-        ),
-        counted(
-            inputs.downstream_reach,
-            weights.downstream_reach,
-            weights.reach_threshold,
-        ),
-        (
-            inputs.pagerank_percentile.map(|p| p.clamp(0.0, 1.0)),
-            weights.pagerank,
-        ),
-        (
-            inputs.betweenness_percentile.map(|p| p.clamp(0.0, 1.0)),
-            weights.betweenness,
-        ),
-    ];
-    let (mut sum, mut total) = (0.0, 0.0);
-    for (value, weight) in terms {
-        if let Some(value) = value {
-            sum += weight * value;
-            total += weight;
-        }
-    }
-    if total > 0.0 { sum / total } else { 0.0 }
+    mean_of_parts(&impact_parts(inputs, config)).unwrap_or(0.0)
 }
 
 /// Every term of a priority, kept so `explain` can show them and a ranking can be recomputed.
@@ -358,12 +497,61 @@ mod tests {
     }
 
     #[test]
-    fn simpler_issues_are_more_solvable() {
-        let config = ScoringConfig::default();
-        assert!(solvability(2, Some(true), &config) > solvability(8, Some(true), &config));
-        assert!(solvability(2, Some(true), &config) > solvability(2, Some(false), &config));
-        assert_eq!(solvability(1, None, &config), 1.0);
-        assert_eq!(solvability(10, None, &config), 0.0);
+    fn a_red_default_branch_and_unresolved_issues_lower_health() {
+        let signals = HealthSignals::default();
+        let base = HealthInputs {
+            contributor_count: Some(50.0),
+            commit_frequency: Some(10.0),
+            ..HealthInputs::default()
+        };
+        let green = HealthInputs {
+            ci_state: Some("SUCCESS".to_owned()),
+            issue_resolution_rate: Some(0.9),
+            ..base.clone()
+        };
+        let red = HealthInputs {
+            ci_state: Some("FAILURE".to_owned()),
+            issue_resolution_rate: Some(0.1),
+            ..base.clone()
+        };
+        assert!(health(&green, &signals) > health(&base, &signals));
+        assert!(health(&red, &signals) < health(&base, &signals));
+        let parts = health_parts(&red, &signals);
+        let ci = parts
+            .iter()
+            .find(|p| p.name == "default_branch_ci")
+            .expect("a CI part");
+        assert_eq!(
+            (ci.value, ci.weight),
+            (Some(0.0), signals.default_branch_ci)
+        );
+        let unknown = HealthInputs {
+            ci_state: Some("NEUTRAL".to_owned()),
+            ..base.clone()
+        };
+        assert_eq!(
+            health(&unknown, &signals),
+            health(&base, &signals),
+            "an unknown state is left out"
+        );
+    }
+
+    #[test]
+    fn health_is_the_mean_of_its_parts_as_criticality_score_computes_it() {
+        let signals = HealthSignals::default();
+        let inputs = HealthInputs {
+            created_since: Some(36.0),
+            updated_since: Some(1.0),
+            contributor_count: Some(120.0),
+            ..HealthInputs::default()
+        };
+        let expected = weighted_mean([
+            (inputs.created_since, signals.created_since),
+            (inputs.updated_since, signals.updated_since),
+            (inputs.contributor_count, signals.contributor_count),
+        ])
+        .expect("three present");
+        assert!((health(&inputs, &signals) - expected).abs() < 1e-12);
     }
 
     #[test]

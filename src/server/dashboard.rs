@@ -28,7 +28,15 @@ async fn read(state: &AppState) -> Result<Snapshot, Response> {
 /// `GET /dashboard` (behind `access::require_operator`)
 pub async fn page(State(state): State<AppState>) -> Response {
     match read(&state).await {
-        Ok(snapshot) => Html(render(&snapshot)).into_response(),
+        Ok(snapshot) => {
+            let candidates = dashboard::candidates_html(&state.ctx.db)
+                .await
+                .unwrap_or_else(|err| {
+                    tracing::error!("reading the candidates report failed: {err:#}");
+                    String::new()
+                });
+            Html(render(&snapshot, &candidates)).into_response()
+        }
         Err(response) => response,
     }
 }
@@ -74,9 +82,9 @@ fn table(out: &mut String, id: &str, title: &str, header: &[&str], rows: Vec<Vec
     out.push_str("</tbody></table></div></section>");
 }
 
-/// The page. Colours double as hooks for the browser test: the budget bar is `#2563eb`, table
-/// headers `#e5e7eb`.
-pub fn render(s: &Snapshot) -> String {
+/// The page, with `candidates` (the ranked candidates section) before its footer. Colours
+/// double as hooks for the browser test: the budget bar is `#2563eb`, table headers `#e5e7eb`.
+pub fn render(s: &Snapshot, candidates: &str) -> String {
     let b = &s.budget;
     let mut out = String::new();
     let _ = write!(
@@ -230,6 +238,7 @@ pub fn render(s: &Snapshot) -> String {
         o.ceilings.iter().map(ledger::ceiling_cells).collect(),
     );
     weekly_chart(&mut out, &o.weeks);
+    out.push_str(candidates);
     out.push_str("<p><a href=\"/metrics\">/metrics</a> · <a href=\"/dashboard.json\">JSON</a></p></body></html>");
     out
 }

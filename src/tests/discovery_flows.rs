@@ -361,6 +361,26 @@ async fn health_is_measured_in_batches_under_one_point_per_repository() {
         summary.measured, summary.graphql_calls, summary.graphql_points, summary.search_calls
     );
     assert!(per_repo <= 1.0, "{per_repo} points per repository");
+    // The run ends with the ranked candidates report, stored for the dashboard.
+    let candidates: crate::discovery::candidates::Candidates = serde_json::from_str(
+        &crate::db::reports::latest_candidates(scene.db.pool())
+            .await
+            .expect("read")
+            .expect("a candidates report"),
+    )
+    .expect("JSON");
+    assert_eq!(candidates.run_id, summary.run_id);
+    assert_eq!(
+        candidates.repos.len(),
+        crate::discovery::candidates::TOP_REPOS
+    );
+    assert!(
+        candidates
+            .repos
+            .windows(2)
+            .all(|pair| pair[0].score >= pair[1].score),
+        "best first"
+    );
     let graphql = scene
         .fake
         .calls()

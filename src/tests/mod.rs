@@ -10,5 +10,6 @@ mod fix_flows;
 mod github_client;
 mod hardening;
 mod merge_order;
+mod reports;
 mod status;
 mod triage_flows;

@@ -468,11 +468,22 @@ async fn issues_are_fetched_ranked_and_stored_for_the_cli() {
     let bug = app.github.add_issue(REPO, BUG_TITLE, BUG_BODY, "c");
     let repo: crate::github::ids::RepoName = REPO.parse().expect("name");
     let mut seen = Vec::new();
-    let ranked = crate::triage::rank::rank_repository(&app.ctx, &repo, 50, |done, total| {
-        seen.push((done, total))
-    })
-    .await
-    .expect("ranked");
+    let access = crate::report::access::resolve(&app.ctx, &repo)
+        .await
+        .expect("resolved");
+    assert!(access.installed(), "read as its installation");
+    let options = crate::report::fetch::Options {
+        max_issues: 50,
+        checkout: None,
+    };
+    let scored =
+        crate::report::fetch::score_repository(&app.ctx, &access, &repo, options, |done, total| {
+            seen.push((done, total))
+        })
+        .await
+        .expect("ranked");
+    let ranked: Vec<crate::triage::rank::Ranked> =
+        scored.issues.iter().map(|i| i.ranked.clone()).collect();
     assert_eq!(seen.last(), Some(&(3, 3)));
     let order: Vec<u64> = ranked
         .iter()

@@ -16,12 +16,12 @@ use crate::github::GithubClient;
 use crate::github::GithubError;
 use crate::github::ids::{CommentId, InstallationId};
 use crate::github::repo_config::RepoConfig;
-use crate::scoring::{self, Priority, Terms, UrgencyInputs};
+use crate::scoring::{self, Priority, SolvabilityInputs, Terms, UrgencyInputs};
 use crate::time::Millis;
 use anyhow::Context as _;
 use categorize::Categorized;
 use render::Breakdown;
-use signals::RepoScores;
+use signals::{LiveFacts, RepoScores, Scope};
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -38,6 +38,18 @@ pub struct Assessment {
     pub engagement: u64,
     /// The repository's terms.
     pub repo: RepoScores,
+    /// What solvability was computed from.
+    pub solvability: SolvabilityInputs,
+}
+
+/// What was measured for an assessment beyond the issue and the repository's description;
+/// what is missing is taken from the last stored measurement.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Measured<'a> {
+    /// The repository's tree, CI and resolution rate, just measured.
+    pub facts: Option<&'a LiveFacts>,
+    /// What the localizer expects the issue's fix to touch.
+    pub scope: Option<Scope>,
 }
 
 impl Assessment {
@@ -49,6 +61,8 @@ impl Assessment {
             age_days: self.age_days,
             engagement: self.engagement,
             repo_source: &self.repo.source,
+            health: &self.repo.health_inputs,
+            solvability: &self.solvability,
         }
     }
 }
@@ -80,7 +94,24 @@ pub async fn triage_issue(
             "a pull request already addresses the issue".to_owned(),
         ));
     }
-    let assessment = assess(ctx, repo, &issue, ctx.clock.now_ms()).await?;
+    let now = ctx.clock.now_ms();
+    // Tests, CI and resolution, measured at most once a day per repository.
+    let facts = if signals::needs_measuring(ctx.db.pool(), &repo.name.to_string(), now).await? {
+        match signals::measure(&github, crate::github::Auth::Installation(inst), repo, now).await {
+            Ok((facts, _)) => Some(facts),
+            Err(err) => {
+                tracing::warn!(repo = %repo.name, "measuring the repository's tests and CI failed; scoring without them: {err}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let measured = Measured {
+        facts: facts.as_ref(),
+        scope: None,
+    };
+    let assessment = assess_measured(ctx, repo, &issue, now, measured).await?;
     let published = publish(ctx, &github, inst, repo, &issue, &assessment, &repo_config).await?;
     tracing::info!(
         issue = issue.number.0,
@@ -122,8 +153,19 @@ pub async fn assess(
     issue: &Issue,
     as_of: Millis,
 ) -> anyhow::Result<Assessment> {
+    assess_measured(ctx, repo, issue, as_of, Measured::default()).await
+}
+
+/// [`assess`] with what was just measured of the repository and the issue's scope.
+pub async fn assess_measured(
+    ctx: &Context,
+    repo: &Repository,
+    issue: &Issue,
+    as_of: Millis,
+    measured: Measured<'_>,
+) -> anyhow::Result<Assessment> {
     let categorized = categorize_issue(ctx, repo, issue).await;
-    score(ctx, repo, issue, categorized, as_of).await
+    score(ctx, repo, issue, categorized, as_of, measured).await
 }
 
 /// What `/globallm explain` shows: the stored triage's categorization (else the offline
@@ -140,7 +182,7 @@ pub async fn assess_for_explain(
         Some(stored) => stored_categorization(&stored),
         None => categorize::offline(Some(&repo.name.to_string()), &issue.title, &issue.body),
     };
-    score(ctx, repo, issue, categorized, as_of).await
+    score(ctx, repo, issue, categorized, as_of, Measured::default()).await
 }
 
 /// The categorization a stored triage recorded.
@@ -177,6 +219,7 @@ async fn score(
     issue: &Issue,
     categorized: Categorized,
     as_of: Millis,
+    measured: Measured<'_>,
 ) -> anyhow::Result<Assessment> {
     let config = ctx.config();
     let name = repo.name.to_string();
@@ -186,42 +229,78 @@ async fn score(
         repo,
         &config.scoring,
         ctx.clock.now_ms(),
+        measured.facts,
     )
     .await
     .context("the repository's health and impact")?;
-    let age_days = (((as_of - issue.created_at).max(0) as f64) / DAY_MS).floor();
+    let stored = db::get(ctx.db.pool(), &name, issue.number.as_db()).await?;
     // Engagement is other people's: GlobalLM's own triage comment does not count.
-    let own_comment = db::get(ctx.db.pool(), &name, issue.number.as_db())
-        .await?
-        .is_some_and(|t| t.comment_id.is_some());
+    let own_comment = stored.as_ref().is_some_and(|t| t.comment_id.is_some());
     let engagement = issue.comments.saturating_sub(u64::from(own_comment)) + issue.reactions;
+    let scope = measured.scope.or_else(|| {
+        stored
+            .as_ref()
+            .and_then(|t| t.solvability.as_deref())
+            .and_then(|json| serde_json::from_str::<SolvabilityInputs>(json).ok())
+            .map(|s| Scope {
+                code_bytes: s.code_bytes,
+                expected_files: s.expected_files,
+                public_api: s.public_api,
+            })
+    });
+    Ok(score_offline(
+        &config.scoring,
+        repo_scores,
+        issue,
+        categorized,
+        as_of,
+        engagement,
+        scope.unwrap_or_default(),
+    ))
+}
+
+/// Scores a categorized issue from what is known, without reading or writing anything: the
+/// pure end of triage, also used by discovery's candidates report.
+pub fn score_offline(
+    config: &crate::config::ScoringConfig,
+    repo_scores: RepoScores,
+    issue: &Issue,
+    categorized: Categorized,
+    as_of: Millis,
+    engagement: u64,
+    scope: Scope,
+) -> Assessment {
+    let age_days = (((as_of - issue.created_at).max(0) as f64) / DAY_MS).floor();
     let urgency = scoring::urgency(
         &UrgencyInputs {
             category: categorized.category,
             age_days,
             engagement: engagement as f64,
         },
-        &config.scoring,
+        config,
     );
-    let solvability = scoring::solvability(
-        categorized.complexity,
-        repo_scores.has_tests,
-        &config.scoring,
-    );
+    let solvability = SolvabilityInputs {
+        complexity: categorized.complexity,
+        has_tests: repo_scores.has_tests,
+        code_bytes: scope.code_bytes,
+        expected_files: scope.expected_files,
+        public_api: scope.public_api,
+    };
     let terms = Terms {
         health: repo_scores.health,
         impact: repo_scores.impact,
-        solvability,
+        solvability: scoring::solvability(&solvability, config),
         urgency,
         redundancy: repo_scores.redundancy,
     };
-    Ok(Assessment {
+    Assessment {
         categorized,
-        priority: scoring::priority(terms, &config.scoring),
+        priority: scoring::priority(terms, config),
         age_days,
         engagement,
         repo: repo_scores,
-    })
+        solvability,
+    }
 }
 
 /// The LLM's categorization when one is configured, the repository is of a covered ecosystem
@@ -373,6 +452,7 @@ pub async fn record(
         impact: assessment.repo.impact,
         redundancy: assessment.repo.redundancy,
         has_tests: assessment.repo.has_tests,
+        solvability: Some(serde_json::to_string(&assessment.solvability)?),
         priority: assessment.priority.score,
         level: assessment.priority.level.as_str().to_owned(),
         comment_id: None,

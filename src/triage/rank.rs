@@ -6,7 +6,7 @@ use super::category::Category;
 use super::signals::RepoScores;
 use crate::config::Config;
 use crate::db::triage::{self as db, RankInput};
-use crate::scoring::{self, Priority, Terms, UrgencyInputs};
+use crate::scoring::{self, Priority, SolvabilityInputs, Terms, UrgencyInputs};
 use crate::time::Millis;
 use serde::Serialize;
 use sqlx::SqlitePool;
@@ -81,10 +81,22 @@ pub fn rescore(
         },
         &config.scoring,
     );
+    // The stored inputs keep the scope the localizer measured; the complexity and tests
+    // columns are the truth for the rest.
+    let stored: SolvabilityInputs = input
+        .solvability
+        .as_deref()
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default();
+    let solvability = SolvabilityInputs {
+        complexity,
+        has_tests: input.has_tests,
+        ..stored
+    };
     let terms = Terms {
         health,
         impact,
-        solvability: scoring::solvability(complexity, input.has_tests, &config.scoring),
+        solvability: scoring::solvability(&solvability, &config.scoring),
         urgency,
         redundancy,
     };
@@ -133,51 +145,4 @@ pub async fn prioritize(
     let mut best: Vec<ByScore> = heap.into_iter().map(|Reverse(ranked)| ranked).collect();
     best.sort_by(|a, b| b.cmp(a));
     Ok((best.into_iter().map(|b| b.0).collect(), considered))
-}
-
-/// Fetches a repository's open issues (up to `max`, oldest first), triages each (stored, not
-/// written on GitHub) and ranks them, best first. `progress` hears (done, total).
-pub async fn rank_repository(
-    ctx: &crate::context::Context,
-    repo: &crate::github::ids::RepoName,
-    max: usize,
-    mut progress: impl FnMut(usize, usize),
-) -> anyhow::Result<Vec<Ranked>> {
-    use anyhow::Context as _;
-    let github = ctx.github()?;
-    if github.app().is_none() {
-        anyhow::bail!(crate::github::GithubError::NotConfigured);
-    }
-    let installation = github.repo_installation(repo).await?;
-    let repository = github
-        .get_repo(installation.id, repo)
-        .await
-        .with_context(|| format!("reading {repo}"))?;
-    let open = github
-        .list_open_issues(installation.id, repo, max)
-        .await
-        .with_context(|| format!("listing the open issues of {repo}"))?;
-    let now = ctx.clock.now_ms();
-    let mut ranked = Vec::with_capacity(open.len());
-    for (done, issue) in open.iter().enumerate() {
-        let assessment = super::assess(ctx, &repository, issue, now).await?;
-        super::record(ctx, &repository, issue, &assessment).await?;
-        ranked.push(Ranked {
-            repo: repo.to_string(),
-            number: issue.number.as_db(),
-            title: issue.title.clone(),
-            category: assessment.categorized.category,
-            complexity: i64::from(assessment.categorized.complexity),
-            age_days: assessment.age_days,
-            priority: assessment.priority,
-        });
-        progress(done + 1, open.len());
-    }
-    ranked.sort_by(|a, b| {
-        b.priority
-            .score
-            .total_cmp(&a.priority.score)
-            .then(a.number.cmp(&b.number))
-    });
-    Ok(ranked)
 }

@@ -7,7 +7,7 @@ use super::category::Category;
 use crate::config::ScoringConfig;
 use crate::github::model::Label;
 use crate::github::repo_config::RepoLabels;
-use crate::scoring::{Level, Priority};
+use crate::scoring::{self, HealthInputs, Level, Part, Priority, SolvabilityInputs};
 use std::fmt::Write as _;
 
 /// The hidden marker that identifies GlobalLM's triage comment on an issue.
@@ -26,6 +26,38 @@ pub struct Breakdown<'a> {
     pub engagement: u64,
     /// Where health and impact came from (`live` or `discovery`).
     pub repo_source: &'a str,
+    /// What health was computed from.
+    pub health: &'a HealthInputs,
+    /// What solvability was computed from.
+    pub solvability: &'a SolvabilityInputs,
+}
+
+/// A score's terms as a table (each measured one with its value and weight), then the names
+/// of those not measured, which are left out of the mean.
+pub fn parts_table(out: &mut String, parts: &[Part]) {
+    out.push_str("| signal | measured | value | weight |\n|---|---|---:|---:|\n");
+    for part in parts.iter().filter(|p| p.value.is_some()) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.2} | {} |",
+            part.name,
+            part.measured.as_deref().unwrap_or(""),
+            part.value.unwrap_or_default(),
+            part.weight
+        );
+    }
+    let missing: Vec<&str> = parts
+        .iter()
+        .filter(|p| p.value.is_none())
+        .map(|p| p.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nNot measured (left out of the mean): {}.",
+            missing.join(", ")
+        );
+    }
 }
 
 fn terms_table(out: &mut String, breakdown: &Breakdown<'_>, config: &ScoringConfig) {
@@ -114,7 +146,7 @@ pub fn explanation(breakdown: &Breakdown<'_>, config: &ScoringConfig) -> String 
     );
     let _ = writeln!(
         out,
-        "- **Solvability** comes from the complexity, {}/10: {}.",
+        "- **Solvability** comes from the complexity, {}/10: {}; with every term below.",
         c.complexity, c.complexity_reason
     );
     let _ = writeln!(
@@ -122,12 +154,26 @@ pub fn explanation(breakdown: &Breakdown<'_>, config: &ScoringConfig) -> String 
         "- **Health** and **impact** come from {} signals of the repository{}.",
         breakdown.repo_source,
         if breakdown.repo_source == "live" {
-            " (its age, last push and stars) until the nightly discovery measures it"
+            " (its age, last push and stars, and its tree, CI and issues when a report measured them) until the nightly discovery measures it"
         } else {
             ""
         }
     );
     let _ = writeln!(out, "- {}", source_line(c));
+    let _ = writeln!(out, "\n**Solvability {:.2}**\n", p.terms.solvability);
+    parts_table(
+        &mut out,
+        &scoring::solvability_parts(breakdown.solvability, config),
+    );
+    if breakdown.health.archived {
+        let _ = writeln!(out, "\n**Health 0**: the repository is archived.");
+    } else {
+        let _ = writeln!(out, "\n**Health {:.2}**\n", p.terms.health);
+        parts_table(
+            &mut out,
+            &scoring::health_parts(breakdown.health, &config.health),
+        );
+    }
     let levels = &config.levels;
     let _ = writeln!(
         out,
@@ -174,6 +220,24 @@ mod tests {
     use super::*;
     use crate::scoring::{Terms, priority};
 
+    fn inputs() -> (HealthInputs, SolvabilityInputs) {
+        (
+            HealthInputs {
+                created_since: Some(40.0),
+                updated_since: Some(0.5),
+                ci_state: Some("FAILURE".to_owned()),
+                issue_resolution_rate: Some(0.5),
+                ..HealthInputs::default()
+            },
+            SolvabilityInputs {
+                complexity: 3,
+                has_tests: Some(true),
+                expected_files: Some(2.0),
+                ..SolvabilityInputs::default()
+            },
+        )
+    }
+
     fn sample() -> (Categorized, Priority) {
         let categorized = Categorized {
             category: Category::Bug,
@@ -196,12 +260,15 @@ mod tests {
     #[test]
     fn the_triage_comment_shows_every_term() {
         let (categorized, priority) = sample();
+        let (health, solvability) = inputs();
         let breakdown = Breakdown {
             categorized: &categorized,
             priority,
             age_days: 3.0,
             engagement: 5,
             repo_source: "live",
+            health: &health,
+            solvability: &solvability,
         };
         insta::assert_snapshot!(triage_comment(&breakdown, &ScoringConfig::default()), @r"
         <!-- globallm:triage -->
@@ -227,12 +294,15 @@ mod tests {
     #[test]
     fn the_explanation_says_what_each_term_comes_from() {
         let (categorized, priority) = sample();
+        let (health, solvability) = inputs();
         let breakdown = Breakdown {
             categorized: &categorized,
             priority,
             age_days: 3.0,
             engagement: 5,
             repo_source: "live",
+            health: &health,
+            solvability: &solvability,
         };
         insta::assert_snapshot!(explanation(&breakdown, &ScoringConfig::default()), @r"
         **Priority 0.581 (high)** = wH·H + wI·I + wS·S + wU·U − wR·R
@@ -247,9 +317,30 @@ mod tests {
         | **Priority** | | | **0.581** |
 
         - **Urgency** mixes the category (bug × 5) with the age (3 days, saturating at 365) and the engagement (5 comments and reactions, saturating at 50).
-        - **Solvability** comes from the complexity, 3/10: a bug fix; pinned to one file and line.
-        - **Health** and **impact** come from live signals of the repository (its age, last push and stars) until the nightly discovery measures it.
+        - **Solvability** comes from the complexity, 3/10: a bug fix; pinned to one file and line; with every term below.
+        - **Health** and **impact** come from live signals of the repository (its age, last push and stars, and its tree, CI and issues when a report measured them) until the nightly discovery measures it.
         - Categorized by the offline classifier (confidence 0.81). Complexity 3: a bug fix; pinned to one file and line. Area: `widgets`.
+
+        **Solvability 0.78**
+
+        | signal | measured | value | weight |
+        |---|---|---:|---:|
+        | complexity | 3/10 | 0.78 | 0.7 |
+        | tests | yes | 1.00 | 0.3 |
+        | expected_files | 2 files | 0.71 | 0.2 |
+
+        Not measured (left out of the mean): code_size, breaking_risk.
+
+        **Health 0.71**
+
+        | signal | measured | value | weight |
+        |---|---|---:|---:|
+        | created_since | 40 months | 0.77 | 1 |
+        | updated_since | 0.5 months | 0.92 | 1 |
+        | default_branch_ci | FAILURE | 0.00 | 1 |
+        | issue_resolution_rate | 0.5 closed per updated | 0.50 | 1 |
+
+        Not measured (left out of the mean): contributor_count, org_count, commit_frequency, recent_release_count, updated_issues_count, closed_issues_count, issue_comment_frequency, github_mention_count, dependent_count.
 
         Levels: critical ≥ 0.75, high ≥ 0.55, medium ≥ 0.35, else low.
         ");

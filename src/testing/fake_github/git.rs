@@ -71,6 +71,26 @@ pub fn read_file(bare: &Path, git_ref: &str, path: &str) -> Option<(String, Vec<
     })
 }
 
+/// Every file at a ref with its size in bytes, as `git ls-tree -r -l` lists them; `None`
+/// when the ref does not exist.
+pub fn tree(bare: &Path, git_ref: &str) -> Option<Vec<(String, u64)>> {
+    let output = git(bare, &["ls-tree", "-r", "-l", "--full-tree", git_ref]);
+    if !output.status.success() {
+        return None;
+    }
+    Some(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| {
+                // `<mode> blob <sha> <size>\t<path>`
+                let (meta, path) = line.split_once('\t')?;
+                let size = meta.split_whitespace().nth(3)?.parse().ok()?;
+                Some((path.to_owned(), size))
+            })
+            .collect(),
+    )
+}
+
 /// The commit a branch points at, when it exists.
 pub fn branch_head(bare: &Path, branch: &str) -> Option<String> {
     let output = git(

@@ -70,13 +70,18 @@ pub fn route(world: &mut World, req: &Request<'_>) -> Answer {
         (Method::GET, ["search", "repositories"]) => search_repositories(world, req),
         (_, ["repos", owner, name, rest @ ..]) => {
             let full_name = format!("{owner}/{name}");
-            let allowed = match req.caller {
-                Caller::Installation(id) => world
-                    .installations
-                    .get(&id)
-                    .is_some_and(|i| i.repos.contains(&full_name)),
-                _ => false,
-            };
+            // Anyone may read a public repository; only its installation may write to it.
+            let public_read = *req.method == Method::GET
+                && matches!(req.caller, Caller::Anonymous | Caller::Token(_))
+                && world.repos.get(&full_name).is_some_and(|r| !r.private);
+            let allowed = public_read
+                || match req.caller {
+                    Caller::Installation(id) => world
+                        .installations
+                        .get(&id)
+                        .is_some_and(|i| i.repos.contains(&full_name)),
+                    _ => false,
+                };
             if !allowed {
                 return if matches!(req.caller, Caller::Anonymous) {
                     Answer::error(StatusCode::UNAUTHORIZED, "Requires authentication")

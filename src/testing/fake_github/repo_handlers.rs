@@ -26,6 +26,10 @@ pub fn route(world: &mut World, req: &Request<'_>, full_name: &str, rest: &[&str
         (Method::GET, []) => Answer::ok(repo_json(repo, base)),
         (Method::GET, ["issues"]) => {
             let state = req.query("state").unwrap_or("open");
+            let since = req
+                .query("since")
+                .and_then(crate::time::parse_rfc3339_ms)
+                .unwrap_or(i64::MIN);
             let labels: Vec<&str> = req
                 .query("labels")
                 .map(|l| l.split(',').collect())
@@ -34,6 +38,7 @@ pub fn route(world: &mut World, req: &Request<'_>, full_name: &str, rest: &[&str
                 .issues
                 .values()
                 .filter(|i| state == "all" || i.state == state)
+                .filter(|i| i.updated_at >= since)
                 .filter(|i| labels.iter().all(|l| i.labels.iter().any(|have| have == l)))
                 .map(|i| issue_json(repo, i, base))
                 .collect();
@@ -439,6 +444,28 @@ pub fn route(world: &mut World, req: &Request<'_>, full_name: &str, rest: &[&str
                 json!({ "permission": legacy, "role_name": permission, "user": user_json(login) }),
             )
         }
+        (Method::GET, ["git", "trees", git_ref]) => {
+            let entries = match &repo.git_dir {
+                Some(bare) => super::git::tree(bare, git_ref),
+                None => Some(
+                    repo.files
+                        .iter()
+                        .map(|(path, content)| (path.clone(), content.len() as u64))
+                        .collect(),
+                ),
+            };
+            match entries {
+                Some(entries) => Answer::ok(json!({
+                    "sha": resolve(repo, git_ref),
+                    "truncated": false,
+                    "tree": entries
+                        .iter()
+                        .map(|(path, size)| json!({ "path": path, "mode": "100644", "type": "blob", "size": size }))
+                        .collect::<Vec<_>>(),
+                })),
+                None => Answer::not_found(),
+            }
+        }
         (Method::GET, ["contents", path @ ..]) => {
             let path = path.join("/");
             let git_ref = req.query("ref").unwrap_or(&repo.default_branch).to_owned();
@@ -477,12 +504,21 @@ pub fn route(world: &mut World, req: &Request<'_>, full_name: &str, rest: &[&str
     }
 }
 
-/// A branch name or a sha, as a sha.
+/// A branch name or a sha, as a sha: a pull request's branch is its head; a name checks were
+/// recorded under is kept; a branch of the git repository behind the fake is its commit.
 fn resolve(repo: &FakeRepo, git_ref: &str) -> String {
-    repo.pulls
-        .values()
-        .find(|p| p.head_branch == git_ref)
-        .map_or_else(|| git_ref.to_owned(), |p| p.head_sha.clone())
+    if let Some(pull) = repo.pulls.values().find(|p| p.head_branch == git_ref) {
+        return pull.head_sha.clone();
+    }
+    let recorded = repo.check_runs.iter().any(|r| r.head_sha == git_ref)
+        || repo.statuses.iter().any(|(sha, _, _)| sha == git_ref);
+    if recorded {
+        return git_ref.to_owned();
+    }
+    repo.git_dir
+        .as_deref()
+        .and_then(|bare| super::git::branch_head(bare, git_ref))
+        .unwrap_or_else(|| git_ref.to_owned())
 }
 
 /// Git's blob id of `content` (SHA-1 of `blob <len>\0<content>`), as GitHub reports it; a

@@ -1,5 +1,6 @@
 //! The fake GitHub's HTTP side: authentication checks (the App's JWT against its public key,
-//! installation tokens with their expiry and repositories), the primary rate limit, injected
+//! installation tokens with their expiry and repositories, personal read tokens), the primary
+//! rate limit (anonymous callers' too, when a test sets one), injected
 //! faults, ETags and pagination around the handlers in `handlers.rs`.
 
 use super::handlers;
@@ -163,19 +164,24 @@ pub async fn handle(
         None => {}
     }
     let rate_key = match &caller {
-        Caller::Anonymous => None,
+        Caller::Anonymous => world.anonymous_limit.map(|_| "anonymous".to_owned()),
         Caller::App => Some("app".to_owned()),
         Caller::Installation(id) => Some(id.to_string()),
+        Caller::Token(token) => Some(format!("token:{token}")),
     };
     let now = world.now();
+    let hourly = match &caller {
+        Caller::Anonymous => world.anonymous_limit.unwrap_or(60),
+        _ => 5_000,
+    };
     if let Some(key) = &rate_key {
         let rate = world.rates.entry(key.clone()).or_insert(Rate {
-            remaining: 5_000,
+            remaining: hourly,
             reset_at: now + 3_600_000,
         });
         if rate.reset_at <= now {
             *rate = Rate {
-                remaining: 5_000,
+                remaining: hourly,
                 reset_at: now + 3_600_000,
             };
         }
@@ -400,6 +406,9 @@ fn authenticate(world: &World, headers: &HeaderMap) -> Result<Caller, String> {
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("token "))
         .ok_or_else(|| "Bad credentials: unknown authorization scheme".to_owned())?;
+    if world.read_tokens.contains(credential) {
+        return Ok(Caller::Token(credential.to_owned()));
+    }
     if let Some((installation, expires_at)) = world.tokens.get(credential) {
         if *expires_at <= world.now() {
             return Err("Bad credentials: the installation token expired".to_owned());

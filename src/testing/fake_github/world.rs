@@ -178,6 +178,8 @@ pub enum Caller {
     Anonymous,
     App,
     Installation(u64),
+    /// A personal (read-only) token the test registered in `World::read_tokens`.
+    Token(String),
 }
 
 /// A request the fake answered.
@@ -281,6 +283,11 @@ pub struct World {
     pub search_log: HashMap<String, Vec<Millis>>,
     /// Comments of the bot a test has looked at (by id).
     pub seen_comments: BTreeSet<u64>,
+    /// Personal tokens GitHub accepts (read-only: they may read public repositories).
+    pub read_tokens: BTreeSet<String>,
+    /// The primary rate limit of anonymous callers per hour (GitHub's is 60), when the test
+    /// sets one; unlimited otherwise.
+    pub anonymous_limit: Option<i64>,
 }
 
 impl World {
@@ -302,6 +309,8 @@ impl World {
             rates: HashMap::new(),
             search_log: HashMap::new(),
             seen_comments: BTreeSet::new(),
+            read_tokens: BTreeSet::new(),
+            anonymous_limit: None,
         }
     }
 
