@@ -4,6 +4,7 @@
 mod edit;
 mod llm;
 mod load;
+pub mod schedule;
 mod secret;
 mod validate;
 pub mod watch;
@@ -926,6 +927,9 @@ pub struct RiskConfig {
     pub minor_api_max_symbols: u32,
     /// Paths (globs) GlobalLM never changes; a change touching one is CRITICAL.
     pub forbidden_paths: Vec<String>,
+    /// When GlobalLM may merge anywhere (empty: at any time). A repository's own
+    /// `automerge_schedule` narrows it further: a merge needs both open.
+    pub automerge_schedule: Vec<schedule::MergeWindow>,
 }
 
 impl Default for RiskConfig {
@@ -947,6 +951,7 @@ impl Default for RiskConfig {
             ]
             .map(str::to_owned)
             .to_vec(),
+            automerge_schedule: Vec::new(),
         }
     }
 }

@@ -9,5 +9,6 @@ mod fix_flows;
 mod github_client;
 mod hardening;
 mod merge_order;
+mod merge_windows;
 mod status;
 mod triage_flows;
