@@ -12,6 +12,7 @@ pub fn job_registry() -> Registry {
     registry.register::<BackfillTriage>();
     registry.register::<TriageIssue>();
     registry.register::<crate::fix::FixIssue>();
+    registry.register::<crate::fix::window::MergeWindowOpens>();
     registry.register::<NightlyDiscovery>();
     registry.register::<crate::jobs::prune::Prune>();
     registry.register::<crate::jobs::guard_sweep::GuardSweep>();

@@ -75,3 +75,40 @@ impl Clock for ManualClock {
         Box::pin(std::future::ready(()))
     }
 }
+
+/// The system clock moved by an offset that only grows: time flows as it does (so work stamped
+/// with the system time is never in this clock's future), and a test jumps ahead — to a Friday
+/// evening, then to Monday morning — without sleeping.
+#[derive(Debug, Default)]
+pub struct ShiftedClock {
+    offset: std::sync::atomic::AtomicI64,
+}
+
+impl ShiftedClock {
+    /// A clock that shows `at` now; `at` must not be in the past.
+    pub fn starting_at(at: Millis) -> Self {
+        let offset = at - crate::time::now_ms();
+        assert!(offset >= 0, "a shifted clock starts in the future");
+        Self {
+            offset: std::sync::atomic::AtomicI64::new(offset),
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.offset
+            .fetch_add(by, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now_ms(&self) -> Millis {
+        crate::time::now_ms() + self.offset.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        self.advance(duration);
+        Box::pin(std::future::ready(()))
+    }
+}

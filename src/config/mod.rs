@@ -4,6 +4,7 @@
 mod edit;
 mod llm;
 mod load;
+pub mod schedule;
 mod scoring;
 mod secret;
 mod validate;
@@ -690,6 +691,9 @@ pub struct RiskConfig {
     /// How often the post-merge guard looks again at the merges it watches, whether or not a
     /// CI event came (0: only on events).
     pub guard_recheck_secs: u64,
+    /// When GlobalLM may merge anywhere (empty: at any time). A repository's own
+    /// `automerge_schedule` narrows it further: a merge needs both open.
+    pub automerge_schedule: Vec<schedule::MergeWindow>,
 }
 
 impl Default for RiskConfig {
@@ -715,6 +719,7 @@ impl Default for RiskConfig {
             promote_after: 5,
             guard_hours: 24,
             guard_recheck_secs: 900,
+            automerge_schedule: Vec::new(),
         }
     }
 }

@@ -53,6 +53,11 @@ pub fn validate(config: &Config) -> Result<(), Invalid> {
             "not a cron expression (five fields: minute hour day-of-month month day-of-week)",
         );
     }
+    if let Err(problems) =
+        super::schedule::Schedule::parse("risk.automerge_schedule", &config.risk.automerge_schedule)
+    {
+        return invalid("risk.automerge_schedule", problems.join("; "));
+    }
     if config.storage.data_dir.as_os_str().is_empty() {
         return invalid("storage.data_dir", "must not be empty");
     }

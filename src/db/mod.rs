@@ -10,6 +10,7 @@ pub mod fixes;
 pub mod ingest;
 pub mod installations;
 pub mod jobs;
+pub mod merge_waits;
 pub mod outcomes;
 pub mod redeliveries;
 pub mod reports;

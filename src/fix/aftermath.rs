@@ -288,9 +288,15 @@ impl<'a> Guard<'a> {
             watch.merge_sha,
             watch.base_branch
         );
-        let reverted = checkout::revert_commit(&work, &author, &watch.merge_sha, &message)
-            .await
-            .context("reverting the merge commit")?;
+        let reverted = checkout::revert_merge(
+            &work,
+            &author,
+            &watch.parent_sha,
+            &watch.merge_sha,
+            &message,
+        )
+        .await
+        .context("reverting the merge commit")?;
         let Some(revert_sha) = reverted else {
             let text = guard::unrevertable(&watch.merge_sha, &watch.base_branch, failed);
             self.say(
@@ -514,8 +520,14 @@ impl<'a> Guard<'a> {
                     .await?;
                     return Ok(Handled::Done);
                 }
-                self.merge_revert(watch, &pull.title, revert_number, &head)
-                    .await
+                self.merge_revert(
+                    watch,
+                    &pull.title,
+                    revert_number,
+                    &head,
+                    settings.config.merge,
+                )
+                .await
             }
         }
     }
@@ -526,12 +538,13 @@ impl<'a> Guard<'a> {
         title: &str,
         revert_number: IssueNumber,
         head: &str,
+        method: crate::github::repo_config::MergeMethod,
     ) -> anyhow::Result<Handled> {
         let _slot = self.ctx.merge_slots.hold(&watch.repo).await;
         let title = format!("{title} (#{revert_number})");
         let sha = match self
             .github
-            .merge_pull(self.inst, &self.repo, revert_number, head, &title)
+            .merge_pull(self.inst, &self.repo, revert_number, head, &title, method)
             .await
         {
             Ok(merged) => merged.sha,

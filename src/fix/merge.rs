@@ -15,6 +15,7 @@ use super::lifecycle::{self, Bump, Claim};
 use super::render;
 use super::risk::{self, Tier};
 use super::{FixIssue, Trigger};
+use crate::config::schedule::Opening;
 use crate::context::Context;
 use crate::db::fixes::{self, FixPr};
 use crate::event::Handled;
@@ -23,7 +24,7 @@ use crate::github::GithubClient;
 use crate::github::GithubError;
 use crate::github::ids::{InstallationId, IssueNumber, RepoName};
 use crate::github::model::{CheckRunOutput, Label, NewCheckRun};
-use crate::github::repo_config::{CONFIG_CHECK, RepoSettings};
+use crate::github::repo_config::{CONFIG_CHECK, MergeMethod, RepoSettings};
 use crate::jobs::BackgroundJob as _;
 use anyhow::Context as _;
 
@@ -227,6 +228,18 @@ impl MergeSlots {
             .clone();
         slot.lock_owned().await
     }
+
+    /// The repository's slot if it is free now.
+    pub fn try_hold(&self, repo: &str) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        let slot = self
+            .0
+            .lock()
+            .expect("merge slots lock")
+            .entry(repo.to_owned())
+            .or_default()
+            .clone();
+        slot.try_lock_owned().ok()
+    }
 }
 
 /// What every action needs.
@@ -310,20 +323,30 @@ impl Act<'_> {
         if !ours {
             return Ok(Handled::Skipped("the pull request is merged".to_owned()));
         }
+        // The answer to the merge call was lost, so the method is the one in force.
+        let method = self
+            .ctx
+            .repo_configs
+            .settings(self.github, self.inst, self.repo)
+            .await
+            .config
+            .merge;
         self.finish_merge(
             fix.tier.unwrap_or(Tier::Critical),
             pull.merge_sha.as_deref(),
             &pull.base.branch,
+            method,
         )
         .await
     }
 
-    /// Records a merge GlobalLM made and says so.
+    /// Records a merge GlobalLM made (by `method`), watches it, and says so.
     async fn finish_merge(
         &self,
         tier: Tier,
         merge_sha: Option<&str>,
         base_branch: &str,
+        method: MergeMethod,
     ) -> anyhow::Result<Handled> {
         let fix = fixes::get(self.ctx.db.pool(), self.fix_id)
             .await?
@@ -341,15 +364,15 @@ impl Act<'_> {
         let sha = merge_sha.map(render::short).unwrap_or("?");
         let text = match tier {
             Tier::Medium => format!(
-                "Merged as {sha} (squash) after green CI: a **MEDIUM**-tier change, so the maintainers are notified{}. `git revert {sha}` undoes it.",
+                "Merged as {sha} ({method}) after green CI: a **MEDIUM**-tier change, so the maintainers are notified{}. `git revert {sha}` undoes it.",
                 notify_list(&fix, self.repo.owner())
             ),
             Tier::High => format!(
-                "Merged as {sha} (squash) after green CI, on @{}'s `/globallm merge` of {}.",
+                "Merged as {sha} ({method}) after green CI, on @{}'s `/globallm merge` of {}.",
                 fix.merge_approved_by.as_deref().unwrap_or("a maintainer"),
                 render::short(self.head)
             ),
-            _ => format!("Merged as {sha} (squash) after green CI: a **LOW**-tier change."),
+            _ => format!("Merged as {sha} ({method}) after green CI: a **LOW**-tier change."),
         };
         self.comment("merged", &text).await?;
         Ok(Handled::Done)
@@ -510,7 +533,7 @@ async fn merge(
 ) -> anyhow::Result<Handled> {
     // One GlobalLM merge at a time in this repository: what follows reads the base as the merge
     // call will find it.
-    let _slot = act.ctx.merge_slots.hold(&act.repo.to_string()).await;
+    let _slot = super::waits::hold_slot(act).await?;
     // The last word before the merge call: the repository's settings and freezes as they are
     // now, then the base, the pull request's labels and head, then the row (a stop, a new head
     // or another worker's merge wins).
@@ -523,7 +546,11 @@ async fn merge(
         return Ok(Handled::Skipped(why));
     }
     if let Some(why) = frozen(act.github, act.inst, act.repo, &settings).await? {
-        return act.say_once("frozen", &render::frozen(&why)).await;
+        return super::waits::frozen(act, &why).await;
+    }
+    let opening = super::window::opening(act.ctx, &settings);
+    if opening != Opening::Now {
+        return super::window::wait(act, opening).await;
     }
     // Merge only what was tested: CI ran on a head that contains the base as it is now.
     let tip = act
@@ -562,13 +589,14 @@ async fn merge(
             .context("marking the pull request ready for review")?;
     }
     let title = format!("{} (#{})", pull.title, act.number);
+    let method = settings.config.merge;
     match act
         .github
-        .merge_pull(act.inst, act.repo, act.number, act.head, &title)
+        .merge_pull(act.inst, act.repo, act.number, act.head, &title, method)
         .await
     {
         Ok(merged) => {
-            act.finish_merge(tier, merged.sha.as_deref(), &pull.base.branch)
+            act.finish_merge(tier, merged.sha.as_deref(), &pull.base.branch, method)
                 .await
         }
         // 409: the head moved since it was read; 405: not mergeable — or merged already by
@@ -583,10 +611,13 @@ async fn merge(
                 .context("reading the pull request after a refused merge")?;
             if now.merged && now.head.sha.0 == act.head {
                 return act
-                    .finish_merge(tier, now.merge_sha.as_deref(), &pull.base.branch)
+                    .finish_merge(tier, now.merge_sha.as_deref(), &pull.base.branch, method)
                     .await;
             }
             lifecycle::merge_failed(act.ctx, act.fix_id, act.head).await?;
+            if status == 405 && message.contains("not allowed") {
+                return method_refused(act, method, &message).await;
+            }
             Ok(Handled::Skipped(format!(
                 "GitHub would not merge ({status}): {message}"
             )))
@@ -596,6 +627,34 @@ async fn merge(
             Err(err).context("merging the pull request")
         }
     }
+}
+
+/// GitHub refused the repository's `merge:` method: said once per head and method. Each CI
+/// report tries again (the repository's settings may have changed since), so the claim on the
+/// row cannot be what keeps it once — the comment on GitHub is.
+async fn method_refused(
+    act: &Act<'_>,
+    method: MergeMethod,
+    message: &str,
+) -> anyhow::Result<Handled> {
+    let action = format!("merge-method-{method}");
+    let key = format!("fix:{}:{action}@{}", act.fix_id, act.head);
+    let said = act
+        .github
+        .find_keyed(act.inst, act.repo, act.number, &key, None)
+        .await
+        .context("looking for the refusal's comment")?;
+    if said.is_some() {
+        return Ok(Handled::Skipped(format!(
+            "GitHub refuses `merge: {method}` here: {message}"
+        )));
+    }
+    act.comment(
+        &action,
+        &render::merge_method_refused(method.as_str(), message),
+    )
+    .await?;
+    Ok(Handled::Done)
 }
 
 fn notify_list(fix: &FixPr, owner: &str) -> String {

@@ -41,6 +41,8 @@ pub mod request;
 pub mod risk;
 pub mod state;
 mod update;
+mod waits;
+pub mod window;
 
 pub use job::{FixIssue, Trigger};
 pub use state::{FixState, Tier};

@@ -259,6 +259,25 @@ pub fn frozen(why: &str) -> String {
     )
 }
 
+/// The comment when a green pull request is outside the merge window (`automerge_schedule`):
+/// when it next opens (`None`: not within a year).
+pub fn merge_window(opens: Option<&str>) -> String {
+    match opens {
+        Some(at) => format!(
+            "CI is green, but merges are outside this repository's merge window (`automerge_schedule`) now. GlobalLM will merge it when the window next opens, at {at} (after checking that the base branch has not moved since CI ran)."
+        ),
+        None => "CI is green, but no minute of the next year is inside this repository's merge window (`automerge_schedule`, and the service's), so GlobalLM is not merging it. Widen the window, or merge it by hand.".to_owned(),
+    }
+}
+
+/// The comment when GitHub refused the merge method the repository's config asks for.
+pub fn merge_method_refused(method: &str, message: &str) -> String {
+    format!(
+        "CI is green, but GitHub refused to merge with `merge: {method}` ({}). Allow that method in the repository's settings (Settings → General → Pull Requests) or choose another in `.github/globallm.yml`; GlobalLM will look again when CI reports on a new commit.",
+        neutralize(message)
+    )
+}
+
 /// The comment when the base branch moved after CI ran and GlobalLM brought the branch up
 /// to date.
 pub fn updated(base: &str, old_head: &str, new_head: &str) -> String {

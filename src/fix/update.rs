@@ -8,6 +8,7 @@
 use super::lifecycle::{self, Bump, Claim, PushRefused};
 use super::merge::Act;
 use super::render;
+use crate::db::merge_waits::WaitReason;
 use crate::event::Handled;
 use crate::solution::checkout;
 use anyhow::Context as _;
@@ -75,6 +76,14 @@ pub(super) async fn update_branch(
         lifecycle::push_failed(act.ctx, id, &new_head, Some(act.head)).await?;
         return Err(err).context("pushing the updated branch");
     }
+    super::waits::record_for(
+        act,
+        &new_head,
+        WaitReason::Update,
+        Some(&format!("CI on the branch with `{base_branch}` merged in")),
+        None,
+    )
+    .await?;
     act.comment("update", &render::updated(base_branch, act.head, &new_head))
         .await?;
     Ok(Handled::Done)

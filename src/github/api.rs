@@ -5,6 +5,7 @@ use super::client::{Auth, GithubClient};
 use super::error::GithubError;
 use super::ids::{CheckSuiteId, CommentId, InstallationId, IssueNumber, RepoName};
 use super::model::*;
+use super::repo_config::MergeMethod;
 use crate::event::model::{CheckRun, Comment, Issue, PullRequest, RepoRef, Repository};
 use crate::event::raw::{RawCheckRun, RawComment, RawIssue, RawPullRequest, RawRepoRef};
 use http::Method;
@@ -384,8 +385,10 @@ impl GithubClient {
         .await
     }
 
-    /// `PUT /repos/{owner}/{repo}/pulls/{number}/merge` (squash), only if the head is still
-    /// `sha`: a moved head is refused by GitHub with 409 ([`GithubError::Validation`]).
+    /// `PUT /repos/{owner}/{repo}/pulls/{number}/merge` by `method`, only if the head is still
+    /// `sha`: a moved head is refused by GitHub with 409 ([`GithubError::Validation`]), a
+    /// method the repository's settings disallow with 405. `title` names the squashed or merge
+    /// commit (a rebase keeps the branch's commits).
     pub async fn merge_pull(
         &self,
         inst: InstallationId,
@@ -393,9 +396,13 @@ impl GithubClient {
         number: IssueNumber,
         sha: &str,
         title: &str,
+        method: MergeMethod,
     ) -> Result<MergeResult, GithubError> {
         let path = format!("/repos/{repo}/pulls/{number}/merge");
-        let body = json!({ "sha": sha, "merge_method": "squash", "commit_title": title });
+        let mut body = json!({ "sha": sha, "merge_method": method.as_str() });
+        if method != MergeMethod::Rebase {
+            body["commit_title"] = json!(title);
+        }
         self.write(Method::PUT, Auth::Installation(inst), &path, &body)
             .await
     }

@@ -10,6 +10,7 @@
 use super::GithubClient;
 use super::ids::{InstallationId, RepoName};
 use crate::config::Automerge;
+use crate::config::schedule::{MergeWindow, Schedule};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -49,6 +50,41 @@ pub struct RepoConfig {
     pub required_checks: Vec<String>,
     /// `true` stops every merge here (pull requests are still drafted and judged).
     pub freeze: bool,
+    /// When GlobalLM may merge here (empty: whenever the service's schedule allows); see
+    /// [`crate::config::schedule`].
+    pub automerge_schedule: Vec<MergeWindow>,
+    /// How GitHub merges GlobalLM's pull requests here, as the repository's settings allow.
+    pub merge: MergeMethod,
+}
+
+/// `merge:` of `.github/globallm.yml`, GitHub's `merge_method`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MergeMethod {
+    /// One commit with the whole change on the base branch.
+    #[default]
+    Squash,
+    /// A merge commit joining the branch's commits to the base branch.
+    Merge,
+    /// The branch's commits replayed one by one onto the base branch.
+    Rebase,
+}
+
+impl MergeMethod {
+    /// GitHub's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MergeMethod::Squash => "squash",
+            MergeMethod::Merge => "merge",
+            MergeMethod::Rebase => "rebase",
+        }
+    }
+}
+
+impl std::fmt::Display for MergeMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// `labels.*` of `.github/globallm.yml`.
@@ -95,6 +131,8 @@ impl Default for RepoConfig {
             test_command: None,
             required_checks: Vec::new(),
             freeze: false,
+            automerge_schedule: Vec::new(),
+            merge: MergeMethod::Squash,
         }
     }
 }
@@ -164,6 +202,9 @@ impl RepoConfig {
             .is_some_and(|c| c.trim().is_empty())
         {
             problems.push("`test_command`: empty (leave it out to run no tests)".to_owned());
+        }
+        if let Err(schedule) = Schedule::parse("automerge_schedule", &config.automerge_schedule) {
+            problems.extend(schedule);
         }
         if problems.is_empty() {
             Ok(config)
@@ -502,5 +543,34 @@ mod tests {
         assert!(
             RepoConfig::parse("enabled: [\n").expect_err("invalid")[0].contains("not valid YAML")
         );
+    }
+
+    #[test]
+    fn merge_windows_and_the_merge_method_are_read_and_checked() {
+        let config = RepoConfig::parse(
+            "merge: rebase\nautomerge_schedule:\n  - cron: \"* 9-17 * * Mon-Fri\"\n    utc_offset: \"+01:00\"\n",
+        )
+        .expect("valid");
+        assert_eq!(config.merge, MergeMethod::Rebase);
+        assert_eq!(config.automerge_schedule[0].utc_offset, "+01:00");
+        assert_eq!(RepoConfig::default().merge, MergeMethod::Squash);
+
+        let problems = RepoConfig::parse("merge: fast-forward\n").expect_err("not a method");
+        assert!(
+            problems[0].starts_with("`merge`: unknown variant `fast-forward`"),
+            "{problems:?}"
+        );
+        let problems = RepoConfig::parse(
+            "automerge_schedule:\n  - cron: \"9-17 * * Mon-Fri\"\n    timezone: Europe/Berlin\n",
+        )
+        .expect_err("an unknown key");
+        assert!(problems[0].contains("timezone"), "{problems:?}");
+        let problems = RepoConfig::parse(
+            "automerge_schedule:\n  - cron: \"9-17 * * Mon-Fri\"\n    utc_offset: Europe/Berlin\n",
+        )
+        .expect_err("invalid");
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with("`automerge_schedule[0].cron`"));
+        assert!(problems[1].starts_with("`automerge_schedule[0].utc_offset`"));
     }
 }

@@ -1,14 +1,16 @@
 //! The worker pool: each worker claims a job, runs it under a renewed lease with panics caught
 //! and a deadline (`jobs.max_run_secs`: past it the attempt is stopped, its lease no longer
 //! renewed, and the job dead-lettered saying so), then deletes it, schedules a retry with
-//! exponential backoff and jitter, or dead-letters it.
+//! exponential backoff and jitter, or dead-letters it. Due times and leases are read on the
+//! context's clock (the system clock in production), so a test that moves its clock forward
+//! wakes the jobs scheduled for then.
 
 use super::{Done, JobError, Registry};
 use crate::config::JobsConfig;
 use crate::context::Context;
 use crate::db::deliveries::{self, Outcome};
 use crate::db::jobs::{self, Job};
-use crate::time::{Millis, now_ms};
+use crate::time::Millis;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
@@ -109,7 +111,7 @@ impl Worker {
     async fn claim(&self, config: &JobsConfig) -> anyhow::Result<Option<Job>> {
         let mut conn = self.ctx.db.write_conn().await?;
         let lease_ms = secs_to_ms(config.lease_secs);
-        Ok(jobs::claim(conn.conn(), &self.id, now_ms(), lease_ms).await?)
+        Ok(jobs::claim(conn.conn(), &self.id, self.ctx.clock.now_ms(), lease_ms).await?)
     }
 
     async fn run_job(&self, job: Job, config: &JobsConfig) {
@@ -181,7 +183,7 @@ impl Worker {
     }
 
     async fn renew_lease(&self, job: &Job, config: &JobsConfig) {
-        let until = now_ms() + secs_to_ms(config.lease_secs);
+        let until = self.ctx.clock.now_ms() + secs_to_ms(config.lease_secs);
         let renewed = async {
             let mut conn = self.ctx.db.write_conn().await?;
             anyhow::Ok(jobs::extend_lease(conn.conn(), job.id, &self.id, until).await?)
@@ -197,7 +199,7 @@ impl Worker {
         tracing::warn!("shutdown deadline passed; handing the job back to the queue");
         let released = async {
             let mut conn = self.ctx.db.write_conn().await?;
-            anyhow::Ok(jobs::release(conn.conn(), job.id, &self.id, now_ms()).await?)
+            anyhow::Ok(jobs::release(conn.conn(), job.id, &self.id, self.ctx.clock.now_ms()).await?)
         };
         if let Err(err) = released.await {
             tracing::error!(
@@ -213,7 +215,7 @@ impl Worker {
             Err(_) => "dead",
         };
         let recorded = async {
-            let now = now_ms();
+            let now = self.ctx.clock.now_ms();
             match &result {
                 Ok(done) => {
                     // Two statements, no transaction: the delivery's outcome first, then the

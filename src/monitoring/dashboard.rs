@@ -127,6 +127,73 @@ pub struct Snapshot {
     pub spend_by_language: Vec<SpendRow>,
     /// The outcome ledger, earned ceilings and merges per week.
     pub outcomes: super::ledger::Outcomes,
+    /// Green GlobalLM pull requests waiting to merge, by repository in order of priority.
+    pub merge_waits: Vec<WaitRow>,
+}
+
+/// A green pull request on a repository's wait list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WaitRow {
+    /// `owner/name`.
+    pub repo: String,
+    /// Its place in the repository's list, from 1.
+    pub place: usize,
+    /// The pull request.
+    pub pr: Option<i64>,
+    /// The issue it fixes.
+    pub issue: i64,
+    /// The issue's triage priority.
+    pub priority: Option<f64>,
+    /// What it waits for: `slot`, `window`, `freeze`, `update` or `queue`.
+    pub reason: String,
+    /// The freeze's cause, when the window opens, …
+    pub detail: Option<String>,
+    /// Since when, UTC.
+    pub since: String,
+}
+
+/// The wait lists of every repository (see [`crate::db::merge_waits::waiting`]).
+async fn merge_waits(db: &Db) -> anyhow::Result<Vec<WaitRow>> {
+    let mut rows: Vec<WaitRow> = Vec::new();
+    for w in crate::db::merge_waits::waiting(db.pool()).await? {
+        let place = match rows.last() {
+            Some(last) if last.repo == w.repo => last.place + 1,
+            _ => 1,
+        };
+        rows.push(WaitRow {
+            repo: w.repo,
+            place,
+            pr: w.pr_number,
+            issue: w.issue,
+            priority: w.priority,
+            reason: w.reason,
+            detail: w.detail,
+            since: format_ms(w.since),
+        });
+    }
+    Ok(rows)
+}
+
+fn render_waits(out: &mut String, waits: &[WaitRow]) {
+    use std::fmt::Write as _;
+    let _ = writeln!(out, "Waiting to merge:");
+    if waits.is_empty() {
+        let _ = writeln!(out, "  (none)");
+    }
+    for w in waits {
+        let pr = w.pr.map_or("?".to_owned(), |n| format!("#{n}"));
+        let priority = w.priority.map_or("–".to_owned(), |p| format!("{p:.2}"));
+        let detail = w
+            .detail
+            .as_deref()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} {}. {pr} (issue #{}, priority {priority}): {}{detail}, since {}",
+            w.repo, w.place, w.issue, w.reason, w.since
+        );
+    }
 }
 
 fn first_line(text: &str) -> String {
@@ -270,6 +337,7 @@ pub async fn snapshot(db: &Db, config: &Config, now: Millis) -> anyhow::Result<S
         spend_by_repo: spend(&report.by_repo),
         spend_by_language: spend(&report.by_language),
         outcomes: super::ledger::read(db, config, now).await?,
+        merge_waits: merge_waits(db).await?,
     })
 }
 
@@ -379,6 +447,7 @@ pub fn render_text(snapshot: &Snapshot) -> String {
         let _ = writeln!(out, "  {}  {:<8}  {}", e.at, e.kind, e.text);
     }
     out.push_str(&super::ledger::render_text(&snapshot.outcomes));
+    render_waits(&mut out, &snapshot.merge_waits);
     out
 }
 

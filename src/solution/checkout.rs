@@ -419,32 +419,44 @@ pub async fn merge_base_branch(
     }
 }
 
-/// Reverts commit `sha` on the work tree's branch as `author`, with `message`: the new head,
-/// or `None` when the revert conflicts with what came after it (the revert is then aborted).
-pub async fn revert_commit(
+/// Undoes what a merge brought to the base branch, on the work tree's branch as `author`, with
+/// `message`: a merge commit is reverted against its first parent (`-m 1`); a squash or a
+/// rebase, every commit from `parent` (the base before the merge) to `merged`. The new head, or
+/// `None` when the revert conflicts with what came after it (the revert is then aborted).
+pub async fn revert_merge(
     work: &WorkTree,
     author: &Author,
-    sha: &str,
+    parent: &str,
+    merged: &str,
     message: &str,
 ) -> Result<Option<String>, GitError> {
     let name = format!("user.name={}", author.name);
     let email = format!("user.email={}", author.email);
-    let reverted = git(
+    let second_parent = format!("{merged}^2");
+    let is_merge_commit = git(
         work.path(),
         None,
         &work.limits,
-        &[
-            "-c",
-            &name,
-            "-c",
-            &email,
-            "revert",
-            "--no-edit",
-            "--no-commit",
-            sha,
-        ],
+        &["rev-parse", "--verify", "--quiet", &second_parent],
     )
-    .await;
+    .await
+    .is_ok();
+    let range = format!("{parent}..{merged}");
+    let mut args = vec![
+        "-c",
+        name.as_str(),
+        "-c",
+        email.as_str(),
+        "revert",
+        "--no-edit",
+        "--no-commit",
+    ];
+    if is_merge_commit {
+        args.extend(["-m", "1", merged]);
+    } else {
+        args.push(range.as_str());
+    }
+    let reverted = git(work.path(), None, &work.limits, &args).await;
     if let Err(err) = reverted {
         // A revert that stopped on conflicts can be aborted; any other failure cannot.
         return match git(work.path(), None, &work.limits, &["revert", "--abort"]).await {

@@ -71,8 +71,17 @@ impl TestApp {
         Self::start_with(true, settings).await
     }
 
+    /// GlobalLM configured with the fake GitHub's App, both on `clock` (a
+    /// [`crate::clock::ShiftedClock`] lets a story move time forward).
+    pub async fn start_with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self::start_on(clock, true, &[]).await
+    }
+
     async fn start_with(registered: bool, settings: &[(&str, &str)]) -> Self {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        Self::start_on(Arc::new(SystemClock), registered, settings).await
+    }
+
+    async fn start_on(clock: Arc<dyn Clock>, registered: bool, settings: &[(&str, &str)]) -> Self {
         let github = FakeGithub::start(clock.clone()).await;
         let dir = tempfile::tempdir().expect("a temporary directory");
         let root = dir.path();

@@ -396,6 +396,7 @@ async fn a_pull_request_changing_the_repository_config_gets_a_check_run() {
                 state: "open".into(),
                 merged: false,
                 merge_sha: None,
+                merge_method: None,
                 mergeable: Some(true),
                 requested_reviewers: Vec::new(),
                 files: files

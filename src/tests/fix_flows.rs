@@ -33,19 +33,24 @@ impl Scene {
     }
 
     pub(super) async fn with_env(tier: &str, env: &[(&str, &str)]) -> Self {
-        let app = TestApp::start_with_env(env).await;
-        let bare = app.github.add_git_repo(
-            REPO,
-            INSTALLATION,
-            app.dir.path(),
-            &[
-                ("shop/cart.py", "def total(items):\n    return sum(items)\n"),
-                (
-                    "tests/test_cart.py",
-                    "from shop.cart import total\n\ndef test_total():\n    assert total([1, 2]) == 3\n",
-                ),
-            ],
-        );
+        Self::on(TestApp::start_with_env(env).await, tier, None).await
+    }
+
+    /// The scene in `app`, the repository's `.github/globallm.yml` holding `config` if given.
+    pub(super) async fn on(app: TestApp, tier: &str, config: Option<&str>) -> Self {
+        let mut files = vec![
+            ("shop/cart.py", "def total(items):\n    return sum(items)\n"),
+            (
+                "tests/test_cart.py",
+                "from shop.cart import total\n\ndef test_total():\n    assert total([1, 2]) == 3\n",
+            ),
+        ];
+        if let Some(config) = config {
+            files.push((".github/globallm.yml", config));
+        }
+        let bare = app
+            .github
+            .add_git_repo(REPO, INSTALLATION, app.dir.path(), &files);
         app.github.set_permission(REPO, MAINTAINER, "write");
         let issue = app.github.add_issue(
             REPO,

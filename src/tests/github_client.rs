@@ -6,6 +6,7 @@ use crate::clock::ManualClock;
 use crate::github::auth::AppAuth;
 use crate::github::ids::{AppId, CommentId, InstallationId, IssueNumber, RepoName};
 use crate::github::model::{CheckRunOutput, Label, NewCheckRun, NewPullRequest, Permission};
+use crate::github::repo_config::MergeMethod;
 use crate::github::{Auth, GithubClient, GithubError, Settings};
 use crate::testing::fake_github::{self, APP_ID, Caller, FakeGithub};
 use std::sync::Arc;
@@ -419,6 +420,7 @@ async fn pull_requests_checks_statuses_protection_and_permissions() {
             pull.number,
             "0000000000000000000000000000000000000bad",
             "t",
+            MergeMethod::Squash,
         )
         .await;
     assert!(
@@ -426,7 +428,14 @@ async fn pull_requests_checks_statuses_protection_and_permissions() {
         "a moved head is refused: {merged:?}"
     );
     let merged = client
-        .merge_pull(INSTALLATION, &repo(), pull.number, &sha, "Fix crash (#2)")
+        .merge_pull(
+            INSTALLATION,
+            &repo(),
+            pull.number,
+            &sha,
+            "Fix crash (#2)",
+            MergeMethod::Squash,
+        )
         .await
         .expect("merged");
     assert!(merged.merged);

@@ -8,7 +8,7 @@ use crate::llm::scripted::ScriptedProvider;
 use crate::testing::fake_github::git;
 use crate::testing::harness::{INSTALLATION, TestApp};
 
-const DRAFT_TAX: &str = "SUMMARY: Add a tax helper.\n\nFILE: shop/tax.py\nWHY: the issue asks for one\n<<<<<<< SEARCH\n=======\ndef with_tax(amount, rate):\n    return amount * (1 + rate)\n>>>>>>> REPLACE\n\nFILE: tests/test_tax.py\nWHY: a test for it\n<<<<<<< SEARCH\n=======\nfrom shop.tax import with_tax\n\n\ndef test_with_tax():\n    assert with_tax(100, 0.5) == 150\n>>>>>>> REPLACE\n";
+pub(super) const DRAFT_TAX: &str = "SUMMARY: Add a tax helper.\n\nFILE: shop/tax.py\nWHY: the issue asks for one\n<<<<<<< SEARCH\n=======\ndef with_tax(amount, rate):\n    return amount * (1 + rate)\n>>>>>>> REPLACE\n\nFILE: tests/test_tax.py\nWHY: a test for it\n<<<<<<< SEARCH\n=======\nfrom shop.tax import with_tax\n\n\ndef test_with_tax():\n    assert with_tax(100, 0.5) == 150\n>>>>>>> REPLACE\n";
 
 /// `name` green on `sha` of `repo`, delivered and processed.
 async fn green(app: &TestApp, repo: &str, sha: &str, name: &str) {

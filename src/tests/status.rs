@@ -37,6 +37,10 @@ async fn seeded() -> (tempfile::TempDir, Db, Arc<Config>) {
         "INSERT INTO jobs (kind, payload, state, attempts, max_attempts, run_at, last_error, created_at, updated_at)
          VALUES ('catch_up', '{}', 'dead', 8, 8, 0, 'GitHub failed (502) after 4 attempts: Server Error', 0, 1764071500000),
                 ('process_delivery', '{}', 'queued', 0, 8, 0, NULL, 0, 0)",
+        // The open fix waits for its repository's merge window; the merged one's wait is stale.
+        "INSERT INTO merge_waits (fix_id, repo, head, reason, detail, until, since)
+         VALUES (2, 'django/django', 'bbb', 'window', 'Wed 2025-11-26 09:00 +01:00', 1764144000000, 1764060000000),
+                (1, 'django/django', 'aaa', 'freeze', NULL, NULL, 1764000000000)",
     ];
     for sql in seed {
         sqlx::query(sql).execute(db.pool()).await.expect("seed");

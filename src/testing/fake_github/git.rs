@@ -184,41 +184,87 @@ pub fn push_commit(bare: &Path, branch: &str, path: &str, content: &str, author:
     )
 }
 
-/// Squash-merges `head` into `base` as GitHub does: one commit on `base` with the tree of
-/// both merged; returns it, or `None` when they conflict.
-pub fn squash_merge(bare: &Path, base: &str, head: &str, message: &str) -> Option<String> {
-    let merged = git(bare, &["merge-tree", "--write-tree", base, head]);
+/// Merges `head` into `base` by GitHub's `method` and moves `base`; returns the new tip of
+/// `base`, or `None` when they conflict. `squash`: one commit with the tree of both merged;
+/// `merge`: a merge commit whose parents are the base and the head; `rebase`: the head's own
+/// commits (merge commits left out) replayed one by one onto the base, messages kept.
+pub fn merge_by(
+    bare: &Path,
+    base: &str,
+    head: &str,
+    message: &str,
+    method: &str,
+) -> Option<String> {
+    let parent = git_ok(bare, &["rev-parse", base]);
+    let tip = if method == "rebase" {
+        let own = git_ok(
+            bare,
+            &[
+                "rev-list",
+                "--reverse",
+                "--no-merges",
+                &format!("{base}..{head}"),
+            ],
+        );
+        let mut tip = parent.clone();
+        for commit in own.lines() {
+            let tree = merged_tree(bare, &[&format!("--merge-base={commit}^"), &tip, commit])?;
+            let message = git_ok(bare, &["log", "-1", "--format=%B", commit]);
+            tip = commit_tree(bare, &tree, &[&tip], &message);
+        }
+        tip
+    } else {
+        let tree = merged_tree(bare, &[base, head])?;
+        let head_sha = git_ok(bare, &["rev-parse", head]);
+        let parents: Vec<&str> = if method == "merge" {
+            vec![&parent, &head_sha]
+        } else {
+            vec![&parent]
+        };
+        commit_tree(bare, &tree, &parents, message)
+    };
+    git_ok(
+        bare,
+        &["update-ref", &format!("refs/heads/{base}"), &tip, &parent],
+    );
+    Some(tip)
+}
+
+fn merged_tree(bare: &Path, args: &[&str]) -> Option<String> {
+    let mut all = vec!["merge-tree", "--write-tree"];
+    all.extend_from_slice(args);
+    let merged = git(bare, &all);
     if !merged.status.success() {
         return None;
     }
     let stdout = String::from_utf8_lossy(&merged.stdout);
-    let tree = stdout.lines().next()?.trim().to_owned();
-    let parent = git_ok(bare, &["rev-parse", base]);
-    let commit = git_ok(
-        bare,
-        &[
-            "-c",
-            "user.name=GitHub",
-            "-c",
-            "user.email=noreply@github.com",
-            "commit-tree",
-            &tree,
-            "-p",
-            &parent,
-            "-m",
-            message,
-        ],
-    );
-    git_ok(
-        bare,
-        &[
-            "update-ref",
-            &format!("refs/heads/{base}"),
-            &commit,
-            &parent,
-        ],
-    );
-    Some(commit)
+    Some(stdout.lines().next()?.trim().to_owned())
+}
+
+fn commit_tree(bare: &Path, tree: &str, parents: &[&str], message: &str) -> String {
+    let mut args = vec![
+        "-c",
+        "user.name=GitHub",
+        "-c",
+        "user.email=noreply@github.com",
+        "commit-tree",
+        tree,
+    ];
+    for parent in parents {
+        args.extend(["-p", parent]);
+    }
+    args.extend(["-m", message]);
+    git_ok(bare, &args)
+}
+
+/// The parents of `commit` and its message's first line.
+pub fn commit_info(bare: &Path, commit: &str) -> (Vec<String>, String) {
+    let parents = git_ok(bare, &["log", "-1", "--format=%P", commit]);
+    let subject = git_ok(bare, &["log", "-1", "--format=%s", commit]);
+    (
+        parents.split_whitespace().map(str::to_owned).collect(),
+        subject,
+    )
 }
 
 /// Creates `branch` off `main` with one commit writing `files`, as a pushed branch; returns

@@ -264,6 +264,13 @@ impl FakeGithub {
             .insert(path.to_owned(), content.as_bytes().to_vec());
     }
 
+    /// Disallows merge methods in the repository's settings (`merge`, `squash`, `rebase`).
+    pub fn disallow_merge_methods(&self, repo: &str, methods: &[&str]) {
+        let mut world = self.world();
+        let repo = world.repos.get_mut(repo).expect("the repository exists");
+        repo.disallowed_merge_methods = methods.iter().map(|m| (*m).to_owned()).collect();
+    }
+
     /// Makes the next `times` requests whose path contains `path` fail with `status`.
     pub fn fail(&self, path: &str, status: u16, times: u32) {
         self.world().faults.push(Fault {
@@ -583,6 +590,7 @@ impl FakeGithub {
                     state: "closed".to_owned(),
                     merged: true,
                     merge_sha: Some(format!("{:040x}", id + 1)),
+                    merge_method: Some("merge".to_owned()),
                     mergeable: Some(true),
                     requested_reviewers: Vec::new(),
                     files: Vec::new(),

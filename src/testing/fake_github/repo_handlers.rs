@@ -585,6 +585,7 @@ fn create_pull(
         state: "open".to_owned(),
         merged: false,
         merge_sha: None,
+        merge_method: None,
         mergeable: Some(true),
         requested_reviewers: Vec::new(),
         files: Vec::new(),
@@ -639,11 +640,38 @@ fn merge_pull(repo: &mut FakeRepo, req: &Request<'_>, number: Option<u64>, id: u
             "Head branch was modified. Review and try the merge again.",
         );
     }
-    // A repository backed by git gets the squashed commit on its base branch.
+    // GitHub's default method is a merge commit; the repository's settings may disallow any.
+    let method = req
+        .body
+        .get("merge_method")
+        .and_then(Value::as_str)
+        .unwrap_or("merge");
+    let refused = match method {
+        "merge" => "Merge commits are not allowed on this repository.",
+        "squash" => "Squash merges are not allowed on this repository.",
+        "rebase" => "Rebase merges are not allowed on this repository.",
+        _ => {
+            return Answer::error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid merge_method: must be one of merge, squash, rebase",
+            );
+        }
+    };
+    if repo.disallowed_merge_methods.iter().any(|m| m == method) {
+        return Answer::error(StatusCode::METHOD_NOT_ALLOWED, refused);
+    }
+    // A repository backed by git gets the merged commits on its base branch.
     let squashed = match &repo.git_dir {
         Some(bare) => {
-            let title = format!("{} (#{})", pull.title, pull.number);
-            match super::git::squash_merge(bare, &pull.base_branch, &pull.head_branch, &title) {
+            let title = req
+                .body
+                .get("commit_title")
+                .and_then(Value::as_str)
+                .map_or_else(
+                    || format!("{} (#{})", pull.title, pull.number),
+                    str::to_owned,
+                );
+            match super::git::merge_by(bare, &pull.base_branch, &pull.head_branch, &title, method) {
                 Some(sha) => Some(sha),
                 None => {
                     return Answer::error(
@@ -655,6 +683,7 @@ fn merge_pull(repo: &mut FakeRepo, req: &Request<'_>, number: Option<u64>, id: u
         }
         None => None,
     };
+    pull.merge_method = Some(method.to_owned());
     pull.merged = true;
     pull.state = "closed".to_owned();
     let sha = squashed.unwrap_or_else(|| format!("{id:040x}"));

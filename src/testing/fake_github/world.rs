@@ -78,6 +78,8 @@ pub struct FakePull {
     pub state: String,
     pub merged: bool,
     pub merge_sha: Option<String>,
+    /// How it was merged (`merge_method` of the merge call).
+    pub merge_method: Option<String>,
     pub mergeable: Option<bool>,
     pub requested_reviewers: Vec<String>,
     pub files: Vec<(String, String, u64, u64)>,
@@ -110,6 +112,8 @@ pub struct FakeRepo {
     pub git_dir: Option<std::path::PathBuf>,
     /// Required status checks by protected branch.
     pub protection: HashMap<String, Vec<String>>,
+    /// Merge methods the repository's settings disallow (`allow_squash_merge: false`, …).
+    pub disallowed_merge_methods: Vec<String>,
     /// Collaborators' permissions by login.
     pub collaborators: HashMap<String, String>,
     pub labels: BTreeMap<String, (String, Option<String>)>,

@@ -1,0 +1,127 @@
+//! The `merge_waits` table: green GlobalLM pull requests waiting to merge, and for what (the
+//! repository's merge slot, its merge window, a freeze, CI on a branch brought up to date,
+//! GitHub's merge queue). The list shown in `globallm status` and on the dashboard reads only
+//! rows whose fix is still open, unstopped, on the head the row was written for, and not red:
+//! a newer head, a merge or a stop needs no clean-up to leave the list.
+
+use crate::time::Millis;
+use sqlx::{SqliteConnection, SqlitePool};
+
+/// What a green pull request waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitReason {
+    /// Another GlobalLM merge in the repository holds its slot.
+    Slot,
+    /// The repository's (or the service's) merge window is closed.
+    Window,
+    /// Merges are frozen in the repository.
+    Freeze,
+    /// The branch was brought up to date with its base; CI runs again.
+    Update,
+    /// It is in GitHub's merge queue.
+    Queue,
+}
+
+impl WaitReason {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::Slot => "slot",
+            WaitReason::Window => "window",
+            WaitReason::Freeze => "freeze",
+            WaitReason::Update => "update",
+            WaitReason::Queue => "queue",
+        }
+    }
+}
+
+/// A wait to record.
+#[derive(Debug, Clone, Copy)]
+pub struct NewWait<'a> {
+    /// The fix's row id.
+    pub fix_id: i64,
+    /// `owner/name`.
+    pub repo: &'a str,
+    /// The head that waits.
+    pub head: &'a str,
+    /// For what.
+    pub reason: WaitReason,
+    /// What a reader needs (the freeze's cause, when the window opens).
+    pub detail: Option<&'a str>,
+    /// When the wait ends by itself, if known.
+    pub until: Option<Millis>,
+}
+
+/// Records that the fix waits; a wait for the same reason on the same head keeps its `since`.
+pub async fn set(conn: &mut SqliteConnection, wait: &NewWait<'_>, now: Millis) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO merge_waits (fix_id, repo, head, reason, detail, until, since)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (fix_id) DO UPDATE SET
+             since = CASE WHEN merge_waits.head = excluded.head AND merge_waits.reason = excluded.reason
+                          THEN merge_waits.since ELSE excluded.since END,
+             repo = excluded.repo, head = excluded.head, reason = excluded.reason,
+             detail = excluded.detail, until = excluded.until",
+    )
+    .bind(wait.fix_id)
+    .bind(wait.repo)
+    .bind(wait.head)
+    .bind(wait.reason.as_str())
+    .bind(wait.detail)
+    .bind(wait.until)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets the fix's wait if it is for `reason`.
+pub async fn clear(
+    conn: &mut SqliteConnection,
+    fix_id: i64,
+    reason: WaitReason,
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM merge_waits WHERE fix_id = ? AND reason = ?")
+        .bind(fix_id)
+        .bind(reason.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A pull request on the wait list.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
+pub struct Waiting {
+    /// `owner/name`.
+    pub repo: String,
+    /// The pull request.
+    pub pr_number: Option<i64>,
+    /// The issue it fixes.
+    pub issue: i64,
+    /// The issue's triage priority (none when it was never triaged).
+    pub priority: Option<f64>,
+    /// `slot`, `window`, `freeze`, `update` or `queue`.
+    pub reason: String,
+    /// The freeze's cause, when the window opens, …
+    pub detail: Option<String>,
+    /// When the wait ends by itself, if known.
+    pub until: Option<Millis>,
+    /// Since when it waits.
+    pub since: Millis,
+}
+
+/// Every waiting pull request, by repository, then by the issue's priority (highest first),
+/// then by how long it has waited.
+pub async fn waiting(pool: &SqlitePool) -> sqlx::Result<Vec<Waiting>> {
+    sqlx::query_as(
+        "SELECT w.repo, f.pr_number, f.issue, t.priority, w.reason, w.detail, w.until, w.since
+         FROM merge_waits w
+         JOIN fix_prs f ON f.id = w.fix_id
+         LEFT JOIN triaged_issues t ON t.repo = f.repo AND t.number = f.issue
+         WHERE f.state = 'open' AND f.stopped = 0 AND f.head_sha = w.head
+           AND (f.last_ci IS NULL OR f.last_ci <> 'red')
+         ORDER BY w.repo, COALESCE(t.priority, -1) DESC, w.since, f.pr_number",
+    )
+    .fetch_all(pool)
+    .await
+}
