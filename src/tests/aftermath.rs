@@ -483,3 +483,58 @@ async fn a_branch_planted_under_the_revert_name_is_replaced_and_a_push_to_the_re
         "{said:?}"
     );
 }
+
+#[tokio::test]
+async fn a_red_whose_event_was_lost_is_found_by_the_timed_re_check_and_reverted_once() {
+    let (scene, merge, _) = merged_scene().await;
+    let app = &scene.app;
+    // CI fails on the merge commit, but its event never arrives.
+    app.github
+        .complete_check(REPO, &merge, "test", "failure", "1 failed");
+    assert!(revert_pulls(app).is_empty());
+    for _ in 0..2 {
+        crate::jobs::guard_sweep::sweep(&app.ctx)
+            .await
+            .expect("the re-check runs");
+        app.drain().await;
+    }
+    assert_eq!(revert_pulls(app).len(), 1);
+    let issue = scene.fix().await.issue as u64;
+    for on in [scene.pr, issue] {
+        let said = bot_comments(app, on);
+        assert_eq!(
+            said.iter()
+                .filter(|c| c.contains("GlobalLM opened #"))
+                .count(),
+            1,
+            "{said:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_quiet_merge_is_clean_once_the_guard_window_closes() {
+    // A guard window of no time: the first re-check closes it.
+    let scene = Scene::with_env("low", &[("GLOBALLM_RISK__GUARD_HOURS", "0")]).await;
+    let app = &scene.app;
+    scene.check("test", "success", "12 passed").await;
+    assert!(scene.bot_comments()[0].starts_with("Merged as"));
+    let fix = scene.fix().await;
+    let watched = || async {
+        outcomes::watch_of(app.ctx.db.pool(), fix.id)
+            .await
+            .expect("read")
+            .expect("watched")
+            .state
+    };
+    assert_eq!(
+        watched().await,
+        "watching",
+        "no CI has reported on the merge commit"
+    );
+    crate::jobs::guard_sweep::sweep(&app.ctx)
+        .await
+        .expect("the re-check runs");
+    assert_eq!(watched().await, "clean");
+    assert_eq!(ceiling(app).await.earned.clean, 1);
+}

@@ -178,7 +178,8 @@ async fn green_pull_requests_that_wait_are_listed_in_order_of_their_issues_prior
     use crate::llm::scripted::ScriptedProvider;
     use crate::testing::harness::INSTALLATION;
 
-    let app = TestApp::start().await;
+    // The tax helper is a MEDIUM change: a repository where GlobalLM has earned MEDIUM.
+    let app = TestApp::start_with_env(&[("GLOBALLM_RISK__INITIAL_CEILING", "medium")]).await;
     app.github.add_git_repo(
         REPO,
         INSTALLATION,
