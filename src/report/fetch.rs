@@ -197,10 +197,8 @@ pub async fn score_repository(
             Some(dir) => Some(scope_of(dir, issue)?),
             None => None,
         };
-        let measured = Measured {
-            facts: Some(&facts),
-            scope,
-        };
+        // The repository's terms were stored with the facts above: read, not written again.
+        let measured = Measured { facts: None, scope };
         let assessment = triage::assess_measured(ctx, &repository, issue, now, measured).await?;
         triage::record(ctx, &repository, issue, &assessment).await?;
         issues.push(ScoredIssue {
