@@ -141,6 +141,18 @@ async fn a_repository_without_the_app_gets_a_report_and_never_a_write() {
         "{report}"
     );
 
+    // What it cost: six anonymous requests of GitHub's 60 an hour (repository, tree, check
+    // runs, statuses, recently updated issues, open issues), and the App's one look for an
+    // installation.
+    let anonymous: Vec<String> = app
+        .github
+        .calls()
+        .iter()
+        .filter(|c| c.caller == Caller::Anonymous)
+        .map(|c| c.path.split('?').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(anonymous.len(), 6, "{anonymous:#?}");
+
     // `issues --repo` reads the same way.
     let scored = report_cmd::read_and_score(&app.ctx, &repo(), 50, None)
         .await
