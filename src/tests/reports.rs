@@ -445,3 +445,64 @@ async fn explain_on_an_installed_repository_shows_its_tests_and_ci_with_their_we
         "the localizer's terms need a checkout: {reply}"
     );
 }
+
+#[tokio::test]
+async fn with_a_local_checkout_the_localizer_measures_each_issues_scope() {
+    let app = TestApp::start().await;
+    let (bug, _, _) = scene(&app);
+    let bare = app.dir.path().join("remotes/pallets__widgets.git");
+    let checkout = app.dir.path().join("checkout");
+    let cloned = std::process::Command::new("git")
+        .args(["clone", "--quiet"])
+        .arg(&bare)
+        .arg(&checkout)
+        .status()
+        .expect("git runs");
+    assert!(cloned.success());
+
+    let scored = report_cmd::read_and_score(&app.ctx, &repo(), 50, Some(&checkout))
+        .await
+        .expect("scored");
+    let issue = scored
+        .issues
+        .iter()
+        .find(|i| i.ranked.number == i64::try_from(bug).expect("small"))
+        .expect("the bug");
+    let s = &issue.assessment.solvability;
+    assert_eq!(
+        (s.expected_files, s.public_api, s.has_tests),
+        (Some(1.0), Some(true), Some(true)),
+        "{s:?}"
+    );
+    assert_eq!(s.code_bytes, Some(FILES[0].1.len() as f64));
+    assert!(
+        issue
+            .fixability
+            .reasons
+            .contains(&"the likely files declare public symbols: a breaking risk".to_owned()),
+        "{:?}",
+        issue.fixability
+    );
+
+    // Stored with the triage, the scope still counts when the ranking is recomputed.
+    let config = app.ctx.config();
+    let (stored, _) = crate::triage::rank::prioritize(
+        app.ctx.db.pool(),
+        &config,
+        None,
+        10,
+        app.ctx.clock.now_ms(),
+    )
+    .await
+    .expect("ranked");
+    let again = stored
+        .iter()
+        .find(|r| r.number == issue.ranked.number)
+        .expect("stored");
+    assert!(
+        (again.priority.terms.solvability - issue.ranked.priority.terms.solvability).abs() < 1e-9,
+        "{} vs {}",
+        again.priority.terms.solvability,
+        issue.ranked.priority.terms.solvability
+    );
+}
