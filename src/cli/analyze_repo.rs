@@ -143,11 +143,18 @@ pub async fn render(db: &Db, config: &Config, repo: &str) -> anyhow::Result<Stri
         );
     };
     let previous = snapshots.get(1);
-    let health: HealthInputs =
+    let mut health: HealthInputs =
         serde_json::from_str(&latest.health_inputs).context("stored health inputs")?;
     let impact: ImpactInputs =
         serde_json::from_str(&latest.impact_inputs).context("stored impact inputs")?;
     let extra: ExtraSignals = serde_json::from_str(&latest.extra).context("stored signals")?;
+    // Snapshots taken before CI and resolution joined health kept them beside it.
+    if health.ci_state.is_none() {
+        health.ci_state = extra.ci_state.clone();
+    }
+    if health.issue_resolution_rate.is_none() {
+        health.issue_resolution_rate = extra.issue_resolution_rate;
+    }
     let run = store::get_run(db.pool(), latest.run_id).await?;
     // Scores under the current weights, so a changed configuration shows at once.
     let h = scoring::health(&health, &config.scoring.health);
@@ -252,6 +259,11 @@ pub async fn render(db: &Db, config: &Config, repo: &str) -> anyhow::Result<Stri
             .issue_resolution_rate
             .map_or("unknown".to_owned(), |r| format!("{r:.2}"))
     );
+    let in_health: Vec<scoring::Part> = scoring::health_parts(&health, s)
+        .into_iter()
+        .filter(|p| p.name == "default_branch_ci" || p.name == "issue_resolution_rate")
+        .collect();
+    parts_lines(&mut out, &in_health);
     let _ = writeln!(out);
     let _ = writeln!(out, "Impact {i:.3}{}", delta(i, previous.map(|p| p.impact)));
     let show = |v: Option<f64>| v.map_or("unknown".to_owned(), |v| format!("{v:.0}"));

@@ -82,6 +82,31 @@ pub async fn measure(
         .map_err(|err| access.explain(err, &format!("measuring {}", repository.name)))
 }
 
+/// Whether a local checkout holds tests (any path a test by `paths::is_test_path`), looked
+/// at when the tree listing could not say (an empty answer, or cut short on a huge tree).
+pub fn checkout_has_tests(checkout: &Path) -> bool {
+    ignore::WalkBuilder::new(checkout)
+        .hidden(true)
+        .parents(false)
+        .ignore(false)
+        .git_global(false)
+        .require_git(false)
+        .follow_links(false)
+        .build()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .filter_map(|e| {
+            e.path().strip_prefix(checkout).ok().map(|relative| {
+                relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+        })
+        .any(|path| crate::solution::paths::is_test_path(&path))
+}
+
 /// What the localizer expects a fix of `issue` to touch in the checkout: the files within
 /// [`LIKELY_SHARE`] of the best one, their size and whether they declare public symbols.
 pub fn scope_of(checkout: &Path, issue: &Issue) -> anyhow::Result<Scope> {
@@ -176,7 +201,12 @@ pub async fn score_repository(
         .await
         .map_err(|err| access.explain(err, &format!("reading {repo}")))?;
     let now = ctx.clock.now_ms();
-    let (facts, tree_files) = measure(access, &repository, now).await?;
+    let (mut facts, tree_files) = measure(access, &repository, now).await?;
+    if facts.has_tests.is_none()
+        && let Some(dir) = options.checkout
+    {
+        facts.has_tests = Some(checkout_has_tests(dir));
+    }
     let config = ctx.config();
     let scores = signals::repo_scores(
         ctx.db.pool(),
@@ -197,10 +227,8 @@ pub async fn score_repository(
             Some(dir) => Some(scope_of(dir, issue)?),
             None => None,
         };
-        let measured = Measured {
-            facts: Some(&facts),
-            scope,
-        };
+        // The repository's terms were stored with the facts above: read, not written again.
+        let measured = Measured { facts: None, scope };
         let assessment = triage::assess_measured(ctx, &repository, issue, now, measured).await?;
         triage::record(ctx, &repository, issue, &assessment).await?;
         issues.push(ScoredIssue {
@@ -299,5 +327,9 @@ mod tests {
 
         let nothing = scope_of(dir.path(), &issue("zzzz qqqq", "")).expect("localized");
         assert_eq!(nothing, Scope::default(), "no candidate: nothing measured");
+
+        assert!(checkout_has_tests(dir.path()), "tests/test_cart.py");
+        std::fs::remove_dir_all(dir.path().join("tests")).expect("removed");
+        assert!(!checkout_has_tests(dir.path()));
     }
 }

@@ -141,6 +141,18 @@ async fn a_repository_without_the_app_gets_a_report_and_never_a_write() {
         "{report}"
     );
 
+    // What it cost: six anonymous requests of GitHub's 60 an hour (repository, tree, check
+    // runs, statuses, recently updated issues, open issues), and the App's one look for an
+    // installation.
+    let anonymous: Vec<String> = app
+        .github
+        .calls()
+        .iter()
+        .filter(|c| c.caller == Caller::Anonymous)
+        .map(|c| c.path.split('?').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(anonymous.len(), 6, "{anonymous:#?}");
+
     // `issues --repo` reads the same way.
     let scored = report_cmd::read_and_score(&app.ctx, &repo(), 50, None)
         .await
@@ -431,5 +443,66 @@ async fn explain_on_an_installed_repository_shows_its_tests_and_ci_with_their_we
             "Not measured (left out of the mean): code_size, expected_files, breaking_risk."
         ),
         "the localizer's terms need a checkout: {reply}"
+    );
+}
+
+#[tokio::test]
+async fn with_a_local_checkout_the_localizer_measures_each_issues_scope() {
+    let app = TestApp::start().await;
+    let (bug, _, _) = scene(&app);
+    let bare = app.dir.path().join("remotes/pallets__widgets.git");
+    let checkout = app.dir.path().join("checkout");
+    let cloned = std::process::Command::new("git")
+        .args(["clone", "--quiet"])
+        .arg(&bare)
+        .arg(&checkout)
+        .status()
+        .expect("git runs");
+    assert!(cloned.success());
+
+    let scored = report_cmd::read_and_score(&app.ctx, &repo(), 50, Some(&checkout))
+        .await
+        .expect("scored");
+    let issue = scored
+        .issues
+        .iter()
+        .find(|i| i.ranked.number == i64::try_from(bug).expect("small"))
+        .expect("the bug");
+    let s = &issue.assessment.solvability;
+    assert_eq!(
+        (s.expected_files, s.public_api, s.has_tests),
+        (Some(1.0), Some(true), Some(true)),
+        "{s:?}"
+    );
+    assert_eq!(s.code_bytes, Some(FILES[0].1.len() as f64));
+    assert!(
+        issue
+            .fixability
+            .reasons
+            .contains(&"the likely files declare public symbols: a breaking risk".to_owned()),
+        "{:?}",
+        issue.fixability
+    );
+
+    // Stored with the triage, the scope still counts when the ranking is recomputed.
+    let config = app.ctx.config();
+    let (stored, _) = crate::triage::rank::prioritize(
+        app.ctx.db.pool(),
+        &config,
+        None,
+        10,
+        app.ctx.clock.now_ms(),
+    )
+    .await
+    .expect("ranked");
+    let again = stored
+        .iter()
+        .find(|r| r.number == issue.ranked.number)
+        .expect("stored");
+    assert!(
+        (again.priority.terms.solvability - issue.ranked.priority.terms.solvability).abs() < 1e-9,
+        "{} vs {}",
+        again.priority.terms.solvability,
+        issue.ranked.priority.terms.solvability
     );
 }
