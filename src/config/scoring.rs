@@ -72,6 +72,11 @@ pub struct SolvabilityMix {
     pub files_threshold: f64,
     /// Weight of the breaking risk: 0 when the likely files declare public symbols.
     pub breaking: f64,
+    /// Weight of GlobalLM's record in the repository: the share of its fixes of issues of the
+    /// same category and a complexity within one that merged and stayed merged.
+    pub track_record: f64,
+    /// Decided fixes (merged, closed or failed) of such issues before the record counts.
+    pub min_outcomes: u32,
 }
 
 impl Default for SolvabilityMix {
@@ -84,6 +89,8 @@ impl Default for SolvabilityMix {
             files: 0.2,
             files_threshold: 10.0,
             breaking: 0.2,
+            track_record: 0.5,
+            min_outcomes: 5,
         }
     }
 }

@@ -287,3 +287,29 @@ pub async fn weekly(pool: &SqlitePool, now: Millis, weeks: i64) -> sqlx::Result<
     .fetch_all(pool)
     .await
 }
+
+/// How GlobalLM's fixes of issues of `category` with a complexity within one of `complexity`
+/// ended in `repo` (solvability's track record).
+pub async fn track_record(
+    pool: &SqlitePool,
+    repo: &str,
+    category: &str,
+    complexity: i64,
+) -> sqlx::Result<crate::scoring::TrackRecord> {
+    let (merged, decided): (i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(state = 'merged' AND NOT reverted), 0),
+                COALESCE(SUM(state IN ('merged', 'closed', 'failed')), 0)
+         FROM fix_prs
+         WHERE repo = ? AND category = ? AND complexity BETWEEN ? AND ?",
+    )
+    .bind(repo)
+    .bind(category)
+    .bind(complexity - 1)
+    .bind(complexity + 1)
+    .fetch_one(pool)
+    .await?;
+    Ok(crate::scoring::TrackRecord {
+        merged: u32::try_from(merged).unwrap_or(0),
+        decided: u32::try_from(decided).unwrap_or(0),
+    })
+}

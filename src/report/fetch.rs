@@ -132,6 +132,7 @@ pub fn scope_of(checkout: &Path, issue: &Issue) -> anyhow::Result<Scope> {
         code_bytes: Some(bytes as f64),
         expected_files: Some(likely.len() as f64),
         public_api: Some(likely.iter().any(|c| !c.symbols.is_empty())),
+        track_record: None,
     })
 }
 

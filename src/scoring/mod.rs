@@ -6,7 +6,7 @@
 
 mod solvability;
 
-pub use solvability::{SolvabilityInputs, solvability, solvability_parts};
+pub use solvability::{SolvabilityInputs, TrackRecord, solvability, solvability_parts};
 
 use crate::config::{HealthSignals, ScoringConfig, Signal};
 use crate::triage::category::Category;

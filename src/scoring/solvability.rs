@@ -1,6 +1,7 @@
 //! Solvability S: how likely an automated fix is to be right, from the issue's complexity,
 //! whether the repository has tests, the size of the code the fix would touch, how many files
-//! the localizer expects it to touch, and the breaking risk (a public symbol in those files).
+//! the localizer expects it to touch, the breaking risk (a public symbol in those files), and
+//! GlobalLM's record on similar issues in the repository once there are enough outcomes.
 //! A term that was not measured leaves both sums of the weighted mean, so S from complexity
 //! alone is still `(10 − complexity) / 9`.
 
@@ -25,6 +26,19 @@ pub struct SolvabilityInputs {
     /// Whether those files declare public symbols (a change there may break callers).
     #[serde(default)]
     pub public_api: Option<bool>,
+    /// GlobalLM's own record on issues like this one in the repository.
+    #[serde(default)]
+    pub track_record: Option<TrackRecord>,
+}
+
+/// How GlobalLM's fixes of similar issues (same category, complexity within one) in a
+/// repository ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TrackRecord {
+    /// Merged and not reverted.
+    pub merged: u32,
+    /// Decided: merged (reverted or not), closed unmerged, or failed.
+    pub decided: u32,
 }
 
 impl SolvabilityInputs {
@@ -88,6 +102,24 @@ pub fn solvability_parts(inputs: &SolvabilityInputs, config: &ScoringConfig) -> 
             inputs.public_api.map(|p| if p { 0.0 } else { 1.0 }),
             mix.breaking,
         ),
+        Part::new(
+            "track_record",
+            inputs.track_record.map(|r| {
+                if r.decided >= mix.min_outcomes {
+                    format!("{} of {} similar fixes merged here", r.merged, r.decided)
+                } else {
+                    format!(
+                        "{} similar fixes decided here, {} needed before it counts",
+                        r.decided, mix.min_outcomes
+                    )
+                }
+            }),
+            inputs
+                .track_record
+                .filter(|r| r.decided >= mix.min_outcomes.max(1))
+                .map(|r| f64::from(r.merged) / f64::from(r.decided)),
+            mix.track_record,
+        ),
     ]
 }
 
@@ -99,6 +131,34 @@ pub fn solvability(inputs: &SolvabilityInputs, config: &ScoringConfig) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_track_record_counts_once_there_are_enough_outcomes() {
+        let config = ScoringConfig::default();
+        let base = SolvabilityInputs::basic(4, Some(true));
+        let record = |merged, decided| SolvabilityInputs {
+            track_record: Some(TrackRecord { merged, decided }),
+            ..base.clone()
+        };
+        // Too few outcomes: said, not counted.
+        assert_eq!(
+            solvability(&record(0, 4), &config),
+            solvability(&base, &config)
+        );
+        let parts = solvability_parts(&record(0, 4), &config);
+        let part = parts
+            .iter()
+            .find(|p| p.name == "track_record")
+            .expect("a part");
+        assert_eq!(
+            part.measured.as_deref(),
+            Some("4 similar fixes decided here, 5 needed before it counts")
+        );
+        assert_eq!(part.value, None);
+        // Enough: a good record raises S, a bad one lowers it.
+        assert!(solvability(&record(6, 6), &config) > solvability(&base, &config));
+        assert!(solvability(&record(0, 6), &config) < solvability(&base, &config));
+    }
 
     #[test]
     fn simpler_issues_are_more_solvable() {
@@ -122,6 +182,7 @@ mod tests {
             code_bytes: Some(3_000.0),
             expected_files: Some(1.0),
             public_api: Some(false),
+            track_record: None,
         };
         let wide = SolvabilityInputs {
             code_bytes: Some(400_000.0),

@@ -417,6 +417,28 @@ async fn five_clean_merges_raise_the_ceiling_and_a_medium_change_then_merges_its
         .expect("the fix");
     assert_eq!(fix.merged_by.as_deref(), Some("globallm"));
 
+    // Triage learns from them: five of five bug fixes of complexity 1–3 merged and stayed.
+    let record = outcomes::track_record(app.ctx.db.pool(), REPO, "bug", 2)
+        .await
+        .expect("read");
+    assert_eq!((record.merged, record.decided), (5, 5));
+    let parts = crate::scoring::solvability_parts(
+        &crate::scoring::SolvabilityInputs {
+            track_record: Some(record),
+            ..crate::scoring::SolvabilityInputs::basic(2, Some(true))
+        },
+        &app.ctx.config().scoring,
+    );
+    let part = parts
+        .iter()
+        .find(|p| p.name == "track_record")
+        .expect("a term");
+    assert_eq!(
+        part.measured.as_deref(),
+        Some("5 of 5 similar fixes merged here")
+    );
+    assert_eq!(part.value, Some(1.0));
+
     // The ledger counts them.
     let out =
         crate::monitoring::ledger::read(&app.ctx.db, &app.ctx.config(), app.ctx.clock.now_ms())

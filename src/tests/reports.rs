@@ -440,7 +440,7 @@ async fn explain_on_an_installed_repository_shows_its_tests_and_ci_with_their_we
     );
     assert!(
         reply.contains(
-            "Not measured (left out of the mean): code_size, expected_files, breaking_risk."
+            "Not measured (left out of the mean): code_size, expected_files, breaking_risk, track_record."
         ),
         "the localizer's terms need a checkout: {reply}"
     );

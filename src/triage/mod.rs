@@ -246,8 +246,19 @@ async fn score(
                 code_bytes: s.code_bytes,
                 expected_files: s.expected_files,
                 public_api: s.public_api,
+                track_record: None,
             })
     });
+    // GlobalLM's record on issues like this one here, once it has one.
+    let mut scope = scope.unwrap_or_default();
+    let record = crate::db::outcomes::track_record(
+        ctx.db.pool(),
+        &name,
+        &categorized.category.to_string(),
+        i64::from(categorized.complexity),
+    )
+    .await?;
+    scope.track_record = (record.decided > 0).then_some(record);
     Ok(score_offline(
         &config.scoring,
         repo_scores,
@@ -255,7 +266,7 @@ async fn score(
         categorized,
         as_of,
         engagement,
-        scope.unwrap_or_default(),
+        scope,
     ))
 }
 
@@ -285,6 +296,7 @@ pub fn score_offline(
         code_bytes: scope.code_bytes,
         expected_files: scope.expected_files,
         public_api: scope.public_api,
+        track_record: scope.track_record,
     };
     let terms = Terms {
         health: repo_scores.health,

@@ -329,7 +329,7 @@ mod tests {
         | tests | yes | 1.00 | 0.3 |
         | expected_files | 2 files | 0.71 | 0.2 |
 
-        Not measured (left out of the mean): code_size, breaking_risk.
+        Not measured (left out of the mean): code_size, breaking_risk, track_record.
 
         **Health 0.71**
 

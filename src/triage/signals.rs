@@ -64,6 +64,10 @@ pub struct Scope {
     pub expected_files: Option<f64>,
     /// Whether those files declare public symbols.
     pub public_api: Option<bool>,
+    /// GlobalLM's record on similar issues of the repository (not the localizer's: what the
+    /// outcome ledger says of fixes like this one).
+    #[serde(default)]
+    pub track_record: Option<crate::scoring::TrackRecord>,
 }
 
 impl RepoScores {
