@@ -387,7 +387,9 @@ fn failure_output(failed: &[ci::Failure]) -> String {
         .join("\n\n")
 }
 
-async fn on_red(
+/// CI (or the merge queue) is red on the head: re-run a flaky failure once, hand a code
+/// failure to a bounded repair, or stop and say so.
+pub(super) async fn on_red(
     act: &Act<'_>,
     fix: &FixPr,
     failed: Vec<ci::Failure>,
@@ -524,6 +526,10 @@ async fn merge(
     let opening = super::window::opening(act.ctx, &settings);
     if opening != Opening::Now {
         return super::window::wait(act, opening).await;
+    }
+    // A merge queue tests the result against the base itself: enqueue instead of merging.
+    if super::queue::required(act, &pull.base.branch).await? {
+        return super::queue::enqueue(act, &settings).await;
     }
     // Merge only what was tested: CI ran on a head that contains the base as it is now.
     let tip = act

@@ -10,6 +10,7 @@ pub mod discovery_api;
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod queue_api;
 pub mod repo_config;
 pub mod signature;
 

@@ -6,6 +6,7 @@
 
 pub mod git;
 mod handlers;
+mod queue;
 mod repo_handlers;
 mod server;
 pub mod world;
