@@ -201,38 +201,7 @@ pub(super) async fn frozen(
         .map(|n| format!("the `{label}` label on #{n}")))
 }
 
-/// One merge at a time per repository in this process: between reading the base branch's tip
-/// and the merge call, no other GlobalLM merge lands there.
-#[derive(Debug, Default)]
-pub struct MergeSlots(
-    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
-);
-
-impl MergeSlots {
-    /// Waits for the repository's slot.
-    pub async fn hold(&self, repo: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let slot = self
-            .0
-            .lock()
-            .expect("merge slots lock")
-            .entry(repo.to_owned())
-            .or_default()
-            .clone();
-        slot.lock_owned().await
-    }
-
-    /// The repository's slot if it is free now.
-    pub fn try_hold(&self, repo: &str) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        let slot = self
-            .0
-            .lock()
-            .expect("merge slots lock")
-            .entry(repo.to_owned())
-            .or_default()
-            .clone();
-        slot.try_lock_owned().ok()
-    }
-}
+pub use super::waits::MergeSlots;
 
 /// What every action needs.
 pub(super) struct Act<'a> {

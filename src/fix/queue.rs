@@ -5,10 +5,11 @@
 //! queue tests it on top of the base and the changes ahead of it. The queue's `merge_group`
 //! events keep it on the wait list; its merge is recorded from the pull request's `closed`
 //! event; a removal (`dequeued`) is handled like red CI — a repair while the budget lasts,
-//! then a stop — except a removal by hand, which GlobalLM respects.
+//! then a stop — except a removal by hand, which stops automation on the pull request until
+//! `/globallm resume`.
 
 use super::ci::Failure;
-use super::lifecycle::{self, Claim};
+use super::lifecycle::{self, Bump, Claim};
 use super::merge::Act;
 use super::{render, waits};
 use crate::context::Context;
@@ -16,17 +17,31 @@ use crate::db::fixes::FixPr;
 use crate::db::merge_waits::{self, NewWait, WaitReason};
 use crate::event::model::{MergeGroupAction, PullRequest, State};
 use crate::event::{Handled, MergeGroupEvent};
-use crate::github::GithubClient;
 use crate::github::ids::IssueNumber;
 use crate::github::repo_config::RepoSettings;
+use crate::github::{GithubClient, GithubError};
 use anyhow::Context as _;
 
-/// Whether merges into `base` go through GitHub's merge queue.
+/// Whether merges into `base` go through GitHub's merge queue. A GitHub that cannot answer
+/// the question in GraphQL (an older GitHub Enterprise Server without `mergeQueue`) has no
+/// merge queue to require: the merge call goes ahead, and GitHub itself would refuse it if
+/// the branch needed the queue.
 pub(super) async fn required(act: &Act<'_>, base: &str) -> anyhow::Result<bool> {
-    act.github
+    match act
+        .github
         .merge_queue_required(act.inst, act.repo, base)
         .await
-        .context("asking whether the base branch requires a merge queue")
+    {
+        Ok(required) => Ok(required),
+        Err(GithubError::Validation {
+            status: 200,
+            message,
+        }) => {
+            tracing::warn!(repo = %act.repo, "GitHub does not answer whether `{base}` requires a merge queue ({message}); merging directly");
+            Ok(false)
+        }
+        Err(err) => Err(err).context("asking whether the base branch requires a merge queue"),
+    }
 }
 
 /// Adds the judged head to the merge queue, once.
@@ -142,7 +157,17 @@ pub async fn dequeued(
         fix_id: fix.id,
     };
     if reason.eq_ignore_ascii_case("manual") {
-        return act.say_once("dequeued", &render::dequeued_by_hand()).await;
+        // A maintainer's decision, not a failure: automation stops until `/globallm resume`.
+        let why = "taken out of the merge queue by hand";
+        return match lifecycle::claim(ctx, fix.id, &head, "dequeued", Some(Bump::Stop(why))).await?
+        {
+            Claim::Act => {
+                act.comment("dequeued", &render::dequeued_by_hand()).await?;
+                Ok(Handled::Done)
+            }
+            Claim::Done => Ok(Handled::Skipped("already stopped on this head".to_owned())),
+            Claim::Refused(why) => Ok(Handled::Skipped(why)),
+        };
     }
     // The head may be judged (and queued) again after a re-run.
     lifecycle::merge_failed(ctx, fix.id, &head).await?;

@@ -288,7 +288,7 @@ pub fn merged_by_queue(sha: &str, tier: Tier) -> String {
 
 /// The comment when someone took the pull request out of the merge queue by hand.
 pub fn dequeued_by_hand() -> String {
-    "This pull request was taken out of the merge queue by hand, so GlobalLM leaves it out: it will not add this head again (a new commit starts over).".to_owned()
+    "This pull request was taken out of the merge queue by hand, so GlobalLM stops here: it will not push, re-run, queue or merge it. `/globallm resume` hands it back to GlobalLM.".to_owned()
 }
 
 /// The comment when GitHub refused the merge method the repository's config asks for.

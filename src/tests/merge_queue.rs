@@ -160,3 +160,30 @@ async fn a_removal_from_the_queue_with_repairs_left_asks_for_a_repair_with_the_q
         "{said:?}"
     );
 }
+
+#[tokio::test]
+async fn a_maintainer_taking_it_out_of_the_queue_stops_automation_instead_of_a_repair() {
+    let scene = Scene::new("low").await;
+    queued(&scene).await;
+    let body = scene
+        .app
+        .github
+        .dequeue_by_hand(REPO, scene.pr, super::fix_flows::MAINTAINER);
+    scene.app.deliver("pull_request", &body).await;
+    scene.app.drain().await;
+
+    let fix = scene.fix().await;
+    assert_eq!(fix.repairs, 0, "no repair");
+    assert!(fix.stopped, "a maintainer's decision stops automation");
+    let said = scene.bot_comments();
+    assert!(
+        said.last()
+            .is_some_and(|c| c.contains("taken out of the merge queue by hand")),
+        "{said:?}"
+    );
+    // Another report on the same head does not put it back.
+    scene.check("lint", "success", "clean").await;
+    assert!(scene.app.github.merge_group_head(REPO, scene.pr).is_none());
+    assert!(scene.merges().is_empty());
+    assert_eq!(scene.bot_comments().len(), said.len());
+}

@@ -284,3 +284,30 @@ async fn green_pull_requests_that_wait_are_listed_in_order_of_their_issues_prior
         app.github.comments(REPO, number);
     }
 }
+
+#[tokio::test]
+async fn a_window_given_as_a_time_zone_name_is_a_config_error_and_nothing_merges() {
+    let config =
+        "automerge_schedule:\n  - cron: \"* 9-17 * * Mon-Fri\"\n    utc_offset: Europe/Berlin\n";
+    let scene = Scene::on(TestApp::start().await, "low", Some(config)).await;
+    scene.check("test", "success", "12 passed").await;
+
+    assert!(
+        !scene.app.github.pull(REPO, scene.pr).merged,
+        "fails closed"
+    );
+    assert!(scene.merges().is_empty());
+    let world = scene.app.github.world();
+    let summary = world.repos[REPO]
+        .check_runs
+        .iter()
+        .find(|r| r.name == "GlobalLM config" && r.head_sha == scene.head)
+        .map(|r| r.summary.clone())
+        .expect("the config check run");
+    drop(world);
+    assert!(
+        summary.contains("`automerge_schedule[0].utc_offset`")
+            && summary.contains("time-zone names are not supported"),
+        "{summary}"
+    );
+}

@@ -131,6 +131,27 @@ impl FakeGithub {
         self::group_delivery(&world, repo, group_ref, head, action, reason, &self.api_url)
     }
 
+    /// A maintainer removes pull request `number` from the queue: returns its `dequeued`
+    /// delivery (reason `MANUAL`).
+    pub fn dequeue_by_hand(&self, repo: &str, number: u64, sender: &str) -> Vec<u8> {
+        {
+            let mut world = self.world();
+            let fake = world.repos.get_mut(repo).expect("the repository exists");
+            let at = fake
+                .merge_queue
+                .iter()
+                .position(|(n, _, _)| *n == number)
+                .expect("the pull request is in the merge queue");
+            let (_, group_ref, _) = fake.merge_queue.remove(at);
+            let bare = fake.git_dir.clone().expect("a repository backed by git");
+            super::git::delete_branch(&bare, &group_ref);
+        }
+        let body = self.pull_delivery("dequeued", repo, number, sender, None, None);
+        let mut value: Value = serde_json::from_slice(&body).expect("JSON");
+        value["reason"] = json!("MANUAL");
+        value.to_string().into_bytes()
+    }
+
     /// Settles the first entry of the queue from the checks on its group's commit: all
     /// completed and green merges it; one failed removes it; otherwise nothing happens.
     /// Returns the deliveries GitHub sends, in order, as `(event, body)`.
