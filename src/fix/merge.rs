@@ -8,7 +8,8 @@
 //! Every action is claimed once per head through [`lifecycle::claim`] before it is taken, so
 //! the same CI event delivered twice (or ten check runs finishing) acts once, and a stop that
 //! came first wins. Just before the merge call, the stop, the kill-switch label and the
-//! repository's settings are read again.
+//! repository's settings are read again; a freeze, a closed merge window ([`super::window`]) or
+//! a merge queue ([`super::queue`]) keeps GlobalLM from calling merge itself.
 
 use super::ci::{self, CiReport, Verdict};
 use super::lifecycle::{self, Bump, Claim};
