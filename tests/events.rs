@@ -182,6 +182,7 @@ fn own_fixtures_cover_every_handled_event() {
                 | ("check_suite", Event::CheckSuite(_))
                 | ("status", Event::Status(_))
                 | ("push", Event::Push(_))
+                | ("merge_group", Event::MergeGroup(_))
         );
         assert!(matches, "{event_name} parsed as {parsed:?}");
     }

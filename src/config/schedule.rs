@@ -288,4 +288,22 @@ mod tests {
         assert!(problems[2].contains("matches no minute"), "{problems:?}");
         assert!(problems[3].contains("out of range"));
     }
+
+    #[test]
+    fn an_invalid_service_schedule_stops_the_configuration_from_loading() {
+        let mut config = crate::config::Config::default();
+        config.risk.automerge_schedule = vec![MergeWindow {
+            cron: "* 9-17 * *".to_owned(),
+            utc_offset: "UTC".to_owned(),
+        }];
+        let invalid = super::super::validate::validate(&config).expect_err("refused");
+        assert_eq!(invalid.key, "risk.automerge_schedule");
+        assert!(
+            invalid
+                .reason
+                .starts_with("`risk.automerge_schedule[0].cron`"),
+            "{}",
+            invalid.reason
+        );
+    }
 }

@@ -23,6 +23,15 @@ pub enum WaitReason {
 }
 
 impl WaitReason {
+    /// Every reason.
+    pub const ALL: [WaitReason; 5] = [
+        WaitReason::Slot,
+        WaitReason::Window,
+        WaitReason::Freeze,
+        WaitReason::Update,
+        WaitReason::Queue,
+    ];
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -87,6 +96,21 @@ pub async fn clear(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// What the fix waits for with `head`, if it does.
+pub async fn reason_of(
+    pool: &SqlitePool,
+    fix_id: i64,
+    head: &str,
+) -> sqlx::Result<Option<WaitReason>> {
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT reason FROM merge_waits WHERE fix_id = ? AND head = ?")
+            .bind(fix_id)
+            .bind(head)
+            .fetch_optional(pool)
+            .await?;
+    Ok(stored.and_then(|s| WaitReason::ALL.into_iter().find(|r| r.as_str() == s)))
 }
 
 /// A pull request on the wait list.

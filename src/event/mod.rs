@@ -4,7 +4,7 @@
 pub mod model;
 pub(crate) mod raw;
 
-use crate::github::ids::{AppId, CommitSha, InstallationId};
+use crate::github::ids::{AppId, CommitSha, InstallationId, IssueNumber};
 use model::*;
 use serde::de::DeserializeOwned;
 
@@ -22,6 +22,7 @@ pub const SUPPORTED_EVENTS: &[&str] = &[
     "check_suite",
     "status",
     "push",
+    "merge_group",
 ];
 
 /// Whether GlobalLM understands an event.
@@ -64,6 +65,37 @@ pub enum Event {
     Status(StatusEvent),
     /// Commits were pushed.
     Push(PushEvent),
+    /// A merge group of the merge queue was formed or destroyed.
+    MergeGroup(MergeGroupEvent),
+}
+
+/// `merge_group`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeGroupEvent {
+    /// What happened.
+    pub action: MergeGroupAction,
+    /// The merge group's commit (what the queue's checks run on).
+    pub head_sha: CommitSha,
+    /// Its ref, `refs/heads/gh-readonly-queue/<base>/pr-<number>-<base sha>`.
+    pub head_ref: String,
+    /// The branch it merges into, `refs/heads/<base>`.
+    pub base_ref: String,
+    /// Why it was destroyed: `merged`, `invalidated` or `dequeued`.
+    pub reason: Option<String>,
+    /// The repository.
+    pub repository: Repository,
+    /// The installation the delivery came through.
+    pub installation: Option<InstallationId>,
+}
+
+impl MergeGroupEvent {
+    /// The pull request the group ends with, read from its ref (GitHub names each group after
+    /// the last pull request in it).
+    pub fn pull_number(&self) -> Option<IssueNumber> {
+        let name = self.head_ref.rsplit('/').next()?;
+        let number = name.strip_prefix("pr-")?.split('-').next()?;
+        number.parse().ok().map(IssueNumber)
+    }
 }
 
 /// `ping`
@@ -168,6 +200,8 @@ pub struct PullRequestEvent {
     pub before: Option<CommitSha>,
     /// The head after a `synchronize`.
     pub after: Option<CommitSha>,
+    /// Why it left the merge queue (`dequeued`), as GitHub says it.
+    pub reason: Option<String>,
 }
 
 /// `pull_request_review`
@@ -316,6 +350,7 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Option<Event>, EventParseError>
         "check_suite" => Event::CheckSuite(from_body::<RawCheckSuiteEvent, _>(event, body)?),
         "status" => Event::Status(from_body::<RawStatusEvent, _>(event, body)?),
         "push" => Event::Push(from_body::<RawPushEvent, _>(event, body)?),
+        "merge_group" => Event::MergeGroup(from_body::<RawMergeGroupEvent, _>(event, body)?),
         _ => return Ok(None),
     };
     Ok(Some(parsed))
@@ -358,6 +393,7 @@ impl Event {
             Event::CheckSuite(e) => e.installation,
             Event::Status(e) => e.installation,
             Event::Push(e) => e.installation,
+            Event::MergeGroup(e) => e.installation,
         }
     }
 }
@@ -365,6 +401,22 @@ impl Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn githubs_merge_group_delivery_names_its_pull_request() {
+        let Some(body) = crate::testing::harness::shared_payload(
+            "webhooks/merge_group/checks_requested.payload.json",
+        ) else {
+            return;
+        };
+        let Ok(Some(Event::MergeGroup(group))) = parse("merge_group", &body) else {
+            panic!("a merge_group event");
+        };
+        assert_eq!(group.action, MergeGroupAction::ChecksRequested);
+        assert_eq!(group.pull_number(), Some(IssueNumber(104)));
+        assert_eq!(group.base_ref, "refs/heads/main");
+        assert_eq!(group.head_sha.0, "2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d");
+    }
 
     #[test]
     fn unknown_events_parse_to_none() {

@@ -366,6 +366,20 @@ actions!(
         Labeled => "labeled",
         /// A label removed.
         Unlabeled => "unlabeled",
+        /// Added to the base branch's merge queue.
+        Enqueued => "enqueued",
+        /// Removed from the merge queue without being merged.
+        Dequeued => "dequeued",
+    }
+);
+
+actions!(
+    /// `merge_group` actions.
+    MergeGroupAction {
+        /// A merge group was formed and its checks are asked for.
+        ChecksRequested => "checks_requested",
+        /// The merge group is gone: merged, invalidated or dequeued (`reason`).
+        Destroyed => "destroyed",
     }
 );
 

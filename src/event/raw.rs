@@ -609,6 +609,8 @@ pub(crate) struct RawPullRequestEvent {
     before: Option<CommitSha>,
     #[serde(default)]
     after: Option<CommitSha>,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 impl From<RawPullRequestEvent> for PullRequestEvent {
@@ -622,6 +624,39 @@ impl From<RawPullRequestEvent> for PullRequestEvent {
             installation: installation_id(raw.installation),
             before: raw.before,
             after: raw.after,
+            reason: raw.reason,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawMergeGroup {
+    head_sha: CommitSha,
+    head_ref: String,
+    base_ref: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RawMergeGroupEvent {
+    action: String,
+    merge_group: RawMergeGroup,
+    #[serde(default)]
+    reason: Option<String>,
+    repository: RawRepository,
+    #[serde(default)]
+    installation: Option<RawInstallationRef>,
+}
+
+impl From<RawMergeGroupEvent> for MergeGroupEvent {
+    fn from(raw: RawMergeGroupEvent) -> Self {
+        MergeGroupEvent {
+            action: MergeGroupAction::from_wire(&raw.action),
+            head_sha: raw.merge_group.head_sha,
+            head_ref: raw.merge_group.head_ref,
+            base_ref: raw.merge_group.base_ref,
+            reason: raw.reason,
+            repository: raw.repository.into(),
+            installation: installation_id(raw.installation),
         }
     }
 }

@@ -8,7 +8,8 @@
 //! Every action is claimed once per head through [`lifecycle::claim`] before it is taken, so
 //! the same CI event delivered twice (or ten check runs finishing) acts once, and a stop that
 //! came first wins. Just before the merge call, the stop, the kill-switch label and the
-//! repository's settings are read again.
+//! repository's settings are read again; a freeze, a closed merge window ([`super::window`]) or
+//! a merge queue ([`super::queue`]) keeps GlobalLM from calling merge itself.
 
 use super::ci::{self, CiReport, Verdict};
 use super::lifecycle::{self, Bump, Claim};
@@ -209,38 +210,7 @@ pub(super) async fn frozen(
         .map(|n| format!("the `{label}` label on #{n}")))
 }
 
-/// One merge at a time per repository in this process: between reading the base branch's tip
-/// and the merge call, no other GlobalLM merge lands there.
-#[derive(Debug, Default)]
-pub struct MergeSlots(
-    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
-);
-
-impl MergeSlots {
-    /// Waits for the repository's slot.
-    pub async fn hold(&self, repo: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let slot = self
-            .0
-            .lock()
-            .expect("merge slots lock")
-            .entry(repo.to_owned())
-            .or_default()
-            .clone();
-        slot.lock_owned().await
-    }
-
-    /// The repository's slot if it is free now.
-    pub fn try_hold(&self, repo: &str) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        let slot = self
-            .0
-            .lock()
-            .expect("merge slots lock")
-            .entry(repo.to_owned())
-            .or_default()
-            .clone();
-        slot.try_lock_owned().ok()
-    }
-}
+pub use super::waits::MergeSlots;
 
 /// What every action needs.
 pub(super) struct Act<'a> {
@@ -402,7 +372,9 @@ fn failure_output(failed: &[ci::Failure]) -> String {
         .join("\n\n")
 }
 
-async fn on_red(
+/// CI (or the merge queue) is red on the head: re-run a flaky failure once, hand a code
+/// failure to a bounded repair, or stop and say so.
+pub(super) async fn on_red(
     act: &Act<'_>,
     fix: &FixPr,
     failed: Vec<ci::Failure>,
@@ -551,6 +523,10 @@ async fn merge(
     let opening = super::window::opening(act.ctx, &settings);
     if opening != Opening::Now {
         return super::window::wait(act, opening).await;
+    }
+    // A merge queue tests the result against the base itself: enqueue instead of merging.
+    if super::queue::required(act, &pull.base.branch).await? {
+        return super::queue::enqueue(act, &settings).await;
     }
     // Merge only what was tested: CI ran on a head that contains the base as it is now.
     let tip = act

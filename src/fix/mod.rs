@@ -36,6 +36,7 @@ pub mod job;
 pub mod lifecycle;
 pub mod merge;
 pub mod publish;
+pub mod queue;
 pub mod render;
 pub mod request;
 pub mod risk;

@@ -270,6 +270,27 @@ pub fn merge_window(opens: Option<&str>) -> String {
     }
 }
 
+/// The comment when GlobalLM added a green pull request to the base branch's merge queue.
+pub fn enqueued(base: &str) -> String {
+    format!(
+        "CI is green. `{base}` requires a merge queue, so GlobalLM added this pull request to it instead of merging: GitHub merges it once the queue's checks pass on it together with the changes ahead of it. If the queue removes it, GlobalLM treats that like failing CI."
+    )
+}
+
+/// The comment when GitHub's merge queue merged a pull request GlobalLM added to it.
+pub fn merged_by_queue(sha: &str, tier: Tier) -> String {
+    format!(
+        "Merged by GitHub's merge queue as {} after its checks passed: a **{tier}**-tier change. `git revert {}` undoes it.",
+        short(sha),
+        short(sha)
+    )
+}
+
+/// The comment when someone took the pull request out of the merge queue by hand.
+pub fn dequeued_by_hand() -> String {
+    "This pull request was taken out of the merge queue by hand, so GlobalLM stops here: it will not push, re-run, queue or merge it. `/globallm resume` hands it back to GlobalLM.".to_owned()
+}
+
 /// The comment when GitHub refused the merge method the repository's config asks for.
 pub fn merge_method_refused(method: &str, message: &str) -> String {
     format!(

@@ -1,7 +1,7 @@
 //! Recording why a green GlobalLM pull request has not merged yet, for the ordered wait list
 //! of `globallm status` and the dashboard (`db::merge_waits`): it waits for the repository's
 //! merge slot (another merge is under way), a freeze, the merge window, CI on its updated
-//! branch, or GitHub's merge queue.
+//! branch, or GitHub's merge queue. The slots themselves ([`MergeSlots`]) live here too.
 
 use super::merge::Act;
 use super::render;
@@ -61,4 +61,37 @@ pub(super) async fn hold_slot(act: &Act<'_>) -> anyhow::Result<OwnedMutexGuard<(
 pub(super) async fn frozen(act: &Act<'_>, why: &str) -> anyhow::Result<Handled> {
     record(act, WaitReason::Freeze, Some(why), None).await?;
     act.say_once("frozen", &render::frozen(why)).await
+}
+
+/// One merge at a time per repository in this process: between reading the base branch's tip
+/// and the merge call, no other GlobalLM merge lands there.
+#[derive(Debug, Default)]
+pub struct MergeSlots(
+    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+);
+
+impl MergeSlots {
+    /// Waits for the repository's slot.
+    pub async fn hold(&self, repo: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let slot = self
+            .0
+            .lock()
+            .expect("merge slots lock")
+            .entry(repo.to_owned())
+            .or_default()
+            .clone();
+        slot.lock_owned().await
+    }
+
+    /// The repository's slot if it is free now.
+    pub fn try_hold(&self, repo: &str) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        let slot = self
+            .0
+            .lock()
+            .expect("merge slots lock")
+            .entry(repo.to_owned())
+            .or_default()
+            .clone();
+        slot.try_lock_owned().ok()
+    }
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod guard_api;
 pub mod ids;
 pub mod model;
+pub mod queue_api;
 pub mod read_api;
 pub mod repo_config;
 pub mod signature;

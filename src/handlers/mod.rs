@@ -8,6 +8,7 @@ mod delivery;
 mod installation;
 mod issue_comment;
 mod issues;
+mod merge_group;
 mod ping;
 mod pull_request;
 
@@ -32,6 +33,7 @@ pub async fn dispatch(ctx: &Context, event: Event) -> anyhow::Result<Handled> {
         Event::CheckRun(event) => ci::handle_check_run(ctx, &event).await,
         Event::CheckSuite(event) => ci::handle_check_suite(ctx, &event).await,
         Event::Status(event) => ci::handle_status(ctx, &event).await,
+        Event::MergeGroup(event) => merge_group::handle_merge_group(ctx, &event).await,
         Event::PullRequestReview(_) | Event::Push(_) => Ok(Handled::Skipped(
             "no handler for this event in this version".to_owned(),
         )),

@@ -1,6 +1,6 @@
 //! `pull_request`: on GlobalLM's own pull requests, a push by someone else stops all
 //! automation, a new head of its own is judged, a merge or a close is recorded (and a revert
-//! of a merged one counted); on any pull request that changes `.github/globallm.yml`, a check
+//! of a merged one counted), a removal from the merge queue is handled like red CI; on any pull request that changes `.github/globallm.yml`, a check
 //! run says whether the new file is valid, and exactly what is wrong when it is not.
 
 use super::Handled;
@@ -45,7 +45,19 @@ async fn fix_pull_request(ctx: &Context, event: &PullRequestEvent) -> anyhow::Re
     match &event.action {
         PullRequestAction::Closed => {
             let changed = if pull.merged {
-                let by = merger(ctx, &event.sender.login).await?;
+                // A merge by GitHub's merge queue of a head GlobalLM enqueued is GlobalLM's:
+                // recorded so, and watched like its own merges.
+                let queued = crate::fix::queue::queued_by_globallm(ctx, &fix, pull).await?;
+                let by = if queued {
+                    crate::fix::aftermath::GLOBALLM.to_owned()
+                } else {
+                    merger(ctx, &event.sender.login).await?
+                };
+                if let (true, Some(sha)) = (queued, pull.merge_sha.as_deref()) {
+                    let github = ctx.github()?;
+                    crate::fix::aftermath::watch(ctx, &github, &fix, &pull.base.branch, sha)
+                        .await?;
+                }
                 lifecycle::merged(ctx, fix.id, pull.merge_sha.as_deref(), &by).await?
             } else {
                 lifecycle::closed(ctx, fix.id).await?
@@ -57,8 +69,14 @@ async fn fix_pull_request(ctx: &Context, event: &PullRequestEvent) -> anyhow::Re
                 let tier = fix.tier.unwrap_or(crate::fix::Tier::Critical).as_str();
                 metrics::counter!("globallm_prs_total", "tier" => tier, "event" => "merged")
                     .increment(1);
+                crate::fix::queue::merged_by_queue(ctx, &fix, pull).await?;
             }
             Ok(Handled::Done)
+        }
+        PullRequestAction::Dequeued => {
+            let github = ctx.github()?;
+            let reason = event.reason.as_deref().unwrap_or("no reason given");
+            crate::fix::queue::dequeued(ctx, &github, fix, reason).await
         }
         PullRequestAction::Synchronize => {
             let github = ctx.github()?;

@@ -71,10 +71,10 @@ impl TestApp {
         Self::start_with(true, settings).await
     }
 
-    /// GlobalLM configured with the fake GitHub's App, both on `clock` (a
-    /// [`crate::clock::ShiftedClock`] lets a story move time forward).
-    pub async fn start_with_clock(clock: Arc<dyn Clock>) -> Self {
-        Self::start_on(clock, true, &[]).await
+    /// GlobalLM configured with the fake GitHub's App and these environment settings, both on
+    /// `clock` (a [`crate::clock::ShiftedClock`] lets a story move time forward).
+    pub async fn start_with_clock(clock: Arc<dyn Clock>, settings: &[(&str, &str)]) -> Self {
+        Self::start_on(clock, true, settings).await
     }
 
     async fn start_with(registered: bool, settings: &[(&str, &str)]) -> Self {

@@ -46,7 +46,7 @@ async fn a_green_pull_request_on_friday_evening_waits_for_monday_and_merges_afte
  {
     // Friday 2037-01-09, 18:30 at +01:00.
     let clock = Arc::new(ShiftedClock::starting_at(at("2037-01-09T17:30:00Z")));
-    let app = TestApp::start_with_clock(clock.clone()).await;
+    let app = TestApp::start_with_clock(clock.clone(), &[]).await;
     let scene = Scene::on(app, "low", Some(WORKING_HOURS)).await;
 
     scene.check("test", "success", "12 passed").await;
@@ -116,7 +116,7 @@ async fn a_green_pull_request_on_friday_evening_waits_for_monday_and_merges_afte
 async fn a_window_that_is_open_merges_at_once() {
     // Tuesday 2037-01-13, 10:00 at +01:00.
     let clock = Arc::new(ShiftedClock::starting_at(at("2037-01-13T09:00:00Z")));
-    let app = TestApp::start_with_clock(clock).await;
+    let app = TestApp::start_with_clock(clock, &[]).await;
     let scene = Scene::on(app, "low", Some(WORKING_HOURS)).await;
     scene.check("test", "success", "12 passed").await;
     assert!(scene.app.github.pull(REPO, scene.pr).merged);
@@ -284,4 +284,62 @@ async fn green_pull_requests_that_wait_are_listed_in_order_of_their_issues_prior
     for number in [rounding, tax, first.number, second.number] {
         app.github.comments(REPO, number);
     }
+}
+
+#[tokio::test]
+async fn a_window_given_as_a_time_zone_name_is_a_config_error_and_nothing_merges() {
+    let config =
+        "automerge_schedule:\n  - cron: \"* 9-17 * * Mon-Fri\"\n    utc_offset: Europe/Berlin\n";
+    let scene = Scene::on(TestApp::start().await, "low", Some(config)).await;
+    scene.check("test", "success", "12 passed").await;
+
+    assert!(
+        !scene.app.github.pull(REPO, scene.pr).merged,
+        "fails closed"
+    );
+    assert!(scene.merges().is_empty());
+    let world = scene.app.github.world();
+    let summary = world.repos[REPO]
+        .check_runs
+        .iter()
+        .find(|r| r.name == "GlobalLM config" && r.head_sha == scene.head)
+        .map(|r| r.summary.clone())
+        .expect("the config check run");
+    drop(world);
+    assert!(
+        summary.contains("`automerge_schedule[0].utc_offset`")
+            && summary.contains("time-zone names are not supported"),
+        "{summary}"
+    );
+}
+
+#[tokio::test]
+async fn the_services_window_and_the_repositorys_must_both_be_open() {
+    // Monday 2037-01-12, 10:00 UTC: the service merges on weekdays 09:00–17:59 UTC, this
+    // repository only over lunch.
+    let clock = Arc::new(ShiftedClock::starting_at(at("2037-01-12T10:00:00Z")));
+    let service = [(
+        "GLOBALLM_RISK__AUTOMERGE_SCHEDULE",
+        r#"[{cron: "* 9-17 * * Mon-Fri", utc_offset: UTC}]"#,
+    )];
+    let app = TestApp::start_with_clock(clock.clone(), &service).await;
+    let lunch = "automerge_schedule:\n  - cron: \"* 12-13 * * *\"\n";
+    let scene = Scene::on(app, "low", Some(lunch)).await;
+    assert_eq!(
+        scene.app.ctx.config().risk.automerge_schedule[0].cron,
+        "* 9-17 * * Mon-Fri"
+    );
+    scene.check("test", "success", "12 passed").await;
+    assert!(!scene.app.github.pull(REPO, scene.pr).merged);
+    let said = scene.bot_comments();
+    assert!(
+        said.last()
+            .is_some_and(|c| c.contains("at Mon 2037-01-12 12:00 UTC")),
+        "{said:?}"
+    );
+
+    clock.advance(2 * HOUR);
+    scene.app.drain().await;
+    assert!(scene.app.github.pull(REPO, scene.pr).merged);
+    scene.bot_comments();
 }

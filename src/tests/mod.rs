@@ -10,6 +10,7 @@ mod fix_flows;
 mod github_client;
 mod hardening;
 mod merge_order;
+mod merge_queue;
 mod merge_windows;
 mod reports;
 mod status;

@@ -230,6 +230,45 @@ pub fn merge_by(
     Some(tip)
 }
 
+/// A merge queue's group: a merge commit of `head` onto `base`'s tip at `group_ref`, as
+/// GitHub builds one to test; returns it, or `None` when they conflict. `base` is not moved.
+pub fn merge_group(bare: &Path, base: &str, head: &str, group_ref: &str) -> Option<String> {
+    let tree = merged_tree(bare, &[base, head])?;
+    let base_sha = git_ok(bare, &["rev-parse", base]);
+    let head_sha = git_ok(bare, &["rev-parse", head]);
+    let commit = commit_tree(
+        bare,
+        &tree,
+        &[&base_sha, &head_sha],
+        &format!("Merge queue: {head} into {base}"),
+    );
+    git_ok(
+        bare,
+        &["update-ref", &format!("refs/heads/{group_ref}"), &commit],
+    );
+    Some(commit)
+}
+
+/// Moves `branch` to `commit` if it is still at `expected`; whether it moved.
+pub fn move_branch(bare: &Path, branch: &str, commit: &str, expected: &str) -> bool {
+    git(
+        bare,
+        &[
+            "update-ref",
+            &format!("refs/heads/{branch}"),
+            commit,
+            expected,
+        ],
+    )
+    .status
+    .success()
+}
+
+/// Deletes `branch`.
+pub fn delete_branch(bare: &Path, branch: &str) {
+    git_ok(bare, &["update-ref", "-d", &format!("refs/heads/{branch}")]);
+}
+
 fn merged_tree(bare: &Path, args: &[&str]) -> Option<String> {
     let mut all = vec!["merge-tree", "--write-tree"];
     all.extend_from_slice(args);

@@ -358,6 +358,12 @@ fn graphql(world: &mut World, req: &Request<'_>) -> Answer {
     if query.contains("fragment discoveryFilter") {
         return discovery_filter(world, req);
     }
+    if query.contains("mergeQueue(branch") {
+        return super::queue::merge_queue_query(world, req);
+    }
+    if query.contains("enqueuePullRequest") {
+        return super::queue::enqueue(world, req);
+    }
     if query.contains("markPullRequestReadyForReview") {
         let id = req
             .body

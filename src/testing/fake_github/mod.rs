@@ -7,6 +7,7 @@
 pub mod git;
 mod handlers;
 mod public;
+mod queue;
 mod repo_handlers;
 mod server;
 pub mod world;

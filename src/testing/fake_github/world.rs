@@ -114,6 +114,11 @@ pub struct FakeRepo {
     pub protection: HashMap<String, Vec<String>>,
     /// Merge methods the repository's settings disallow (`allow_squash_merge: false`, …).
     pub disallowed_merge_methods: Vec<String>,
+    /// Branches whose merges go through a merge queue.
+    pub merge_queue_branches: Vec<String>,
+    /// The merge queue, first in line first: (pull request, its group's branch, the group's
+    /// commit).
+    pub merge_queue: Vec<(u64, String, String)>,
     /// Collaborators' permissions by login.
     pub collaborators: HashMap<String, String>,
     pub labels: BTreeMap<String, (String, Option<String>)>,
