@@ -76,10 +76,11 @@ fn draw(frame: &mut ratatui::Frame<'_>, snapshot: &Snapshot) {
     use ratatui::layout::{Constraint, Layout};
     use ratatui::style::{Modifier, Style};
     use ratatui::widgets::{Block, Borders, Cell, Gauge, List, ListItem, Row, Table};
-    let [budget, repos, queue, events] = Layout::vertical([
+    let [budget, repos, queue, merges, events] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Min(6),
         Constraint::Length(3),
+        Constraint::Length(6),
         Constraint::Min(5),
     ])
     .areas(frame.area());
@@ -135,6 +136,14 @@ fn draw(frame: &mut ratatui::Frame<'_>, snapshot: &Snapshot) {
         .block(Block::default().borders(Borders::ALL).title(" Job queue ")),
         queue,
     );
+    frame.render_widget(
+        List::new(merge_lines(snapshot).into_iter().map(ListItem::new)).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Merges: what merges itself, what waits "),
+        ),
+        merges,
+    );
     let items: Vec<ListItem<'_>> = snapshot
         .events
         .iter()
@@ -148,4 +157,35 @@ fn draw(frame: &mut ratatui::Frame<'_>, snapshot: &Snapshot) {
         ),
         events,
     );
+}
+
+/// The merges panel: each repository's ceiling, then the pull requests waiting to merge in
+/// order.
+fn merge_lines(snapshot: &Snapshot) -> Vec<String> {
+    let ceilings = snapshot.outcomes.ceilings.iter().map(|c| {
+        format!(
+            "{}: merges itself up to {} ({}/{} toward next) — {}",
+            c.repo, c.ceiling, c.clean, c.promote_after, c.why
+        )
+    });
+    let waits = snapshot.merge_waits.iter().map(|w| {
+        format!(
+            "{} {}. {} (issue #{}) waits: {}{}",
+            w.repo,
+            w.place,
+            w.pr.map_or("?".to_owned(), |n| format!("#{n}")),
+            w.issue,
+            w.reason,
+            w.detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        )
+    });
+    let lines: Vec<String> = ceilings.chain(waits).collect();
+    if lines.is_empty() {
+        vec!["(no GlobalLM pull requests yet)".to_owned()]
+    } else {
+        lines
+    }
 }

@@ -22,6 +22,10 @@
 //! 8. Every non-idempotent GitHub write happens at most once
 //!    ([`crate::github::GithubClient::create_once`]).
 //! 9. Text from the LLM cannot close other issues or mention people ([`render::neutralize`]).
+//! 10. A merge that turns the base branch's checks red is reverted once, by a revert that holds
+//!     GlobalLM's revert and nothing else, and merges itself only under a policy that lets LOW
+//!     merge and a base nobody pushed to since ([`aftermath`]).
+//! 11. What merges itself is capped by what GlobalLM earned in the repository ([`autonomy`]).
 
 pub mod aftermath;
 pub mod autonomy;

@@ -222,6 +222,37 @@ pub fn render(s: &Snapshot, candidates: &str) -> String {
         &["Language", "Tokens", "Cost"],
         spend(&s.spend_by_language),
     );
+    table(
+        &mut out,
+        "merge-waits",
+        "Waiting to merge",
+        &[
+            "Repository",
+            "Place",
+            "PR",
+            "Issue",
+            "Priority",
+            "Waits for",
+            "Since",
+        ],
+        s.merge_waits
+            .iter()
+            .map(|w| {
+                vec![
+                    w.repo.clone(),
+                    w.place.to_string(),
+                    w.pr.map_or("–".to_owned(), |n| format!("#{n}")),
+                    format!("#{}", w.issue),
+                    w.priority.map_or("–".to_owned(), |p| format!("{p:.2}")),
+                    match &w.detail {
+                        Some(d) => format!("{} ({d})", w.reason),
+                        None => w.reason.clone(),
+                    },
+                    w.since.clone(),
+                ]
+            })
+            .collect(),
+    );
     let o = &s.outcomes;
     table(
         &mut out,

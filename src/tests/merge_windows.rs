@@ -281,6 +281,11 @@ async fn green_pull_requests_that_wait_are_listed_in_order_of_their_issues_prior
     );
     let json = serde_json::to_value(&snapshot).expect("JSON");
     assert_eq!(json["merge_waits"][0]["pr"], second.number);
+    // The web page lists them in the same order.
+    let page = crate::server::dashboard::render(&snapshot, "");
+    let waits = &page[page.find("id=\"merge-waits\"").expect("the wait list")..];
+    let at = |n: u64| waits.find(&format!("<td>#{n}</td>")).expect("listed");
+    assert!(at(second.number) < at(first.number), "{waits}");
     for number in [rounding, tax, first.number, second.number] {
         app.github.comments(REPO, number);
     }
