@@ -20,16 +20,20 @@ pub enum WaitReason {
     Update,
     /// It is in GitHub's merge queue.
     Queue,
+    /// Another GlobalLM pull request of the repository is on its way to merge (brought up to
+    /// date, its CI running): this one follows, in order of priority.
+    Turn,
 }
 
 impl WaitReason {
     /// Every reason.
-    pub const ALL: [WaitReason; 5] = [
+    pub const ALL: [WaitReason; 6] = [
         WaitReason::Slot,
         WaitReason::Window,
         WaitReason::Freeze,
         WaitReason::Update,
         WaitReason::Queue,
+        WaitReason::Turn,
     ];
 
     /// The stored name.
@@ -40,6 +44,7 @@ impl WaitReason {
             WaitReason::Freeze => "freeze",
             WaitReason::Update => "update",
             WaitReason::Queue => "queue",
+            WaitReason::Turn => "turn",
         }
     }
 }
@@ -132,6 +137,51 @@ pub struct Waiting {
     pub until: Option<Millis>,
     /// Since when it waits.
     pub since: Millis,
+}
+
+/// A wait that still stands: its fix open, unstopped, on the head it waited with, not red.
+const STANDING: &str = "f.state = 'open' AND f.stopped = 0 AND f.head_sha = w.head
+           AND (f.last_ci IS NULL OR f.last_ci <> 'red')";
+
+/// The pull request of `repo` other than `except` that is on its way to merge — brought up to
+/// date, its CI running — if one is.
+pub async fn in_flight(pool: &SqlitePool, repo: &str, except: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT f.pr_number FROM merge_waits w JOIN fix_prs f ON f.id = w.fix_id
+         WHERE w.repo = ? AND w.fix_id <> ? AND w.reason = 'update' AND {STANDING}
+         LIMIT 1"
+    )))
+    .bind(repo)
+    .bind(except)
+    .fetch_optional(pool)
+    .await
+    .map(Option::flatten)
+}
+
+/// The pull request of `repo` whose turn is next: the standing `turn` wait of the highest
+/// priority (then the longest waiting): its fix and head.
+pub async fn next_turn(pool: &SqlitePool, repo: &str) -> sqlx::Result<Option<(i64, String)>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT w.fix_id, w.head FROM merge_waits w
+         JOIN fix_prs f ON f.id = w.fix_id
+         LEFT JOIN triaged_issues t ON t.repo = f.repo AND t.number = f.issue
+         WHERE w.repo = ? AND w.reason = 'turn' AND {STANDING}
+         ORDER BY COALESCE(t.priority, -1) DESC, w.since, f.pr_number
+         LIMIT 1"
+    )))
+    .bind(repo)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Repositories with a standing `turn` wait.
+pub async fn repos_with_turns(pool: &SqlitePool) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT DISTINCT w.repo FROM merge_waits w JOIN fix_prs f ON f.id = w.fix_id
+         WHERE w.reason = 'turn' AND {STANDING}"
+    )))
+    .fetch_all(pool)
+    .await
 }
 
 /// Every waiting pull request, by repository, then by the issue's priority (highest first),

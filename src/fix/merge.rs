@@ -137,7 +137,12 @@ pub async fn evaluate(ctx: &Context, github: &GithubClient, fix: FixPr) -> anyho
             );
             act.say_once("blocked", &text).await
         }
-        Verdict::Red { failed } => on_red(&act, &fix, failed, output.unwrap_or_default()).await,
+        Verdict::Red { failed } => {
+            let handled = on_red(&act, &fix, failed, output.unwrap_or_default()).await?;
+            // A pull request on its way to merge that turned red gives up its turn.
+            super::waits::wake_next(ctx, &fix.repo).await?;
+            Ok(handled)
+        }
         Verdict::Green => decide(&act, &fix, &pull, &settings).await,
     }
 }
@@ -345,6 +350,7 @@ impl Act<'_> {
             _ => format!("Merged as {sha} ({method}) after green CI: a **LOW**-tier change."),
         };
         self.comment("merged", &text).await?;
+        super::waits::wake_next(self.ctx, &fix.repo).await?;
         Ok(Handled::Done)
     }
 }
@@ -527,6 +533,10 @@ async fn merge(
     // A merge queue tests the result against the base itself: enqueue instead of merging.
     if super::queue::required(act, &pull.base.branch).await? {
         return super::queue::enqueue(act, &settings).await;
+    }
+    // One pull request between "ready" and "merged": another on its way goes first.
+    if let Some(waiting) = super::waits::turn(act).await? {
+        return Ok(waiting);
     }
     // Merge only what was tested: CI ran on a head that contains the base as it is now.
     let tip = act

@@ -46,7 +46,7 @@ pub mod request;
 pub mod risk;
 pub mod state;
 mod update;
-mod waits;
+pub mod waits;
 pub mod window;
 
 pub use job::{FixIssue, Trigger};

@@ -323,6 +323,13 @@ pub fn label_refused(sender: &str, label: &str) -> String {
     )
 }
 
+/// The comment when a green pull request waits for another to merge first.
+pub fn turn(ahead: i64) -> String {
+    format!(
+        "CI is green. GlobalLM merges one pull request at a time per repository, in order of priority, and #{ahead} is on its way (brought up to date, its CI running): this one follows, brought up to date in its turn."
+    )
+}
+
 /// What the post-merge guard says: the revert it opens, and on the pull request it reverts.
 pub mod guard {
     use super::{failures, short};

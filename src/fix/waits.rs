@@ -1,7 +1,9 @@
 //! Recording why a green GlobalLM pull request has not merged yet, for the ordered wait list
 //! of `globallm status` and the dashboard (`db::merge_waits`): it waits for the repository's
 //! merge slot (another merge is under way), a freeze, the merge window, CI on its updated
-//! branch, or GitHub's merge queue. The slots themselves ([`MergeSlots`]) live here too.
+//! branch, GitHub's merge queue, or its turn (one pull request per repository between "ready"
+//! and "merged", the others in order of priority). The slots themselves ([`MergeSlots`]) live
+//! here too.
 
 use super::merge::Act;
 use super::render;
@@ -55,6 +57,45 @@ pub(super) async fn hold_slot(act: &Act<'_>) -> anyhow::Result<OwnedMutexGuard<(
     merge_waits::clear(tx.conn(), act.fix_id, WaitReason::Slot).await?;
     tx.commit().await?;
     Ok(slot)
+}
+
+/// One GlobalLM pull request per repository between "ready" and "merged": while another is on
+/// its way (brought up to date, its CI running), this one waits its turn, says so once, and is
+/// woken by [`wake_next`] in order of priority. `None` when it is this one's turn.
+pub(super) async fn turn(act: &Act<'_>) -> anyhow::Result<Option<Handled>> {
+    let repo = act.repo.to_string();
+    let Some(ahead) = merge_waits::in_flight(act.ctx.db.pool(), &repo, act.fix_id).await? else {
+        return Ok(None);
+    };
+    let detail = format!("after #{ahead}");
+    record(act, WaitReason::Turn, Some(&detail), None).await?;
+    act.say_once("turn", &render::turn(ahead)).await.map(Some)
+}
+
+/// When no GlobalLM pull request of `repo` is on its way to merge, wakes the one whose turn is
+/// next (the highest priority, then the longest waiting): it is judged again at once, as a CI
+/// report would. `true` when one was woken.
+pub async fn wake_next(ctx: &crate::context::Context, repo: &str) -> anyhow::Result<bool> {
+    let pool = ctx.db.pool();
+    if merge_waits::in_flight(pool, repo, -1).await?.is_some() {
+        return Ok(false);
+    }
+    let Some((fix, head)) = merge_waits::next_turn(pool, repo).await? else {
+        return Ok(false);
+    };
+    let now = ctx.clock.now_ms();
+    let job = super::window::MergeWindowOpens {
+        fix,
+        head: head.clone(),
+    };
+    let mut new_job = crate::jobs::BackgroundJob::to_new_job(&job, &ctx.config().jobs, now);
+    // Once a minute at most per head, however many merges and re-checks wake it.
+    new_job.dedup_key = Some(format!("turn:{fix}@{head}:{}", now / 60_000));
+    let mut tx = ctx.db.write().await?;
+    crate::db::jobs::enqueue(tx.conn(), &new_job, now).await?;
+    tx.commit().await?;
+    ctx.jobs_added.notify_waiters();
+    Ok(true)
 }
 
 /// Merges are frozen: the pull request waits, and says so once.

@@ -63,7 +63,8 @@ pub(super) async fn wait(act: &Act<'_>, opening: Opening) -> anyhow::Result<Hand
         .await
 }
 
-/// The merge window opens for a pull request that waited with `head`: judge it again.
+/// The merge window opens, or its turn comes, for a pull request that waited with `head`:
+/// judge it again.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MergeWindowOpens {
     /// The fix's row id.
@@ -82,13 +83,17 @@ impl BackgroundJob for MergeWindowOpens {
         let Some(fix) = fix.filter(|f| f.head_sha.as_deref() == Some(self.head.as_str())) else {
             tracing::info!(
                 fix = self.fix,
-                "the merge window opened for a head no longer current"
+                "the merge window opened (or the turn came) for a head no longer current"
             );
             return Ok(Done::default());
         };
         let github = ctx.github()?;
         let handled = super::merge::evaluate(&ctx, &github, fix).await?;
-        tracing::info!(fix = self.fix, ?handled, "the merge window opened");
+        tracing::info!(
+            fix = self.fix,
+            ?handled,
+            "judged again: its window opened or its turn came"
+        );
         Ok(Done::default())
     }
 }

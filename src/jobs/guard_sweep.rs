@@ -1,7 +1,9 @@
 //! `guard_sweep`: the post-merge guard's timed re-check (`risk.guard_recheck_secs`). CI events
 //! can be lost and a merge commit may never get one; this job looks again at every merge the
 //! guard still watches and every revert under way ([`crate::fix::aftermath::judge`]), so a
-//! regression is noticed and a quiet merge becomes clean when its window closes.
+//! regression is noticed and a quiet merge becomes clean when its window closes. It also wakes
+//! the next pull request waiting its turn to merge in a repository where the one on its way
+//! gave up its turn silently (stopped, closed, pushed to by someone).
 
 use super::scheduler::Periodic;
 use super::{BackgroundJob, Done, JobError};
@@ -32,6 +34,13 @@ impl BackgroundJob for GuardSweep {
 /// Judges every open watch once; returns how many were judged. One watch's failure is logged
 /// and does not stop the others.
 pub async fn sweep(ctx: &Context) -> anyhow::Result<usize> {
+    // A pull request on its way to merge that was stopped, closed or pushed to by someone
+    // gave up its turn without saying so: the next in line is woken here.
+    for repo in crate::db::merge_waits::repos_with_turns(ctx.db.pool()).await? {
+        if let Err(err) = crate::fix::waits::wake_next(ctx, &repo).await {
+            tracing::warn!(%repo, "could not wake the next pull request in line: {err:#}");
+        }
+    }
     let watches = outcomes::open_watches(ctx.db.pool(), PER_PASS).await?;
     if watches.is_empty() {
         return Ok(0);

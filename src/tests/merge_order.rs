@@ -234,3 +234,151 @@ async fn a_freeze_label_on_an_open_issue_stops_every_merge_until_it_is_closed() 
     scene.bot_comments();
     scene.app.github.comments(REPO, freeze);
 }
+
+/// A draft adding `module` (a helper and its test) for the issue that names it.
+fn draft_module(module: &str) -> String {
+    format!(
+        "SUMMARY: Add a {module} helper.\n\nFILE: shop/{module}.py\nWHY: the issue asks for one\n<<<<<<< SEARCH\n=======\ndef {module}(amount):\n    return amount\n>>>>>>> REPLACE\n\nFILE: tests/test_{module}.py\nWHY: a test for it\n<<<<<<< SEARCH\n=======\nfrom shop.{module} import {module}\n\n\ndef test_{module}():\n    assert {module}(100) == 100\n>>>>>>> REPLACE\n"
+    )
+}
+
+#[tokio::test]
+async fn green_fixes_merge_one_at_a_time_and_the_next_in_line_is_the_highest_priority() {
+    // MEDIUM helpers: a repository where GlobalLM has earned MEDIUM.
+    let app = TestApp::start_with_env(&[("GLOBALLM_RISK__INITIAL_CEILING", "medium")]).await;
+    let bare = app.github.add_git_repo(
+        REPO,
+        INSTALLATION,
+        app.dir.path(),
+        &[
+            ("shop/__init__.py", ""),
+            ("shop/cart.py", CART),
+            ("tests/test_cart.py", CART_TEST),
+            (".github/globallm.yml", "max_open_prs: 5\n"),
+        ],
+    );
+    app.github.set_permission(REPO, MAINTAINER, "write");
+    app.script_llm(
+        ScriptedProvider::new("scripted", "claude-sonnet-4-5").replying(|request| {
+            let asked = format!("{:?}", request.messages);
+            if request.system.starts_with("You triage") {
+                CATEGORIZE.to_owned()
+            } else if let Some(module) = ["tax", "discount", "shipping"]
+                .into_iter()
+                .find(|m| asked.contains(&format!("Add a {m} helper")))
+            {
+                draft_module(module)
+            } else {
+                DRAFT.to_owned()
+            }
+        }),
+    );
+    let mut issues = Vec::new();
+    for (title, priority) in [
+        ("Totals are not rounded", 0.2),
+        ("Add a tax helper", 0.9),
+        ("Add a discount helper", 0.5),
+        ("Add a shipping helper", 0.4),
+    ] {
+        let issue = app.github.add_issue(
+            REPO,
+            title,
+            &format!("{title}, next to shop/cart.py"),
+            MAINTAINER,
+        );
+        sqlx::query(
+            "INSERT INTO triaged_issues (repo, number, title, state, category, complexity, confidence,
+                 categorized_by, opened_at, engagement, health, impact, redundancy, priority, level, triaged_at)
+             VALUES (?, ?, 't', 'open', 'bug', 2, 0.9, 'llm', 0, 0, 0.5, 0.5, 0, ?, 'medium', 0)",
+        )
+        .bind(REPO)
+        .bind(issue as i64)
+        .bind(priority)
+        .execute(app.ctx.db.pool())
+        .await
+        .expect("triaged");
+        issues.push(issue);
+    }
+    for issue in &issues {
+        let labeled = app
+            .github
+            .labeled_delivery(REPO, *issue, "globallm:fix", MAINTAINER);
+        app.deliver("issues", &labeled).await;
+    }
+    app.drain().await;
+    let pull_of = |issue: u64| {
+        app.github
+            .pulls(REPO)
+            .into_iter()
+            .find(|p| p.head_branch.ends_with(&format!("-{issue}")))
+            .expect("its pull request")
+    };
+    let [rounding, tax, discount, shipping] = [0, 1, 2, 3].map(|i| pull_of(issues[i]));
+
+    // The rounding fix is green first and merges; the discount helper, green next on the old
+    // base, is brought up to date: it is on its way.
+    green(&app, REPO, &rounding.head_sha, "test").await;
+    assert!(app.github.pull(REPO, rounding.number).merged);
+    green(&app, REPO, &discount.head_sha, "test").await;
+    let discount_updated = app.github.pull(REPO, discount.number).head_sha;
+    assert_ne!(discount_updated, discount.head_sha);
+    // The shipping and tax helpers turn green while it is: both wait their turn, untouched.
+    for pull in [&shipping, &tax] {
+        green(&app, REPO, &pull.head_sha, "test").await;
+        let now = app.github.pull(REPO, pull.number);
+        assert!(!now.merged);
+        assert_eq!(
+            now.head_sha, pull.head_sha,
+            "not brought up to date out of turn"
+        );
+        let said = bot_comments(&app, pull.number);
+        assert!(
+            said.iter()
+                .any(|c| c.contains(&format!("#{} is on its way", discount.number))),
+            "{said:?}"
+        );
+    }
+
+    // The discount helper merges; the tax helper (0.9) goes next, though the shipping helper
+    // (0.4) turned green first.
+    green(&app, REPO, &discount_updated, "test").await;
+    assert!(app.github.pull(REPO, discount.number).merged);
+    let tax_updated = app.github.pull(REPO, tax.number).head_sha;
+    assert_ne!(
+        tax_updated, tax.head_sha,
+        "the tax helper's turn: brought up to date"
+    );
+    assert_eq!(
+        app.github.pull(REPO, shipping.number).head_sha,
+        shipping.head_sha,
+        "the shipping helper still waits"
+    );
+    green(&app, REPO, &tax_updated, "test").await;
+    assert!(app.github.pull(REPO, tax.number).merged);
+    let shipping_updated = app.github.pull(REPO, shipping.number).head_sha;
+    assert_ne!(shipping_updated, shipping.head_sha);
+    green(&app, REPO, &shipping_updated, "test").await;
+    assert!(app.github.pull(REPO, shipping.number).merged);
+
+    let merged: Vec<String> = app
+        .github
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "PUT" && c.path.ends_with("/merge"))
+        .map(|c| c.path)
+        .collect();
+    let order: Vec<String> = [&rounding, &discount, &tax, &shipping]
+        .iter()
+        .map(|p| format!("/repos/{REPO}/pulls/{}/merge", p.number))
+        .collect();
+    assert_eq!(merged, order, "one at a time, the next in line by priority");
+    for module in ["tax", "discount", "shipping"] {
+        assert!(git::read_file(&bare, "main", &format!("shop/{module}.py")).is_some());
+    }
+    for issue in &issues {
+        app.github.comments(REPO, *issue);
+    }
+    for pull in [&rounding, &tax, &discount, &shipping] {
+        app.github.comments(REPO, pull.number);
+    }
+}
