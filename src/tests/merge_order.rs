@@ -6,6 +6,7 @@ use super::fix_flows::{MAINTAINER, REPO, Scene};
 use crate::db::fixes;
 use crate::llm::scripted::ScriptedProvider;
 use crate::testing::fake_github::git;
+use crate::testing::fake_github::world::FakePull;
 use crate::testing::harness::{INSTALLATION, TestApp};
 
 pub(super) const DRAFT_TAX: &str = "SUMMARY: Add a tax helper.\n\nFILE: shop/tax.py\nWHY: the issue asks for one\n<<<<<<< SEARCH\n=======\ndef with_tax(amount, rate):\n    return amount * (1 + rate)\n>>>>>>> REPLACE\n\nFILE: tests/test_tax.py\nWHY: a test for it\n<<<<<<< SEARCH\n=======\nfrom shop.tax import with_tax\n\n\ndef test_with_tax():\n    assert with_tax(100, 0.5) == 150\n>>>>>>> REPLACE\n";
@@ -242,8 +243,19 @@ fn draft_module(module: &str) -> String {
     )
 }
 
-#[tokio::test]
-async fn green_fixes_merge_one_at_a_time_and_the_next_in_line_is_the_highest_priority() {
+/// Four GlobalLM pull requests in one repository, drafted on the same base: a rounding fix
+/// (priority 0.2) and tax (0.9), discount (0.5) and shipping (0.4) helpers.
+struct Line {
+    app: TestApp,
+    bare: std::path::PathBuf,
+    issues: Vec<u64>,
+    rounding: FakePull,
+    tax: FakePull,
+    discount: FakePull,
+    shipping: FakePull,
+}
+
+async fn four_fixes() -> Line {
     // MEDIUM helpers: a repository where GlobalLM has earned MEDIUM.
     let app = TestApp::start_with_env(&[("GLOBALLM_RISK__INITIAL_CEILING", "medium")]).await;
     let bare = app.github.add_git_repo(
@@ -314,6 +326,28 @@ async fn green_fixes_merge_one_at_a_time_and_the_next_in_line_is_the_highest_pri
             .expect("its pull request")
     };
     let [rounding, tax, discount, shipping] = [0, 1, 2, 3].map(|i| pull_of(issues[i]));
+    Line {
+        app,
+        bare,
+        issues,
+        rounding,
+        tax,
+        discount,
+        shipping,
+    }
+}
+
+#[tokio::test]
+async fn green_fixes_merge_one_at_a_time_and_the_next_in_line_is_the_highest_priority() {
+    let Line {
+        app,
+        bare,
+        issues,
+        rounding,
+        tax,
+        discount,
+        shipping,
+    } = four_fixes().await;
 
     // The rounding fix is green first and merges; the discount helper, green next on the old
     // base, is brought up to date: it is on its way.
@@ -379,6 +413,73 @@ async fn green_fixes_merge_one_at_a_time_and_the_next_in_line_is_the_highest_pri
         app.github.comments(REPO, *issue);
     }
     for pull in [&rounding, &tax, &discount, &shipping] {
+        app.github.comments(REPO, pull.number);
+    }
+}
+
+#[tokio::test]
+async fn the_next_in_line_goes_when_the_one_on_its_way_is_stopped() {
+    let Line {
+        app,
+        issues,
+        rounding,
+        tax,
+        discount,
+        bare,
+        ..
+    } = four_fixes().await;
+    green(&app, REPO, &rounding.head_sha, "test").await;
+    green(&app, REPO, &discount.head_sha, "test").await;
+    green(&app, REPO, &tax.head_sha, "test").await;
+    assert_eq!(
+        app.github.pull(REPO, tax.number).head_sha,
+        tax.head_sha,
+        "it waits"
+    );
+
+    // A maintainer pushes to the discount helper's branch: automation stops there, and the
+    // pull request on its way gives up its turn without a CI event to say so.
+    let pushed = git::push_commit(
+        &bare,
+        &discount.head_branch,
+        "shop/discount.py",
+        "def discount(amount):\n    return amount * 0.9\n",
+        MAINTAINER,
+    );
+    let delivery = app.github.pull_delivery(
+        "synchronize",
+        REPO,
+        discount.number,
+        MAINTAINER,
+        Some(&app.github.pull(REPO, discount.number).head_sha),
+        None,
+    );
+    app.deliver("pull_request", &delivery).await;
+    app.drain().await;
+    assert!(
+        fixes::for_pull_request(app.ctx.db.pool(), REPO, discount.number as i64)
+            .await
+            .expect("read")
+            .expect("the fix")
+            .stopped
+    );
+    assert_ne!(pushed, tax.head_sha);
+    // The guard's periodic re-check wakes the next in line.
+    crate::jobs::guard_sweep::sweep(&app.ctx)
+        .await
+        .expect("the re-check runs");
+    app.drain().await;
+    let tax_now = app.github.pull(REPO, tax.number);
+    assert_ne!(
+        tax_now.head_sha, tax.head_sha,
+        "its turn: brought up to date"
+    );
+    green(&app, REPO, &tax_now.head_sha, "test").await;
+    assert!(app.github.pull(REPO, tax.number).merged);
+    for issue in &issues {
+        app.github.comments(REPO, *issue);
+    }
+    for pull in [&rounding, &tax, &discount] {
         app.github.comments(REPO, pull.number);
     }
 }
