@@ -103,6 +103,15 @@ pub async fn clear(
     Ok(())
 }
 
+/// Forgets whatever the fix waits for.
+pub async fn forget(conn: &mut SqliteConnection, fix_id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM merge_waits WHERE fix_id = ?")
+        .bind(fix_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// What the fix waits for with `head`, if it does.
 pub async fn reason_of(
     pool: &SqlitePool,
@@ -144,11 +153,13 @@ const STANDING: &str = "f.state = 'open' AND f.stopped = 0 AND f.head_sha = w.he
            AND (f.last_ci IS NULL OR f.last_ci <> 'red')";
 
 /// The pull request of `repo` other than `except` that is on its way to merge — brought up to
-/// date, its CI running — if one is.
+/// date, its CI running on the new head — if one is. Once CI has spoken on that head it is no
+/// longer on its way: it merges (under the slot), or waits for a human, or goes red.
 pub async fn in_flight(pool: &SqlitePool, repo: &str, except: i64) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT f.pr_number FROM merge_waits w JOIN fix_prs f ON f.id = w.fix_id
          WHERE w.repo = ? AND w.fix_id <> ? AND w.reason = 'update' AND {STANDING}
+           AND (f.last_ci IS NULL OR f.last_ci = 'pending')
          LIMIT 1"
     )))
     .bind(repo)

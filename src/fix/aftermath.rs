@@ -27,25 +27,36 @@ use crate::solution::checkout;
 use anyhow::Context as _;
 use std::collections::BTreeMap;
 
+/// How long a claimed revert may take to open before another judgement opens it again.
+const REOPEN_AFTER_MS: i64 = 10 * 60_000;
+
 /// How the ledger names GlobalLM when it merged or reverted something itself.
 pub const GLOBALLM: &str = "globallm";
 
 /// Starts watching the merge of a fix (once; a second call changes nothing).
+///
+/// `before` is the base's tip just before the merge when GlobalLM knows it and the merge commit's
+/// first parent is not it (a rebase lands several commits: the first parent of the last is the
+/// one before it, which CI never ran on).
 pub async fn watch(
     ctx: &Context,
     github: &GithubClient,
     fix: &FixPr,
     base_branch: &str,
     merge_sha: &str,
+    before: Option<&str>,
 ) -> anyhow::Result<()> {
     if outcomes::watch_of(ctx.db.pool(), fix.id).await?.is_some() {
         return Ok(());
     }
     let (inst, repo) = super::target(fix)?;
-    let parents = github
-        .commit_parents(inst, &repo, merge_sha)
-        .await
-        .context("reading the merge commit")?;
+    let parents = match before {
+        Some(before) => vec![before.to_owned()],
+        None => github
+            .commit_parents(inst, &repo, merge_sha)
+            .await
+            .context("reading the merge commit")?,
+    };
     let Some(parent) = parents.first() else {
         tracing::warn!(%repo, merge_sha, "the merge commit has no parent: nothing to compare with");
         return Ok(());
@@ -220,11 +231,32 @@ impl<'a> Guard<'a> {
             )));
         }
         let failed = comparison.regressed;
+        // The runs re-run once are waited for: their failures are the ones before the re-run.
+        let rerun: Vec<u64> = watch
+            .failing
+            .as_deref()
+            .filter(|_| watch.reran)
+            .and_then(|f| serde_json::from_str(f).ok())
+            .unwrap_or_default();
+        if !rerun.is_empty()
+            && failed
+                .iter()
+                .all(|f| f.run.is_some_and(|r| rerun.contains(&r.0)))
+        {
+            return Ok(Handled::Skipped(
+                "waiting for the re-run of the failed checks".to_owned(),
+            ));
+        }
         let suites: Vec<_> = failed.iter().filter_map(|f| f.suite).collect();
         if !watch.reran && suites.len() == failed.len() && failed.iter().all(|f| f.flaky) {
-            if set_state(self.ctx, watch, "watching", |w| w.reran = true)
-                .await?
-                .is_none()
+            let runs: Vec<u64> = failed.iter().filter_map(|f| f.run.map(|r| r.0)).collect();
+            let runs = serde_json::to_string(&runs)?;
+            if set_state(self.ctx, watch, "watching", |w| {
+                w.reran = true;
+                w.failing = Some(runs);
+            })
+            .await?
+            .is_none()
             {
                 return Ok(Handled::Skipped("the watch changed meanwhile".to_owned()));
             }
@@ -391,7 +423,14 @@ impl<'a> Guard<'a> {
                 .all(|name| after.get(name) == Some(&Outcome::Passed));
         let Some(revert_pr) = watch.revert_pr else {
             // Claimed, but the revert was not opened (a crash, a GitHub error): again, unless
-            // the checks recovered meanwhile.
+            // the checks recovered meanwhile — once the claim is older than the time opening
+            // takes, and under a new claim, so concurrent events do not open it side by side.
+            if self.ctx.clock.now_ms() - watch.updated_at < REOPEN_AFTER_MS {
+                return Ok(Handled::Skipped("the revert is being opened".to_owned()));
+            }
+            let Some(watch) = set_state(self.ctx, watch, "reverting", |_| {}).await? else {
+                return Ok(Handled::Skipped("the watch changed meanwhile".to_owned()));
+            };
             let comparison = self.comparison(&watch).await?;
             if comparison.regressed.is_empty() && comparison.waiting.is_empty() {
                 set_state(self.ctx, watch, "cleared", |_| {}).await?;
@@ -411,9 +450,12 @@ impl<'a> Guard<'a> {
             .await
             .context("reading the revert pull request")?;
         if pull.merged {
-            return Ok(Handled::Skipped(
-                "the revert is merged; its event records it".to_owned(),
-            ));
+            // Merged by someone (GlobalLM's own merge records itself): its event records who;
+            // when that event was lost, the revert is recorded here.
+            let fix_id = watch.fix_id;
+            set_state(self.ctx, watch, "reverted", |_| {}).await?;
+            super::lifecycle::reverted(self.ctx, fix_id, "someone").await?;
+            return Ok(Handled::Skipped("the revert is merged".to_owned()));
         }
         if pull.state != State::Open {
             set_state(self.ctx, watch, "declined", |_| {}).await?;
@@ -494,18 +536,8 @@ impl<'a> Guard<'a> {
                     .risk
                     .automerge
                     .min(settings.config.automerge(self.ctx.config().risk.automerge));
-                let tip = self
-                    .github
-                    .recent_commits(self.inst, &self.repo, &watch.base_branch, 1)
-                    .await
-                    .context("reading the base branch")?;
                 let why = if settings.automation().is_err() || policy < Automerge::Low {
                     Some("this repository does not let LOW changes merge themselves".to_owned())
-                } else if tip.first() != Some(&watch.merge_sha) {
-                    Some(format!(
-                        "`{}` gained commits after the merge it reverts, and what they need was not decided by GlobalLM",
-                        watch.base_branch
-                    ))
                 } else {
                     super::merge::frozen(self.github, self.inst, &self.repo, &settings)
                         .await?
@@ -541,6 +573,26 @@ impl<'a> Guard<'a> {
         method: crate::github::repo_config::MergeMethod,
     ) -> anyhow::Result<Handled> {
         let _slot = self.ctx.merge_slots.hold(&watch.repo).await;
+        // Nobody pushed to the base since the merge it reverts: read under the slot, just
+        // before the merge call.
+        let tip = self
+            .github
+            .recent_commits(self.inst, &self.repo, &watch.base_branch, 1)
+            .await
+            .context("reading the base branch")?;
+        if tip.first() != Some(&watch.merge_sha) {
+            let why = format!(
+                "`{}` gained commits after the merge it reverts, and what they need was not decided by GlobalLM",
+                watch.base_branch
+            );
+            self.say(
+                revert_number,
+                &format!("guard:proposed@{head}"),
+                &guard::revert_proposed(&why),
+            )
+            .await?;
+            return Ok(Handled::Done);
+        }
         let title = format!("{title} (#{revert_number})");
         let sha = match self
             .github

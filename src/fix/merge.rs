@@ -126,25 +126,28 @@ pub async fn evaluate(ctx: &Context, github: &GithubClient, fix: FixPr) -> anyho
         _ => None,
     };
     lifecycle::verdict(ctx, fix.id, head, verdict.as_str(), output.as_deref()).await?;
-    match verdict {
-        Verdict::Pending { waiting } => Ok(Handled::Skipped(format!(
-            "waiting for {}",
-            waiting.join(", ")
-        ))),
+    let handled = match verdict {
+        Verdict::Pending { waiting } => {
+            return Ok(Handled::Skipped(format!(
+                "waiting for {}",
+                waiting.join(", ")
+            )));
+        }
         Verdict::Blocked { reason } => {
+            // Waiting for a human now, not to merge: off the wait list.
+            super::waits::forget(ctx, fix.id).await?;
             let text = format!(
                 "GlobalLM is not merging this pull request: {reason}. It will look again when CI reports on a new commit."
             );
-            act.say_once("blocked", &text).await
+            act.say_once("blocked", &text).await?
         }
-        Verdict::Red { failed } => {
-            let handled = on_red(&act, &fix, failed, output.unwrap_or_default()).await?;
-            // A pull request on its way to merge that turned red gives up its turn.
-            super::waits::wake_next(ctx, &fix.repo).await?;
-            Ok(handled)
-        }
-        Verdict::Green => decide(&act, &fix, &pull, &settings).await,
-    }
+        Verdict::Red { failed } => on_red(&act, &fix, failed, output.unwrap_or_default()).await?,
+        Verdict::Green => decide(&act, &fix, &pull, &settings).await?,
+    };
+    // A pull request on its way to merge that merged, turned red or now waits for a human gives
+    // up its turn: the next in line goes (nothing happens while one is still on its way).
+    super::waits::wake_next(ctx, &fix.repo).await?;
+    Ok(handled)
 }
 
 /// CI is green: the tier of the whole branch decides.
@@ -329,7 +332,11 @@ impl Act<'_> {
         // Watched before the merge is recorded: a failure here is retried through
         // `adopt_merge`, which only a merge not yet recorded reaches.
         if let Some(sha) = merge_sha {
-            super::aftermath::watch(self.ctx, self.github, &fix, base_branch, sha).await?;
+            // A rebase lands several commits: the base before them is the merge base CI ran on.
+            let before = (method == MergeMethod::Rebase)
+                .then_some(fix.tier_base.as_deref())
+                .flatten();
+            super::aftermath::watch(self.ctx, self.github, &fix, base_branch, sha, before).await?;
         }
         if !lifecycle::merged(self.ctx, self.fix_id, merge_sha, super::aftermath::GLOBALLM).await? {
             return Ok(Handled::Skipped("the merge is recorded already".to_owned()));
@@ -350,7 +357,6 @@ impl Act<'_> {
             _ => format!("Merged as {sha} ({method}) after green CI: a **LOW**-tier change."),
         };
         self.comment("merged", &text).await?;
-        super::waits::wake_next(self.ctx, &fix.repo).await?;
         Ok(Handled::Done)
     }
 }
@@ -663,6 +669,8 @@ async fn request_review(
     tier: Tier,
     reasons: &[String],
 ) -> anyhow::Result<Handled> {
+    // Waiting for a maintainer now, not to merge: off the wait list, its turn given up.
+    super::waits::forget(act.ctx, fix.id).await?;
     match lifecycle::claim(act.ctx, fix.id, act.head, "review", None).await? {
         Claim::Act => {}
         Claim::Done => {

@@ -193,8 +193,11 @@ pub async fn queued_by_globallm(
     fix: &FixPr,
     pull: &PullRequest,
 ) -> anyhow::Result<bool> {
-    let queued = merge_waits::reason_of(ctx.db.pool(), fix.id, &pull.head.sha.0).await?;
-    Ok(queued == Some(WaitReason::Queue))
+    let head = &pull.head.sha.0;
+    // GlobalLM's enqueue is claimed as `merging@<head>`; a maintainer's enqueue is not.
+    let claimed = fix.acted.as_deref() == Some(format!("merging@{head}").as_str());
+    let queued = merge_waits::reason_of(ctx.db.pool(), fix.id, head).await?;
+    Ok(claimed && queued == Some(WaitReason::Queue))
 }
 
 /// The pull request closed as merged: when GlobalLM had put this head in the merge queue,

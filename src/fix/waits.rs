@@ -72,6 +72,14 @@ pub(super) async fn turn(act: &Act<'_>) -> anyhow::Result<Option<Handled>> {
     act.say_once("turn", &render::turn(ahead)).await.map(Some)
 }
 
+/// The pull request no longer waits to merge (it waits for a maintainer, or is blocked).
+pub(super) async fn forget(ctx: &crate::context::Context, fix_id: i64) -> anyhow::Result<()> {
+    let mut tx = ctx.db.write().await?;
+    merge_waits::forget(tx.conn(), fix_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// When no GlobalLM pull request of `repo` is on its way to merge, wakes the one whose turn is
 /// next (the highest priority, then the longest waiting): it is judged again at once, as a CI
 /// report would. `true` when one was woken.

@@ -55,13 +55,15 @@ async fn fix_pull_request(ctx: &Context, event: &PullRequestEvent) -> anyhow::Re
                 };
                 if let (true, Some(sha)) = (queued, pull.merge_sha.as_deref()) {
                     let github = ctx.github()?;
-                    crate::fix::aftermath::watch(ctx, &github, &fix, &pull.base.branch, sha)
+                    crate::fix::aftermath::watch(ctx, &github, &fix, &pull.base.branch, sha, None)
                         .await?;
                 }
                 lifecycle::merged(ctx, fix.id, pull.merge_sha.as_deref(), &by).await?
             } else {
                 lifecycle::closed(ctx, fix.id).await?
             };
+            // A merged or closed pull request gives up its turn: the next in line goes.
+            crate::fix::waits::wake_next(ctx, &repo).await?;
             if !changed {
                 return Ok(Handled::Skipped(format!("already {}", fix.state)));
             }
