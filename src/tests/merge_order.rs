@@ -483,3 +483,57 @@ async fn the_next_in_line_goes_when_the_one_on_its_way_is_stopped() {
         app.github.comments(REPO, pull.number);
     }
 }
+
+#[tokio::test]
+async fn the_next_in_line_goes_when_the_one_on_its_way_is_blocked() {
+    let Line {
+        app,
+        issues,
+        rounding,
+        tax,
+        discount,
+        ..
+    } = four_fixes().await;
+    green(&app, REPO, &rounding.head_sha, "test").await;
+    green(&app, REPO, &discount.head_sha, "test").await;
+    let discount_updated = app.github.pull(REPO, discount.number).head_sha;
+    green(&app, REPO, &tax.head_sha, "test").await;
+    assert_eq!(
+        app.github.pull(REPO, tax.number).head_sha,
+        tax.head_sha,
+        "it waits"
+    );
+
+    // CI passes on the updated discount helper, but GitHub reports it cannot be merged: it
+    // waits for a human now, not for its merge, and the next in line goes at once.
+    app.github
+        .world()
+        .repos
+        .get_mut(REPO)
+        .expect("the repository")
+        .pulls
+        .get_mut(&discount.number)
+        .expect("the pull request")
+        .mergeable = Some(false);
+    green(&app, REPO, &discount_updated, "test").await;
+    assert!(!app.github.pull(REPO, discount.number).merged);
+    let said = bot_comments(&app, discount.number);
+    assert!(
+        said.iter()
+            .any(|c| c.contains("GlobalLM is not merging this pull request")),
+        "{said:?}"
+    );
+    let tax_now = app.github.pull(REPO, tax.number);
+    assert_ne!(
+        tax_now.head_sha, tax.head_sha,
+        "its turn: brought up to date"
+    );
+    green(&app, REPO, &tax_now.head_sha, "test").await;
+    assert!(app.github.pull(REPO, tax.number).merged);
+    for issue in &issues {
+        app.github.comments(REPO, *issue);
+    }
+    for pull in [&rounding, &tax, &discount] {
+        app.github.comments(REPO, pull.number);
+    }
+}
