@@ -198,15 +198,14 @@ pub async fn repos_with_turns(pool: &SqlitePool) -> sqlx::Result<Vec<String>> {
 /// Every waiting pull request, by repository, then by the issue's priority (highest first),
 /// then by how long it has waited.
 pub async fn waiting(pool: &SqlitePool) -> sqlx::Result<Vec<Waiting>> {
-    sqlx::query_as(
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT w.repo, f.pr_number, f.issue, t.priority, w.reason, w.detail, w.until, w.since
          FROM merge_waits w
          JOIN fix_prs f ON f.id = w.fix_id
          LEFT JOIN triaged_issues t ON t.repo = f.repo AND t.number = f.issue
-         WHERE f.state = 'open' AND f.stopped = 0 AND f.head_sha = w.head
-           AND (f.last_ci IS NULL OR f.last_ci <> 'red')
-         ORDER BY w.repo, COALESCE(t.priority, -1) DESC, w.since, f.pr_number",
-    )
+         WHERE {STANDING}
+         ORDER BY w.repo, COALESCE(t.priority, -1) DESC, w.since, f.pr_number"
+    )))
     .fetch_all(pool)
     .await
 }

@@ -247,6 +247,29 @@ impl Act<'_> {
         Ok(())
     }
 
+    /// The pull request as it is just before a merge or an enqueue, or why not to go on: it was
+    /// labelled with the kill switch, got a new head or was closed while CI was judged.
+    pub(super) async fn last_look(
+        &self,
+        settings: &RepoSettings,
+    ) -> anyhow::Result<Result<PullRequest, String>> {
+        let now = self
+            .github
+            .get_pull(self.inst, self.repo, self.number)
+            .await
+            .context("reading the pull request again")?;
+        let disabled = &settings.config.labels.disabled;
+        if now.labels.contains(disabled) {
+            return Ok(Err(format!("the pull request is labelled `{disabled}`")));
+        }
+        if now.head.sha.0 != self.head || now.state != State::Open {
+            return Ok(Err(
+                "the pull request changed while CI was judged".to_owned()
+            ));
+        }
+        Ok(Ok(now))
+    }
+
     /// Says `text` once for this head.
     pub(super) async fn say_once(&self, action: &str, text: &str) -> anyhow::Result<Handled> {
         match lifecycle::claim(self.ctx, self.fix_id, self.head, action, None).await? {
@@ -553,21 +576,8 @@ async fn merge(
     if tip.first().map(String::as_str) != Some(merge_base) {
         return super::update::update_branch(act, branch, &pull.base.branch).await;
     }
-    let now = act
-        .github
-        .get_pull(act.inst, act.repo, act.number)
-        .await
-        .context("reading the pull request again")?;
-    if now.labels.contains(&settings.config.labels.disabled) {
-        return Ok(Handled::Skipped(format!(
-            "the pull request is labelled `{}`",
-            settings.config.labels.disabled
-        )));
-    }
-    if now.head.sha.0 != act.head || now.state != State::Open {
-        return Ok(Handled::Skipped(
-            "the pull request changed while CI was judged".to_owned(),
-        ));
+    if let Err(changed) = act.last_look(&settings).await? {
+        return Ok(Handled::Skipped(changed));
     }
     match lifecycle::begin_merge(act.ctx, act.fix_id, act.head).await? {
         Claim::Act => {}

@@ -15,7 +15,7 @@ use super::{render, waits};
 use crate::context::Context;
 use crate::db::fixes::FixPr;
 use crate::db::merge_waits::{self, NewWait, WaitReason};
-use crate::event::model::{MergeGroupAction, PullRequest, State};
+use crate::event::model::{MergeGroupAction, PullRequest};
 use crate::event::{Handled, MergeGroupEvent};
 use crate::github::ids::IssueNumber;
 use crate::github::repo_config::RepoSettings;
@@ -46,22 +46,10 @@ pub(super) async fn required(act: &Act<'_>, base: &str) -> anyhow::Result<bool> 
 
 /// Adds the judged head to the merge queue, once.
 pub(super) async fn enqueue(act: &Act<'_>, settings: &RepoSettings) -> anyhow::Result<Handled> {
-    let now = act
-        .github
-        .get_pull(act.inst, act.repo, act.number)
-        .await
-        .context("reading the pull request again")?;
-    if now.labels.contains(&settings.config.labels.disabled) {
-        return Ok(Handled::Skipped(format!(
-            "the pull request is labelled `{}`",
-            settings.config.labels.disabled
-        )));
-    }
-    if now.head.sha.0 != act.head || now.state != State::Open {
-        return Ok(Handled::Skipped(
-            "the pull request changed while CI was judged".to_owned(),
-        ));
-    }
+    let now = match act.last_look(settings).await? {
+        Ok(now) => now,
+        Err(changed) => return Ok(Handled::Skipped(changed)),
+    };
     // The merge's claim: a stop or a new head wins, and a failed call releases it.
     match lifecycle::begin_merge(act.ctx, act.fix_id, act.head).await? {
         Claim::Act => {}

@@ -353,6 +353,15 @@ pub async fn commit_paths(
     {
         return Ok(None);
     }
+    commit_staged(work, author, message).await.map(Some)
+}
+
+/// Commits what is staged as `author` (no hooks); returns the new head.
+async fn commit_staged(
+    work: &WorkTree,
+    author: &Author,
+    message: &str,
+) -> Result<String, GitError> {
     let name = format!("user.name={}", author.name);
     let email = format!("user.email={}", author.email);
     git(
@@ -372,9 +381,7 @@ pub async fn commit_paths(
         ],
     )
     .await?;
-    git(work.path(), None, &work.limits, &["rev-parse", "HEAD"])
-        .await
-        .map(Some)
+    git(work.path(), None, &work.limits, &["rev-parse", "HEAD"]).await
 }
 
 /// Merges `origin/<base_branch>` into the work tree's branch as `author`: the new head, or
@@ -464,26 +471,7 @@ pub async fn revert_merge(
             Err(_) => Err(err),
         };
     }
-    git(
-        work.path(),
-        None,
-        &work.limits,
-        &[
-            "-c",
-            &name,
-            "-c",
-            &email,
-            "commit",
-            "--quiet",
-            "--no-verify",
-            "-m",
-            message,
-        ],
-    )
-    .await?;
-    git(work.path(), None, &work.limits, &["rev-parse", "HEAD"])
-        .await
-        .map(Some)
+    commit_staged(work, author, message).await.map(Some)
 }
 
 /// Pushes the work tree's `HEAD` to `branch` of `url`; `expected` (the sha the branch should

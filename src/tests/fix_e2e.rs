@@ -123,13 +123,7 @@ impl Story {
     }
 
     pub(super) fn bot_comments(&self, number: u64) -> Vec<String> {
-        self.app
-            .github
-            .comments(REPO, number)
-            .into_iter()
-            .filter(|c| c.author_is_bot)
-            .map(|c| c.body)
-            .collect()
+        self.app.github.bot_comments(REPO, number)
     }
 
     pub(super) fn file(&self, git_ref: &str, path: &str) -> String {

@@ -173,13 +173,7 @@ impl Scene {
     }
 
     pub(super) fn bot_comments(&self) -> Vec<String> {
-        self.app
-            .github
-            .comments(REPO, self.pr)
-            .into_iter()
-            .filter(|c| c.author_is_bot)
-            .map(|c| c.body)
-            .collect()
+        self.app.github.bot_comments(REPO, self.pr)
     }
 
     pub(super) fn merges(&self) -> Vec<String> {

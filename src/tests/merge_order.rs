@@ -30,13 +30,23 @@ fn is_ancestor(bare: &std::path::Path, ancestor: &str, of: &str) -> bool {
         .success()
 }
 
+/// Triage ranked `issue` at `priority`.
+pub(super) async fn triaged(app: &TestApp, issue: u64, priority: f64) {
+    sqlx::query(
+        "INSERT INTO triaged_issues (repo, number, title, state, category, complexity, confidence,
+             categorized_by, opened_at, engagement, health, impact, redundancy, priority, level, triaged_at)
+         VALUES (?, ?, 't', 'open', 'bug', 2, 0.9, 'llm', 0, 0, 0.5, 0.5, 0, ?, 'medium', 0)",
+    )
+    .bind(REPO)
+    .bind(issue as i64)
+    .bind(priority)
+    .execute(app.ctx.db.pool())
+    .await
+    .expect("triaged");
+}
+
 fn bot_comments(app: &TestApp, number: u64) -> Vec<String> {
-    app.github
-        .comments(REPO, number)
-        .into_iter()
-        .filter(|c| c.author_is_bot)
-        .map(|c| c.body)
-        .collect()
+    app.github.bot_comments(REPO, number)
 }
 
 #[tokio::test]
@@ -255,6 +265,36 @@ struct Line {
     shipping: FakePull,
 }
 
+impl Line {
+    /// The rounding fix merges, the discount helper is brought up to date (on its way), and the
+    /// tax helper, green meanwhile, waits its turn: the discount helper's new head.
+    async fn discount_on_its_way_and_tax_waiting(&self) -> String {
+        let app = &self.app;
+        green(app, REPO, &self.rounding.head_sha, "test").await;
+        green(app, REPO, &self.discount.head_sha, "test").await;
+        let discount_updated = app.github.pull(REPO, self.discount.number).head_sha;
+        assert_ne!(discount_updated, self.discount.head_sha);
+        green(app, REPO, &self.tax.head_sha, "test").await;
+        assert_eq!(
+            app.github.pull(REPO, self.tax.number).head_sha,
+            self.tax.head_sha,
+            "it waits"
+        );
+        discount_updated
+    }
+
+    /// Every comment on the issues and pull requests was looked at by the story's assertions.
+    fn seen_all(&self) {
+        for number in self
+            .issues
+            .iter()
+            .chain([&self.rounding, &self.tax, &self.discount, &self.shipping].map(|p| &p.number))
+        {
+            self.app.github.comments(REPO, *number);
+        }
+    }
+}
+
 async fn four_fixes() -> Line {
     // MEDIUM helpers: a repository where GlobalLM has earned MEDIUM.
     let app = TestApp::start_with_env(&[("GLOBALLM_RISK__INITIAL_CEILING", "medium")]).await;
@@ -298,17 +338,7 @@ async fn four_fixes() -> Line {
             &format!("{title}, next to shop/cart.py"),
             MAINTAINER,
         );
-        sqlx::query(
-            "INSERT INTO triaged_issues (repo, number, title, state, category, complexity, confidence,
-                 categorized_by, opened_at, engagement, health, impact, redundancy, priority, level, triaged_at)
-             VALUES (?, ?, 't', 'open', 'bug', 2, 0.9, 'llm', 0, 0, 0.5, 0.5, 0, ?, 'medium', 0)",
-        )
-        .bind(REPO)
-        .bind(issue as i64)
-        .bind(priority)
-        .execute(app.ctx.db.pool())
-        .await
-        .expect("triaged");
+        triaged(&app, issue, priority).await;
         issues.push(issue);
     }
     for issue in &issues {
@@ -419,28 +449,14 @@ async fn green_fixes_merge_one_at_a_time_and_the_next_in_line_is_the_highest_pri
 
 #[tokio::test]
 async fn the_next_in_line_goes_when_the_one_on_its_way_is_stopped() {
-    let Line {
-        app,
-        issues,
-        rounding,
-        tax,
-        discount,
-        bare,
-        ..
-    } = four_fixes().await;
-    green(&app, REPO, &rounding.head_sha, "test").await;
-    green(&app, REPO, &discount.head_sha, "test").await;
-    green(&app, REPO, &tax.head_sha, "test").await;
-    assert_eq!(
-        app.github.pull(REPO, tax.number).head_sha,
-        tax.head_sha,
-        "it waits"
-    );
+    let line = four_fixes().await;
+    let discount_updated = line.discount_on_its_way_and_tax_waiting().await;
+    let (app, tax, discount) = (&line.app, &line.tax, &line.discount);
 
     // A maintainer pushes to the discount helper's branch: automation stops there, and the
     // pull request on its way gives up its turn without a CI event to say so.
-    let pushed = git::push_commit(
-        &bare,
+    git::push_commit(
+        &line.bare,
         &discount.head_branch,
         "shop/discount.py",
         "def discount(amount):\n    return amount * 0.9\n",
@@ -451,7 +467,7 @@ async fn the_next_in_line_goes_when_the_one_on_its_way_is_stopped() {
         REPO,
         discount.number,
         MAINTAINER,
-        Some(&app.github.pull(REPO, discount.number).head_sha),
+        Some(&discount_updated),
         None,
     );
     app.deliver("pull_request", &delivery).await;
@@ -463,7 +479,6 @@ async fn the_next_in_line_goes_when_the_one_on_its_way_is_stopped() {
             .expect("the fix")
             .stopped
     );
-    assert_ne!(pushed, tax.head_sha);
     // The guard's periodic re-check wakes the next in line.
     crate::jobs::guard_sweep::sweep(&app.ctx)
         .await
@@ -474,35 +489,16 @@ async fn the_next_in_line_goes_when_the_one_on_its_way_is_stopped() {
         tax_now.head_sha, tax.head_sha,
         "its turn: brought up to date"
     );
-    green(&app, REPO, &tax_now.head_sha, "test").await;
+    green(app, REPO, &tax_now.head_sha, "test").await;
     assert!(app.github.pull(REPO, tax.number).merged);
-    for issue in &issues {
-        app.github.comments(REPO, *issue);
-    }
-    for pull in [&rounding, &tax, &discount] {
-        app.github.comments(REPO, pull.number);
-    }
+    line.seen_all();
 }
 
 #[tokio::test]
 async fn the_next_in_line_goes_when_the_one_on_its_way_is_blocked() {
-    let Line {
-        app,
-        issues,
-        rounding,
-        tax,
-        discount,
-        ..
-    } = four_fixes().await;
-    green(&app, REPO, &rounding.head_sha, "test").await;
-    green(&app, REPO, &discount.head_sha, "test").await;
-    let discount_updated = app.github.pull(REPO, discount.number).head_sha;
-    green(&app, REPO, &tax.head_sha, "test").await;
-    assert_eq!(
-        app.github.pull(REPO, tax.number).head_sha,
-        tax.head_sha,
-        "it waits"
-    );
+    let line = four_fixes().await;
+    let discount_updated = line.discount_on_its_way_and_tax_waiting().await;
+    let (app, tax, discount) = (&line.app, &line.tax, &line.discount);
 
     // CI passes on the updated discount helper, but GitHub reports it cannot be merged: it
     // waits for a human now, not for its merge, and the next in line goes at once.
@@ -515,9 +511,9 @@ async fn the_next_in_line_goes_when_the_one_on_its_way_is_blocked() {
         .get_mut(&discount.number)
         .expect("the pull request")
         .mergeable = Some(false);
-    green(&app, REPO, &discount_updated, "test").await;
+    green(app, REPO, &discount_updated, "test").await;
     assert!(!app.github.pull(REPO, discount.number).merged);
-    let said = bot_comments(&app, discount.number);
+    let said = bot_comments(app, discount.number);
     assert!(
         said.iter()
             .any(|c| c.contains("GlobalLM is not merging this pull request")),
@@ -528,12 +524,7 @@ async fn the_next_in_line_goes_when_the_one_on_its_way_is_blocked() {
         tax_now.head_sha, tax.head_sha,
         "its turn: brought up to date"
     );
-    green(&app, REPO, &tax_now.head_sha, "test").await;
+    green(app, REPO, &tax_now.head_sha, "test").await;
     assert!(app.github.pull(REPO, tax.number).merged);
-    for issue in &issues {
-        app.github.comments(REPO, *issue);
-    }
-    for pull in [&rounding, &tax, &discount] {
-        app.github.comments(REPO, pull.number);
-    }
+    line.seen_all();
 }

@@ -217,17 +217,7 @@ async fn green_pull_requests_that_wait_are_listed_in_order_of_their_issues_prior
     );
     // Triage ranked the tax helper above the rounding bug.
     for (issue, priority) in [(rounding, 0.31), (tax, 0.87)] {
-        sqlx::query(
-            "INSERT INTO triaged_issues (repo, number, title, state, category, complexity, confidence,
-                 categorized_by, opened_at, engagement, health, impact, redundancy, priority, level, triaged_at)
-             VALUES (?, ?, 't', 'open', 'bug', 2, 0.9, 'llm', 0, 0, 0.5, 0.5, 0, ?, 'medium', 0)",
-        )
-        .bind(REPO)
-        .bind(issue as i64)
-        .bind(priority)
-        .execute(app.ctx.db.pool())
-        .await
-        .expect("triaged");
+        super::merge_order::triaged(&app, issue, priority).await;
     }
     for issue in [rounding, tax] {
         let labeled = app

@@ -365,6 +365,15 @@ impl FakeGithub {
         comments
     }
 
+    /// The bodies of the bot's comments on an issue or pull request, oldest first (marked seen).
+    pub fn bot_comments(&self, repo: &str, issue: u64) -> Vec<String> {
+        self.comments(repo, issue)
+            .into_iter()
+            .filter(|c| c.author_is_bot)
+            .map(|c| c.body)
+            .collect()
+    }
+
     /// The bot's comments no test looked at: a story test ends by asserting there are none, so
     /// the bot cannot post something nobody checked.
     pub fn unseen_bot_comments(&self) -> Vec<FakeComment> {
