@@ -58,12 +58,7 @@ fn issue_state(app: &TestApp, number: u64) -> String {
 }
 
 fn bot_comments(app: &TestApp, number: u64) -> Vec<String> {
-    app.github
-        .comments(REPO, number)
-        .into_iter()
-        .filter(|c| c.author_is_bot)
-        .map(|c| c.body)
-        .collect()
+    app.github.bot_comments(REPO, number)
 }
 
 fn revert_pulls(app: &TestApp) -> Vec<crate::testing::fake_github::world::FakePull> {
@@ -311,6 +306,47 @@ async fn a_human_revert_drops_the_ceiling() {
             && explained.contains("0 of 5 clean merges toward LOW"),
         "{explained}"
     );
+
+    // Nothing merges above it: the next LOW fix, green, asks for a review instead.
+    let (_, pr, head) = open_fix(&scene, 2, Tier::Low).await;
+    check(app, &head, "test", "success", "12 passed").await;
+    let pull = app.github.pull(REPO, pr);
+    assert!(!pull.merged);
+    assert_eq!(pull.requested_reviewers, [MAINTAINER]);
+    let said = bot_comments(app, pr);
+    assert!(
+        said.iter().any(|c| c.contains("a review is requested")),
+        "{said:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_revert_whose_creation_github_applied_then_answered_502_is_opened_once() {
+    let (scene, merge, _) = merged_scene().await;
+    let app = &scene.app;
+    app.github
+        .fail_after_applying("POST", &format!("/repos/{REPO}/pulls"), 502, 1);
+    check(app, &merge, "test", "failure", "1 failed").await;
+    check(app, &merge, "test", "failure", "1 failed").await;
+    let reverts = revert_pulls(app);
+    assert_eq!(reverts.len(), 1, "adopted, not opened again");
+    let failed_then_applied = app
+        .github
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "POST" && c.path.ends_with("/pulls") && c.status == 502)
+        .count();
+    assert_eq!(failed_then_applied, 1, "the fault happened");
+    let issue = scene.fix().await.issue as u64;
+    for on in [scene.pr, issue] {
+        let said = bot_comments(app, on);
+        let opened = format!("GlobalLM opened #{}", reverts[0].number);
+        assert_eq!(
+            said.iter().filter(|c| c.contains(&opened)).count(),
+            1,
+            "{said:?}"
+        );
+    }
 }
 
 /// Opens a GlobalLM pull request of `tier` for a new issue: the `n`th change of a function's
@@ -447,6 +483,23 @@ async fn five_clean_merges_raise_the_ceiling_and_a_medium_change_then_merges_its
     let merged_by_globallm: i64 = out.ledger.iter().map(|r| r.merged_by_globallm).sum();
     assert_eq!(merged_by_globallm, 6);
     assert_eq!(out.ceilings[0].ceiling, "MEDIUM");
+    // The dashboard shows the ledger, the ceiling and the week's six merges.
+    let snapshot = crate::monitoring::dashboard::snapshot(
+        &app.ctx.db,
+        &app.ctx.config(),
+        app.ctx.clock.now_ms(),
+    )
+    .await
+    .expect("the snapshot");
+    let page = crate::server::dashboard::render(&snapshot, "");
+    for seen in [
+        "id=\"ledger\"",
+        "id=\"ceilings\"",
+        "raised to MEDIUM after 5 clean merges",
+        "6 merged</title>",
+    ] {
+        assert!(page.contains(seen), "{seen} not on the page");
+    }
 }
 
 #[tokio::test]
