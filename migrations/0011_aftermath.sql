@@ -24,8 +24,9 @@ CREATE TABLE merge_watches (
     state         TEXT    NOT NULL,
     -- JSON array of the checks that turned red on the merge commit.
     failing       TEXT,
-    -- Whether the failing checks were re-run once because they looked like infrastructure.
-    reran         INTEGER NOT NULL DEFAULT 0,
+    -- The failed check runs re-run once because they looked like infrastructure (JSON array of
+    -- run ids; NULL: none was): their failures are waited past, not reverted.
+    rerun         TEXT,
     revert_pr     INTEGER,
     revert_head   TEXT,
     -- After this, a merge commit with no regression is clean.

@@ -24,8 +24,9 @@ pub struct MergeWatch {
     pub state: String,
     /// The checks that turned red on the merge commit (JSON array).
     pub failing: Option<String>,
-    /// Whether infrastructure-looking failures were re-run once.
-    pub reran: bool,
+    /// The failed check runs re-run once because they looked like infrastructure (JSON array
+    /// of run ids), when they were.
+    pub rerun: Option<String>,
     /// The revert pull request, once opened.
     pub revert_pr: Option<i64>,
     /// Its head.
@@ -41,7 +42,7 @@ pub struct MergeWatch {
 }
 
 const COLUMNS: &str = "fix_id, repo, installation, base_branch, merge_sha, parent_sha, state, \
-                       failing, reran, revert_pr, revert_head, deadline, version, created_at, \
+                       failing, rerun, revert_pr, revert_head, deadline, version, created_at, \
                        updated_at";
 
 /// A merge to watch.
@@ -134,13 +135,13 @@ pub async fn update_watch(
     now: Millis,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
-        "UPDATE merge_watches SET state = ?, failing = ?, reran = ?, revert_pr = ?,
+        "UPDATE merge_watches SET state = ?, failing = ?, rerun = ?, revert_pr = ?,
              revert_head = ?, version = version + 1, updated_at = ?
          WHERE fix_id = ? AND version = ?",
     )
     .bind(&watch.state)
     .bind(&watch.failing)
-    .bind(watch.reran)
+    .bind(&watch.rerun)
     .bind(watch.revert_pr)
     .bind(&watch.revert_head)
     .bind(now)

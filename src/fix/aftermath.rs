@@ -233,10 +233,9 @@ impl<'a> Guard<'a> {
         let failed = comparison.regressed;
         // The runs re-run once are waited for: their failures are the ones before the re-run.
         let rerun: Vec<u64> = watch
-            .failing
+            .rerun
             .as_deref()
-            .filter(|_| watch.reran)
-            .and_then(|f| serde_json::from_str(f).ok())
+            .and_then(|r| serde_json::from_str(r).ok())
             .unwrap_or_default();
         if !rerun.is_empty()
             && failed
@@ -248,15 +247,12 @@ impl<'a> Guard<'a> {
             ));
         }
         let suites: Vec<_> = failed.iter().filter_map(|f| f.suite).collect();
-        if !watch.reran && suites.len() == failed.len() && failed.iter().all(|f| f.flaky) {
+        if watch.rerun.is_none() && suites.len() == failed.len() && failed.iter().all(|f| f.flaky) {
             let runs: Vec<u64> = failed.iter().filter_map(|f| f.run.map(|r| r.0)).collect();
             let runs = serde_json::to_string(&runs)?;
-            if set_state(self.ctx, watch, "watching", |w| {
-                w.reran = true;
-                w.failing = Some(runs);
-            })
-            .await?
-            .is_none()
+            if set_state(self.ctx, watch, "watching", |w| w.rerun = Some(runs))
+                .await?
+                .is_none()
             {
                 return Ok(Handled::Skipped("the watch changed meanwhile".to_owned()));
             }
