@@ -176,13 +176,14 @@ async fn race(handles: &[Budget], size: u64) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_reservations_racing_for_a_cap_never_exceed_it() {
-    let (dir, db) = temp_db().await;
+    let (_dir, db) = temp_db().await;
     let clock = clock();
     let config = config(|c| {
         c.budget.tokens_total = 1_000;
         c.budget.tokens_per_repo = 1_000;
     });
-    let second_process = Db::open(&dir.path().join("globallm.db"), Duration::from_secs(10), 8)
+    // A second pool on the same database, as a second process (or replica) would hold.
+    let second_process = Db::connect(db.location(), Duration::from_secs(10), 8)
         .await
         .expect("second connection pool");
     let handles = [
@@ -192,7 +193,7 @@ async fn fifty_concurrent_reservations_racing_for_a_cap_never_exceed_it() {
     let granted = race(&handles, 70).await;
     assert_eq!(granted, 14, "⌊1000 / 70⌋ fit, no more");
     let held: i64 = sqlx::query_scalar(
-        "SELECT sum(tokens_reserved) FROM budget_reservations WHERE state = 'active'",
+        "SELECT CAST(sum(tokens_reserved) AS BIGINT) FROM budget_reservations WHERE state = 'active'",
     )
     .fetch_one(db.pool())
     .await
@@ -466,7 +467,7 @@ async fn a_crashed_workers_reservation_expires_and_frees_its_share() {
         )
         .await
         .expect("expired, room again");
-    let state: String = sqlx::query_scalar("SELECT state FROM budget_reservations WHERE id = ?")
+    let state: String = sqlx::query_scalar("SELECT state FROM budget_reservations WHERE id = $1")
         .bind(lost.id)
         .fetch_one(db.pool())
         .await
@@ -638,12 +639,12 @@ async fn counters_and_recount(db: &Db) -> (Counters, Counters) {
                     CASE state WHEN 'active' THEN seconds_reserved ELSE seconds_used END AS s,
                     CASE WHEN state IN ('active', 'settled') THEN fix_attempts ELSE 0 END AS a
              FROM budget_reservations)
-         SELECT window_start, 'all', sum(t), sum(s), sum(a) FROM v GROUP BY window_start
+         SELECT window_start, CAST('all' AS TEXT), CAST(sum(t) AS BIGINT), CAST(sum(s) AS BIGINT), CAST(sum(a) AS BIGINT) FROM v GROUP BY window_start
          UNION ALL
-         SELECT window_start, 'repo:' || repo, sum(t), sum(s), sum(a) FROM v
+         SELECT window_start, 'repo:' || repo, CAST(sum(t) AS BIGINT), CAST(sum(s) AS BIGINT), CAST(sum(a) AS BIGINT) FROM v
          GROUP BY window_start, repo
          UNION ALL
-         SELECT window_start, 'language:' || language, sum(t), sum(s), sum(a) FROM v
+         SELECT window_start, 'language:' || language, CAST(sum(t) AS BIGINT), CAST(sum(s) AS BIGINT), CAST(sum(a) AS BIGINT) FROM v
          GROUP BY window_start, language
          ORDER BY 1, 2",
     )

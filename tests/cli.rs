@@ -159,7 +159,8 @@ async fn jobs_commands_show_dead_jobs_and_requeue_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_service_on_the_same_database_is_refused() {
-    let setup = Setup::new();
+    // On PostgreSQL a second `serve` is a replica (see `tests/crash.rs`).
+    let setup = Setup::on_sqlite();
     let service = setup.start().await;
     let output = globallm(&setup, &["serve", "--listen", "127.0.0.1:0"]);
     assert!(!output.status.success());
@@ -183,7 +184,7 @@ fn mode(path: &Path) -> u32 {
 #[test]
 fn serve_keeps_its_files_private_and_logs_only_the_setup_tokens_path() {
     use std::io::{BufRead as _, BufReader};
-    let setup = Setup::new();
+    let setup = Setup::on_sqlite();
     let mut child = Command::new(env!("CARGO_BIN_EXE_globallm"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env_clear()

@@ -46,7 +46,9 @@ fn spawn_service(setup: &Setup) -> (Child, String) {
 async fn every_acknowledged_delivery_survives_kill_9_and_is_processed_once() {
     const DELIVERIES: usize = 600;
     const KILL_AFTER_ACKS: usize = 250;
-    let setup = Setup::new();
+    // On SQLite the restarted service frees the dead one's leases at start; on PostgreSQL
+    // (where another replica might hold them) they expire, here within seconds.
+    let setup = Setup::new().with_env("GLOBALLM_JOBS__LEASE_SECS", "5");
     let (mut child, addr) = spawn_service(&setup);
 
     let body = fixture("issues");
@@ -101,7 +103,7 @@ async fn every_acknowledged_delivery_survives_kill_9_and_is_processed_once() {
 
     let (mut child, _addr) = spawn_service(&setup);
     let db = setup.db().await;
-    for _ in 0..500 {
+    for _ in 0..1_000 {
         let depth = globallm::db::jobs::depth(db.pool(), globallm::time::now_ms())
             .await
             .expect("depth");
@@ -137,5 +139,111 @@ async fn every_acknowledged_delivery_survives_kill_9_and_is_processed_once() {
         jobs_ever_created(&db).await,
         i64::try_from(stored.len()).expect("fits"),
         "exactly one job per stored delivery"
+    );
+}
+
+/// Two replicas on one PostgreSQL database share the load; one is killed with SIGKILL in the
+/// middle of it. The survivor re-claims the jobs the dead one held once their leases expire,
+/// and every acknowledged delivery is processed exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_killed_mid_load_leaves_every_acknowledged_delivery_to_the_survivor() {
+    const DELIVERIES: usize = 1_000;
+    const KILL_AFTER_ACKS: usize = 300;
+    if !globallm::db::scratch::available_or_skip("a_replica_killed_mid_load") {
+        return;
+    }
+    // Short leases, so the survivor takes over the dead replica's jobs within seconds.
+    let setup = Setup::new().with_env("GLOBALLM_JOBS__LEASE_SECS", "5");
+    let (mut doomed, doomed_addr) = spawn_service(&setup);
+    let (mut survivor, survivor_addr) = spawn_service(&setup);
+
+    let body = fixture("issues");
+    let signature = sign(SECRET, &body);
+    let client = reqwest::Client::new();
+    let acked = Arc::new(std::sync::Mutex::new(HashSet::new()));
+    let ack_count = Arc::new(AtomicUsize::new(0));
+    let mut senders = tokio::task::JoinSet::new();
+    // Eight senders, half to each replica, as a load balancer would spread them; a sender
+    // whose replica dies moves to the other one, as the balancer would after a failed check.
+    for sender in 0..8 {
+        let mut addrs = [doomed_addr.clone(), survivor_addr.clone()];
+        if sender % 2 == 1 {
+            addrs.swap(0, 1);
+        }
+        let (client, body, signature) = (client.clone(), body.clone(), signature.clone());
+        let (acked, ack_count) = (acked.clone(), ack_count.clone());
+        senders.spawn(async move {
+            let mut target = 0;
+            for n in (sender..DELIVERIES).step_by(8) {
+                let guid = format!("replicas-{n}");
+                loop {
+                    let sent = client
+                        .post(format!("http://{}/webhook", addrs[target]))
+                        .header("x-github-event", "issues")
+                        .header("x-github-delivery", &guid)
+                        .header("x-hub-signature-256", &signature)
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(response) if response.status().as_u16() == 202 => {
+                            acked.lock().expect("not poisoned").insert(guid);
+                            ack_count.fetch_add(1, Ordering::SeqCst);
+                            break;
+                        }
+                        // The replica is gone: GitHub would redeliver; the balancer sends it
+                        // to the other replica.
+                        _ if target == 0 => target = 1,
+                        other => panic!("the survivor refused a delivery: {other:?}"),
+                    }
+                }
+            }
+        });
+    }
+    while ack_count.load(Ordering::SeqCst) < KILL_AFTER_ACKS {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    doomed.kill().expect("SIGKILL");
+    doomed.wait().expect("reaped");
+    while let Some(sent) = senders.join_next().await {
+        sent.expect("every delivery reaches a replica");
+    }
+    let acked = acked.lock().expect("not poisoned").clone();
+    assert_eq!(
+        acked.len(),
+        DELIVERIES,
+        "every delivery acknowledged by one replica"
+    );
+
+    let db = setup.db().await;
+    for _ in 0..1_500 {
+        let depth = globallm::db::jobs::depth(db.pool(), globallm::time::now_ms())
+            .await
+            .expect("depth");
+        if depth.ready + depth.running + depth.scheduled == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    survivor.kill().expect("stopped");
+    survivor.wait().expect("reaped");
+
+    let stored: Vec<(String, String)> =
+        sqlx::query_as("SELECT delivery_guid, outcome FROM deliveries")
+            .fetch_all(db.pool())
+            .await
+            .expect("query");
+    assert_eq!(stored.len(), DELIVERIES, "each delivery stored once");
+    let unprocessed: Vec<&(String, String)> = stored
+        .iter()
+        .filter(|(_, outcome)| outcome != "skipped")
+        .collect();
+    assert!(unprocessed.is_empty(), "not processed: {unprocessed:?}");
+    assert_eq!(count(&db, "jobs").await, 0, "no job left, none dead");
+    assert_eq!(
+        jobs_ever_created(&db).await,
+        i64::try_from(DELIVERIES).expect("fits"),
+        "exactly one job per delivery, none created again"
     );
 }

@@ -75,9 +75,13 @@ struct Pool {
 impl Pool {
     async fn start(config: JobsConfig) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = Db::open(&dir.path().join("jobs.db"), Duration::from_secs(5), 8)
-            .await
-            .expect("opens");
+        let db = Db::connect(
+            &globallm::db::scratch::location(dir.path(), "jobs").await,
+            Duration::from_secs(5),
+            8,
+        )
+        .await
+        .expect("opens");
         Self::start_on(db, config, dir)
     }
 
@@ -138,11 +142,11 @@ fn fast_config() -> JobsConfig {
 }
 
 /// A job as the transaction in progress sees it.
-async fn job_in(conn: &mut sqlx::SqliteConnection, id: i64) -> Job {
+async fn job_in(conn: &mut globallm::db::Conn, id: i64) -> Job {
     sqlx::query_as(
         "SELECT id, kind, payload, state, attempts, max_attempts, run_at, lease_until, leased_by,
                 last_error, delivery_id, created_at, updated_at
-         FROM jobs WHERE id = ?",
+         FROM jobs WHERE id = $1",
     )
     .bind(id)
     .fetch_one(conn)
@@ -157,9 +161,13 @@ async fn job_gone(db: &Db, id: i64) -> bool {
 #[tokio::test]
 async fn an_expired_lease_makes_the_job_claimable_again() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = Db::open(&dir.path().join("q.db"), Duration::from_secs(5), 2)
-        .await
-        .expect("opens");
+    let db = Db::connect(
+        &globallm::db::scratch::location(dir.path(), "q").await,
+        Duration::from_secs(5),
+        2,
+    )
+    .await
+    .expect("opens");
     let t0 = 1_700_000_000_000;
     let mut tx = db.write().await.expect("write");
     let new = NewJob {
@@ -211,9 +219,13 @@ async fn an_expired_lease_makes_the_job_claimable_again() {
 #[tokio::test]
 async fn a_worker_whose_lease_expired_cannot_fail_the_job_its_new_holder_runs() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(&dir.path().join("q.db"), Duration::from_secs(5), 2)
-        .await
-        .expect("opens");
+    let db = Db::connect(
+        &globallm::db::scratch::location(dir.path(), "q").await,
+        Duration::from_secs(5),
+        2,
+    )
+    .await
+    .expect("opens");
     let t0 = 1_000_000;
     let mut tx = db.write().await.expect("write");
     let new = NewJob {
@@ -706,7 +718,7 @@ async fn a_requeued_dead_delivery_job_is_processed() {
 
     // After a fix (here: the same delivery made valid in place), `jobs retry` runs it again.
     let valid = fixture("issues");
-    sqlx::query("UPDATE deliveries SET body = ? WHERE id = ?")
+    sqlx::query("UPDATE deliveries SET body = $1 WHERE id = $2")
         .bind(valid)
         .bind(delivery_id)
         .execute(db.pool())

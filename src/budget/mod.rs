@@ -460,7 +460,7 @@ impl Budget {
 }
 
 /// Expires the reservations past their TTL: each gets a ledger row and stops counting.
-async fn expire_due_in(conn: &mut sqlx::SqliteConnection, now: Millis) -> sqlx::Result<u64> {
+async fn expire_due_in(conn: &mut crate::db::Conn, now: Millis) -> sqlx::Result<u64> {
     let expired = ledger::expire_due(conn, now).await?;
     for row in &expired {
         ledger::append_ledger(

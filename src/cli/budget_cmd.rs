@@ -24,8 +24,8 @@ pub struct BudgetArgs {
 /// Runs `budget`.
 pub async fn run(sources: &Sources, args: &BudgetArgs) -> anyhow::Result<()> {
     let config = Arc::new(sources.load()?.config);
-    let db = Db::open(
-        &config.database_path(),
+    let db = Db::connect(
+        &config.database_location()?,
         Duration::from_millis(config.storage.busy_timeout_ms),
         2,
     )

@@ -46,8 +46,8 @@ pub enum JobsCommand {
 /// Runs a `jobs` subcommand against the configured database.
 pub async fn run(sources: &Sources, command: JobsCommand) -> anyhow::Result<()> {
     let config = sources.load()?.config;
-    let db = Db::open(
-        &config.database_path(),
+    let db = Db::connect(
+        &config.database_location()?,
         Duration::from_millis(config.storage.busy_timeout_ms),
         2,
     )

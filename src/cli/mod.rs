@@ -6,6 +6,7 @@ mod app_cmd;
 mod budget_cmd;
 mod classifier_cmd;
 mod config_cmd;
+mod db_cmd;
 mod discover_cmd;
 pub use discover_cmd::discovery_auth;
 mod fix_cmd;
@@ -63,6 +64,12 @@ pub enum Command {
         /// Which jobs
         #[command(subcommand)]
         command: jobs_cmd::JobsCommand,
+    },
+    /// Migrate the database, or copy an installation from one database to another
+    Db {
+        /// What to do
+        #[command(subcommand)]
+        command: db_cmd::DbCommand,
     },
     /// Show or change the configuration
     Config(config_cmd::ConfigArgs),
@@ -138,6 +145,10 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             init_logging(&quiet_logging(&sources), None);
             jobs_cmd::run(&sources, command).await
         }
+        Command::Db { command } => {
+            init_logging(&quiet_logging(&sources), None);
+            db_cmd::run(&sources, &command).await
+        }
         Command::Config(args) => config_cmd::run(&sources, &args),
         Command::App { command } => app_cmd::run(&sources, &command),
         Command::Classifier { command } => classifier_cmd::run(command),
@@ -191,8 +202,8 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
 /// and the database.
 async fn context(sources: &Sources) -> anyhow::Result<std::sync::Arc<crate::context::Context>> {
     let config = sources.load()?.config;
-    let db = crate::db::Db::open(
-        &config.database_path(),
+    let db = crate::db::Db::connect(
+        &config.database_location()?,
         std::time::Duration::from_millis(config.storage.busy_timeout_ms),
         4,
     )

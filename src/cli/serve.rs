@@ -4,8 +4,8 @@
 use crate::config::watch::Reloader;
 use crate::config::{Loaded, Sources};
 use crate::context::Context;
-use crate::db::Db;
 use crate::db::ingest::Ingest;
+use crate::db::{Backend, Db, Location};
 use crate::jobs::worker;
 use crate::server::{self, AppState};
 use anyhow::Context as _;
@@ -36,8 +36,13 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let config = loaded.config.clone();
     describe_start(&loaded, &listener);
-    let db_path = config.database_path();
-    let _lock = lock_database(&db_path)?;
+    let location = config.database_location()?;
+    // On SQLite this process is the only one running workers on the file; on PostgreSQL
+    // replicas share the database, and a lease left by one that died expires on its own.
+    let _lock = match &location {
+        Location::Sqlite(path) => Some(lock_database(path)?),
+        Location::Postgres(_) => None,
+    };
     // The data directory and the checkout cache hold credentials and private code: only the
     // service's user may open them.
     for dir in [
@@ -47,13 +52,15 @@ pub async fn run(
         crate::private_fs::create_private_dir(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let db = Db::open(
-        &db_path,
+    let db = Db::connect(
+        &location,
         Duration::from_millis(config.storage.busy_timeout_ms),
         config.jobs.workers + 4,
     )
     .await?;
-    release_orphaned_leases(&db).await?;
+    if db.backend() == Backend::Sqlite {
+        release_orphaned_leases(&db).await?;
+    }
     let (reloader, config_rx) = Reloader::new(sources, loaded.config);
     let ctx = Arc::new(Context::new(db.clone(), config_rx));
     let metrics = crate::monitoring::install();
@@ -61,6 +68,8 @@ pub async fn run(
         .await
         .context("cannot open the database for webhook deliveries")?;
 
+    let listening = CancellationToken::new();
+    crate::db::wakeups::spawn_listener(&db, ctx.jobs_added.clone(), listening.clone());
     let shutdown = worker::Shutdown::default();
     let mut workers = worker::start(
         ctx.clone(),
@@ -115,6 +124,7 @@ pub async fn run(
         while workers.join_next().await.is_some() {}
     }
     watching.cancel();
+    listening.cancel();
     if let Some(watcher) = watcher {
         let _ = watcher.await;
     }
@@ -170,7 +180,10 @@ fn describe_start(loaded: &Loaded, listener: &TcpListener) {
     }
     tracing::info!(
         data_dir = %config.storage.data_dir.display(),
-        database = %config.database_path().display(),
+        database = %config
+            .database_location()
+            .map(|l| l.redacted())
+            .unwrap_or_default(),
         workers = config.jobs.workers,
         "starting"
     );

@@ -13,6 +13,7 @@ const ENV_ALIASES: &[(&str, &str)] = &[
     ("GLOBALLM_LISTEN", "server.listen"),
     ("GLOBALLM_PUBLIC_URL", "server.public_url"),
     ("GLOBALLM_DATA_DIR", "storage.data_dir"),
+    ("GLOBALLM_DATABASE_URL", "storage.database_url"),
     ("GLOBALLM_GITHUB_APP_ID", "github.app_id"),
     (
         "GLOBALLM_GITHUB_PRIVATE_KEY_PATH",

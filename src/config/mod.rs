@@ -74,6 +74,15 @@ impl GithubConfig {
 }
 
 impl Config {
+    /// Where the database is: `storage.database_url`, else the SQLite file
+    /// [`Config::database_path`].
+    pub fn database_location(&self) -> anyhow::Result<crate::db::Location> {
+        match &self.storage.database_url {
+            Some(url) => crate::db::Location::parse(url),
+            None => Ok(crate::db::Location::Sqlite(self.database_path())),
+        }
+    }
+
     /// The SQLite database file: `storage.database`, or `globallm.db` in the data directory.
     pub fn database_path(&self) -> PathBuf {
         self.storage
@@ -142,11 +151,25 @@ pub struct StorageConfig {
     pub data_dir: PathBuf,
     /// The SQLite database file; default `<data_dir>/globallm.db`.
     pub database: Option<PathBuf>,
+    /// Where the state is kept (`GLOBALLM_DATABASE_URL`): `sqlite://PATH` or `postgres://…`.
+    /// Unset, the SQLite file above. Several `serve` replicas can share one PostgreSQL database.
+    /// Shown with its password replaced by `***`.
+    #[serde(serialize_with = "serialize_database_url")]
+    pub database_url: Option<String>,
     /// How long a database write waits for another process's lock, in milliseconds.
     pub busy_timeout_ms: u64,
     /// Days history is kept: processed deliveries, dead jobs, command runs, redelivery
     /// requests, closed budget windows and discovery runs older than this are pruned daily.
     pub retention_days: u32,
+}
+
+fn serialize_database_url<S: serde::Serializer>(
+    url: &Option<String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    url.as_deref()
+        .map(crate::db::redact_url)
+        .serialize(serializer)
 }
 
 impl Default for StorageConfig {
@@ -155,6 +178,7 @@ impl Default for StorageConfig {
             // Replaced by the XDG default when the configuration is loaded.
             data_dir: PathBuf::from("globallm-data"),
             database: None,
+            database_url: None,
             busy_timeout_ms: 5_000,
             retention_days: 30,
         }

@@ -123,10 +123,12 @@ fn warn_about_restart_only_keys(old: &Config, new: &Config) {
                 &old.storage.data_dir,
                 old.storage.busy_timeout_ms,
                 old.database_path(),
+                &old.storage.database_url,
             ) != (
                 &new.storage.data_dir,
                 new.storage.busy_timeout_ms,
                 new.database_path(),
+                &new.storage.database_url,
             ),
         ),
         ("jobs.workers", old.jobs.workers != new.jobs.workers),

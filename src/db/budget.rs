@@ -1,8 +1,8 @@
 //! The `budget_reservations` and `budget_ledger` tables: every query of the budget manager
 //! (`crate::budget`), which calls them inside its write transactions.
 
+use super::{Conn, Pool};
 use crate::time::Millis;
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// A reservation as stored.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
@@ -32,6 +32,7 @@ pub struct ReservationRow {
     /// Seconds of work used (once settled).
     pub seconds_used: i64,
     /// Whether the usage is an estimate.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub usage_estimated: bool,
     /// The provider that answered.
     pub provider: Option<String>,
@@ -149,13 +150,10 @@ pub struct Used<'a> {
 }
 
 /// Marks active reservations past their expiry as expired; returns them.
-pub async fn expire_due(
-    conn: &mut SqliteConnection,
-    now: Millis,
-) -> sqlx::Result<Vec<ReservationRow>> {
+pub async fn expire_due(conn: &mut Conn, now: Millis) -> sqlx::Result<Vec<ReservationRow>> {
     sqlx::query_as(
-        "UPDATE budget_reservations SET state = 'expired', closed_at = ?1
-         WHERE state = 'active' AND expires_at <= ?1
+        "UPDATE budget_reservations SET state = 'expired', closed_at = $1
+         WHERE state = 'active' AND expires_at <= $1
          RETURNING id, window_start, repo, language, purpose, state, tokens_reserved,
                    seconds_reserved, fix_attempts, input_tokens, output_tokens, seconds_used,
                    usage_estimated, provider, model, cost_usd, request_key, created_at,
@@ -167,16 +165,13 @@ pub async fn expire_due(
 }
 
 /// The active or settled reservation holding `key`.
-pub async fn find_by_key(
-    conn: &mut SqliteConnection,
-    key: &str,
-) -> sqlx::Result<Option<ReservationRow>> {
+pub async fn find_by_key(conn: &mut Conn, key: &str) -> sqlx::Result<Option<ReservationRow>> {
     sqlx::query_as(
         "SELECT id, window_start, repo, language, purpose, state, tokens_reserved,
                 seconds_reserved, fix_attempts, input_tokens, output_tokens, seconds_used,
                 usage_estimated, provider, model, cost_usd, request_key, created_at, expires_at,
                 closed_at
-         FROM budget_reservations WHERE request_key = ? AND state IN ('active', 'settled')",
+         FROM budget_reservations WHERE request_key = $1 AND state IN ('active', 'settled')",
     )
     .bind(key)
     .fetch_optional(conn)
@@ -184,13 +179,13 @@ pub async fn find_by_key(
 }
 
 /// One reservation.
-pub async fn get(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<ReservationRow>> {
+pub async fn get(conn: &mut Conn, id: i64) -> sqlx::Result<Option<ReservationRow>> {
     sqlx::query_as(
         "SELECT id, window_start, repo, language, purpose, state, tokens_reserved,
                 seconds_reserved, fix_attempts, input_tokens, output_tokens, seconds_used,
                 usage_estimated, provider, model, cost_usd, request_key, created_at, expires_at,
                 closed_at
-         FROM budget_reservations WHERE id = ?",
+         FROM budget_reservations WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(conn)
@@ -200,22 +195,22 @@ pub async fn get(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<Re
 /// What the window's reservations count against the caps of `repo` and `language`, from
 /// the `budget_usage` counters.
 pub async fn usage(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     window_start: Millis,
     repo: &str,
     language: &str,
 ) -> sqlx::Result<WindowUsage> {
     sqlx::query_as(
-        "SELECT coalesce(sum(CASE WHEN scope = 'all' THEN tokens END), 0) AS tokens_total,
-                coalesce(sum(CASE WHEN scope = 'repo:' || ?2 THEN tokens END), 0) AS repo_tokens,
-                coalesce(sum(CASE WHEN scope = 'repo:' || ?2 THEN seconds END), 0)
+        "SELECT CAST(coalesce(sum(CASE WHEN scope = 'all' THEN tokens END), 0) AS BIGINT) AS tokens_total,
+                CAST(coalesce(sum(CASE WHEN scope = 'repo:' || $2 THEN tokens END), 0) AS BIGINT) AS repo_tokens,
+                CAST(coalesce(sum(CASE WHEN scope = 'repo:' || $2 THEN seconds END), 0) AS BIGINT)
                     AS repo_seconds,
-                coalesce(sum(CASE WHEN scope = 'repo:' || ?2 THEN fix_attempts END), 0)
+                CAST(coalesce(sum(CASE WHEN scope = 'repo:' || $2 THEN fix_attempts END), 0) AS BIGINT)
                     AS repo_fix_attempts,
-                coalesce(sum(CASE WHEN scope = 'language:' || ?3 THEN fix_attempts END), 0)
+                CAST(coalesce(sum(CASE WHEN scope = 'language:' || $3 THEN fix_attempts END), 0) AS BIGINT)
                     AS language_fix_attempts
          FROM budget_usage
-         WHERE window_start = ?1 AND scope IN ('all', 'repo:' || ?2, 'language:' || ?3)",
+         WHERE window_start = $1 AND scope IN ('all', 'repo:' || $2, 'language:' || $3)",
     )
     .bind(window_start)
     .bind(repo)
@@ -237,7 +232,7 @@ pub struct Delta {
 
 /// Adds `delta` to the window's counters of everything, of `repo` and of `language`.
 pub async fn add_usage(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     window_start: Millis,
     repo: &str,
     language: &str,
@@ -245,13 +240,13 @@ pub async fn add_usage(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO budget_usage (window_start, scope, tokens, seconds, fix_attempts)
-         VALUES (?1, 'all', ?4, ?5, ?6),
-                (?1, 'repo:' || ?2, ?4, ?5, ?6),
-                (?1, 'language:' || ?3, ?4, ?5, ?6)
+         VALUES ($1, 'all', $4, $5, $6),
+                ($1, 'repo:' || $2, $4, $5, $6),
+                ($1, 'language:' || $3, $4, $5, $6)
          ON CONFLICT (window_start, scope) DO UPDATE SET
-             tokens = tokens + excluded.tokens,
-             seconds = seconds + excluded.seconds,
-             fix_attempts = fix_attempts + excluded.fix_attempts",
+             tokens = budget_usage.tokens + excluded.tokens,
+             seconds = budget_usage.seconds + excluded.seconds,
+             fix_attempts = budget_usage.fix_attempts + excluded.fix_attempts",
     )
     .bind(window_start)
     .bind(repo)
@@ -265,12 +260,12 @@ pub async fn add_usage(
 }
 
 /// Stores a new active reservation; returns its id.
-pub async fn insert(conn: &mut SqliteConnection, new: &NewReservation<'_>) -> sqlx::Result<i64> {
+pub async fn insert(conn: &mut Conn, new: &NewReservation<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO budget_reservations (window_start, repo, language, purpose, tokens_reserved,
                                          seconds_reserved, fix_attempts, request_key, created_at,
                                          expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(new.window_start)
     .bind(new.repo)
@@ -287,12 +282,12 @@ pub async fn insert(conn: &mut SqliteConnection, new: &NewReservation<'_>) -> sq
 }
 
 /// Appends a ledger row.
-pub async fn append_ledger(conn: &mut SqliteConnection, e: &LedgerEntry<'_>) -> sqlx::Result<()> {
+pub async fn append_ledger(conn: &mut Conn, e: &LedgerEntry<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO budget_ledger (reservation_id, event, window_start, repo, language, tokens,
                                    input_tokens, output_tokens, seconds, fix_attempts, provider,
                                    model, cost_usd, provider_request_id, usage_estimated, note, at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(e.reservation_id)
     .bind(e.event)
@@ -306,9 +301,9 @@ pub async fn append_ledger(conn: &mut SqliteConnection, e: &LedgerEntry<'_>) -> 
     .bind(e.fix_attempts)
     .bind(e.provider)
     .bind(e.model)
-    .bind(e.cost_usd)
+    .bind(super::NullableReal(e.cost_usd))
     .bind(e.provider_request_id)
-    .bind(e.usage_estimated)
+    .bind(i64::from(e.usage_estimated))
     .bind(e.note)
     .bind(e.at)
     .execute(conn)
@@ -319,7 +314,7 @@ pub async fn append_ledger(conn: &mut SqliteConnection, e: &LedgerEntry<'_>) -> 
 /// Records the usage of an active or expired reservation (a slow worker's call still counts
 /// once it ends); `None` when it was already settled or released.
 pub async fn settle(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i64,
     used: &Used<'_>,
     now: Millis,
@@ -327,8 +322,8 @@ pub async fn settle(
     // One statement: the state check and the update cannot be separated by another writer.
     sqlx::query_as(
         "UPDATE budget_reservations
-         SET state = 'settled', input_tokens = ?1, output_tokens = ?2, seconds_used = ?3,
-             usage_estimated = ?4, provider = ?5, model = ?6, cost_usd = ?7, closed_at = ?8,
+         SET state = 'settled', input_tokens = $1, output_tokens = $2, seconds_used = $3,
+             usage_estimated = $4, provider = $5, model = $6, cost_usd = $7, closed_at = $8,
              -- An expired reservation whose key a newer one took gives the key up.
              request_key = CASE WHEN EXISTS (
                  SELECT 1 FROM budget_reservations AS newer
@@ -336,7 +331,7 @@ pub async fn settle(
                    AND newer.id <> budget_reservations.id
                    AND newer.state IN ('active', 'settled'))
                  THEN NULL ELSE request_key END
-         WHERE id = ?9 AND state IN ('active', 'expired')
+         WHERE id = $9 AND state IN ('active', 'expired')
          RETURNING id, window_start, repo, language, purpose, state, tokens_reserved,
                    seconds_reserved, fix_attempts, input_tokens, output_tokens, seconds_used,
                    usage_estimated, provider, model, cost_usd, request_key, created_at,
@@ -345,10 +340,10 @@ pub async fn settle(
     .bind(used.input_tokens)
     .bind(used.output_tokens)
     .bind(used.seconds)
-    .bind(used.estimated)
+    .bind(i64::from(used.estimated))
     .bind(used.provider)
     .bind(used.model)
-    .bind(used.cost_usd)
+    .bind(super::NullableReal(used.cost_usd))
     .bind(now)
     .bind(id)
     .fetch_optional(conn)
@@ -357,13 +352,13 @@ pub async fn settle(
 
 /// Releases an active reservation (its work failed); `None` when it was not active.
 pub async fn release(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i64,
     now: Millis,
 ) -> sqlx::Result<Option<ReservationRow>> {
     sqlx::query_as(
-        "UPDATE budget_reservations SET state = 'released', closed_at = ?1
-         WHERE id = ?2 AND state = 'active'
+        "UPDATE budget_reservations SET state = 'released', closed_at = $1
+         WHERE id = $2 AND state = 'active'
          RETURNING id, window_start, repo, language, purpose, state, tokens_reserved,
                    seconds_reserved, fix_attempts, input_tokens, output_tokens, seconds_used,
                    usage_estimated, provider, model, cost_usd, request_key, created_at,
@@ -377,12 +372,12 @@ pub async fn release(
 
 /// Moves an active reservation's expiry; `None` when it is not active.
 pub async fn renew(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i64,
     expires_at: Millis,
 ) -> sqlx::Result<Option<ReservationRow>> {
     sqlx::query_as(
-        "UPDATE budget_reservations SET expires_at = ?1 WHERE id = ?2 AND state = 'active'
+        "UPDATE budget_reservations SET expires_at = $1 WHERE id = $2 AND state = 'active'
          RETURNING id, window_start, repo, language, purpose, state, tokens_reserved,
                    seconds_reserved, fix_attempts, input_tokens, output_tokens, seconds_used,
                    usage_estimated, provider, model, cost_usd, request_key, created_at,
@@ -419,61 +414,51 @@ pub struct Spend {
     pub unpriced: i64,
 }
 
+/// The columns of [`Spend`], summed over a group of reservations.
+const SPEND_COLUMNS: &str = "
+    CAST(sum(CASE WHEN state = 'active' THEN tokens_reserved ELSE 0 END) AS BIGINT) AS tokens_held,
+    CAST(sum(input_tokens) AS BIGINT) AS input_tokens,
+    CAST(sum(output_tokens) AS BIGINT) AS output_tokens,
+    CAST(sum(CASE state WHEN 'active' THEN seconds_reserved ELSE seconds_used END) AS BIGINT)
+        AS seconds,
+    CAST(sum(CASE WHEN state IN ('active', 'settled') THEN fix_attempts ELSE 0 END) AS BIGINT)
+        AS fix_attempts,
+    count(*) FILTER (WHERE state = 'settled') AS settled,
+    count(*) FILTER (WHERE state = 'settled' AND usage_estimated <> 0) AS estimated,
+    coalesce(sum(cost_usd), 0.0) AS cost_usd,
+    count(*) FILTER (WHERE state = 'settled' AND cost_usd IS NULL
+                     AND input_tokens + output_tokens > 0) AS unpriced";
+
 /// Spend per repository in a window, largest first.
-pub async fn spend_by_repo(pool: &SqlitePool, window_start: Millis) -> sqlx::Result<Vec<Spend>> {
-    sqlx::query_as(
-        "SELECT repo AS key,
-                sum(CASE WHEN state = 'active' THEN tokens_reserved ELSE 0 END) AS tokens_held,
-                sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
-                sum(CASE state WHEN 'active' THEN seconds_reserved ELSE seconds_used END)
-                    AS seconds,
-                sum(CASE WHEN state IN ('active', 'settled') THEN fix_attempts ELSE 0 END)
-                    AS fix_attempts,
-                sum(state = 'settled') AS settled,
-                sum(state = 'settled' AND usage_estimated) AS estimated,
-                coalesce(sum(cost_usd), 0.0) AS cost_usd,
-                sum(state = 'settled' AND cost_usd IS NULL AND input_tokens + output_tokens > 0)
-                    AS unpriced
-         FROM budget_reservations WHERE window_start = ?
+pub async fn spend_by_repo(pool: &Pool, window_start: Millis) -> sqlx::Result<Vec<Spend>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT repo AS key, {SPEND_COLUMNS}
+         FROM budget_reservations WHERE window_start = $1
          GROUP BY repo
-         ORDER BY sum(input_tokens + output_tokens) DESC, repo",
-    )
+         ORDER BY sum(input_tokens + output_tokens) DESC, repo"
+    )))
     .bind(window_start)
     .fetch_all(pool)
     .await
 }
 
 /// Spend per language in a window, largest first.
-pub async fn spend_by_language(
-    pool: &SqlitePool,
-    window_start: Millis,
-) -> sqlx::Result<Vec<Spend>> {
-    sqlx::query_as(
-        "SELECT language AS key,
-                sum(CASE WHEN state = 'active' THEN tokens_reserved ELSE 0 END) AS tokens_held,
-                sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
-                sum(CASE state WHEN 'active' THEN seconds_reserved ELSE seconds_used END)
-                    AS seconds,
-                sum(CASE WHEN state IN ('active', 'settled') THEN fix_attempts ELSE 0 END)
-                    AS fix_attempts,
-                sum(state = 'settled') AS settled,
-                sum(state = 'settled' AND usage_estimated) AS estimated,
-                coalesce(sum(cost_usd), 0.0) AS cost_usd,
-                sum(state = 'settled' AND cost_usd IS NULL AND input_tokens + output_tokens > 0)
-                    AS unpriced
-         FROM budget_reservations WHERE window_start = ?
+pub async fn spend_by_language(pool: &Pool, window_start: Millis) -> sqlx::Result<Vec<Spend>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT language AS key, {SPEND_COLUMNS}
+         FROM budget_reservations WHERE window_start = $1
          GROUP BY language
-         ORDER BY sum(input_tokens + output_tokens) DESC, language",
-    )
+         ORDER BY sum(input_tokens + output_tokens) DESC, language"
+    )))
     .bind(window_start)
     .fetch_all(pool)
     .await
 }
 
 /// How many reservations the caps refused in a window.
-pub async fn denied_count(pool: &SqlitePool, window_start: Millis) -> sqlx::Result<i64> {
+pub async fn denied_count(pool: &Pool, window_start: Millis) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "SELECT count(*) FROM budget_ledger WHERE window_start = ? AND event = 'deny'",
+        "SELECT count(*) FROM budget_ledger WHERE window_start = $1 AND event = 'deny'",
     )
     .bind(window_start)
     .fetch_one(pool)

@@ -1,19 +1,19 @@
 //! The `command_runs` table: commands carried out, one row each; and `command_rate`: how many
 //! commands each user ran in each repository in the current window.
 
+use super::{Conn, Pool};
 use crate::time::Millis;
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// Whether a command was carried out already.
 pub async fn ran(
-    pool: &SqlitePool,
+    pool: &Pool,
     repo: &str,
     comment_id: i64,
     verb: &str,
     occurrence: i64,
 ) -> sqlx::Result<bool> {
     let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM command_runs WHERE repo = ? AND comment_id = ? AND verb = ? AND occurrence = ?",
+        "SELECT 1 FROM command_runs WHERE repo = $1 AND comment_id = $2 AND verb = $3 AND occurrence = $4",
     )
     .bind(repo)
     .bind(comment_id)
@@ -26,7 +26,7 @@ pub async fn ran(
 
 /// Records a command as carried out.
 pub async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     repo: &str,
     comment_id: i64,
     verb: &str,
@@ -36,7 +36,7 @@ pub async fn record(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO command_runs (repo, comment_id, verb, occurrence, outcome, ran_at)
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
     )
     .bind(repo)
     .bind(comment_id)
@@ -67,29 +67,29 @@ pub enum Admission {
 /// Counts one command of `login` in `repo` against `limit` commands per `window_ms` (a fixed
 /// window that starts with the first command after the previous one ended).
 pub async fn admit(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     repo: &str,
     login: &str,
     limit: u32,
     window_ms: Millis,
     now: Millis,
 ) -> sqlx::Result<Admission> {
-    let row: Option<(Millis, i64, bool)> = sqlx::query_as(
-        "SELECT window_start, used, notified FROM command_rate WHERE repo = ? AND login = ?",
+    let row: Option<(Millis, i64, super::Flag)> = sqlx::query_as(
+        "SELECT window_start, used, notified FROM command_rate WHERE repo = $1 AND login = $2",
     )
     .bind(repo)
     .bind(login)
     .fetch_optional(&mut *conn)
     .await?;
     match row {
-        Some((start, used, notified)) if now < start.saturating_add(window_ms) => {
+        Some((start, used, super::Flag(notified))) if now < start.saturating_add(window_ms) => {
             if used >= i64::from(limit) {
                 return Ok(Admission::Limited {
                     resets_at: start.saturating_add(window_ms),
                     notified,
                 });
             }
-            sqlx::query("UPDATE command_rate SET used = used + 1 WHERE repo = ? AND login = ?")
+            sqlx::query("UPDATE command_rate SET used = used + 1 WHERE repo = $1 AND login = $2")
                 .bind(repo)
                 .bind(login)
                 .execute(&mut *conn)
@@ -98,7 +98,7 @@ pub async fn admit(
         _ => {
             sqlx::query(
                 "INSERT INTO command_rate (repo, login, window_start, used, notified)
-                 VALUES (?, ?, ?, 1, 0)
+                 VALUES ($1, $2, $3, 1, 0)
                  ON CONFLICT (repo, login) DO UPDATE SET
                      window_start = excluded.window_start, used = 1, notified = 0",
             )
@@ -113,12 +113,8 @@ pub async fn admit(
 }
 
 /// Records that `login` was told about the limit in the current window of `repo`.
-pub async fn set_rate_notified(
-    conn: &mut SqliteConnection,
-    repo: &str,
-    login: &str,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE command_rate SET notified = 1 WHERE repo = ? AND login = ?")
+pub async fn set_rate_notified(conn: &mut Conn, repo: &str, login: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE command_rate SET notified = 1 WHERE repo = $1 AND login = $2")
         .bind(repo)
         .bind(login)
         .execute(conn)

@@ -1,7 +1,7 @@
 //! The `deliveries` table: every verified webhook delivery, stored before it is acknowledged.
 
+use super::{Conn, Pool};
 use crate::time::Millis;
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// What became of a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -81,7 +81,7 @@ pub struct Delivery {
 /// Stores a delivery unless one with the same GUID exists; returns the new row's id, or `None`
 /// for a duplicate.
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     delivery: &NewDelivery,
     outcome: Outcome,
 ) -> sqlx::Result<Option<i64>> {
@@ -89,7 +89,7 @@ pub async fn insert(
         "INSERT INTO deliveries
              (delivery_guid, event, action, installation_id, repository, headers, body,
               received_at, outcome)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (delivery_guid) DO NOTHING
          RETURNING id",
     )
@@ -109,7 +109,7 @@ pub async fn insert(
 /// Stores many deliveries in one statement. Returns, in order, each one's new row id, or
 /// `None` for a duplicate (of an earlier delivery, or of one before it in the same list).
 pub async fn insert_many(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     deliveries: &[(&NewDelivery, Outcome)],
 ) -> sqlx::Result<Vec<Option<i64>>> {
     if deliveries.is_empty() {
@@ -121,13 +121,7 @@ pub async fn insert_many(
               received_at, outcome)
          VALUES ",
     );
-    for n in 0..deliveries.len() {
-        sql.push_str(if n == 0 {
-            "(?,?,?,?,?,?,?,?,?)"
-        } else {
-            ",(?,?,?,?,?,?,?,?,?)"
-        });
-    }
+    sql.push_str(&super::values_rows(deliveries.len(), 9));
     sql.push_str(" ON CONFLICT (delivery_guid) DO NOTHING RETURNING id, delivery_guid");
     // Only placeholders are spliced in; every value is bound.
     let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
@@ -157,11 +151,11 @@ pub async fn insert_many(
 }
 
 /// One delivery's metadata.
-pub async fn get(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<Delivery>> {
+pub async fn get(pool: &Pool, id: i64) -> sqlx::Result<Option<Delivery>> {
     sqlx::query_as(
         "SELECT id, delivery_guid, event, action, installation_id, repository, received_at,
                 outcome, note, processed_at
-         FROM deliveries WHERE id = ?",
+         FROM deliveries WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -169,11 +163,11 @@ pub async fn get(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<Delivery>> {
 }
 
 /// One delivery's metadata, by GitHub's GUID.
-pub async fn get_by_guid(pool: &SqlitePool, guid: &str) -> sqlx::Result<Option<Delivery>> {
+pub async fn get_by_guid(pool: &Pool, guid: &str) -> sqlx::Result<Option<Delivery>> {
     sqlx::query_as(
         "SELECT id, delivery_guid, event, action, installation_id, repository, received_at,
                 outcome, note, processed_at
-         FROM deliveries WHERE delivery_guid = ?",
+         FROM deliveries WHERE delivery_guid = $1",
     )
     .bind(guid)
     .fetch_optional(pool)
@@ -181,10 +175,7 @@ pub async fn get_by_guid(pool: &SqlitePool, guid: &str) -> sqlx::Result<Option<D
 }
 
 /// One delivery's metadata and raw body, in one query.
-pub async fn get_with_body(
-    pool: &SqlitePool,
-    id: i64,
-) -> sqlx::Result<Option<(Delivery, Vec<u8>)>> {
+pub async fn get_with_body(pool: &Pool, id: i64) -> sqlx::Result<Option<(Delivery, Vec<u8>)>> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
@@ -194,7 +185,7 @@ pub async fn get_with_body(
     let row: Option<Row> = sqlx::query_as(
         "SELECT id, delivery_guid, event, action, installation_id, repository, received_at,
                 outcome, note, processed_at, body
-         FROM deliveries WHERE id = ?",
+         FROM deliveries WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -203,8 +194,8 @@ pub async fn get_with_body(
 }
 
 /// A delivery's raw body, as signed by GitHub.
-pub async fn body(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<Vec<u8>>> {
-    sqlx::query_scalar("SELECT body FROM deliveries WHERE id = ?")
+pub async fn body(pool: &Pool, id: i64) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar("SELECT body FROM deliveries WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
         .await
@@ -212,13 +203,13 @@ pub async fn body(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<Vec<u8>>> {
 
 /// Records what became of a delivery.
 pub async fn set_outcome(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i64,
     outcome: Outcome,
     note: Option<&str>,
     now: Millis,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE deliveries SET outcome = ?, note = ?, processed_at = ? WHERE id = ?")
+    sqlx::query("UPDATE deliveries SET outcome = $1, note = $2, processed_at = $3 WHERE id = $4")
         .bind(outcome.as_str())
         .bind(note)
         .bind(now)
@@ -229,19 +220,19 @@ pub async fn set_outcome(
 }
 
 /// The most recent deliveries, newest first.
-pub async fn recent(pool: &SqlitePool, limit: u32) -> sqlx::Result<Vec<Delivery>> {
+pub async fn recent(pool: &Pool, limit: u32) -> sqlx::Result<Vec<Delivery>> {
     sqlx::query_as(
         "SELECT id, delivery_guid, event, action, installation_id, repository, received_at,
                 outcome, note, processed_at
-         FROM deliveries ORDER BY id DESC LIMIT ?",
+         FROM deliveries ORDER BY id DESC LIMIT $1",
     )
-    .bind(limit)
+    .bind(i64::from(limit))
     .fetch_all(pool)
     .await
 }
 
 /// How many deliveries are stored.
-pub async fn count(pool: &SqlitePool) -> sqlx::Result<i64> {
+pub async fn count(pool: &Pool) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT count(*) FROM deliveries")
         .fetch_one(pool)
         .await

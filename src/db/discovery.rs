@@ -2,8 +2,8 @@
 //! checkpoints a run resumes from), the repositories found and why some were filtered out,
 //! packages, dependency edges and per-run snapshots.
 
+use super::{Conn, Pool};
 use crate::time::Millis;
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// A discovery run.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -41,7 +41,7 @@ const RUN_COLUMNS: &str = "id, night, trigger, languages, min_stars, state, star
 
 /// Starts a run; `None` when `night` already has one (a night runs once).
 pub async fn start_run(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     night: Option<&str>,
     trigger: &str,
     languages: &str,
@@ -50,7 +50,7 @@ pub async fn start_run(
 ) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
         "INSERT INTO discovery_runs (night, trigger, languages, min_stars, state, started_at)
-         VALUES (?, ?, ?, ?, 'running', ?)
+         VALUES ($1, $2, $3, $4, 'running', $5)
          ON CONFLICT (night) DO NOTHING
          RETURNING id",
     )
@@ -64,9 +64,9 @@ pub async fn start_run(
 }
 
 /// A run by id.
-pub async fn get_run(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<RunRow>> {
+pub async fn get_run(pool: &Pool, id: i64) -> sqlx::Result<Option<RunRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {RUN_COLUMNS} FROM discovery_runs WHERE id = ?"
+        "SELECT {RUN_COLUMNS} FROM discovery_runs WHERE id = $1"
     )))
     .bind(id)
     .fetch_optional(pool)
@@ -75,13 +75,13 @@ pub async fn get_run(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<RunRow>>
 
 /// The newest unfinished run with these languages and threshold: the one to resume.
 pub async fn unfinished_run(
-    pool: &SqlitePool,
+    pool: &Pool,
     languages: &str,
     min_stars: i64,
 ) -> sqlx::Result<Option<RunRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {RUN_COLUMNS} FROM discovery_runs
-         WHERE state IN ('running', 'failed') AND languages = ? AND min_stars = ?
+         WHERE state IN ('running', 'failed') AND languages = $1 AND min_stars = $2
          ORDER BY id DESC LIMIT 1"
     )))
     .bind(languages)
@@ -91,7 +91,7 @@ pub async fn unfinished_run(
 }
 
 /// The newest scheduled run, whatever its state.
-pub async fn last_scheduled_run(pool: &SqlitePool) -> sqlx::Result<Option<RunRow>> {
+pub async fn last_scheduled_run(pool: &Pool) -> sqlx::Result<Option<RunRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {RUN_COLUMNS} FROM discovery_runs WHERE night IS NOT NULL
          ORDER BY started_at DESC, id DESC LIMIT 1"
@@ -101,9 +101,9 @@ pub async fn last_scheduled_run(pool: &SqlitePool) -> sqlx::Result<Option<RunRow
 }
 
 /// The newest finished run before `before` (any trigger).
-pub async fn previous_finished_run(pool: &SqlitePool, before: i64) -> sqlx::Result<Option<i64>> {
+pub async fn previous_finished_run(pool: &Pool, before: i64) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
-        "SELECT id FROM discovery_runs WHERE state = 'finished' AND id < ? ORDER BY id DESC LIMIT 1",
+        "SELECT id FROM discovery_runs WHERE state = 'finished' AND id < $1 ORDER BY id DESC LIMIT 1",
     )
     .bind(before)
     .fetch_optional(pool)
@@ -112,7 +112,7 @@ pub async fn previous_finished_run(pool: &SqlitePool, before: i64) -> sqlx::Resu
 
 /// Adds to a run's counters.
 pub async fn add_counts(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i64,
     search_calls: i64,
     graphql_calls: i64,
@@ -120,10 +120,10 @@ pub async fn add_counts(
     registry_calls: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE discovery_runs SET search_calls = search_calls + ?,
-             graphql_calls = graphql_calls + ?, graphql_points = graphql_points + ?,
-             registry_calls = registry_calls + ?
-         WHERE id = ?",
+        "UPDATE discovery_runs SET search_calls = search_calls + $1,
+             graphql_calls = graphql_calls + $2, graphql_points = graphql_points + $3,
+             registry_calls = registry_calls + $4
+         WHERE id = $5",
     )
     .bind(search_calls)
     .bind(graphql_calls)
@@ -137,14 +137,14 @@ pub async fn add_counts(
 
 /// Marks a run `finished` or `failed` (with the error).
 pub async fn finish_run(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i64,
     state: &str,
     error: Option<&str>,
     now: Millis,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE discovery_runs SET state = ?, last_error = ?, finished_at = ? WHERE id = ?",
+        "UPDATE discovery_runs SET state = $1, last_error = $2, finished_at = $3 WHERE id = $4",
     )
     .bind(state)
     .bind(error)
@@ -156,8 +156,8 @@ pub async fn finish_run(
 }
 
 /// A run back to `running` (resumed).
-pub async fn resume_run(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE discovery_runs SET state = 'running', last_error = NULL WHERE id = ?")
+pub async fn resume_run(conn: &mut Conn, id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE discovery_runs SET state = 'running', last_error = NULL WHERE id = $1")
         .bind(id)
         .execute(conn)
         .await?;
@@ -188,15 +188,11 @@ pub struct WindowRow {
 }
 
 /// Adds a pending window (nothing when the run has it already).
-pub async fn add_window(
-    conn: &mut SqliteConnection,
-    run: i64,
-    window: &WindowRow,
-) -> sqlx::Result<()> {
+pub async fn add_window(conn: &mut Conn, run: i64, window: &WindowRow) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO discovery_windows
              (run_id, gh_language, stars_min, stars_max, created_from, created_to, qualifiers, state)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending')
          ON CONFLICT DO NOTHING",
     )
     .bind(run)
@@ -212,24 +208,26 @@ pub async fn add_window(
 }
 
 /// A run's windows still to search, in the order they were added.
-pub async fn pending_windows(pool: &SqlitePool, run: i64) -> sqlx::Result<Vec<WindowRow>> {
-    sqlx::query_as(
+pub async fn pending_windows(pool: &Pool, run: i64) -> sqlx::Result<Vec<WindowRow>> {
+    let order = super::backend_of_pool(pool).window_order();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT gh_language, stars_min, stars_max, created_from, created_to, qualifiers, state,
                 total, fetched
-         FROM discovery_windows WHERE run_id = ? AND state = 'pending' ORDER BY rowid",
-    )
+         FROM discovery_windows WHERE run_id = $1 AND state = 'pending' ORDER BY {order}"
+    )))
     .bind(run)
     .fetch_all(pool)
     .await
 }
 
 /// Every window of a run.
-pub async fn windows(pool: &SqlitePool, run: i64) -> sqlx::Result<Vec<WindowRow>> {
-    sqlx::query_as(
+pub async fn windows(pool: &Pool, run: i64) -> sqlx::Result<Vec<WindowRow>> {
+    let order = super::backend_of_pool(pool).window_order();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT gh_language, stars_min, stars_max, created_from, created_to, qualifiers, state,
                 total, fetched
-         FROM discovery_windows WHERE run_id = ? ORDER BY rowid",
-    )
+         FROM discovery_windows WHERE run_id = $1 ORDER BY {order}"
+    )))
     .bind(run)
     .fetch_all(pool)
     .await
@@ -237,7 +235,7 @@ pub async fn windows(pool: &SqlitePool, run: i64) -> sqlx::Result<Vec<WindowRow>
 
 /// Marks a window `split` or `done`, with what search said and what was read.
 pub async fn close_window(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     run: i64,
     gh_language: &str,
     qualifiers: &str,
@@ -246,8 +244,8 @@ pub async fn close_window(
     fetched: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE discovery_windows SET state = ?, total = ?, fetched = ?
-         WHERE run_id = ? AND gh_language = ? AND qualifiers = ?",
+        "UPDATE discovery_windows SET state = $1, total = $2, fetched = $3
+         WHERE run_id = $4 AND gh_language = $5 AND qualifiers = $6",
     )
     .bind(state)
     .bind(total)
@@ -272,12 +270,16 @@ pub struct DiscoveredRepo {
     /// Stars.
     pub stars: i64,
     /// Archived.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub archived: bool,
     /// Disabled.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub disabled: bool,
     /// A fork.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub fork: bool,
     /// A mirror.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub mirror: bool,
     /// Created.
     pub created_at: Option<Millis>,
@@ -288,16 +290,12 @@ pub struct DiscoveredRepo {
 }
 
 /// Records a repository of a run (again: the newer record wins).
-pub async fn put_repo(
-    conn: &mut SqliteConnection,
-    run: i64,
-    repo: &DiscoveredRepo,
-) -> sqlx::Result<()> {
+pub async fn put_repo(conn: &mut Conn, run: i64, repo: &DiscoveredRepo) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO discovered_repos
              (run_id, repo, github_id, language, stars, archived, disabled, fork, mirror,
               created_at, pushed_at, filtered)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (run_id, repo) DO UPDATE SET
              stars = excluded.stars, archived = excluded.archived, disabled = excluded.disabled,
              fork = excluded.fork, mirror = excluded.mirror, pushed_at = excluded.pushed_at,
@@ -308,10 +306,10 @@ pub async fn put_repo(
     .bind(repo.github_id)
     .bind(&repo.language)
     .bind(repo.stars)
-    .bind(repo.archived)
-    .bind(repo.disabled)
-    .bind(repo.fork)
-    .bind(repo.mirror)
+    .bind(i64::from(repo.archived))
+    .bind(i64::from(repo.disabled))
+    .bind(i64::from(repo.fork))
+    .bind(i64::from(repo.mirror))
     .bind(repo.created_at)
     .bind(repo.pushed_at)
     .bind(&repo.filtered)
@@ -321,11 +319,11 @@ pub async fn put_repo(
 }
 
 /// The repositories a run found, by name.
-pub async fn run_repos(pool: &SqlitePool, run: i64) -> sqlx::Result<Vec<DiscoveredRepo>> {
+pub async fn run_repos(pool: &Pool, run: i64) -> sqlx::Result<Vec<DiscoveredRepo>> {
     sqlx::query_as(
         "SELECT repo, github_id, language, stars, archived, disabled, fork, mirror, created_at,
                 pushed_at, filtered
-         FROM discovered_repos WHERE run_id = ? ORDER BY repo",
+         FROM discovered_repos WHERE run_id = $1 ORDER BY repo",
     )
     .bind(run)
     .fetch_all(pool)
@@ -333,12 +331,9 @@ pub async fn run_repos(pool: &SqlitePool, run: i64) -> sqlx::Result<Vec<Discover
 }
 
 /// How many repositories a run kept (`None`) and filtered out, per reason.
-pub async fn filter_counts(
-    pool: &SqlitePool,
-    run: i64,
-) -> sqlx::Result<Vec<(Option<String>, i64)>> {
+pub async fn filter_counts(pool: &Pool, run: i64) -> sqlx::Result<Vec<(Option<String>, i64)>> {
     sqlx::query_as(
-        "SELECT filtered, COUNT(*) FROM discovered_repos WHERE run_id = ?
+        "SELECT filtered, COUNT(*) FROM discovered_repos WHERE run_id = $1
          GROUP BY filtered ORDER BY filtered",
     )
     .bind(run)
@@ -347,23 +342,20 @@ pub async fn filter_counts(
 }
 
 /// Whether a run has read an ecosystem's dependents listing (its checkpoint).
-pub async fn dependents_list_done(
-    pool: &SqlitePool,
-    run: i64,
-    language: &str,
-) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM discovery_dependents_lists WHERE run_id = ? AND language = ?)",
+pub async fn dependents_list_done(pool: &Pool, run: i64, language: &str) -> sqlx::Result<bool> {
+    let done: super::Flag = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM discovery_dependents_lists WHERE run_id = $1 AND language = $2)",
     )
     .bind(run)
     .bind(language)
     .fetch_one(pool)
-    .await
+    .await?;
+    Ok(done.into())
 }
 
 /// Records that a run read an ecosystem's dependents listing (`error`: why it stopped early).
 pub async fn finish_dependents_list(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     run: i64,
     language: &str,
     pages: i64,
@@ -372,7 +364,7 @@ pub async fn finish_dependents_list(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO discovery_dependents_lists (run_id, language, pages, candidates, error)
-         VALUES (?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(run)
     .bind(language)
@@ -386,12 +378,12 @@ pub async fn finish_dependents_list(
 
 /// The dependents listings a run read: language, pages, candidates, error.
 pub async fn dependents_lists(
-    pool: &SqlitePool,
+    pool: &Pool,
     run: i64,
 ) -> sqlx::Result<Vec<(String, i64, i64, Option<String>)>> {
     sqlx::query_as(
         "SELECT language, pages, candidates, error FROM discovery_dependents_lists
-         WHERE run_id = ? ORDER BY language",
+         WHERE run_id = $1 ORDER BY language",
     )
     .bind(run)
     .fetch_all(pool)
@@ -414,14 +406,10 @@ pub struct Candidate {
 }
 
 /// Adds a candidate, or raises its dependents when another of its packages has more.
-pub async fn add_candidate(
-    conn: &mut SqliteConnection,
-    run: i64,
-    candidate: &Candidate,
-) -> sqlx::Result<()> {
+pub async fn add_candidate(conn: &mut Conn, run: i64, candidate: &Candidate) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO discovery_candidates (run_id, repo, language, package, dependents, state)
-         VALUES (?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (run_id, repo) DO UPDATE SET
              package = excluded.package, dependents = excluded.dependents
          WHERE excluded.dependents > discovery_candidates.dependents",
@@ -438,10 +426,10 @@ pub async fn add_candidate(
 }
 
 /// A run's candidates, by name.
-pub async fn candidates(pool: &SqlitePool, run: i64) -> sqlx::Result<Vec<Candidate>> {
+pub async fn candidates(pool: &Pool, run: i64) -> sqlx::Result<Vec<Candidate>> {
     sqlx::query_as(
         "SELECT repo, language, package, dependents, state FROM discovery_candidates
-         WHERE run_id = ? ORDER BY repo",
+         WHERE run_id = $1 ORDER BY repo",
     )
     .bind(run)
     .fetch_all(pool)
@@ -450,12 +438,12 @@ pub async fn candidates(pool: &SqlitePool, run: i64) -> sqlx::Result<Vec<Candida
 
 /// Settles a candidate: `stored`, `known` or `missing`.
 pub async fn settle_candidate(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     run: i64,
     repo: &str,
     state: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE discovery_candidates SET state = ? WHERE run_id = ? AND repo = ?")
+    sqlx::query("UPDATE discovery_candidates SET state = $1 WHERE run_id = $2 AND repo = $3")
         .bind(state)
         .bind(run)
         .bind(repo)
@@ -466,11 +454,11 @@ pub async fn settle_candidate(
 
 /// A repository's stored README embedding: the model, the SHA-256 of the text and the vector.
 pub async fn embedding(
-    pool: &SqlitePool,
+    pool: &Pool,
     repo: &str,
 ) -> sqlx::Result<Option<(String, String, Vec<f32>)>> {
     let row: Option<(String, String, Vec<u8>)> =
-        sqlx::query_as("SELECT model, text_sha256, vector FROM readme_embeddings WHERE repo = ?")
+        sqlx::query_as("SELECT model, text_sha256, vector FROM readme_embeddings WHERE repo = $1")
             .bind(repo)
             .fetch_optional(pool)
             .await?;
@@ -485,7 +473,7 @@ pub async fn embedding(
 
 /// Stores a repository's README embedding, replacing the previous one.
 pub async fn put_embedding(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     repo: &str,
     model: &str,
     text_sha256: &str,
@@ -495,7 +483,7 @@ pub async fn put_embedding(
     let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
     sqlx::query(
         "INSERT INTO readme_embeddings (repo, model, text_sha256, vector, computed_at)
-         VALUES (?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (repo) DO UPDATE SET model = excluded.model,
              text_sha256 = excluded.text_sha256, vector = excluded.vector,
              computed_at = excluded.computed_at",
@@ -532,11 +520,11 @@ pub struct PackageRow {
 }
 
 /// Stores a package, replacing what was known.
-pub async fn put_package(conn: &mut SqliteConnection, package: &PackageRow) -> sqlx::Result<()> {
+pub async fn put_package(conn: &mut Conn, package: &PackageRow) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO packages (language, name, repo, version, dependents, dependents_source,
                                downloads, fetched_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (language, name) DO UPDATE SET
              repo = excluded.repo, version = excluded.version, dependents = excluded.dependents,
              dependents_source = excluded.dependents_source, downloads = excluded.downloads,
@@ -556,10 +544,10 @@ pub async fn put_package(conn: &mut SqliteConnection, package: &PackageRow) -> s
 }
 
 /// The packages published from a repository.
-pub async fn packages_of_repo(pool: &SqlitePool, repo: &str) -> sqlx::Result<Vec<PackageRow>> {
+pub async fn packages_of_repo(pool: &Pool, repo: &str) -> sqlx::Result<Vec<PackageRow>> {
     sqlx::query_as(
         "SELECT language, name, repo, version, dependents, dependents_source, downloads, fetched_at
-         FROM packages WHERE repo = ? ORDER BY language, name",
+         FROM packages WHERE repo = $1 ORDER BY language, name",
     )
     .bind(repo)
     .fetch_all(pool)
@@ -567,10 +555,10 @@ pub async fn packages_of_repo(pool: &SqlitePool, repo: &str) -> sqlx::Result<Vec
 }
 
 /// Every package of an ecosystem.
-pub async fn packages(pool: &SqlitePool, language: &str) -> sqlx::Result<Vec<PackageRow>> {
+pub async fn packages(pool: &Pool, language: &str) -> sqlx::Result<Vec<PackageRow>> {
     sqlx::query_as(
         "SELECT language, name, repo, version, dependents, dependents_source, downloads, fetched_at
-         FROM packages WHERE language = ? ORDER BY name",
+         FROM packages WHERE language = $1 ORDER BY name",
     )
     .bind(language)
     .fetch_all(pool)
@@ -579,13 +567,13 @@ pub async fn packages(pool: &SqlitePool, language: &str) -> sqlx::Result<Vec<Pac
 
 /// Replaces a package's outgoing dependency edges.
 pub async fn replace_edges(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     language: &str,
     dependent: &str,
     dependencies: &[String],
     source: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM package_edges WHERE language = ? AND dependent = ?")
+    sqlx::query("DELETE FROM package_edges WHERE language = $1 AND dependent = $2")
         .bind(language)
         .bind(dependent)
         .execute(&mut *conn)
@@ -593,7 +581,7 @@ pub async fn replace_edges(
     for dependency in dependencies {
         sqlx::query(
             "INSERT INTO package_edges (language, dependent, dependency, source)
-             VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         )
         .bind(language)
         .bind(dependent)
@@ -606,9 +594,9 @@ pub async fn replace_edges(
 }
 
 /// Every edge (dependent, dependency) of an ecosystem.
-pub async fn edges(pool: &SqlitePool, language: &str) -> sqlx::Result<Vec<(String, String)>> {
+pub async fn edges(pool: &Pool, language: &str) -> sqlx::Result<Vec<(String, String)>> {
     sqlx::query_as(
-        "SELECT dependent, dependency FROM package_edges WHERE language = ?
+        "SELECT dependent, dependency FROM package_edges WHERE language = $1
          ORDER BY dependent, dependency",
     )
     .bind(language)
@@ -648,12 +636,12 @@ pub struct SnapshotRow {
 }
 
 /// Stores a snapshot, replacing the run's earlier one of the repository.
-pub async fn put_snapshot(conn: &mut SqliteConnection, s: &SnapshotRow) -> sqlx::Result<()> {
+pub async fn put_snapshot(conn: &mut Conn, s: &SnapshotRow) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO repo_snapshots (run_id, repo, language, health_inputs, impact_inputs, extra,
                                      health, impact, redundancy, pagerank, betweenness, reach,
                                      taken_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (run_id, repo) DO UPDATE SET
              language = excluded.language, health_inputs = excluded.health_inputs,
              impact_inputs = excluded.impact_inputs, extra = excluded.extra,
@@ -670,8 +658,8 @@ pub async fn put_snapshot(conn: &mut SqliteConnection, s: &SnapshotRow) -> sqlx:
     .bind(s.health)
     .bind(s.impact)
     .bind(s.redundancy)
-    .bind(s.pagerank)
-    .bind(s.betweenness)
+    .bind(super::NullableReal(s.pagerank))
+    .bind(super::NullableReal(s.betweenness))
     .bind(s.reach)
     .bind(s.taken_at)
     .execute(conn)
@@ -683,14 +671,10 @@ const SNAPSHOT_COLUMNS: &str = "run_id, repo, language, health_inputs, impact_in
      impact, redundancy, pagerank, betweenness, reach, taken_at";
 
 /// A repository's newest snapshots, newest first.
-pub async fn snapshots_of(
-    pool: &SqlitePool,
-    repo: &str,
-    limit: i64,
-) -> sqlx::Result<Vec<SnapshotRow>> {
+pub async fn snapshots_of(pool: &Pool, repo: &str, limit: i64) -> sqlx::Result<Vec<SnapshotRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {SNAPSHOT_COLUMNS} FROM repo_snapshots WHERE repo = ?
-         ORDER BY run_id DESC LIMIT ?"
+        "SELECT {SNAPSHOT_COLUMNS} FROM repo_snapshots WHERE repo = $1
+         ORDER BY run_id DESC LIMIT $2"
     )))
     .bind(repo)
     .bind(limit)
@@ -699,9 +683,9 @@ pub async fn snapshots_of(
 }
 
 /// Every snapshot of a run.
-pub async fn run_snapshots(pool: &SqlitePool, run: i64) -> sqlx::Result<Vec<SnapshotRow>> {
+pub async fn run_snapshots(pool: &Pool, run: i64) -> sqlx::Result<Vec<SnapshotRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {SNAPSHOT_COLUMNS} FROM repo_snapshots WHERE run_id = ? ORDER BY repo"
+        "SELECT {SNAPSHOT_COLUMNS} FROM repo_snapshots WHERE run_id = $1 ORDER BY repo"
     )))
     .bind(run)
     .fetch_all(pool)
@@ -709,21 +693,19 @@ pub async fn run_snapshots(pool: &SqlitePool, run: i64) -> sqlx::Result<Vec<Snap
 }
 
 /// Whether a night has a run (whatever its state).
-pub async fn night_has_run(pool: &SqlitePool, night: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM discovery_runs WHERE night = ?)")
-        .bind(night)
-        .fetch_one(pool)
-        .await
+pub async fn night_has_run(pool: &Pool, night: &str) -> sqlx::Result<bool> {
+    let ran: super::Flag =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM discovery_runs WHERE night = $1)")
+            .bind(night)
+            .fetch_one(pool)
+            .await?;
+    Ok(ran.into())
 }
 
 /// Replaces the impact inputs of a repository's stored score inputs (`repo_signals`, keyed by
 /// the name as GitHub spells it; matched without regard to case).
-pub async fn set_signals_impact(
-    conn: &mut SqliteConnection,
-    repo: &str,
-    impact: &str,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE repo_signals SET impact = ? WHERE lower(repo) = lower(?)")
+pub async fn set_signals_impact(conn: &mut Conn, repo: &str, impact: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE repo_signals SET impact = $1 WHERE lower(repo) = lower($2)")
         .bind(impact)
         .bind(repo)
         .execute(conn)
@@ -734,20 +716,20 @@ pub async fn set_signals_impact(
 /// Sets the redundancy penalty of a repository's snapshot in a run and of its stored score
 /// inputs.
 pub async fn set_redundancy(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     run: Option<i64>,
     repo: &str,
     penalty: f64,
 ) -> sqlx::Result<()> {
     if let Some(run) = run {
-        sqlx::query("UPDATE repo_snapshots SET redundancy = ? WHERE run_id = ? AND repo = ?")
+        sqlx::query("UPDATE repo_snapshots SET redundancy = $1 WHERE run_id = $2 AND repo = $3")
             .bind(penalty)
             .bind(run)
             .bind(repo)
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query("UPDATE repo_signals SET redundancy = ? WHERE lower(repo) = lower(?)")
+    sqlx::query("UPDATE repo_signals SET redundancy = $1 WHERE lower(repo) = lower($2)")
         .bind(penalty)
         .bind(repo)
         .execute(&mut *conn)
@@ -758,14 +740,14 @@ pub async fn set_redundancy(
 /// A repository's open triaged issues with the highest priority:
 /// `(number, title, category, priority, level)`.
 pub async fn top_issues(
-    pool: &SqlitePool,
+    pool: &Pool,
     repo: &str,
     limit: i64,
 ) -> sqlx::Result<Vec<(i64, String, String, f64, String)>> {
     sqlx::query_as(
         "SELECT number, title, category, priority, level FROM triaged_issues
-         WHERE lower(repo) = lower(?) AND state = 'open'
-         ORDER BY priority DESC, number LIMIT ?",
+         WHERE lower(repo) = lower($1) AND state = 'open'
+         ORDER BY priority DESC, number LIMIT $2",
     )
     .bind(repo)
     .bind(limit)
@@ -775,14 +757,14 @@ pub async fn top_issues(
 
 /// Stores a repository's README and API names.
 pub async fn put_text(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     repo: &str,
     readme: &str,
     api_names: &str,
     now: Millis,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO repo_texts (repo, readme, api_names, fetched_at) VALUES (?, ?, ?, ?)
+        "INSERT INTO repo_texts (repo, readme, api_names, fetched_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (repo) DO UPDATE SET readme = excluded.readme,
              api_names = excluded.api_names, fetched_at = excluded.fetched_at",
     )
@@ -798,13 +780,13 @@ pub async fn put_text(
 /// The newest snapshot of every repository of an ecosystem that has a stored README, with
 /// that README and its API names.
 pub async fn redundancy_inputs(
-    pool: &SqlitePool,
+    pool: &Pool,
     language: &str,
 ) -> sqlx::Result<Vec<(SnapshotRow, String, String)>> {
     let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
         "SELECT s.run_id, s.repo, t.readme, t.api_names FROM repo_snapshots s
          JOIN repo_texts t ON t.repo = s.repo
-         WHERE s.language = ? AND s.run_id = (SELECT MAX(run_id) FROM repo_snapshots x WHERE x.repo = s.repo)
+         WHERE s.language = $1 AND s.run_id = (SELECT MAX(run_id) FROM repo_snapshots x WHERE x.repo = s.repo)
          ORDER BY s.repo",
     )
     .bind(language)
@@ -813,7 +795,7 @@ pub async fn redundancy_inputs(
     let mut out = Vec::with_capacity(rows.len());
     for (run, repo, readme, names) in rows {
         let snapshot: SnapshotRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {SNAPSHOT_COLUMNS} FROM repo_snapshots WHERE run_id = ? AND repo = ?"
+            "SELECT {SNAPSHOT_COLUMNS} FROM repo_snapshots WHERE run_id = $1 AND repo = $2"
         )))
         .bind(run)
         .bind(&repo)
@@ -840,6 +822,7 @@ pub struct RedundancyRow {
     /// Shared names, JSON array.
     pub shared_names: String,
     /// Whether it is the healthiest member.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub healthiest: bool,
     /// The penalty R.
     pub penalty: f64,
@@ -851,11 +834,11 @@ pub struct RedundancyRow {
 
 /// Replaces an ecosystem's clusters.
 pub async fn replace_redundancy(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     language: &str,
     rows: &[RedundancyRow],
 ) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM redundancy_members WHERE language = ?")
+    sqlx::query("DELETE FROM redundancy_members WHERE language = $1")
         .bind(language)
         .execute(&mut *conn)
         .await?;
@@ -863,7 +846,7 @@ pub async fn replace_redundancy(
         sqlx::query(
             "INSERT INTO redundancy_members (language, cluster, repo, readme_similarity,
                  api_similarity, shared_names, healthiest, penalty, recommendation, computed_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&r.language)
         .bind(r.cluster)
@@ -871,7 +854,7 @@ pub async fn replace_redundancy(
         .bind(r.readme_similarity)
         .bind(r.api_similarity)
         .bind(&r.shared_names)
-        .bind(r.healthiest)
+        .bind(i64::from(r.healthiest))
         .bind(r.penalty)
         .bind(&r.recommendation)
         .bind(r.computed_at)
@@ -883,12 +866,12 @@ pub async fn replace_redundancy(
 
 /// Where a package's stored outgoing edges came from (`registry`, `manifest`), if it has any.
 pub async fn edge_source(
-    pool: &SqlitePool,
+    pool: &Pool,
     language: &str,
     dependent: &str,
 ) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar(
-        "SELECT source FROM package_edges WHERE language = ? AND dependent = ? LIMIT 1",
+        "SELECT source FROM package_edges WHERE language = $1 AND dependent = $2 LIMIT 1",
     )
     .bind(language)
     .bind(dependent)

@@ -3,9 +3,9 @@
 //! written back only by [`update`], which checks the row's `version` (optimistic concurrency):
 //! the lifecycle (`crate::fix::lifecycle`) is the only caller.
 
+use super::{Conn, Pool};
 use crate::fix::state::{FixState, Tier};
 use crate::time::Millis;
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// A GlobalLM pull request (or one being drafted).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
@@ -35,6 +35,7 @@ pub struct FixPr {
     /// The issue's complexity.
     pub complexity: Option<i64>,
     /// Whether automation is stopped on it.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub stopped: bool,
     /// Why it stopped.
     pub stop_reason: Option<String>,
@@ -67,6 +68,7 @@ pub struct FixPr {
     /// The last action taken, with the head it was taken on (`<action>@<sha>`).
     pub acted: Option<String>,
     /// Whether the merged pull request was reverted.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub reverted: bool,
     /// `globallm` when GlobalLM merged it, else who did.
     pub merged_by: Option<String>,
@@ -94,7 +96,7 @@ const COLUMNS: &str = "id, repo, issue, installation, branch, pr_number, head_sh
 
 /// Starts drafting a fix for an issue; `None` when one is being drafted or is open already.
 pub async fn start(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     repo: &str,
     issue: i64,
     installation: i64,
@@ -103,7 +105,7 @@ pub async fn start(
 ) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
         "INSERT INTO fix_prs (repo, issue, installation, branch, state, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'drafting', ?, ?)
+         VALUES ($1, $2, $3, $4, 'drafting', $5, $6)
          ON CONFLICT DO NOTHING
          RETURNING id",
     )
@@ -118,9 +120,9 @@ pub async fn start(
 }
 
 /// One row.
-pub async fn get(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<FixPr>> {
+pub async fn get(pool: &Pool, id: i64) -> sqlx::Result<Option<FixPr>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM fix_prs WHERE id = ?"
+        "SELECT {COLUMNS} FROM fix_prs WHERE id = $1"
     )))
     .bind(id)
     .fetch_optional(pool)
@@ -129,13 +131,9 @@ pub async fn get(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<FixPr>> {
 
 /// The head the newest failed fix of an issue pushed without opening a pull request: what
 /// its branch still holds, as far as GlobalLM knows.
-pub async fn failed_head(
-    pool: &SqlitePool,
-    repo: &str,
-    issue: i64,
-) -> sqlx::Result<Option<String>> {
+pub async fn failed_head(pool: &Pool, repo: &str, issue: i64) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar(
-        "SELECT head_sha FROM fix_prs WHERE repo = ? AND issue = ? AND state = 'failed'
+        "SELECT head_sha FROM fix_prs WHERE repo = $1 AND issue = $2 AND state = 'failed'
              AND head_sha IS NOT NULL AND pr_number IS NULL
          ORDER BY id DESC LIMIT 1",
     )
@@ -146,13 +144,9 @@ pub async fn failed_head(
 }
 
 /// The fix being drafted or open for an issue.
-pub async fn active_for_issue(
-    pool: &SqlitePool,
-    repo: &str,
-    issue: i64,
-) -> sqlx::Result<Option<FixPr>> {
+pub async fn active_for_issue(pool: &Pool, repo: &str, issue: i64) -> sqlx::Result<Option<FixPr>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM fix_prs WHERE repo = ? AND issue = ? AND state IN ('drafting', 'open')"
+        "SELECT {COLUMNS} FROM fix_prs WHERE repo = $1 AND issue = $2 AND state IN ('drafting', 'open')"
     )))
     .bind(repo)
     .bind(issue)
@@ -161,13 +155,9 @@ pub async fn active_for_issue(
 }
 
 /// The row of a pull request.
-pub async fn for_pull_request(
-    pool: &SqlitePool,
-    repo: &str,
-    number: i64,
-) -> sqlx::Result<Option<FixPr>> {
+pub async fn for_pull_request(pool: &Pool, repo: &str, number: i64) -> sqlx::Result<Option<FixPr>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM fix_prs WHERE repo = ? AND pr_number = ? ORDER BY id DESC LIMIT 1"
+        "SELECT {COLUMNS} FROM fix_prs WHERE repo = $1 AND pr_number = $2 ORDER BY id DESC LIMIT 1"
     )))
     .bind(repo)
     .bind(number)
@@ -176,13 +166,9 @@ pub async fn for_pull_request(
 }
 
 /// The open row whose head is `sha` (what a check run or a status names).
-pub async fn open_for_head(
-    pool: &SqlitePool,
-    repo: &str,
-    sha: &str,
-) -> sqlx::Result<Option<FixPr>> {
+pub async fn open_for_head(pool: &Pool, repo: &str, sha: &str) -> sqlx::Result<Option<FixPr>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM fix_prs WHERE repo = ? AND head_sha = ? AND state = 'open' ORDER BY id DESC LIMIT 1"
+        "SELECT {COLUMNS} FROM fix_prs WHERE repo = $1 AND head_sha = $2 AND state = 'open' ORDER BY id DESC LIMIT 1"
     )))
     .bind(repo)
     .bind(sha)
@@ -191,35 +177,35 @@ pub async fn open_for_head(
 }
 
 /// Open GlobalLM pull requests in a repository.
-pub async fn count_open(pool: &SqlitePool, repo: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM fix_prs WHERE repo = ? AND state = 'open'")
+pub async fn count_open(pool: &Pool, repo: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM fix_prs WHERE repo = $1 AND state = 'open'")
         .bind(repo)
         .fetch_one(pool)
         .await
 }
 
 /// The most recently changed fixes, for the dashboard and status.
-pub async fn recent(pool: &SqlitePool, limit: u32) -> sqlx::Result<Vec<FixPr>> {
+pub async fn recent(pool: &Pool, limit: u32) -> sqlx::Result<Vec<FixPr>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM fix_prs ORDER BY updated_at DESC, id DESC LIMIT ?"
+        "SELECT {COLUMNS} FROM fix_prs ORDER BY updated_at DESC, id DESC LIMIT $1"
     )))
-    .bind(limit)
+    .bind(i64::from(limit))
     .fetch_all(pool)
     .await
 }
 
 /// Writes a row back (every mutable field) if it is still at the version it was read at;
 /// `false` when another write came first (the caller reads it again and decides again).
-pub async fn update(conn: &mut SqliteConnection, fix: &FixPr, now: Millis) -> sqlx::Result<bool> {
+pub async fn update(conn: &mut Conn, fix: &FixPr, now: Millis) -> sqlx::Result<bool> {
     let done = sqlx::query(
-        "UPDATE fix_prs SET pr_number = ?, head_sha = ?, state = ?, tier = ?, risk_reasons = ?,
-             category = ?, complexity = ?, stopped = ?, stop_reason = ?, attempts = ?, repairs = ?,
-             reruns = ?, tokens = ?, cost_usd = ?, merge_sha = ?, last_ci = ?,
-             merge_approved_sha = ?, merge_approved_by = ?, tier_base = ?, tier_head = ?,
-             requested_by = ?, ci_output = ?, acted = ?, reverted = ?, merged_by = ?,
-             merged_at = ?, reverted_by = ?, reverted_at = ?, spent_ms = ?, version = version + 1,
-             updated_at = ?
-         WHERE id = ? AND version = ?",
+        "UPDATE fix_prs SET pr_number = $1, head_sha = $2, state = $3, tier = $4, risk_reasons = $5,
+             category = $6, complexity = $7, stopped = $8, stop_reason = $9, attempts = $10, repairs = $11,
+             reruns = $12, tokens = $13, cost_usd = $14, merge_sha = $15, last_ci = $16,
+             merge_approved_sha = $17, merge_approved_by = $18, tier_base = $19, tier_head = $20,
+             requested_by = $21, ci_output = $22, acted = $23, reverted = $24, merged_by = $25,
+             merged_at = $26, reverted_by = $27, reverted_at = $28, spent_ms = $29, version = version + 1,
+             updated_at = $30
+         WHERE id = $31 AND version = $32",
     )
     .bind(fix.pr_number)
     .bind(&fix.head_sha)
@@ -228,7 +214,7 @@ pub async fn update(conn: &mut SqliteConnection, fix: &FixPr, now: Millis) -> sq
     .bind(&fix.risk_reasons)
     .bind(&fix.category)
     .bind(fix.complexity)
-    .bind(fix.stopped)
+    .bind(i64::from(fix.stopped))
     .bind(&fix.stop_reason)
     .bind(fix.attempts)
     .bind(fix.repairs)
@@ -244,7 +230,7 @@ pub async fn update(conn: &mut SqliteConnection, fix: &FixPr, now: Millis) -> sq
     .bind(&fix.requested_by)
     .bind(&fix.ci_output)
     .bind(&fix.acted)
-    .bind(fix.reverted)
+    .bind(i64::from(fix.reverted))
     .bind(&fix.merged_by)
     .bind(fix.merged_at)
     .bind(&fix.reverted_by)

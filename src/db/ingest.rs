@@ -4,11 +4,12 @@
 //! only then answers each request. A request is acknowledged only after its delivery is on
 //! disk; under load, batches grow instead of requests queueing behind one fsync each.
 
+use super::Conn;
 use super::Db;
 use super::deliveries::{self, NewDelivery, Outcome};
 use super::jobs::{self, NewJob};
 use crate::time::now_ms;
-use sqlx::{Connection as _, SqliteConnection};
+use sqlx::Connection as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::OwnedMutexGuard;
@@ -94,12 +95,7 @@ impl Ingest {
     }
 }
 
-async fn run_writer(
-    db: Db,
-    mut conn: SqliteConnection,
-    mut rx: mpsc::Receiver<Request>,
-    wake: Arc<Notify>,
-) {
+async fn run_writer(db: Db, mut conn: Conn, mut rx: mpsc::Receiver<Request>, wake: Arc<Notify>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     // Deliveries go before every other writer: while more keep arriving the writer keeps the
     // write lock from one batch to the next, handing it over once the queue is empty or it
@@ -174,8 +170,12 @@ async fn checkpoint_while_open(db: Db, sender: mpsc::WeakSender<Request>) {
 }
 
 /// Stores a batch in one transaction; the caller holds the write lock.
-async fn store_batch(conn: &mut SqliteConnection, batch: &[Request]) -> sqlx::Result<Vec<Stored>> {
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+async fn store_batch(conn: &mut Conn, batch: &[Request]) -> sqlx::Result<Vec<Stored>> {
+    let mut tx = match super::backend_of(conn) {
+        super::Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+        // Unique keys keep replicas storing the same delivery apart; no write lock is needed.
+        super::Backend::Postgres => conn.begin().await?,
+    };
     let now = now_ms();
     // One multi-row statement per table: each statement is a round trip to SQLite's thread.
     let deliveries: Vec<(&NewDelivery, Outcome)> = batch

@@ -1,8 +1,8 @@
 //! The `installations` and `repositories` tables: where the App is installed.
 
+use super::{Conn, Pool};
 use crate::github::ids::{InstallationId, RepoId};
 use crate::time::Millis;
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// An installation as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
@@ -27,6 +27,7 @@ pub struct InstalledRepo {
     /// `owner/name`.
     pub full_name: String,
     /// Whether it is private.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub private: bool,
     /// The installation it belongs to.
     pub installation_id: Option<i64>,
@@ -49,7 +50,7 @@ pub struct InstallationFields<'a> {
 
 /// Creates or updates an installation.
 pub async fn upsert(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     installation: &InstallationFields<'_>,
     now: Millis,
 ) -> sqlx::Result<()> {
@@ -57,14 +58,14 @@ pub async fn upsert(
         "INSERT INTO installations
              (id, account_login, account_type, repository_selection, suspended_at,
               created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, CASE WHEN ?5 THEN ?6 END, ?6, ?6)
+         VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN $6 END, $6, $6)
          ON CONFLICT (id) DO UPDATE SET
              account_login = excluded.account_login,
              account_type = excluded.account_type,
              repository_selection = coalesce(excluded.repository_selection,
                                              installations.repository_selection),
-             suspended_at = CASE WHEN ?5 THEN coalesce(installations.suspended_at, ?6) END,
-             updated_at = ?6",
+             suspended_at = CASE WHEN $5 THEN coalesce(installations.suspended_at, $6) END,
+             updated_at = $6",
     )
     .bind(installation.id.as_db())
     .bind(installation.account_login)
@@ -78,8 +79,8 @@ pub async fn upsert(
 }
 
 /// Forgets an installation; its repositories stay known but no longer installed.
-pub async fn delete(conn: &mut SqliteConnection, id: InstallationId) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM installations WHERE id = ?")
+pub async fn delete(conn: &mut Conn, id: InstallationId) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM installations WHERE id = $1")
         .bind(id.as_db())
         .execute(conn)
         .await?;
@@ -88,7 +89,7 @@ pub async fn delete(conn: &mut SqliteConnection, id: InstallationId) -> sqlx::Re
 
 /// Records that the installation covers these repositories.
 pub async fn add_repos(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     installation: InstallationId,
     repos: &[(RepoId, String, bool)],
     now: Millis,
@@ -96,7 +97,7 @@ pub async fn add_repos(
     for (id, full_name, private) in repos {
         sqlx::query(
             "INSERT INTO repositories (id, full_name, private, installation_id, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+             VALUES ($1, $2, $3, $4, $5, $5)
              ON CONFLICT (id) DO UPDATE SET
                  full_name = excluded.full_name,
                  private = excluded.private,
@@ -105,7 +106,7 @@ pub async fn add_repos(
         )
         .bind(id.as_db())
         .bind(full_name)
-        .bind(private)
+        .bind(i64::from(*private))
         .bind(installation.as_db())
         .bind(now)
         .execute(&mut *conn)
@@ -116,15 +117,15 @@ pub async fn add_repos(
 
 /// Records that the installation no longer covers these repositories.
 pub async fn remove_repos(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     installation: InstallationId,
     repos: &[RepoId],
     now: Millis,
 ) -> sqlx::Result<()> {
     for id in repos {
         sqlx::query(
-            "UPDATE repositories SET installation_id = NULL, updated_at = ?
-             WHERE id = ? AND installation_id = ?",
+            "UPDATE repositories SET installation_id = NULL, updated_at = $1
+             WHERE id = $2 AND installation_id = $3",
         )
         .bind(now)
         .bind(id.as_db())
@@ -136,7 +137,7 @@ pub async fn remove_repos(
 }
 
 /// Every installation, by id.
-pub async fn list(pool: &SqlitePool) -> sqlx::Result<Vec<Installation>> {
+pub async fn list(pool: &Pool) -> sqlx::Result<Vec<Installation>> {
     sqlx::query_as(
         "SELECT id, account_login, account_type, repository_selection, suspended_at
          FROM installations ORDER BY id",
@@ -146,10 +147,10 @@ pub async fn list(pool: &SqlitePool) -> sqlx::Result<Vec<Installation>> {
 }
 
 /// The repositories an installation covers, by name.
-pub async fn repos_of(pool: &SqlitePool, id: InstallationId) -> sqlx::Result<Vec<InstalledRepo>> {
+pub async fn repos_of(pool: &Pool, id: InstallationId) -> sqlx::Result<Vec<InstalledRepo>> {
     sqlx::query_as(
         "SELECT id, full_name, private, installation_id FROM repositories
-         WHERE installation_id = ? ORDER BY full_name",
+         WHERE installation_id = $1 ORDER BY full_name",
     )
     .bind(id.as_db())
     .fetch_all(pool)

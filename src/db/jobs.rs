@@ -1,8 +1,8 @@
 //! The `jobs` table: the durable job queue. A job is claimed by taking a lease; success deletes
 //! it; failure schedules a retry or dead-letters it with the last error.
 
+use super::{Conn, Pool};
 use crate::time::Millis;
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// A job to enqueue.
 #[derive(Debug, Clone)]
@@ -68,14 +68,10 @@ const JOB_COLUMNS: &str = "id, kind, payload, state, attempts, max_attempts, run
                            leased_by, last_error, delivery_id, created_at, updated_at";
 
 /// Enqueues a job. Returns its id, or `None` when its dedup key was used before.
-pub async fn enqueue(
-    conn: &mut SqliteConnection,
-    job: &NewJob,
-    now: Millis,
-) -> sqlx::Result<Option<i64>> {
+pub async fn enqueue(conn: &mut Conn, job: &NewJob, now: Millis) -> sqlx::Result<Option<i64>> {
     if let Some(key) = &job.dedup_key {
         let inserted = sqlx::query(
-            "INSERT INTO job_dedup_keys (dedup_key, job_id, created_at) VALUES (?, 0, ?)
+            "INSERT INTO job_dedup_keys (dedup_key, job_id, created_at) VALUES ($1, 0, $2)
              ON CONFLICT (dedup_key) DO NOTHING",
         )
         .bind(key)
@@ -89,12 +85,12 @@ pub async fn enqueue(
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO jobs (kind, payload, max_attempts, run_at, delivery_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          RETURNING id",
     )
     .bind(job.kind)
     .bind(&job.payload)
-    .bind(job.max_attempts)
+    .bind(i64::from(job.max_attempts))
     .bind(job.run_at)
     .bind(job.delivery_id)
     .bind(now)
@@ -102,7 +98,7 @@ pub async fn enqueue(
     .fetch_one(&mut *conn)
     .await?;
     if let Some(key) = &job.dedup_key {
-        sqlx::query("UPDATE job_dedup_keys SET job_id = ? WHERE dedup_key = ?")
+        sqlx::query("UPDATE job_dedup_keys SET job_id = $1 WHERE dedup_key = $2")
             .bind(id)
             .bind(key)
             .execute(&mut *conn)
@@ -114,7 +110,7 @@ pub async fn enqueue(
 /// Enqueues the jobs of newly stored deliveries (no dedup keys: a delivery has at most one
 /// job) in one statement. Returns the new job ids by delivery id.
 pub async fn enqueue_for_deliveries(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     jobs: &[NewJob],
     now: Millis,
 ) -> sqlx::Result<std::collections::HashMap<i64, i64>> {
@@ -125,13 +121,7 @@ pub async fn enqueue_for_deliveries(
         "INSERT INTO jobs (kind, payload, max_attempts, run_at, delivery_id, created_at, updated_at)
          VALUES ",
     );
-    for n in 0..jobs.len() {
-        sql.push_str(if n == 0 {
-            "(?,?,?,?,?,?,?)"
-        } else {
-            ",(?,?,?,?,?,?,?)"
-        });
-    }
+    sql.push_str(&super::values_rows(jobs.len(), 7));
     sql.push_str(" RETURNING delivery_id, id");
     // Only placeholders are spliced in; every value is bound.
     let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
@@ -140,7 +130,7 @@ pub async fn enqueue_for_deliveries(
         query = query
             .bind(job.kind)
             .bind(&job.payload)
-            .bind(job.max_attempts)
+            .bind(i64::from(job.max_attempts))
             .bind(job.run_at)
             .bind(job.delivery_id)
             .bind(now)
@@ -150,12 +140,9 @@ pub async fn enqueue_for_deliveries(
 }
 
 /// Forgets dedup keys recorded before `before` (periodic jobs' old slots).
-pub async fn forget_dedup_keys_before(
-    conn: &mut SqliteConnection,
-    before: Millis,
-) -> sqlx::Result<u64> {
+pub async fn forget_dedup_keys_before(conn: &mut Conn, before: Millis) -> sqlx::Result<u64> {
     Ok(
-        sqlx::query("DELETE FROM job_dedup_keys WHERE created_at < ?")
+        sqlx::query("DELETE FROM job_dedup_keys WHERE created_at < $1")
             .bind(before)
             .execute(conn)
             .await?
@@ -166,22 +153,26 @@ pub async fn forget_dedup_keys_before(
 /// Claims the next job that is due and not held (or whose holder's lease expired), leasing it
 /// to `worker` until `now + lease_ms` and counting the attempt.
 pub async fn claim(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     worker: &str,
     now: Millis,
     lease_ms: i64,
 ) -> sqlx::Result<Option<Job>> {
-    // One statement, so the pick and the lease are atomic. (On PostgreSQL the inner SELECT
-    // takes `FOR UPDATE SKIP LOCKED`.)
+    // One statement, so the pick and the lease are atomic. On PostgreSQL replicas claim at
+    // the same time: the pick skips rows another claim has locked rather than queue behind it.
+    let skip_locked = match super::backend_of(conn) {
+        super::Backend::Sqlite => "",
+        super::Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+    };
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE jobs
-         SET lease_until = ?1 + ?2, leased_by = ?3, attempts = attempts + 1, updated_at = ?1
+         SET lease_until = $1 + $2, leased_by = $3, attempts = attempts + 1, updated_at = $1
          WHERE id = (
              SELECT id FROM jobs
-             WHERE state = 'queued' AND run_at <= ?1
-               AND (lease_until IS NULL OR lease_until <= ?1)
+             WHERE state = 'queued' AND run_at <= $1
+               AND (lease_until IS NULL OR lease_until <= $1)
              ORDER BY run_at, id
-             LIMIT 1)
+             LIMIT 1 {skip_locked})
          RETURNING {JOB_COLUMNS}"
     )))
     .bind(now)
@@ -193,13 +184,13 @@ pub async fn claim(
 
 /// Extends the lease of a job `worker` still holds. Returns `false` when it lost the job.
 pub async fn extend_lease(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i64,
     worker: &str,
     until: Millis,
 ) -> sqlx::Result<bool> {
     let updated = sqlx::query(
-        "UPDATE jobs SET lease_until = ? WHERE id = ? AND leased_by = ? AND state = 'queued'",
+        "UPDATE jobs SET lease_until = $1 WHERE id = $2 AND leased_by = $3 AND state = 'queued'",
     )
     .bind(until)
     .bind(id)
@@ -236,9 +227,9 @@ impl<'a> Holder<'a> {
 
 /// Deletes a job its holder finished. Returns `false` (and changes nothing) when the holder
 /// lost the job: its lease expired and the job was claimed again.
-pub async fn complete(conn: &mut SqliteConnection, holder: Holder<'_>) -> sqlx::Result<bool> {
+pub async fn complete(conn: &mut Conn, holder: Holder<'_>) -> sqlx::Result<bool> {
     let deleted = sqlx::query(
-        "DELETE FROM jobs WHERE id = ? AND leased_by = ? AND attempts = ? AND state = 'queued'",
+        "DELETE FROM jobs WHERE id = $1 AND leased_by = $2 AND attempts = $3 AND state = 'queued'",
     )
     .bind(holder.id)
     .bind(holder.worker)
@@ -254,7 +245,7 @@ pub async fn complete(conn: &mut SqliteConnection, holder: Holder<'_>) -> sqlx::
 /// nothing) when the holder lost the job, so a worker whose lease expired cannot reschedule
 /// or dead-letter the attempt another worker is running.
 pub async fn fail(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     holder: Holder<'_>,
     error: &str,
     retry_at: Option<Millis>,
@@ -265,9 +256,9 @@ pub async fn fail(
         None => ("dead", now),
     };
     let updated = sqlx::query(
-        "UPDATE jobs SET state = ?, run_at = ?, lease_until = NULL, leased_by = NULL,
-                         last_error = ?, updated_at = ?
-         WHERE id = ? AND leased_by = ? AND attempts = ? AND state = 'queued'",
+        "UPDATE jobs SET state = $1, run_at = $2, lease_until = NULL, leased_by = NULL,
+                         last_error = $3, updated_at = $4
+         WHERE id = $5 AND leased_by = $6 AND attempts = $7 AND state = 'queued'",
     )
     .bind(state)
     .bind(run_at)
@@ -283,16 +274,11 @@ pub async fn fail(
 }
 
 /// Gives a job back without counting the attempt (its worker is shutting down).
-pub async fn release(
-    conn: &mut SqliteConnection,
-    id: i64,
-    worker: &str,
-    now: Millis,
-) -> sqlx::Result<()> {
+pub async fn release(conn: &mut Conn, id: i64, worker: &str, now: Millis) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE jobs SET lease_until = NULL, leased_by = NULL, attempts = max(attempts - 1, 0),
-                         updated_at = ?
-         WHERE id = ? AND leased_by = ?",
+        "UPDATE jobs SET lease_until = NULL, leased_by = NULL, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,
+                         updated_at = $1
+         WHERE id = $2 AND leased_by = $3",
     )
     .bind(now)
     .bind(id)
@@ -305,12 +291,9 @@ pub async fn release(
 /// Frees every lease: at the start of the only process allowed to run workers on this
 /// database, any lease left is from a process that died. Returns how many were freed; those
 /// jobs keep their attempt count.
-pub async fn release_orphaned_leases(
-    conn: &mut SqliteConnection,
-    now: Millis,
-) -> sqlx::Result<u64> {
+pub async fn release_orphaned_leases(conn: &mut Conn, now: Millis) -> sqlx::Result<u64> {
     Ok(sqlx::query(
-        "UPDATE jobs SET lease_until = NULL, leased_by = NULL, updated_at = ?
+        "UPDATE jobs SET lease_until = NULL, leased_by = NULL, updated_at = $1
          WHERE state = 'queued' AND lease_until IS NOT NULL",
     )
     .bind(now)
@@ -321,11 +304,11 @@ pub async fn release_orphaned_leases(
 
 /// Puts a job (dead or waiting) back in the queue to run now, with its attempts reset.
 /// Returns `false` when there is no such job.
-pub async fn requeue(conn: &mut SqliteConnection, id: i64, now: Millis) -> sqlx::Result<bool> {
+pub async fn requeue(conn: &mut Conn, id: i64, now: Millis) -> sqlx::Result<bool> {
     let updated = sqlx::query(
-        "UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?, lease_until = NULL,
-                         leased_by = NULL, updated_at = ?
-         WHERE id = ? AND (lease_until IS NULL OR lease_until <= ?)",
+        "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $1, lease_until = NULL,
+                         leased_by = NULL, updated_at = $2
+         WHERE id = $3 AND (lease_until IS NULL OR lease_until <= $4)",
     )
     .bind(now)
     .bind(now)
@@ -337,7 +320,7 @@ pub async fn requeue(conn: &mut SqliteConnection, id: i64, now: Millis) -> sqlx:
     // A dead delivery job marked its delivery failed; it is pending again.
     sqlx::query(
         "UPDATE deliveries SET outcome = 'queued', note = NULL, processed_at = NULL
-         WHERE outcome = 'failed' AND id = (SELECT delivery_id FROM jobs WHERE id = ?)",
+         WHERE outcome = 'failed' AND id = (SELECT delivery_id FROM jobs WHERE id = $1)",
     )
     .bind(id)
     .execute(&mut *conn)
@@ -346,9 +329,9 @@ pub async fn requeue(conn: &mut SqliteConnection, id: i64, now: Millis) -> sqlx:
 }
 
 /// One job.
-pub async fn get(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<Job>> {
+pub async fn get(pool: &Pool, id: i64) -> sqlx::Result<Option<Job>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
     )))
     .bind(id)
     .fetch_optional(pool)
@@ -356,12 +339,12 @@ pub async fn get(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<Job>> {
 }
 
 /// Jobs in the queue (`dead = false`) or dead-lettered (`dead = true`), oldest first.
-pub async fn list(pool: &SqlitePool, dead: bool, limit: u32) -> sqlx::Result<Vec<Job>> {
+pub async fn list(pool: &Pool, dead: bool, limit: u32) -> sqlx::Result<Vec<Job>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE state = ? ORDER BY id LIMIT ?"
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE state = $1 ORDER BY id LIMIT $2"
     )))
     .bind(if dead { "dead" } else { "queued" })
-    .bind(limit)
+    .bind(i64::from(limit))
     .fetch_all(pool)
     .await
 }
@@ -380,15 +363,15 @@ pub struct Depth {
 }
 
 /// Counts the queue's jobs by status as of `now`.
-pub async fn depth(pool: &SqlitePool, now: Millis) -> sqlx::Result<Depth> {
+pub async fn depth(pool: &Pool, now: Millis) -> sqlx::Result<Depth> {
     let (ready, scheduled, running, dead): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT
-             coalesce(sum(state = 'queued' AND (lease_until IS NULL OR lease_until <= ?1)
-                          AND run_at <= ?1), 0),
-             coalesce(sum(state = 'queued' AND (lease_until IS NULL OR lease_until <= ?1)
-                          AND run_at > ?1), 0),
-             coalesce(sum(state = 'queued' AND lease_until > ?1), 0),
-             coalesce(sum(state = 'dead'), 0)
+             count(*) FILTER (WHERE state = 'queued'
+                              AND (lease_until IS NULL OR lease_until <= $1) AND run_at <= $1),
+             count(*) FILTER (WHERE state = 'queued'
+                              AND (lease_until IS NULL OR lease_until <= $1) AND run_at > $1),
+             count(*) FILTER (WHERE state = 'queued' AND lease_until > $1),
+             count(*) FILTER (WHERE state = 'dead')
          FROM jobs",
     )
     .bind(now)

@@ -4,8 +4,8 @@
 //! rows whose fix is still open, unstopped, on the head the row was written for, and not red:
 //! a newer head, a merge or a stop needs no clean-up to leave the list.
 
+use super::{Conn, Pool};
 use crate::time::Millis;
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// What a green pull request waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,10 +67,10 @@ pub struct NewWait<'a> {
 }
 
 /// Records that the fix waits; a wait for the same reason on the same head keeps its `since`.
-pub async fn set(conn: &mut SqliteConnection, wait: &NewWait<'_>, now: Millis) -> sqlx::Result<()> {
+pub async fn set(conn: &mut Conn, wait: &NewWait<'_>, now: Millis) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO merge_waits (fix_id, repo, head, reason, detail, until, since)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (fix_id) DO UPDATE SET
              since = CASE WHEN merge_waits.head = excluded.head AND merge_waits.reason = excluded.reason
                           THEN merge_waits.since ELSE excluded.since END,
@@ -90,12 +90,8 @@ pub async fn set(conn: &mut SqliteConnection, wait: &NewWait<'_>, now: Millis) -
 }
 
 /// Forgets the fix's wait if it is for `reason`.
-pub async fn clear(
-    conn: &mut SqliteConnection,
-    fix_id: i64,
-    reason: WaitReason,
-) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM merge_waits WHERE fix_id = ? AND reason = ?")
+pub async fn clear(conn: &mut Conn, fix_id: i64, reason: WaitReason) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM merge_waits WHERE fix_id = $1 AND reason = $2")
         .bind(fix_id)
         .bind(reason.as_str())
         .execute(conn)
@@ -104,8 +100,8 @@ pub async fn clear(
 }
 
 /// Forgets whatever the fix waits for.
-pub async fn forget(conn: &mut SqliteConnection, fix_id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM merge_waits WHERE fix_id = ?")
+pub async fn forget(conn: &mut Conn, fix_id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM merge_waits WHERE fix_id = $1")
         .bind(fix_id)
         .execute(conn)
         .await?;
@@ -113,13 +109,9 @@ pub async fn forget(conn: &mut SqliteConnection, fix_id: i64) -> sqlx::Result<()
 }
 
 /// What the fix waits for with `head`, if it does.
-pub async fn reason_of(
-    pool: &SqlitePool,
-    fix_id: i64,
-    head: &str,
-) -> sqlx::Result<Option<WaitReason>> {
+pub async fn reason_of(pool: &Pool, fix_id: i64, head: &str) -> sqlx::Result<Option<WaitReason>> {
     let stored: Option<String> =
-        sqlx::query_scalar("SELECT reason FROM merge_waits WHERE fix_id = ? AND head = ?")
+        sqlx::query_scalar("SELECT reason FROM merge_waits WHERE fix_id = $1 AND head = $2")
             .bind(fix_id)
             .bind(head)
             .fetch_optional(pool)
@@ -155,10 +147,10 @@ const STANDING: &str = "f.state = 'open' AND f.stopped = 0 AND f.head_sha = w.he
 /// The pull request of `repo` other than `except` that is on its way to merge — brought up to
 /// date, its CI running on the new head — if one is. Once CI has spoken on that head it is no
 /// longer on its way: it merges (under the slot), or waits for a human, or goes red.
-pub async fn in_flight(pool: &SqlitePool, repo: &str, except: i64) -> sqlx::Result<Option<i64>> {
+pub async fn in_flight(pool: &Pool, repo: &str, except: i64) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT f.pr_number FROM merge_waits w JOIN fix_prs f ON f.id = w.fix_id
-         WHERE w.repo = ? AND w.fix_id <> ? AND w.reason = 'update' AND {STANDING}
+         WHERE w.repo = $1 AND w.fix_id <> $2 AND w.reason = 'update' AND {STANDING}
            AND (f.last_ci IS NULL OR f.last_ci = 'pending')
          LIMIT 1"
     )))
@@ -171,12 +163,12 @@ pub async fn in_flight(pool: &SqlitePool, repo: &str, except: i64) -> sqlx::Resu
 
 /// The pull request of `repo` whose turn is next: the standing `turn` wait of the highest
 /// priority (then the longest waiting): its fix and head.
-pub async fn next_turn(pool: &SqlitePool, repo: &str) -> sqlx::Result<Option<(i64, String)>> {
+pub async fn next_turn(pool: &Pool, repo: &str) -> sqlx::Result<Option<(i64, String)>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT w.fix_id, w.head FROM merge_waits w
          JOIN fix_prs f ON f.id = w.fix_id
          LEFT JOIN triaged_issues t ON t.repo = f.repo AND t.number = f.issue
-         WHERE w.repo = ? AND w.reason = 'turn' AND {STANDING}
+         WHERE w.repo = $1 AND w.reason = 'turn' AND {STANDING}
          ORDER BY COALESCE(t.priority, -1) DESC, w.since, f.pr_number
          LIMIT 1"
     )))
@@ -186,7 +178,7 @@ pub async fn next_turn(pool: &SqlitePool, repo: &str) -> sqlx::Result<Option<(i6
 }
 
 /// Repositories with a standing `turn` wait.
-pub async fn repos_with_turns(pool: &SqlitePool) -> sqlx::Result<Vec<String>> {
+pub async fn repos_with_turns(pool: &Pool) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT DISTINCT w.repo FROM merge_waits w JOIN fix_prs f ON f.id = w.fix_id
          WHERE w.reason = 'turn' AND {STANDING}"
@@ -197,7 +189,7 @@ pub async fn repos_with_turns(pool: &SqlitePool) -> sqlx::Result<Vec<String>> {
 
 /// Every waiting pull request, by repository, then by the issue's priority (highest first),
 /// then by how long it has waited.
-pub async fn waiting(pool: &SqlitePool) -> sqlx::Result<Vec<Waiting>> {
+pub async fn waiting(pool: &Pool) -> sqlx::Result<Vec<Waiting>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT w.repo, f.pr_number, f.issue, t.priority, w.reason, w.detail, w.until, w.since
          FROM merge_waits w

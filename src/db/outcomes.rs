@@ -2,8 +2,8 @@
 //! watches (`merge_watches`), the merge and revert history earned autonomy folds over, and the
 //! outcome ledger (aggregates over `fix_prs`, by repository, tier and language).
 
+use super::{Conn, Pool};
 use crate::time::Millis;
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// The guard's watch of one merge commit.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
@@ -65,15 +65,11 @@ pub struct NewWatch<'a> {
 }
 
 /// Starts watching a merge; `false` when it is watched already.
-pub async fn watch_merge(
-    conn: &mut SqliteConnection,
-    watch: &NewWatch<'_>,
-    now: Millis,
-) -> sqlx::Result<bool> {
+pub async fn watch_merge(conn: &mut Conn, watch: &NewWatch<'_>, now: Millis) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "INSERT INTO merge_watches (fix_id, repo, installation, base_branch, merge_sha, parent_sha,
              state, deadline, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'watching', ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, 'watching', $7, $8, $9)
          ON CONFLICT (fix_id) DO NOTHING",
     )
     .bind(watch.fix_id)
@@ -91,9 +87,9 @@ pub async fn watch_merge(
 }
 
 /// The watch of a fix.
-pub async fn watch_of(pool: &SqlitePool, fix_id: i64) -> sqlx::Result<Option<MergeWatch>> {
+pub async fn watch_of(pool: &Pool, fix_id: i64) -> sqlx::Result<Option<MergeWatch>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM merge_watches WHERE fix_id = ?"
+        "SELECT {COLUMNS} FROM merge_watches WHERE fix_id = $1"
     )))
     .bind(fix_id)
     .fetch_optional(pool)
@@ -102,12 +98,12 @@ pub async fn watch_of(pool: &SqlitePool, fix_id: i64) -> sqlx::Result<Option<Mer
 
 /// The watch whose merge commit, or whose revert's head, is `sha`.
 pub async fn watch_for_commit(
-    pool: &SqlitePool,
+    pool: &Pool,
     repo: &str,
     sha: &str,
 ) -> sqlx::Result<Option<MergeWatch>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM merge_watches WHERE repo = ? AND (merge_sha = ? OR revert_head = ?)
+        "SELECT {COLUMNS} FROM merge_watches WHERE repo = $1 AND (merge_sha = $2 OR revert_head = $3)
          ORDER BY fix_id DESC LIMIT 1"
     )))
     .bind(repo)
@@ -118,26 +114,22 @@ pub async fn watch_for_commit(
 }
 
 /// Watches still open (watching, or a revert under way), for the timed re-check.
-pub async fn open_watches(pool: &SqlitePool, limit: u32) -> sqlx::Result<Vec<MergeWatch>> {
+pub async fn open_watches(pool: &Pool, limit: u32) -> sqlx::Result<Vec<MergeWatch>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM merge_watches WHERE state IN ('watching', 'reverting')
-         ORDER BY updated_at LIMIT ?"
+         ORDER BY updated_at LIMIT $1"
     )))
-    .bind(limit)
+    .bind(i64::from(limit))
     .fetch_all(pool)
     .await
 }
 
 /// Writes a watch back if it is still at the version it was read at.
-pub async fn update_watch(
-    conn: &mut SqliteConnection,
-    watch: &MergeWatch,
-    now: Millis,
-) -> sqlx::Result<bool> {
+pub async fn update_watch(conn: &mut Conn, watch: &MergeWatch, now: Millis) -> sqlx::Result<bool> {
     let done = sqlx::query(
-        "UPDATE merge_watches SET state = ?, failing = ?, rerun = ?, revert_pr = ?,
-             revert_head = ?, version = version + 1, updated_at = ?
-         WHERE fix_id = ? AND version = ?",
+        "UPDATE merge_watches SET state = $1, failing = $2, rerun = $3, revert_pr = $4,
+             revert_head = $5, version = version + 1, updated_at = $6
+         WHERE fix_id = $7 AND version = $8",
     )
     .bind(&watch.state)
     .bind(&watch.failing)
@@ -168,14 +160,14 @@ pub struct MergeRecord {
 }
 
 /// Every merged GlobalLM pull request of a repository, oldest first.
-pub async fn merge_history(pool: &SqlitePool, repo: &str) -> sqlx::Result<Vec<MergeRecord>> {
+pub async fn merge_history(pool: &Pool, repo: &str) -> sqlx::Result<Vec<MergeRecord>> {
     sqlx::query_as(
         "SELECT f.pr_number, COALESCE(f.merged_at, f.updated_at) AS merged_at,
-                CASE WHEN f.reverted THEN COALESCE(f.reverted_by, 'someone') END AS reverted_by,
-                CASE WHEN f.reverted THEN COALESCE(f.reverted_at, f.updated_at) END AS reverted_at,
+                CASE WHEN f.reverted <> 0 THEN COALESCE(f.reverted_by, 'someone') END AS reverted_by,
+                CASE WHEN f.reverted <> 0 THEN COALESCE(f.reverted_at, f.updated_at) END AS reverted_at,
                 w.state AS guard
          FROM fix_prs f LEFT JOIN merge_watches w ON w.fix_id = f.id
-         WHERE f.repo = ? AND f.state = 'merged'
+         WHERE f.repo = $1 AND f.state = 'merged'
          ORDER BY merged_at, f.id",
     )
     .bind(repo)
@@ -184,7 +176,7 @@ pub async fn merge_history(pool: &SqlitePool, repo: &str) -> sqlx::Result<Vec<Me
 }
 
 /// Repositories with at least one GlobalLM pull request.
-pub async fn repositories(pool: &SqlitePool) -> sqlx::Result<Vec<String>> {
+pub async fn repositories(pool: &Pool) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar("SELECT DISTINCT repo FROM fix_prs ORDER BY repo")
         .fetch_all(pool)
         .await
@@ -224,27 +216,31 @@ pub struct LedgerRow {
 
 /// The outcome ledger of fixes started since `since`: one row per repository, tier and
 /// language.
-pub async fn ledger(pool: &SqlitePool, since: Millis) -> sqlx::Result<Vec<LedgerRow>> {
+pub async fn ledger(pool: &Pool, since: Millis) -> sqlx::Result<Vec<LedgerRow>> {
     sqlx::query_as(
         "SELECT f.repo AS repo, COALESCE(f.tier, 'unassessed') AS tier,
                 COALESCE(t.language, 'unknown') AS language,
-                SUM(f.pr_number IS NOT NULL) AS opened,
-                SUM(f.state = 'merged' AND COALESCE(f.merged_by, '') = 'globallm')
-                    AS merged_by_globallm,
-                SUM(f.state = 'merged' AND COALESCE(f.merged_by, 'globallm') != 'globallm')
+                count(*) FILTER (WHERE f.pr_number IS NOT NULL) AS opened,
+                count(*) FILTER (WHERE f.state = 'merged'
+                                 AND COALESCE(f.merged_by, '') = 'globallm') AS merged_by_globallm,
+                count(*) FILTER (WHERE f.state = 'merged'
+                                 AND COALESCE(f.merged_by, 'globallm') != 'globallm')
                     AS merged_by_human,
-                SUM(f.state = 'closed') AS closed_unmerged,
-                SUM(f.reverted AND COALESCE(f.reverted_by, '') = 'globallm')
+                count(*) FILTER (WHERE f.state = 'closed') AS closed_unmerged,
+                count(*) FILTER (WHERE f.reverted <> 0
+                                 AND COALESCE(f.reverted_by, '') = 'globallm')
                     AS reverted_by_globallm,
-                SUM(f.reverted AND COALESCE(f.reverted_by, 'globallm') != 'globallm')
+                count(*) FILTER (WHERE f.reverted <> 0
+                                 AND COALESCE(f.reverted_by, 'globallm') != 'globallm')
                     AS reverted_by_human,
-                SUM(f.repairs > 0) AS repaired,
-                AVG(CASE WHEN f.state = 'merged' AND f.merged_at IS NOT NULL
-                         THEN (f.merged_at - f.created_at) / 3600000.0 END) AS mean_hours_to_merge,
-                SUM(f.tokens) AS tokens,
-                SUM(f.spent_ms) / 1000.0 AS seconds
+                count(*) FILTER (WHERE f.repairs > 0) AS repaired,
+                CAST(AVG(CASE WHEN f.state = 'merged' AND f.merged_at IS NOT NULL
+                              THEN (f.merged_at - f.created_at) / 3600000.0 END)
+                     AS DOUBLE PRECISION) AS mean_hours_to_merge,
+                CAST(SUM(f.tokens) AS BIGINT) AS tokens,
+                CAST(SUM(f.spent_ms) AS DOUBLE PRECISION) / 1000.0 AS seconds
          FROM fix_prs f LEFT JOIN triaged_issues t ON t.repo = f.repo AND t.number = f.issue
-         WHERE f.created_at >= ?
+         WHERE f.created_at >= $1
          GROUP BY f.repo, COALESCE(f.tier, 'unassessed'), COALESCE(t.language, 'unknown')
          ORDER BY f.repo, tier, language",
     )
@@ -266,7 +262,7 @@ pub struct WeekRow {
 }
 
 /// Merges and reverts of the last `weeks` weeks before `now`, oldest first.
-pub async fn weekly(pool: &SqlitePool, now: Millis, weeks: i64) -> sqlx::Result<Vec<WeekRow>> {
+pub async fn weekly(pool: &Pool, now: Millis, weeks: i64) -> sqlx::Result<Vec<WeekRow>> {
     // 1970-01-01 was a Thursday: shifted by three days, weeks start on Mondays.
     const WEEK: Millis = 7 * 24 * 3_600_000;
     const SHIFT: Millis = 3 * 24 * 3_600_000;
@@ -274,12 +270,12 @@ pub async fn weekly(pool: &SqlitePool, now: Millis, weeks: i64) -> sqlx::Result<
     sqlx::query_as(
         "WITH events AS (
              SELECT merged_at AS at, 1 AS merged, 0 AS reverted FROM fix_prs
-                 WHERE state = 'merged' AND merged_at >= ?1
+                 WHERE state = 'merged' AND merged_at >= $1
              UNION ALL
-             SELECT reverted_at, 0, 1 FROM fix_prs WHERE reverted AND reverted_at >= ?1
+             SELECT reverted_at, 0, 1 FROM fix_prs WHERE reverted <> 0 AND reverted_at >= $1
          )
-         SELECT ((at + ?2) / ?3) * ?3 - ?2 AS week_start, SUM(merged) AS merged,
-                SUM(reverted) AS reverted
+         SELECT ((at + $2) / $3) * $3 - $2 AS week_start, CAST(SUM(merged) AS BIGINT) AS merged,
+                CAST(SUM(reverted) AS BIGINT) AS reverted
          FROM events GROUP BY week_start ORDER BY week_start",
     )
     .bind(since)
@@ -292,16 +288,16 @@ pub async fn weekly(pool: &SqlitePool, now: Millis, weeks: i64) -> sqlx::Result<
 /// How GlobalLM's fixes of issues of `category` with a complexity within one of `complexity`
 /// ended in `repo` (solvability's track record).
 pub async fn track_record(
-    pool: &SqlitePool,
+    pool: &Pool,
     repo: &str,
     category: &str,
     complexity: i64,
 ) -> sqlx::Result<crate::scoring::TrackRecord> {
     let (merged, decided): (i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(SUM(state = 'merged' AND NOT reverted), 0),
-                COALESCE(SUM(state IN ('merged', 'closed', 'failed')), 0)
+        "SELECT count(*) FILTER (WHERE state = 'merged' AND reverted = 0),
+                count(*) FILTER (WHERE state IN ('merged', 'closed', 'failed'))
          FROM fix_prs
-         WHERE repo = ? AND category = ? AND complexity BETWEEN ? AND ?",
+         WHERE repo = $1 AND category = $2 AND complexity BETWEEN $3 AND $4",
     )
     .bind(repo)
     .bind(category)

@@ -1,8 +1,8 @@
 //! The `repo_signals` and `triaged_issues` tables: repositories' score inputs and triaged
 //! issues with everything their priority was computed from.
 
+use super::{Conn, Pool};
 use crate::time::Millis;
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// A repository's stored score inputs.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -18,6 +18,7 @@ pub struct RepoSignals {
     /// The redundancy penalty in [0, 1].
     pub redundancy: f64,
     /// Whether it has tests, when known.
+    #[sqlx(try_from = "crate::db::OptionalFlag")]
     pub has_tests: Option<bool>,
     /// `live` or `discovery`.
     pub source: String,
@@ -26,10 +27,10 @@ pub struct RepoSignals {
 }
 
 /// A repository's stored inputs.
-pub async fn get_signals(pool: &SqlitePool, repo: &str) -> sqlx::Result<Option<RepoSignals>> {
+pub async fn get_signals(pool: &Pool, repo: &str) -> sqlx::Result<Option<RepoSignals>> {
     sqlx::query_as(
         "SELECT repo, language, health, impact, redundancy, has_tests, source, fetched_at
-         FROM repo_signals WHERE repo = ?",
+         FROM repo_signals WHERE repo = $1",
     )
     .bind(repo)
     .fetch_optional(pool)
@@ -37,10 +38,10 @@ pub async fn get_signals(pool: &SqlitePool, repo: &str) -> sqlx::Result<Option<R
 }
 
 /// Stores a repository's inputs, replacing older ones.
-pub async fn put_signals(conn: &mut SqliteConnection, signals: &RepoSignals) -> sqlx::Result<()> {
+pub async fn put_signals(conn: &mut Conn, signals: &RepoSignals) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO repo_signals (repo, language, health, impact, redundancy, has_tests, source, fetched_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (repo) DO UPDATE SET
              language = excluded.language, health = excluded.health, impact = excluded.impact,
              redundancy = excluded.redundancy, has_tests = excluded.has_tests,
@@ -51,7 +52,7 @@ pub async fn put_signals(conn: &mut SqliteConnection, signals: &RepoSignals) -> 
     .bind(&signals.health)
     .bind(&signals.impact)
     .bind(signals.redundancy)
-    .bind(signals.has_tests)
+    .bind(signals.has_tests.map(i64::from))
     .bind(&signals.source)
     .bind(signals.fetched_at)
     .execute(conn)
@@ -95,6 +96,7 @@ pub struct TriagedIssue {
     /// R when it was triaged.
     pub redundancy: f64,
     /// Whether the repository has tests, when known.
+    #[sqlx(try_from = "crate::db::OptionalFlag")]
     pub has_tests: Option<bool>,
     /// The solvability inputs when it was triaged (`scoring::SolvabilityInputs`, JSON).
     pub solvability: Option<String>,
@@ -115,9 +117,9 @@ const COLUMNS: &str = "repo, number, title, state, language, category, complexit
                        has_tests, solvability, priority, level, comment_id, comment_body, triaged_at";
 
 /// One triaged issue.
-pub async fn get(pool: &SqlitePool, repo: &str, number: i64) -> sqlx::Result<Option<TriagedIssue>> {
+pub async fn get(pool: &Pool, repo: &str, number: i64) -> sqlx::Result<Option<TriagedIssue>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM triaged_issues WHERE repo = ? AND number = ?"
+        "SELECT {COLUMNS} FROM triaged_issues WHERE repo = $1 AND number = $2"
     )))
     .bind(repo)
     .bind(number)
@@ -127,10 +129,10 @@ pub async fn get(pool: &SqlitePool, repo: &str, number: i64) -> sqlx::Result<Opt
 
 /// Stores a triage, replacing the issue's previous one (its comment id is kept when the new
 /// one has none).
-pub async fn put(conn: &mut SqliteConnection, issue: &TriagedIssue) -> sqlx::Result<()> {
+pub async fn put(conn: &mut Conn, issue: &TriagedIssue) -> sqlx::Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO triaged_issues ({COLUMNS})
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
          ON CONFLICT (repo, number) DO UPDATE SET
              title = excluded.title, state = excluded.state, language = excluded.language,
              category = excluded.category, complexity = excluded.complexity,
@@ -160,7 +162,7 @@ pub async fn put(conn: &mut SqliteConnection, issue: &TriagedIssue) -> sqlx::Res
     .bind(issue.health)
     .bind(issue.impact)
     .bind(issue.redundancy)
-    .bind(issue.has_tests)
+    .bind(issue.has_tests.map(i64::from))
     .bind(&issue.solvability)
     .bind(issue.priority)
     .bind(&issue.level)
@@ -173,28 +175,25 @@ pub async fn put(conn: &mut SqliteConnection, issue: &TriagedIssue) -> sqlx::Res
 }
 
 /// The hash of the title and body the issue's stored triage judged, when one is stored.
-pub async fn content_hash(
-    pool: &SqlitePool,
-    repo: &str,
-    number: i64,
-) -> sqlx::Result<Option<String>> {
-    let hash: Option<Option<String>> =
-        sqlx::query_scalar("SELECT content_hash FROM triaged_issues WHERE repo = ? AND number = ?")
-            .bind(repo)
-            .bind(number)
-            .fetch_optional(pool)
-            .await?;
+pub async fn content_hash(pool: &Pool, repo: &str, number: i64) -> sqlx::Result<Option<String>> {
+    let hash: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT content_hash FROM triaged_issues WHERE repo = $1 AND number = $2",
+    )
+    .bind(repo)
+    .bind(number)
+    .fetch_optional(pool)
+    .await?;
     Ok(hash.flatten())
 }
 
 /// Records the hash of the title and body a stored triage judged.
 pub async fn set_content_hash(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     repo: &str,
     number: i64,
     hash: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE triaged_issues SET content_hash = ? WHERE repo = ? AND number = ?")
+    sqlx::query("UPDATE triaged_issues SET content_hash = $1 WHERE repo = $2 AND number = $3")
         .bind(hash)
         .bind(repo)
         .bind(number)
@@ -205,14 +204,14 @@ pub async fn set_content_hash(
 
 /// Records the triage comment of an issue and the text it was last written with.
 pub async fn set_comment(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     repo: &str,
     number: i64,
     comment_id: Option<i64>,
     body: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE triaged_issues SET comment_id = ?, comment_body = ? WHERE repo = ? AND number = ?",
+        "UPDATE triaged_issues SET comment_id = $1, comment_body = $2 WHERE repo = $3 AND number = $4",
     )
     .bind(comment_id)
     .bind(body)
@@ -225,13 +224,13 @@ pub async fn set_comment(
 
 /// Records the issue's state (`open` or `closed`), when it was triaged.
 pub async fn set_state(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     repo: &str,
     number: i64,
     state: &str,
 ) -> sqlx::Result<bool> {
     Ok(
-        sqlx::query("UPDATE triaged_issues SET state = ? WHERE repo = ? AND number = ?")
+        sqlx::query("UPDATE triaged_issues SET state = $1 WHERE repo = $2 AND number = $3")
             .bind(state)
             .bind(repo)
             .bind(number)
@@ -266,6 +265,7 @@ pub struct RankInput {
     /// R when it was triaged.
     pub redundancy: f64,
     /// Whether the repository has tests.
+    #[sqlx(try_from = "crate::db::OptionalFlag")]
     pub has_tests: Option<bool>,
     /// The solvability inputs (`scoring::SolvabilityInputs`, JSON), when stored.
     pub solvability: Option<String>,
@@ -275,7 +275,7 @@ pub struct RankInput {
 /// recomputes every priority with the current weights. Streams through `visit` so a million
 /// rows never sit in memory at once.
 pub async fn for_each_open(
-    pool: &SqlitePool,
+    pool: &Pool,
     language: Option<&str>,
     mut visit: impl FnMut(RankInput),
 ) -> sqlx::Result<u64> {
@@ -283,7 +283,7 @@ pub async fn for_each_open(
     const RANK_COLUMNS: &str = "repo, number, title, category, complexity, opened_at, engagement, health, impact, redundancy, has_tests, solvability";
     let sql = match language {
         Some(_) => format!(
-            "SELECT {RANK_COLUMNS} FROM triaged_issues WHERE state = 'open' AND language = ?"
+            "SELECT {RANK_COLUMNS} FROM triaged_issues WHERE state = 'open' AND language = $1"
         ),
         None => format!("SELECT {RANK_COLUMNS} FROM triaged_issues WHERE state = 'open'"),
     };
@@ -301,10 +301,44 @@ pub async fn for_each_open(
 }
 
 /// Every repository's stored redundancy, health and impact inputs, for recomputing.
-pub async fn all_signals(pool: &SqlitePool) -> sqlx::Result<Vec<RepoSignals>> {
+pub async fn all_signals(pool: &Pool) -> sqlx::Result<Vec<RepoSignals>> {
     sqlx::query_as(
         "SELECT repo, language, health, impact, redundancy, has_tests, source, fetched_at FROM repo_signals",
     )
+    .fetch_all(pool)
+    .await
+}
+
+/// A repository's activity, for the dashboard.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RepoActivity {
+    /// `owner/name`.
+    pub repo: String,
+    /// Issues triaged.
+    pub issues: i64,
+    /// GlobalLM pull requests opened.
+    pub prs: i64,
+    /// … of which merged.
+    pub merged: i64,
+}
+
+/// The `limit` most active repositories (triaged, fixed or installed), most issues and pull
+/// requests first.
+pub async fn repo_activity(pool: &Pool, limit: i64) -> sqlx::Result<Vec<RepoActivity>> {
+    sqlx::query_as(
+        "SELECT * FROM (
+             SELECT n.repo AS repo,
+                    (SELECT count(*) FROM triaged_issues t WHERE t.repo = n.repo) AS issues,
+                    (SELECT count(*) FROM fix_prs f
+                     WHERE f.repo = n.repo AND f.pr_number IS NOT NULL) AS prs,
+                    (SELECT count(*) FROM fix_prs f
+                     WHERE f.repo = n.repo AND f.state = 'merged') AS merged
+             FROM (SELECT repo FROM triaged_issues UNION SELECT repo FROM fix_prs
+                   UNION SELECT full_name FROM repositories WHERE installation_id IS NOT NULL) n
+         ) AS activity
+         ORDER BY issues + prs DESC, repo LIMIT $1",
+    )
+    .bind(limit)
     .fetch_all(pool)
     .await
 }

@@ -343,7 +343,7 @@ pub fn parse_repo(value: &Value, now: Millis) -> anyhow::Result<Measured> {
 /// already gave that package's edges. The package is the one the manifest names, else the
 /// repository's known package of its ecosystem.
 async fn store_manifests(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::Conn,
     db: &Db,
     found: &store::DiscoveredRepo,
     m: &Measured,

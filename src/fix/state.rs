@@ -14,9 +14,8 @@ use std::str::FromStr;
 ///            └──▶ open ──▶ merged      (GlobalLM merged it, or a maintainer did)
 ///                   └────▶ closed      (closed unmerged)
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
 pub enum FixState {
     /// A fix job is drafting it; no pull request yet.
     Drafting,
@@ -29,6 +28,9 @@ pub enum FixState {
     /// Drafting failed before a pull request was opened.
     Failed,
 }
+
+crate::db::text_column!(FixState, [Drafting, Open, Merged, Closed, Failed]);
+crate::db::text_column!(Tier, [Low, Medium, High, Critical]);
 
 impl FixState {
     /// The name stored and shown.
@@ -55,9 +57,8 @@ impl fmt::Display for FixState {
 }
 
 /// How risky a change is, lowest first (DESIGN §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
 pub enum Tier {
     /// Merges itself when CI is green.
     Low,

@@ -36,7 +36,7 @@ fn repo_rows(repos: &[RepoRef]) -> Vec<(RepoId, String, bool)> {
 /// installation's record.
 async fn enqueue_backfills(
     ctx: &Context,
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::Conn,
     installation: crate::github::ids::InstallationId,
     repos: &[RepoRef],
     now: crate::time::Millis,

@@ -79,7 +79,7 @@ pub fn night_of(slot: DateTime<Utc>) -> String {
 
 /// The night to run now, if any: the latest passed slot's, unless that night has a run.
 pub async fn due_night(
-    pool: &sqlx::SqlitePool,
+    pool: &crate::db::Pool,
     schedule: &str,
     now: Millis,
 ) -> anyhow::Result<Option<String>> {

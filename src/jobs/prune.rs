@@ -119,7 +119,7 @@ type Batch<'a> = std::pin::Pin<Box<dyn Future<Output = sqlx::Result<u64>> + Send
 /// Runs `step` in its own write transaction until it deletes nothing; returns the total.
 async fn batches<F>(db: &Db, step: F) -> anyhow::Result<u64>
 where
-    F: for<'a> Fn(&'a mut sqlx::SqliteConnection) -> Batch<'a>,
+    F: for<'a> Fn(&'a mut crate::db::Conn) -> Batch<'a>,
 {
     let mut total = 0;
     loop {

@@ -34,7 +34,7 @@ pub struct BudgetLine {
 }
 
 /// One repository's row.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RepoRow {
     /// `owner/name`.
     pub repo: String,
@@ -238,19 +238,17 @@ pub async fn snapshot(db: &Db, config: &Config, now: Millis) -> anyhow::Result<S
             })
             .collect()
     };
-    let repos: Vec<RepoRow> = sqlx::query_as(
-        "WITH names AS (
-             SELECT repo FROM triaged_issues UNION SELECT repo FROM fix_prs
-             UNION SELECT full_name FROM repositories WHERE installation_id IS NOT NULL)
-         SELECT n.repo AS repo,
-                (SELECT count(*) FROM triaged_issues t WHERE t.repo = n.repo) AS issues,
-                (SELECT count(*) FROM fix_prs f WHERE f.repo = n.repo AND f.pr_number IS NOT NULL) AS prs,
-                (SELECT count(*) FROM fix_prs f WHERE f.repo = n.repo AND f.state = 'merged') AS merged,
-                NULL AS impact
-         FROM names n ORDER BY issues + prs DESC, repo LIMIT 50",
-    )
-    .fetch_all(pool)
-    .await?;
+    let repos: Vec<RepoRow> = crate::db::triage::repo_activity(pool, 50)
+        .await?
+        .into_iter()
+        .map(|a| RepoRow {
+            repo: a.repo,
+            issues: a.issues,
+            prs: a.prs,
+            merged: a.merged,
+            impact: None,
+        })
+        .collect();
     let mut repos = repos;
     for row in &mut repos {
         if let Some(signals) = crate::db::triage::get_signals(pool, &row.repo).await? {

@@ -7,8 +7,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Sources;
 use crate::config::watch::Reloader;
 use crate::context::Context;
-use crate::db::Db;
 use crate::db::ingest::Ingest;
+use crate::db::{Db, Location};
 use crate::github::signature;
 use crate::jobs::{Registry, worker};
 use crate::server::{self, AppState};
@@ -115,6 +115,9 @@ impl TestApp {
             );
             env.insert("GLOBALLM_WEBHOOK_SECRET".to_owned(), app.webhook_secret);
         }
+        if let Location::Postgres(url) = super::test_database(root, "globallm").await {
+            env.insert("GLOBALLM_DATABASE_URL".to_owned(), url);
+        }
         for (name, value) in settings {
             env.insert((*name).to_owned(), (*value).to_owned());
         }
@@ -123,7 +126,11 @@ impl TestApp {
             ..Sources::default()
         };
         let loaded = sources.load().expect("the test configuration loads");
-        let db = Db::open(&loaded.config.database_path(), Duration::from_secs(5), 4)
+        let location = loaded
+            .config
+            .database_location()
+            .expect("a database location");
+        let db = Db::connect(&location, Duration::from_secs(5), 4)
             .await
             .expect("the database opens");
         let (reloader, config) = Reloader::new(sources, loaded.config);

@@ -222,9 +222,13 @@ async fn scene() -> Scene {
     };
     let client = Arc::new(GithubClient::new(settings, Some(app), clock).expect("a client"));
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let db = Db::open(&dir.path().join("globallm.db"), Duration::from_secs(5), 4)
-        .await
-        .expect("the database opens");
+    let db = Db::connect(
+        &crate::testing::test_database(dir.path(), "globallm").await,
+        Duration::from_secs(5),
+        4,
+    )
+    .await
+    .expect("the database opens");
     Scene {
         fake,
         client,
@@ -728,7 +732,7 @@ async fn analyze_shows_every_signal_the_trend_and_redundancy_feeds_the_penalty()
         "{core_report}"
     );
 
-    let members = sqlx::query_as::<_, (String, bool, f64, String)>(
+    let members = sqlx::query_as::<_, (String, crate::db::Flag, f64, String)>(
         "SELECT repo, healthiest, penalty, recommendation FROM redundancy_members ORDER BY repo",
     )
     .fetch_all(scene.db.pool())
@@ -737,7 +741,7 @@ async fn analyze_shows_every_signal_the_trend_and_redundancy_feeds_the_penalty()
     assert_eq!(
         members
             .iter()
-            .map(|(r, h, _, rec)| (r.as_str(), *h, rec.as_str()))
+            .map(|(r, h, _, rec)| (r.as_str(), h.0, rec.as_str()))
             .collect::<Vec<_>>(),
         vec![("py0/lib0", true, "keep"), ("py1/lib1", false, "archive")]
     );

@@ -371,7 +371,7 @@ async fn count(app: &TestApp, sql: &'static str) -> i64 {
 
 const DELIVERY: &str =
     "INSERT INTO deliveries (id, delivery_guid, event, headers, body, received_at, outcome)
-     VALUES (?, 'guid-' || ?, 'issues', '{}', x'7b7d', ?, ?)";
+     VALUES ($1, 'guid-' || $2, 'issues', '{}', $5, $3, $4)";
 
 #[tokio::test]
 async fn prune_deletes_old_finished_history_in_batches_and_keeps_what_is_needed() {
@@ -389,6 +389,7 @@ async fn prune_deletes_old_finished_history_in_batches_and_keeps_what_is_needed(
             .bind(id)
             .bind(old)
             .bind("processed")
+            .bind(b"{}".as_slice())
             .execute(tx.conn())
             .await
             .expect("insert");
@@ -406,6 +407,7 @@ async fn prune_deletes_old_finished_history_in_batches_and_keeps_what_is_needed(
             .bind(id)
             .bind(at)
             .bind(outcome)
+            .bind(b"{}".as_slice())
             .execute(tx.conn())
             .await
             .expect("insert");
@@ -414,7 +416,7 @@ async fn prune_deletes_old_finished_history_in_batches_and_keeps_what_is_needed(
     exec(
         &app,
         "INSERT INTO jobs (kind, payload, max_attempts, run_at, delivery_id, created_at, updated_at)
-         VALUES ('process_delivery', '{}', 8, ?1, 5003, ?1, ?1)",
+         VALUES ('process_delivery', '{}', 8, $1, 5003, $1, $1)",
         &[now + day],
     )
     .await;
@@ -422,28 +424,28 @@ async fn prune_deletes_old_finished_history_in_batches_and_keeps_what_is_needed(
     exec(
         &app,
         "INSERT INTO deliveries (id, delivery_guid, event, headers, body, received_at, outcome)
-         VALUES (6001, 'dead', 'issues', '{}', x'7b7d', ?1, 'failed')",
+         VALUES (6001, 'dead', 'issues', '{}', '', $1, 'failed')",
         &[old],
     )
     .await;
     exec(
         &app,
         "INSERT INTO jobs (kind, payload, state, max_attempts, run_at, delivery_id, created_at, updated_at)
-         VALUES ('process_delivery', '{}', 'dead', 8, ?1, 6001, ?1, ?1)",
+         VALUES ('process_delivery', '{}', 'dead', 8, $1, 6001, $1, $1)",
         &[old],
     )
     .await;
     exec(
         &app,
         "INSERT INTO command_runs (repo, comment_id, verb, occurrence, outcome, ran_at)
-         VALUES ('a/b', 1, 'fix', 0, 'done', ?1), ('a/b', 2, 'fix', 0, 'done', ?2)",
+         VALUES ('a/b', 1, 'fix', 0, 'done', $1), ('a/b', 2, 'fix', 0, 'done', $2)",
         &[old, recent],
     )
     .await;
     exec(
         &app,
         "INSERT INTO redelivery_requests (guid, hook_delivery_id, requests, requested_at)
-         VALUES ('g1', 1, 1, ?1), ('g2', 2, 1, ?2)",
+         VALUES ('g1', 1, 1, $1), ('g2', 2, 1, $2)",
         &[old, recent],
     )
     .await;
@@ -453,21 +455,21 @@ async fn prune_deletes_old_finished_history_in_batches_and_keeps_what_is_needed(
         &app,
         "INSERT INTO budget_reservations (id, window_start, repo, language, purpose, state,
              tokens_reserved, seconds_reserved, fix_attempts, created_at, expires_at)
-         VALUES (1, ?1, 'a/b', 'rust', 'triage', 'settled', 10, 0, 0, ?1, ?1),
-                (2, ?2, 'a/b', 'rust', 'triage', 'active', 10, 0, 0, ?2, ?2)",
+         VALUES (1, $1, 'a/b', 'rust', 'triage', 'settled', 10, 0, 0, $1, $1),
+                (2, $2, 'a/b', 'rust', 'triage', 'active', 10, 0, 0, $2, $2)",
         &[old_window, now - day],
     )
     .await;
     exec(
         &app,
         "INSERT INTO budget_ledger (reservation_id, event, window_start, repo, language, at)
-         VALUES (1, 'reserve', ?1, 'a/b', 'rust', ?1), (2, 'reserve', ?2, 'a/b', 'rust', ?2)",
+         VALUES (1, 'reserve', $1, 'a/b', 'rust', $1), (2, 'reserve', $2, 'a/b', 'rust', $2)",
         &[old_window, now - day],
     )
     .await;
     exec(
         &app,
-        "INSERT INTO budget_usage (window_start, scope, tokens) VALUES (?1, 'all', 10), (?2, 'all', 10)",
+        "INSERT INTO budget_usage (window_start, scope, tokens) VALUES ($1, 'all', 10), ($2, 'all', 10)",
         &[old_window, now - day],
     )
     .await;
@@ -481,7 +483,7 @@ async fn prune_deletes_old_finished_history_in_batches_and_keeps_what_is_needed(
         let mut tx = app.ctx.db.write().await.expect("write");
         sqlx::query(
             "INSERT INTO discovery_runs (id, trigger, languages, min_stars, state, started_at)
-             VALUES (?, 'manual', 'rust', 1000, ?, ?)",
+             VALUES ($1, 'manual', 'rust', 1000, $2, $3)",
         )
         .bind(id)
         .bind(state)
@@ -492,7 +494,7 @@ async fn prune_deletes_old_finished_history_in_batches_and_keeps_what_is_needed(
         for n in 0..3 {
             sqlx::query(
                 "INSERT INTO discovered_repos (run_id, repo, github_id, language, stars, archived,
-                     disabled, fork, mirror) VALUES (?, ?, ?, 'rust', 5000, 0, 0, 0, 0)",
+                     disabled, fork, mirror) VALUES ($1, $2, $3, 'rust', 5000, 0, 0, 0, 0)",
             )
             .bind(id)
             .bind(format!("o/r{n}"))

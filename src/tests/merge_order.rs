@@ -35,7 +35,7 @@ pub(super) async fn triaged(app: &TestApp, issue: u64, priority: f64) {
     sqlx::query(
         "INSERT INTO triaged_issues (repo, number, title, state, category, complexity, confidence,
              categorized_by, opened_at, engagement, health, impact, redundancy, priority, level, triaged_at)
-         VALUES (?, ?, 't', 'open', 'bug', 2, 0.9, 'llm', 0, 0, 0.5, 0.5, 0, ?, 'medium', 0)",
+         VALUES ($1, $2, 't', 'open', 'bug', 2, 0.9, 'llm', 0, 0, 0.5, 0.5, 0, $3, 'medium', 0)",
     )
     .bind(REPO)
     .bind(issue as i64)

@@ -12,6 +12,7 @@ mod hardening;
 mod merge_order;
 mod merge_queue;
 mod merge_windows;
+mod replicas;
 mod reports;
 mod status;
 mod triage_flows;

@@ -15,9 +15,13 @@ const NOW: i64 = 1_764_072_000_000;
 
 async fn seeded() -> (tempfile::TempDir, Db, Arc<Config>) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = Db::open(&dir.path().join("status.db"), Duration::from_secs(5), 4)
-        .await
-        .expect("opens");
+    let db = Db::connect(
+        &crate::testing::test_database(dir.path(), "status").await,
+        Duration::from_secs(5),
+        4,
+    )
+    .await
+    .expect("opens");
     let config = Arc::new(Config::default());
     let seed = [
         "INSERT INTO repositories (id, full_name, installation_id, created_at, updated_at) VALUES (1, 'django/django', NULL, 0, 0)",
@@ -32,8 +36,8 @@ async fn seeded() -> (tempfile::TempDir, Db, Arc<Config>) {
          VALUES ('django/django', 1, 5, 'globallm/issue-1', 11, 'aaa', 'merged', 'low', 'green', 1764000000000, 1764000000000),
                 ('django/django', 2, 5, 'globallm/issue-2', 12, 'bbb', 'open', 'high', 'pending', 1764050000000, 1764050000000)",
         "INSERT INTO deliveries (delivery_guid, event, action, repository, headers, body, received_at, outcome, note)
-         VALUES ('g1', 'issues', 'opened', 'django/django', '{}', x'7b7d', 1764070000000, 'processed', NULL),
-                ('g2', 'star', 'created', 'django/django', '{}', x'7b7d', 1764071000000, 'unsupported', NULL)",
+         VALUES ('g1', 'issues', 'opened', 'django/django', '{}', '', 1764070000000, 'processed', NULL),
+                ('g2', 'star', 'created', 'django/django', '{}', '', 1764071000000, 'unsupported', NULL)",
         "INSERT INTO jobs (kind, payload, state, attempts, max_attempts, run_at, last_error, created_at, updated_at)
          VALUES ('catch_up', '{}', 'dead', 8, 8, 0, 'GitHub failed (502) after 4 attempts: Server Error', 0, 1764071500000),
                 ('process_delivery', '{}', 'queued', 0, 8, 0, NULL, 0, 0)",

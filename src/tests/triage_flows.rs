@@ -592,7 +592,7 @@ async fn with_an_llm_configured_it_categorizes_and_the_call_is_budgeted() {
         "the issue goes as delimited data: {sent}"
     );
     let settled: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM budget_ledger WHERE event = 'settle' AND repo = ?",
+        "SELECT count(*) FROM budget_ledger WHERE event = 'settle' AND repo = $1",
     )
     .bind(REPO)
     .fetch_one(app.ctx.db.pool())

@@ -5,11 +5,11 @@
 use super::category::Category;
 use super::signals::RepoScores;
 use crate::config::Config;
+use crate::db::Pool;
 use crate::db::triage::{self as db, RankInput};
 use crate::scoring::{self, Priority, SolvabilityInputs, Terms, UrgencyInputs};
 use crate::time::Millis;
 use serde::Serialize;
-use sqlx::SqlitePool;
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 
@@ -114,7 +114,7 @@ pub fn rescore(
 /// The `top` open issues (of `language`, when given) by priority, best first, and how many
 /// were considered.
 pub async fn prioritize(
-    pool: &SqlitePool,
+    pool: &Pool,
     config: &Config,
     language: Option<&str>,
     top: usize,

@@ -5,6 +5,7 @@
 //! day. Also the per-issue [`Scope`] the localizer measured, for solvability.
 
 use crate::config::ScoringConfig;
+use crate::db::Pool;
 use crate::db::triage::{self as db, RepoSignals};
 use crate::event::model::Repository;
 use crate::github::read_api::Tree;
@@ -14,7 +15,6 @@ use crate::solution::paths;
 use crate::time::Millis;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 
 /// Live signals are fetched again after this long.
 pub const LIVE_TTL_MS: Millis = 24 * 60 * 60 * 1000;
@@ -142,7 +142,7 @@ pub async fn measure(
 
 /// Whether triage should measure the repository again: nothing stored, stored live signals
 /// older than [`LIVE_TTL_MS`], or discovery's without the tests the tree tells.
-pub async fn needs_measuring(pool: &SqlitePool, repo: &str, now: Millis) -> anyhow::Result<bool> {
+pub async fn needs_measuring(pool: &Pool, repo: &str, now: Millis) -> anyhow::Result<bool> {
     Ok(match db::get_signals(pool, repo).await? {
         None => true,
         Some(stored) if stored.source == "discovery" => stored.has_tests.is_none(),
@@ -171,7 +171,7 @@ pub fn live_inputs(repo: &Repository, now: Millis) -> (HealthInputs, ImpactInput
 /// or live signals from `repo` (with `facts` when they were measured), stored for the next
 /// time. Fresh `facts` are always used: they are newer than what is stored.
 pub async fn repo_scores(
-    pool: &SqlitePool,
+    pool: &Pool,
     db_writer: &crate::db::Db,
     repo: &Repository,
     config: &ScoringConfig,

@@ -1,10 +1,12 @@
 //! The test harness: a whole GlobalLM service started in-process on a loopback port, over a
-//! real SQLite file in a temporary directory, and a client that signs deliveries as GitHub does.
+//! real SQLite file in a temporary directory (or a fresh PostgreSQL database when
+//! `GLOBALLM_TEST_DATABASE_URL` names a server), and a client that signs deliveries as GitHub
+//! does.
 
 #![allow(dead_code, reason = "each test file uses its part of the harness")]
 
 use globallm::config::Sources;
-use globallm::db::Db;
+use globallm::db::{Backend, Db, Location};
 use globallm::github::signature;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
@@ -49,7 +51,17 @@ impl Setup {
                 "5".to_owned(),
             ),
         ]);
-        Self { dir, env }
+        let mut setup = Self { dir, env };
+        if let Some(url) = scratch_postgres() {
+            setup.env.insert("GLOBALLM_DATABASE_URL".to_owned(), url);
+        }
+        setup
+    }
+
+    /// On the embedded SQLite file whatever backend the tests run on, for what only SQLite
+    /// has: the database file itself and its lock.
+    pub fn on_sqlite() -> Self {
+        Self::new().without_env("GLOBALLM_DATABASE_URL")
     }
 
     pub fn without_env(mut self, name: &str) -> Self {
@@ -83,9 +95,17 @@ impl Setup {
         self.dir.path().join("data/globallm.db")
     }
 
+    /// Where the service's database is.
+    pub fn db_location(&self) -> Location {
+        match self.env.get("GLOBALLM_DATABASE_URL") {
+            Some(url) => Location::parse(url).expect("a database URL"),
+            None => Location::Sqlite(self.db_path()),
+        }
+    }
+
     /// Opens the service's database beside it (WAL lets both read and write).
     pub async fn db(&self) -> Db {
-        Db::open(&self.db_path(), Duration::from_secs(5), 2)
+        Db::connect(&self.db_location(), Duration::from_secs(5), 2)
             .await
             .expect("the database opens")
     }
@@ -109,7 +129,7 @@ impl Setup {
             stop,
             task,
             client: reqwest::Client::new(),
-            db_path: self.db_path(),
+            db_location: self.db_location(),
         };
         service.wait_ready().await;
         service
@@ -122,7 +142,7 @@ pub struct TestService {
     stop: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
     client: reqwest::Client,
-    db_path: PathBuf,
+    db_location: Location,
 }
 
 /// A delivery to send, with every part that can be left out or spoiled.
@@ -219,7 +239,7 @@ impl TestService {
 
     /// Waits until no job is ready, scheduled or running.
     pub async fn wait_until_idle(&self) {
-        let db = Db::open(&self.db_path, Duration::from_secs(5), 2)
+        let db = Db::connect(&self.db_location, Duration::from_secs(5), 2)
             .await
             .expect("opens");
         for _ in 0..500 {
@@ -246,17 +266,37 @@ impl TestService {
 }
 
 /// How many jobs other than the scheduler's periodic ones (the daily prune, …) were ever
-/// created: SQLite's AUTOINCREMENT high-water mark less the periodic jobs, each of which
-/// keeps its dedup key. So a test can tell "no second job" even after the first one finished
-/// and was deleted.
+/// created: the id high-water mark (SQLite's AUTOINCREMENT, PostgreSQL's identity sequence)
+/// less the periodic jobs, each of which keeps its dedup key. So a test can tell "no second
+/// job" even after the first one finished and was deleted.
 pub async fn jobs_ever_created(db: &Db) -> i64 {
-    sqlx::query_scalar(
-        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0)
-              - (SELECT count(*) FROM job_dedup_keys)",
-    )
+    let high_water = match db.backend() {
+        Backend::Sqlite => "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0)",
+        Backend::Postgres => {
+            "(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM jobs_id_seq)"
+        }
+    };
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT {high_water} - (SELECT count(*) FROM job_dedup_keys)"
+    )))
     .fetch_one(db.pool())
     .await
-    .expect("sqlite_sequence readable")
+    .expect("the id high-water mark is readable")
+}
+
+/// A fresh PostgreSQL database when the tests run on PostgreSQL (made on a thread of its own:
+/// `Setup::new` is synchronous and runs inside the test's runtime).
+fn scratch_postgres() -> Option<String> {
+    globallm::db::scratch::server_url()?;
+    std::thread::spawn(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(globallm::db::scratch::fresh_database())
+    })
+    .join()
+    .expect("the database is created")
 }
 
 pub async fn count(db: &Db, table: &'static str) -> i64 {

@@ -287,10 +287,11 @@ pub fn key(value: &str) -> Option<Secret> {
     Some(Secret::new(value, "test"))
 }
 
-/// A database in a temporary directory.
+/// A database in a temporary directory (or on the PostgreSQL test server).
 pub async fn temp_db() -> (tempfile::TempDir, Db) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = Db::open(&dir.path().join("globallm.db"), Duration::from_secs(5), 8)
+    let location = globallm::db::scratch::location(dir.path(), "globallm").await;
+    let db = Db::connect(&location, Duration::from_secs(5), 8)
         .await
         .expect("database opens");
     (dir, db)

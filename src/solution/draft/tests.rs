@@ -48,9 +48,13 @@ async fn harness(script: ScriptedProvider, config: Config) -> Harness {
     git(work.path(), &["add", "-A"]);
     git(work.path(), &["commit", "-qm", "shop"]);
     let db_dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(&db_dir.path().join("g.db"), Duration::from_secs(5), 4)
-        .await
-        .expect("db");
+    let db = Db::connect(
+        &crate::testing::test_database(db_dir.path(), "g").await,
+        Duration::from_secs(5),
+        4,
+    )
+    .await
+    .expect("db");
     let config = Arc::new(config);
     // 2026-11-25 10:00 UTC.
     let clock = Arc::new(ManualClock::new(1_795_600_800_000));
