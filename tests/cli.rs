@@ -292,3 +292,44 @@ fn app_reset_says_what_it_removes_and_asks_first() {
     assert!(output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).contains("Nothing to remove"));
 }
+
+#[tokio::test]
+async fn db_copy_moves_a_served_installation_and_refuses_to_copy_twice() {
+    // An installation that served deliveries on its SQLite file…
+    let source = Setup::on_sqlite();
+    let service = source.start().await;
+    for event in ["issues", "ping"] {
+        let (status, answer) = service.deliver(event, &common::fixture(event)).await;
+        assert_eq!(status, 202, "{answer}");
+    }
+    service.wait_until_idle().await;
+    service.stop().await;
+    let from = format!("sqlite://{}", source.db_path().display());
+
+    // …copied to the backend the tests run on (a new PostgreSQL database, or another file).
+    let target = Setup::new();
+    let to = match target.db_location() {
+        globallm::db::Location::Postgres(url) => url,
+        globallm::db::Location::Sqlite(path) => format!("sqlite://{}", path.display()),
+    };
+    let output = globallm(&target, &["db", "copy", "--from", &from, "--to", &to]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("deliveries"), "{stdout}");
+    assert!(
+        stdout.contains("every table holds as many rows as the source"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("PASSWORD"), "{stdout}");
+    let copied = target.db().await;
+    assert_eq!(common::count(&copied, "deliveries").await, 2);
+
+    let again = globallm(&target, &["db", "copy", "--from", &from, "--to", &to]);
+    assert!(!again.status.success());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("not empty"), "{stderr}");
+}

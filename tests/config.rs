@@ -316,7 +316,10 @@ fn config_set_validates_then_changes_one_key_keeping_the_rest_of_the_file() {
 
 #[test]
 fn config_show_redacts_secrets_and_config_path_prints_the_path() {
-    let setup = Setup::new();
+    let setup = Setup::new().with_env(
+        "GLOBALLM_DATABASE_URL",
+        "postgres://globallm:db-pass-word@db.internal:5432/globallm",
+    );
     let output = globallm(&setup, &["config", "--show"]);
     assert!(
         output.status.success(),
@@ -330,12 +333,18 @@ fn config_show_redacts_secrets_and_config_path_prints_the_path() {
         "{shown}"
     );
     assert!(!shown.contains(common::SECRET), "{shown}");
+    assert!(
+        shown.contains("database_url: postgres://globallm:***@db.internal:5432/globallm"),
+        "{shown}"
+    );
+    assert!(!shown.contains("db-pass-word"), "{shown}");
 
     let output = globallm(&setup, &["config", "--show", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(json["config"]["filter"]["min_stars"], 1000);
     assert_eq!(json["secrets"]["webhook_secret"]["set"], true);
     assert!(!String::from_utf8_lossy(&output.stdout).contains(common::SECRET));
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("db-pass-word"));
 
     let output = globallm(&setup, &["config", "--path"]);
     assert_eq!(

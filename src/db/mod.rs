@@ -608,3 +608,36 @@ pub(crate) fn values_rows(rows: usize, columns: usize) -> String {
     }
     sql
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_url_names_its_backend_and_never_shows_its_password() {
+        assert_eq!(
+            Location::parse("sqlite:///var/lib/globallm/g.db").expect("sqlite"),
+            Location::Sqlite(PathBuf::from("/var/lib/globallm/g.db"))
+        );
+        let pg = Location::parse("postgres://globallm:s3cret@db.internal:5432/globallm")
+            .expect("postgres");
+        assert_eq!(pg.backend(), Backend::Postgres);
+        assert_eq!(
+            pg.redacted(),
+            "postgres://globallm:***@db.internal:5432/globallm"
+        );
+        assert!(!format!("{pg:?}").contains("s3cret"));
+        assert!(
+            !redact_url("postgres://db.internal/g?user=a&password=s3cret").contains("s3cret")
+        );
+        let wrong = Location::parse("mysql://root:s3cret@db/g").expect_err("refused");
+        assert!(wrong.to_string().contains("sqlite:// or postgres://"), "{wrong}");
+        assert!(!wrong.to_string().contains("s3cret"), "{wrong}");
+        assert!(Location::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn multi_row_values_number_their_placeholders_in_order() {
+        assert_eq!(values_rows(2, 3), "($1,$2,$3),($4,$5,$6)");
+    }
+}
