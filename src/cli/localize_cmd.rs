@@ -1,7 +1,7 @@
 //! `globallm localize`: rank the files of a local repository for an issue, as the fix flow does
 //! before asking the LLM — to see why a file was chosen, and to measure recall.
 
-use crate::solution::localize::{self, IssueText, Limits, Report};
+use crate::solution::localize::{self, CacheUse, IndexCache, IssueText, Limits, Report};
 use anyhow::Context as _;
 use clap::Args;
 use std::fmt::Write as _;
@@ -23,6 +23,10 @@ pub struct LocalizeArgs {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
+    /// Keep the tree's index in DIR, keyed by the content of the tree, so a second issue in
+    /// the same tree does not parse its files again
+    #[arg(long, value_name = "DIR")]
+    pub index_cache: Option<PathBuf>,
 }
 
 /// Runs the command.
@@ -34,8 +38,15 @@ pub fn run(args: &LocalizeArgs) -> anyhow::Result<()> {
     if !args.repo_path.is_dir() {
         anyhow::bail!("{} is not a directory", args.repo_path.display());
     }
-    let report = localize::localize(&args.repo_path, &issue, args.top, Limits::default())
-        .with_context(|| format!("localizing in {}", args.repo_path.display()))?;
+    let cache = args.index_cache.as_ref().map(IndexCache::new);
+    let report = localize::localize_with(
+        &args.repo_path,
+        &issue,
+        args.top,
+        Limits::default(),
+        cache.as_ref(),
+    )
+    .with_context(|| format!("localizing in {}", args.repo_path.display()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -66,5 +77,10 @@ pub fn render(report: &Report) -> String {
             ""
         }
     );
+    match report.index_cache {
+        CacheUse::Off => {}
+        CacheUse::Hit => out.push_str("index read from the cache\n"),
+        CacheUse::Miss => out.push_str("index built and kept in the cache\n"),
+    }
     out
 }

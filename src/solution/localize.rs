@@ -9,9 +9,13 @@
 //! largest files from winning by size. Per-field weights (BM25F) let a term in a path or a
 //! symbol name count for more than one in a comment.
 
+mod cache;
+mod facts;
 mod index;
+mod reexports;
 mod signals;
 
+pub use cache::{CacheUse, IndexCache};
 pub use index::{Limits, Skipped};
 
 use anyhow::Context as _;
@@ -85,6 +89,8 @@ pub struct Report {
     pub skipped: Skipped,
     /// Whether the walk stopped at `Limits::max_files`.
     pub truncated: bool,
+    /// Whether the index came from the cache.
+    pub index_cache: CacheUse,
 }
 
 /// BM25 term-frequency saturation.
@@ -99,6 +105,15 @@ const DEFINES_BOOST: f64 = 0.6;
 const MENTIONS_BOOST: f64 = 0.15;
 /// A file holding the text of an error message the issue quotes (its string literal).
 const MESSAGE_BOOST: f64 = 0.8;
+/// A file holding a name of the issue as a whole string literal: where a program registers
+/// an option (`"--ignore-paths"`), a setting, a reST directive or a message by name.
+const LITERAL_BOOST: f64 = 0.5;
+/// A literal held by more files than this is a common word, not a registration.
+const MAX_LITERAL_FILES: usize = 3;
+/// The file a package index takes a name of the issue from (`xr.where` → `from
+/// .core.computation import where`): the public API's definition among all files declaring
+/// that name.
+const REEXPORT_BOOST: f64 = 0.6;
 /// A file declaring `Class.member` of a dotted name the issue uses (`xr.Dataset.interp`).
 const MEMBER_BOOST: f64 = 0.8;
 /// The module a dotted name resolves to (`sympy.physics.units` → `sympy/physics/units/…`).
@@ -109,6 +124,9 @@ const MODULE_BOOST: f64 = 0.3;
 const TEST_FACTOR: f64 = 0.4;
 const ABOUT_TESTS_TEST_FACTOR: f64 = 0.9;
 const NON_CODE_FACTOR: f64 = 0.6;
+/// Code in a language the repository hardly uses (below this share of its code files).
+const MINORITY_SHARE: f64 = 0.05;
+const MINORITY_FACTOR: f64 = 0.6;
 /// A trace frame in a test file (the reporter's test or the project's) says less about where
 /// the fix goes than one in the library code.
 const TEST_FRAME_FACTOR: f64 = 0.5;
@@ -123,8 +141,19 @@ pub fn localize(
     top: usize,
     limits: Limits,
 ) -> anyhow::Result<Report> {
+    localize_with(repo, issue, top, limits, None)
+}
+
+/// [`localize`], with the index of the tree read from (or written to) `cache`.
+pub fn localize_with(
+    repo: &Path,
+    issue: &IssueText,
+    top: usize,
+    limits: Limits,
+    cache: Option<&IndexCache>,
+) -> anyhow::Result<Report> {
     let signals = IssueSignals::from_issue(&issue.title, &issue.body);
-    let corpus = index::build(repo, &signals, limits)?;
+    let corpus = index::build(repo, &signals, limits, cache)?;
     let mut ranked = rank(&corpus, &signals);
     ranked.truncate(top);
     let mut candidates = Vec::with_capacity(ranked.len());
@@ -144,6 +173,7 @@ pub fn localize(
         files_indexed: corpus.docs.len(),
         skipped: corpus.skipped,
         truncated: corpus.truncated,
+        index_cache: corpus.cache,
     })
 }
 
@@ -212,6 +242,7 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
         }
     };
 
+    let minority = minority_languages(docs, signals);
     let mut scored: Vec<Scored> = Vec::new();
     for (i, doc) in docs.iter().enumerate() {
         let mut reasons = Vec::new();
@@ -242,6 +273,30 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
                 ));
                 hot_lines.push(*line);
             }
+        }
+        if !doc.literals.is_empty() {
+            // Only a name few files hold says where it is registered.
+            let boost: f64 = doc
+                .literals
+                .iter()
+                .filter(|(l, _)| boosts.literal_df[*l] <= MAX_LITERAL_FILES)
+                .map(|_| LITERAL_BOOST)
+                .sum();
+            score += boost.min(2.0 * LITERAL_BOOST);
+            for (l, line) in doc.literals.iter().take(3) {
+                reasons.push(format!(
+                    "holds \"{}\" as a string literal (line {line}), named in the issue",
+                    signals.literals[*l]
+                ));
+                hot_lines.push(*line);
+            }
+        }
+        if let Some((ident, via, ties)) = boosts.reexported.get(&i) {
+            score += REEXPORT_BOOST / *ties as f64;
+            reasons.push(format!(
+                "`{}` of the public API: `{}` takes it from here",
+                signals.identifiers[*ident].text, docs[*via].path
+            ));
         }
         if let Some((d, line)) = doc.members.first() {
             score += MEMBER_BOOST / boosts.member_df[*d].max(1) as f64;
@@ -317,6 +372,9 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
             reasons.push("a test file (ranked lower)".to_owned());
         } else if !doc.is_code {
             score *= NON_CODE_FACTOR;
+        } else if minority.contains(&doc.ext) {
+            score *= MINORITY_FACTOR;
+            reasons.push("in a language little used here (ranked lower)".to_owned());
         }
         scored.push(Scored {
             doc: i,
@@ -331,6 +389,30 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
             .then_with(|| docs[a.doc].path.cmp(&docs[b.doc].path))
     });
     scored
+}
+
+/// The extensions of code files that are few in this repository (under [`MINORITY_SHARE`]
+/// of its code files: the JavaScript of a Python project's themes, a vendored
+/// `jquery-3.5.1.js`), unless the issue quotes a file of that kind.
+fn minority_languages(docs: &[Doc], signals: &IssueSignals) -> Vec<Option<String>> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    let mut code = 0;
+    for doc in docs.iter().filter(|d| d.is_code) {
+        if let Some(ext) = &doc.ext {
+            *counts.entry(ext).or_default() += 1;
+            code += 1;
+        }
+    }
+    let quoted = |ext: &str| {
+        let suffix = format!(".{ext}");
+        signals.paths.iter().any(|p| p.ends_with(&suffix))
+            || signals.frames.iter().any(|f| f.path.ends_with(&suffix))
+    };
+    counts
+        .into_iter()
+        .filter(|(ext, n)| (*n as f64) < MINORITY_SHARE * code as f64 && !quoted(ext))
+        .map(|(ext, _)| Some(ext.to_owned()))
+        .collect()
 }
 
 /// A file's BM25F score and each term's share of it, largest first.
@@ -376,6 +458,11 @@ struct StructuralBoosts {
     message_df: Vec<usize>,
     /// Per dotted name: how many files declare its `Class.member`.
     member_df: Vec<usize>,
+    /// Per literal name: how many files hold it.
+    literal_df: Vec<usize>,
+    /// Per doc: (an identifier of the issue it defines as public API, the package index
+    /// exporting it, tie count).
+    reexported: HashMap<usize, (usize, usize, usize)>,
     /// Per doc: (the dotted name whose module it is, tie count).
     modules: HashMap<usize, (usize, usize)>,
 }
@@ -410,7 +497,11 @@ impl StructuralBoosts {
         }
         let mut message_df = vec![0; signals.messages.len()];
         let mut member_df = vec![0; signals.dotted.len()];
+        let mut literal_df = vec![0; signals.literals.len()];
         for doc in docs {
+            for (l, _) in &doc.literals {
+                literal_df[*l] += 1;
+            }
             for (m, _) in &doc.messages {
                 message_df[*m] += 1;
             }
@@ -423,6 +514,8 @@ impl StructuralBoosts {
             path_mentions,
             message_df,
             member_df,
+            literal_df,
+            reexported: reexports::targets(docs, signals.identifiers.len()),
             modules: module_matches(docs, &signals.dotted),
         }
     }
@@ -606,312 +699,4 @@ pub fn render_candidates(candidates: &[Candidate]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::solution::test_support::{copy_fixture, fixture};
-
-    fn rank_of(issue: (&str, &str)) -> Report {
-        let issue = IssueText {
-            title: issue.0.to_owned(),
-            body: issue.1.to_owned(),
-        };
-        localize(&fixture("shop"), &issue, 5, Limits::default()).expect("localizes")
-    }
-
-    fn paths(report: &Report) -> Vec<&str> {
-        report.candidates.iter().map(|c| c.path.as_str()).collect()
-    }
-
-    #[test]
-    fn a_python_traceback_points_at_its_innermost_repository_frame() {
-        let trace = "Removing an item that is not in the cart crashes:\n\n```\nTraceback (most recent call last):\n  File \"<string>\", line 4, in <module>\n  File \"/home/dev/shop/py/shop/cart.py\", line 18, in remove_item\n    del self.items[sku]\nKeyError: 'pear'\n```\n";
-        let report = rank_of(("KeyError when removing an unknown item", trace));
-        let best = &report.candidates[0];
-        assert_eq!(best.path, "py/shop/cart.py");
-        assert!(
-            best.reasons.contains(
-                &"stack trace: line 18 (the innermost frame in this repository)".to_owned()
-            ),
-            "{:?}",
-            best.reasons
-        );
-        assert_eq!(
-            (best.excerpts[0].start_line, best.excerpts[0].end_line),
-            (14, 21),
-            "the trace line and the declaration of `remove_item`, merged"
-        );
-        assert!(best.excerpts[0].text.contains("del self.items[sku]"));
-        assert!(best.symbols.contains(&"Cart.remove_item".to_owned()));
-    }
-
-    #[test]
-    fn a_file_the_trace_passes_through_often_does_not_outrank_the_innermost_frame() {
-        // Doc 0 is passed through three times (frames 2 to 4 from the innermost), doc 1 raises.
-        let boosts = StructuralBoosts {
-            frames: HashMap::from([
-                (
-                    0,
-                    vec![(1, Some(20), 1), (2, Some(21), 1), (3, Some(22), 1)],
-                ),
-                (1, vec![(0, Some(13), 1)]),
-            ]),
-            path_mentions: HashMap::new(),
-            message_df: Vec::new(),
-            member_df: Vec::new(),
-            modules: HashMap::new(),
-        };
-        let (through, reasons, lines) = boosts.frames_of(0);
-        let (raises, _, _) = boosts.frames_of(1);
-        assert!(raises > through, "{raises} > {through}");
-        assert_eq!(reasons.len(), 3, "every frame is still a reason");
-        assert_eq!(lines, vec![20, 21, 22]);
-    }
-
-    /// Ranks the files of a throwaway repository written from `files`.
-    fn rank_in(files: &[(&str, &str)], title: &str, body: &str) -> Vec<Candidate> {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (path, content) in files {
-            let full = dir.path().join(path);
-            std::fs::create_dir_all(full.parent().expect("has a parent")).expect("mkdir");
-            std::fs::write(full, content).expect("write");
-        }
-        let issue = IssueText {
-            title: title.to_owned(),
-            body: body.to_owned(),
-        };
-        localize(dir.path(), &issue, 10, Limits::default())
-            .expect("localizes")
-            .candidates
-    }
-
-    fn score_of(ranked: &[Candidate], path: &str) -> f64 {
-        ranked
-            .iter()
-            .find(|c| c.path == path)
-            .map(|c| c.score)
-            .expect("ranked")
-    }
-
-    #[test]
-    fn a_test_file_ranks_well_below_the_code_unless_the_issue_is_about_a_test() {
-        // The same text in the code and in a test: only the test demotion sets them apart.
-        let text = "def convert_to(expr, unit):\n    return expr\n";
-        let files = [("pkg/units.py", text), ("pkg/tests/test_units.py", text)];
-        let ranked = rank_in(
-            &files,
-            "convert_to gives joule wrong",
-            "convert_to(3, 'joule')",
-        );
-        let (code, test) = (
-            score_of(&ranked, "pkg/units.py"),
-            score_of(&ranked, "pkg/tests/test_units.py"),
-        );
-        assert!(test < 0.5 * code, "{test} < {code} / 2");
-        let ranked = rank_in(
-            &files,
-            "Flaky test: test_convert_to fails on joule",
-            "`test_convert_to` in pkg/tests/test_units.py fails with convert_to(3, 'joule')",
-        );
-        assert_eq!(ranked[0].path, "pkg/tests/test_units.py", "{ranked:?}");
-    }
-
-    #[test]
-    fn a_quoted_error_message_finds_the_file_raising_it() {
-        let files = [
-            (
-                "pkg/api.py",
-                "def resize(widget, size):\n    \"\"\"A widget of a negative size, of any kind: a negative widget size is rejected.\"\"\"\n    return check(widget, size)\n",
-            ),
-            (
-                "pkg/checks.py",
-                "def check(w, s):\n    if s < 0:\n        raise ValueError(f\"size {s} must not be negative for this kind\")\n",
-            ),
-        ];
-        let body = "```\nTraceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\nValueError: size -3 must not be negative for this kind\n```\n";
-        let ranked = rank_in(&files, "A widget of a negative size is rejected", body);
-        assert_eq!(ranked[0].path, "pkg/checks.py", "{ranked:?}");
-        assert!(ranked[0].reasons[0].starts_with("holds the message \"must not be negative"));
-    }
-
-    #[test]
-    fn a_dotted_api_name_finds_the_class_member_and_its_module() {
-        let files = [
-            (
-                "xr/core/dataset.py",
-                "class Dataset:\n    def interp(self, coords):\n        return self\n",
-            ),
-            (
-                "xr/core/dataarray.py",
-                "class DataArray:\n    \"\"\"Interp keeps the attributes; dropping attributes is a bug.\"\"\"\n    def interp(self, coords):\n        return self\n    def dataset(self):\n        return Dataset()\n",
-            ),
-            ("xr/plot/__init__.py", "from .facet import facet\n"),
-            ("xr/plot/facet.py", "def facet(data):\n    return data\n"),
-        ];
-        let ranked = rank_in(
-            &files,
-            "interp drops attributes",
-            "xr.Dataset.interp(x=1) loses them",
-        );
-        assert_eq!(ranked[0].path, "xr/core/dataset.py", "{ranked:?}");
-        assert!(
-            ranked[0]
-                .reasons
-                .contains(&"declares `xr.Dataset.interp` (line 2), used in the issue".to_owned()),
-            "{:?}",
-            ranked[0].reasons
-        );
-        let ranked = rank_in(&files, "Plotting is slow", "calling xr.plot on big data");
-        let module = ranked
-            .iter()
-            .find(|c| c.path == "xr/plot/__init__.py")
-            .expect("the module is a candidate");
-        assert_eq!(
-            module.reasons[0],
-            "the module of `xr.plot`, used in the issue"
-        );
-    }
-
-    #[test]
-    fn a_trace_frame_in_a_test_counts_less_than_one_in_the_library() {
-        let files = [
-            ("lib/merge.py", "def merge(a, b):\n    return a | b\n"),
-            (
-                "tests/test_merge.py",
-                "def test_merge():\n    merge(1, 2)\n",
-            ),
-        ];
-        let body = "Traceback (most recent call last):\n  File \"/src/proj/lib/merge.py\", line 2, in merge\n  File \"/src/proj/tests/test_merge.py\", line 2, in test_merge\nTypeError: unsupported operand\n";
-        let ranked = rank_in(&files, "merge fails", body);
-        assert_eq!(ranked[0].path, "lib/merge.py", "{ranked:?}");
-    }
-
-    #[test]
-    fn a_go_panic_points_at_the_store() {
-        let panic = "panic: assignment to entry in nil map\n\ngoroutine 1 [running]:\nexample.com/shop/inventory.(*Store).Restock(...)\n\t/home/dev/go/inventory/store.go:30\nmain.main()\n\t/home/dev/cmd/main.go:9 +0x25\n";
-        let report = rank_of(("Restock panics on a new store", panic));
-        assert_eq!(paths(&report)[0], "go/inventory/store.go");
-    }
-
-    #[test]
-    fn a_named_identifier_finds_its_declaration() {
-        let report = rank_of((
-            "`LruCache.get` does not refresh recency",
-            "Reading an entry should make it the most recently used one, but `get` leaves the order unchanged, so `put` evicts it.",
-        ));
-        let best = &report.candidates[0];
-        assert_eq!(best.path, "java/src/main/java/com/acme/cache/LruCache.java");
-        assert!(
-            best.reasons
-                .iter()
-                .any(|r| r.starts_with("declares `LruCache` (class, line 7)")),
-            "{:?}",
-            best.reasons
-        );
-        let test = report
-            .candidates
-            .iter()
-            .position(|c| c.path.ends_with("LruCacheTest.java"))
-            .expect("the test is a candidate too");
-        assert!(test > 0);
-        assert!(
-            report.candidates[test]
-                .reasons
-                .contains(&"a test file (ranked lower)".to_owned())
-        );
-    }
-
-    #[test]
-    fn plain_words_find_a_file_by_content_and_symbols() {
-        let report = rank_of((
-            "Negative prices are formatted wrongly",
-            "Formatting a refund of -250 cents shows `-3.-50 EUR` instead of `-2.50 EUR`.",
-        ));
-        assert_eq!(paths(&report)[0], "js/src/format.js");
-    }
-
-    #[test]
-    fn a_quoted_path_and_a_rust_panic_location_count() {
-        let report = rank_of((
-            "parse_line accepts a zero quantity",
-            "thread 'main' panicked at rs/src/parser.rs:13:5: zero quantity",
-        ));
-        assert_eq!(paths(&report)[0], "rs/src/parser.rs");
-        let report = rank_of((
-            "Retries are not honoured",
-            "See `js/src/client.ts`: the option is ignored.",
-        ));
-        assert_eq!(paths(&report)[0], "js/src/client.ts");
-        assert!(
-            report.candidates[0]
-                .reasons
-                .contains(&"the issue names `js/src/client.ts`".to_owned())
-        );
-    }
-
-    #[test]
-    fn vendored_hidden_and_unrelated_files_are_not_candidates() {
-        let report = rank_of(("formatPrice rounds wrong", "formatPrice(199) gives 1.99"));
-        let all = paths(&report);
-        assert!(!all.iter().any(|p| p.contains("node_modules")), "{all:?}");
-        assert!(!all.iter().any(|p| p.starts_with(".github")), "{all:?}");
-        assert_eq!(report.files_indexed, 15);
-    }
-
-    #[test]
-    fn an_issue_matching_nothing_gives_no_candidates() {
-        let report = rank_of(("zzzqqq", "xyzzy plugh"));
-        assert!(report.candidates.is_empty());
-    }
-
-    #[test]
-    fn the_top_bound_and_an_empty_repository_are_respected() {
-        let report = rank_of(("cart item quantity price stock cache order", ""));
-        assert_eq!(report.candidates.len(), 5);
-        let empty = tempfile::tempdir().expect("tempdir");
-        let issue = IssueText::from_file_text("i.txt", "anything").expect("reads");
-        let report = localize(empty.path(), &issue, 5, Limits::default()).expect("empty is fine");
-        assert!(report.candidates.is_empty());
-    }
-
-    #[test]
-    fn issue_files_are_json_or_text() {
-        let json =
-            IssueText::from_file_text("a.json", r#"{"title": "T", "body": "B"}"#).expect("json");
-        assert_eq!((json.title.as_str(), json.body.as_str()), ("T", "B"));
-        let text =
-            IssueText::from_file_text("a.md", "Title here\n\nBody line 1\nline 2\n").expect("text");
-        assert_eq!(text.title, "Title here");
-        assert_eq!(text.body, "Body line 1\nline 2");
-        let err = IssueText::from_file_text("a.json", "title: x").expect_err("not json");
-        assert!(format!("{err:#}").contains("a.json"));
-    }
-
-    #[test]
-    fn candidates_render_for_the_prompt() {
-        let dir = copy_fixture("shop");
-        let issue = IssueText {
-            title: "apply_discount raises DiscountError for lowercase coupons".to_owned(),
-            body: "`apply_discount(100, \"spring10\")` should accept the coupon.".to_owned(),
-        };
-        let report = localize(dir.path(), &issue, 1, Limits::default()).expect("localizes");
-        insta::assert_snapshot!(render_candidates(&report.candidates), @r#"
-            1. py/shop/pricing.py (score 2.20)
-               - declares `DiscountError` (class, line 6), named in the issue (error type)
-               - declares `apply_discount` (function, line 10), named in the issue (backticked)
-               - matching terms: discount, coupon, discounterror, apply, apply_discount, spring10
-               public symbols: COUPONS, DiscountError, apply_discount
-               lines 3-13:
-                   3 | COUPONS = {"SPRING10": 10, "HALF": 50}
-                   4 |
-                   5 |
-                   6 | class DiscountError(Exception):
-                   7 |     """A coupon that does not exist or does not apply."""
-                   8 |
-                   9 |
-                  10 | def apply_discount(amount, coupon):
-                  11 |     percent = COUPONS.get(coupon)
-                  12 |     if percent is None:
-                  13 |         raise DiscountError(f"unknown coupon {coupon}")
-            "#);
-    }
-}
+mod tests;

@@ -4,7 +4,7 @@
 
 mod symbols;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
 use tree_sitter::{Node, Parser, Tree};
@@ -129,7 +129,7 @@ impl ParseProblem {
 }
 
 /// What a symbol is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SymbolKind {
     /// A free function.

@@ -2,11 +2,14 @@
 //! not source, and the per-file statistics BM25F needs — only for the issue's own terms and
 //! identifiers, so the index costs one pass over the files and little memory.
 
-use super::signals::{IDENT, IssueSignals, terms, word_terms};
-use crate::solution::parse::{self, Lang, SymbolKind};
+use super::cache::{CacheUse, IndexCache};
+use super::facts::{FileFacts, TextFacts, text_content};
+use super::signals::{IssueSignals, terms};
+use crate::solution::parse::SymbolKind;
 use crate::solution::paths;
 use anyhow::Context as _;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -76,15 +79,34 @@ pub(super) struct Doc {
     pub mentioned: Vec<usize>,
     /// Message fragments of the issue (indices into `messages`) the content holds, with the line.
     pub messages: Vec<(usize, usize)>,
+    /// Names of the issue (indices into `literals`) the content holds as a whole string
+    /// literal, with the line of the first.
+    pub literals: Vec<(usize, usize)>,
     /// `Class.member` pairs of the issue's dotted names (indices into `dotted`) the file
     /// declares, with the line.
     pub members: Vec<(usize, usize)>,
+    /// What this package index re-exports under the issue's identifiers, and its `*` imports.
+    pub reexports: Vec<Reexported>,
     /// Names of the file's first public symbols, shown to the LLM.
     pub public_symbols: Vec<String>,
     /// Under a test directory or named like a test.
     pub is_test: bool,
-    /// A source file (not docs or configuration).
+    /// A source file (not docs, examples or configuration).
     pub is_code: bool,
+    /// Its extension, lowercased.
+    pub ext: Option<String>,
+}
+
+/// One re-export of a package index (`from .core.computation import where`).
+#[derive(Debug, Clone)]
+pub(super) struct Reexported {
+    /// The module as written.
+    pub from: String,
+    /// `from … import *`: every public name of the module.
+    pub star: bool,
+    /// The issue's identifiers among the names (indices into `identifiers`), each with its
+    /// name in the module.
+    pub names: Vec<(usize, String)>,
 }
 
 /// The indexed repository.
@@ -94,6 +116,8 @@ pub(super) struct Corpus {
     pub skipped: Skipped,
     /// The walk stopped at `max_files`.
     pub truncated: bool,
+    /// Whether the facts came from the index cache.
+    pub cache: CacheUse,
 }
 
 const BINARY_EXTENSIONS: &[&str] = &[
@@ -109,20 +133,141 @@ const CODE_EXTENSIONS: &[&str] = &[
     "pl", "ex", "exs", "hs", "dart", "vue", "svelte", "pyx",
 ];
 
-/// Walks `root` and indexes every text file for the issue's terms and identifiers.
-pub(super) fn build(root: &Path, signals: &IssueSignals, limits: Limits) -> anyhow::Result<Corpus> {
-    let term_index: HashMap<&str, usize> = signals
-        .terms
+/// Directories of documentation and examples: their code (`doc/conf.py`, `examples/plot.py`)
+/// shows how the project is used, where a bug report's fix almost never goes.
+const DOC_DIRS: &[&str] = &["doc", "docs", "example", "examples"];
+
+/// Whether a directory of `path` is named one of `names` (`testing/`: pytest's and others'
+/// test trees, and test helpers such as `sympy/testing/`).
+fn in_dir(path: &str, names: &[&str]) -> bool {
+    let mut dirs = path.split('/').rev().skip(1);
+    dirs.any(|d| names.contains(&d))
+}
+
+/// A file the walk kept, before it is read.
+struct Listed {
+    path: String,
+    ext: Option<String>,
+    /// Within the size bounds: its content is read.
+    read: bool,
+}
+
+/// Walks `root` and indexes every text file for the issue's terms and identifiers; with a
+/// cache, the files' [`FileFacts`] come from the tree's pack when there is one.
+pub(super) fn build(
+    root: &Path,
+    signals: &IssueSignals,
+    limits: Limits,
+    cache: Option<&IndexCache>,
+) -> anyhow::Result<Corpus> {
+    let mut corpus = Corpus::default();
+    let listed = walk(root, limits, &mut corpus)?;
+    let read: Vec<&str> = listed
         .iter()
-        .enumerate()
-        .map(|(i, (t, _))| (t.as_str(), i))
+        .filter(|l| l.read)
+        .map(|l| l.path.as_str())
         .collect();
-    let ident_index: HashMap<&str, usize> = signals
-        .identifiers
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.text.as_str(), i))
-        .collect();
+    let key = match cache {
+        Some(_) => Some(IndexCache::key(
+            root,
+            &read,
+            limits.max_file_bytes,
+            limits.max_parse_bytes,
+        )?),
+        None => None,
+    };
+    let stored = cache.zip(key.as_ref()).and_then(|(c, k)| c.load(k));
+    corpus.cache = match (cache, &stored) {
+        (None, _) => CacheUse::Off,
+        (Some(_), Some(_)) => CacheUse::Hit,
+        (Some(_), None) => CacheUse::Miss,
+    };
+    let mut stored = stored.map(Vec::into_iter);
+    let mut fresh: Vec<FileFacts> = Vec::new();
+    // A file changed between hashing and parsing: its facts are used but not stored.
+    let mut changed = false;
+    let matcher = Matcher::new(signals);
+    for file in listed {
+        let mut doc = Doc {
+            tf: vec![[0.0; 3]; signals.terms.len()],
+            len: [0.0; 3],
+            defined: Vec::new(),
+            mentioned: Vec::new(),
+            messages: Vec::new(),
+            literals: Vec::new(),
+            members: Vec::new(),
+            reexports: Vec::new(),
+            public_symbols: Vec::new(),
+            is_test: paths::is_test_path(&file.path) || in_dir(&file.path, &["testing"]),
+            is_code: file
+                .ext
+                .as_deref()
+                .is_some_and(|e| CODE_EXTENSIONS.contains(&e))
+                && !in_dir(&file.path, DOC_DIRS),
+            ext: file.ext,
+            path: file.path,
+        };
+        terms(&doc.path, |t| {
+            doc.len[PATH] += 1.0;
+            if let Some(&i) = matcher.terms.get(t.as_str()) {
+                doc.tf[i][PATH] += 1.0;
+            }
+        });
+        if file.read {
+            // Messages are looked for in the text itself; the rest comes from the facts.
+            let raw = if stored.is_none() || !signals.messages.is_empty() {
+                Some(
+                    crate::solution::tree_file::read_bytes(root, &doc.path, limits.max_file_bytes)
+                        .with_context(|| format!("reading {}", root.join(&doc.path).display()))?,
+                )
+            } else {
+                None
+            };
+            let facts = match (stored.as_mut(), &raw) {
+                (Some(stored), _) => stored.next().context("an index pack ended early")?,
+                (None, Some(raw)) => {
+                    let facts = FileFacts::of(&doc.path, raw, limits.max_parse_bytes);
+                    if let Some(key) = &key {
+                        let digest: [u8; 32] = Sha256::digest(raw).into();
+                        changed |= key.digests.get(fresh.len()) != Some(&digest);
+                        fresh.push(facts.clone());
+                    }
+                    facts
+                }
+                (None, None) => unreachable!("a file without stored facts is read"),
+            };
+            match &facts {
+                FileFacts::Binary => {
+                    corpus.skipped.binary += 1;
+                    continue;
+                }
+                FileFacts::Generated => {
+                    corpus.skipped.generated += 1;
+                    continue;
+                }
+                FileFacts::Text(text) => {
+                    matcher.apply(&mut doc, text, signals);
+                    if let Some(content) = raw.as_deref().and_then(text_content) {
+                        index_messages(&mut doc, content, &signals.messages);
+                    }
+                }
+            }
+        }
+        corpus.docs.push(doc);
+    }
+    if let (Some(cache), Some(key), CacheUse::Miss) = (cache, &key, corpus.cache) {
+        if changed {
+            tracing::info!("the tree changed while it was indexed: its index is not kept");
+        } else if let Err(err) = cache.store(key, fresh) {
+            tracing::warn!("keeping the index: {err:#}");
+        }
+    }
+    Ok(corpus)
+}
+
+/// The files of `root` in path order, honouring `.gitignore` and skipping what is not source;
+/// counts what it leaves out in `corpus`.
+fn walk(root: &Path, limits: Limits, corpus: &mut Corpus) -> anyhow::Result<Vec<Listed>> {
     let walker = ignore::WalkBuilder::new(root)
         .hidden(true)
         .parents(false)
@@ -141,7 +286,7 @@ pub(super) fn build(root: &Path, signals: &IssueSignals, limits: Limits) -> anyh
                     .is_some_and(|n| paths::SKIPPED_DIRS.contains(&n)))
         })
         .build();
-    let mut corpus = Corpus::default();
+    let mut listed = Vec::new();
     let mut bytes_read: u64 = 0;
     for entry in walker {
         let entry = entry.with_context(|| format!("walking {}", root.display()))?;
@@ -168,102 +313,123 @@ pub(super) fn build(root: &Path, signals: &IssueSignals, limits: Limits) -> anyh
             corpus.skipped.binary += 1;
             continue;
         }
-        if corpus.docs.len() >= limits.max_files {
+        if listed.len() >= limits.max_files {
             corpus.truncated = true;
             break;
         }
         let size = entry.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
-        let mut doc = Doc {
-            tf: vec![[0.0; 3]; signals.terms.len()],
-            len: [0.0; 3],
-            defined: Vec::new(),
-            mentioned: Vec::new(),
-            messages: Vec::new(),
-            members: Vec::new(),
-            public_symbols: Vec::new(),
-            is_test: paths::is_test_path(&rel),
-            is_code: ext.as_deref().is_some_and(|e| CODE_EXTENSIONS.contains(&e)),
-            path: rel,
-        };
-        terms(&doc.path, |t| {
-            doc.len[PATH] += 1.0;
-            if let Some(&i) = term_index.get(t.as_str()) {
-                doc.tf[i][PATH] += 1.0;
-            }
-        });
-        if size > limits.max_file_bytes {
+        let read = if size > limits.max_file_bytes {
             corpus.skipped.huge += 1;
+            false
         } else if bytes_read + size > limits.max_total_bytes {
             corpus.skipped.unread += 1;
+            false
         } else {
             bytes_read += size;
-            let raw =
-                crate::solution::tree_file::read_bytes(root, &doc.path, limits.max_file_bytes)
-                    .with_context(|| format!("reading {}", entry.path().display()))?;
-            let Some(content) = text_content(&raw) else {
-                corpus.skipped.binary += 1;
-                continue;
-            };
-            if looks_generated(content) {
-                corpus.skipped.generated += 1;
-                continue;
+            true
+        };
+        listed.push(Listed {
+            path: rel,
+            ext,
+            read,
+        });
+    }
+    Ok(listed)
+}
+
+/// The issue's terms, identifiers and literal names by their text, to match facts against.
+struct Matcher<'a> {
+    terms: HashMap<&'a str, usize>,
+    idents: HashMap<&'a str, usize>,
+    literals: HashMap<&'a str, usize>,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(signals: &'a IssueSignals) -> Self {
+        let index = |names: Vec<&'a str>| -> HashMap<&'a str, usize> {
+            names.into_iter().enumerate().map(|(i, n)| (n, i)).collect()
+        };
+        Matcher {
+            terms: index(signals.terms.iter().map(|(t, _)| t.as_str()).collect()),
+            idents: index(
+                signals
+                    .identifiers
+                    .iter()
+                    .map(|i| i.text.as_str())
+                    .collect(),
+            ),
+            literals: index(signals.literals.iter().map(String::as_str).collect()),
+        }
+    }
+
+    /// Fills the content and symbol fields of `doc` from a text file's facts.
+    fn apply(&self, doc: &mut Doc, facts: &TextFacts, signals: &IssueSignals) {
+        doc.len[CONTENT] = facts.len as f32;
+        for (term, count) in &facts.terms {
+            if let Some(&i) = self.terms.get(term.as_str()) {
+                doc.tf[i][CONTENT] += *count as f32;
             }
-            index_content(&mut doc, content, &term_index, &ident_index);
-            index_messages(&mut doc, content, &signals.messages);
-            if let Some(lang) = Lang::from_path(Path::new(&doc.path))
-                && content.len() <= limits.max_parse_bytes
-            {
-                index_symbols(&mut doc, lang, content, &term_index, &ident_index, signals);
+        }
+        doc.mentioned = facts
+            .idents
+            .iter()
+            .filter_map(|i| self.idents.get(i.as_str()).copied())
+            .collect();
+        doc.literals = facts
+            .literals
+            .iter()
+            .filter_map(|(l, line)| self.literals.get(l.as_str()).map(|i| (*i, *line)))
+            .collect();
+        doc.reexports = facts
+            .reexports
+            .iter()
+            .filter_map(|r| {
+                let names: Vec<(usize, String)> = r
+                    .names
+                    .iter()
+                    .filter_map(|(exported, original)| {
+                        Some((*self.idents.get(exported.as_str())?, original.clone()))
+                    })
+                    .collect();
+                let star = r.names.is_empty();
+                (star || !names.is_empty()).then(|| Reexported {
+                    from: r.from.clone(),
+                    star,
+                    names,
+                })
+            })
+            .collect();
+        for symbol in &facts.symbols {
+            if let Some(container) = &symbol.container {
+                let found = signals.dotted.iter().position(|parts| {
+                    parts.len() >= 2
+                        && parts[parts.len() - 1] == symbol.name
+                        && parts[parts.len() - 2] == *container
+                });
+                if let Some(d) = found
+                    && !doc.members.iter().any(|(m, _)| *m == d)
+                {
+                    doc.members.push((d, symbol.line));
+                }
+            }
+            terms(&symbol.name, |t| {
+                doc.len[SYMBOLS] += 1.0;
+                if let Some(&i) = self.terms.get(t.as_str()) {
+                    doc.tf[i][SYMBOLS] += 1.0;
+                }
+            });
+            if let Some(&ident) = self.idents.get(symbol.name.as_str()) {
+                doc.defined.push(Defined {
+                    ident,
+                    kind: symbol.kind,
+                    line: symbol.line,
+                });
+            }
+            if symbol.public && doc.public_symbols.len() < 12 {
+                doc.public_symbols.push(symbol.qualified.clone());
             }
         }
-        corpus.docs.push(doc);
     }
-    Ok(corpus)
-}
-
-/// The text of a file, or `None` when it is binary (a NUL byte early on) or not UTF-8.
-fn text_content(raw: &[u8]) -> Option<&str> {
-    if raw.iter().take(8192).any(|b| *b == 0) {
-        return None;
-    }
-    std::str::from_utf8(raw).ok()
-}
-
-/// Generated (`Code generated … DO NOT EDIT.`, `@generated`) or minified (very long lines).
-fn looks_generated(content: &str) -> bool {
-    let head = content.get(..content.len().min(2048)).unwrap_or(content);
-    if head.contains("DO NOT EDIT") || head.contains("@generated") {
-        return true;
-    }
-    let sample = content
-        .get(..content.len().min(16 * 1024))
-        .unwrap_or(content);
-    let lines = sample.lines().count().max(1);
-    sample.lines().any(|l| l.len() > 2000) && sample.len() / lines > 300
-}
-
-fn index_content(
-    doc: &mut Doc,
-    content: &str,
-    term_index: &HashMap<&str, usize>,
-    ident_index: &HashMap<&str, usize>,
-) {
-    let mut each = |t: String| {
-        doc.len[CONTENT] += 1.0;
-        if let Some(&i) = term_index.get(t.as_str()) {
-            doc.tf[i][CONTENT] += 1.0;
-        }
-    };
-    let mut mentioned = Vec::new();
-    for m in IDENT.find_iter(content) {
-        if let Some(&i) = ident_index.get(m.as_str())
-            && !mentioned.contains(&i)
-        {
-            mentioned.push(i);
-        }
-        word_terms(m.as_str(), &mut each);
-    }
-    doc.mentioned = mentioned;
 }
 
 /// Which of the issue's message fragments the file holds (the string literal behind an error
@@ -273,47 +439,6 @@ fn index_messages(doc: &mut Doc, content: &str, messages: &[String]) {
         if let Some(at) = content.find(message.as_str()) {
             let line = content[..at].bytes().filter(|b| *b == b'\n').count() + 1;
             doc.messages.push((i, line));
-        }
-    }
-}
-
-fn index_symbols(
-    doc: &mut Doc,
-    lang: Lang,
-    content: &str,
-    term_index: &HashMap<&str, usize>,
-    ident_index: &HashMap<&str, usize>,
-    signals: &IssueSignals,
-) {
-    for symbol in parse::symbols(lang, content) {
-        if let Some(container) = &symbol.container {
-            let container = container.rsplit('.').next().unwrap_or(container);
-            let found = signals.dotted.iter().position(|parts| {
-                parts.len() >= 2
-                    && parts[parts.len() - 1] == symbol.name
-                    && parts[parts.len() - 2] == container
-            });
-            if let Some(d) = found
-                && !doc.members.iter().any(|(m, _)| *m == d)
-            {
-                doc.members.push((d, symbol.start_line));
-            }
-        }
-        terms(&symbol.name, |t| {
-            doc.len[SYMBOLS] += 1.0;
-            if let Some(&i) = term_index.get(t.as_str()) {
-                doc.tf[i][SYMBOLS] += 1.0;
-            }
-        });
-        if let Some(&ident) = ident_index.get(symbol.name.as_str()) {
-            doc.defined.push(Defined {
-                ident,
-                kind: symbol.kind,
-                line: symbol.start_line,
-            });
-        }
-        if symbol.public && doc.public_symbols.len() < 12 {
-            doc.public_symbols.push(symbol.qualified_name());
         }
     }
 }
@@ -357,7 +482,7 @@ mod tests {
             max_file_bytes: 1024,
             ..Limits::default()
         };
-        let corpus = build(root, &signals, limits).expect("builds");
+        let corpus = build(root, &signals, limits, None).expect("builds");
         let paths: Vec<&str> = corpus.docs.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(paths, ["docs/big.md", "src/app.py"]);
         assert_eq!(
@@ -386,14 +511,14 @@ mod tests {
             max_files: 3,
             ..Limits::default()
         };
-        let corpus = build(dir.path(), &signals, few_files).expect("builds");
+        let corpus = build(dir.path(), &signals, few_files, None).expect("builds");
         assert_eq!((corpus.docs.len(), corpus.truncated), (3, true));
 
         let few_bytes = Limits {
             max_total_bytes: 25,
             ..Limits::default()
         };
-        let corpus = build(dir.path(), &signals, few_bytes).expect("builds");
+        let corpus = build(dir.path(), &signals, few_bytes, None).expect("builds");
         assert_eq!(
             corpus.docs.len(),
             5,
@@ -410,8 +535,13 @@ mod tests {
         write(dir.path(), ".gitignore", b"generated/\n");
         write(dir.path(), "generated/out.py", b"x = 1\n");
         write(dir.path(), "src/real.py", b"x = 1\n");
-        let corpus =
-            build(dir.path(), &IssueSignals::default(), Limits::default()).expect("builds");
+        let corpus = build(
+            dir.path(),
+            &IssueSignals::default(),
+            Limits::default(),
+            None,
+        )
+        .expect("builds");
         let paths: Vec<&str> = corpus.docs.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(paths, ["src/real.py"]);
     }

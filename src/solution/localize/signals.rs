@@ -201,6 +201,11 @@ pub(super) struct IssueSignals {
     /// Dotted names the issue uses (`xr.Dataset.interp`, `sympy.polys.ring`), each as its
     /// components: the last two name a member of a class, the others a module path.
     pub dotted: Vec<Vec<String>>,
+    /// Names a program would hold as a whole string literal where it registers them, each
+    /// without leading dashes: command-line options (`--ignore-paths`), configuration keys
+    /// (`autodoc_typehints`), reST directives and roles (`.. literalinclude::`, `:kbd:`),
+    /// message names (`unused-import`).
+    pub literals: Vec<String>,
     /// The issue is about tests themselves (a flaky or failing test of the project, a test
     /// file named): test files are then not ranked lower.
     pub about_tests: bool,
@@ -235,6 +240,58 @@ static JAVA_FRAME: LazyLock<Regex> = LazyLock::new(|| {
 });
 static PATH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:^|[\s`'(\[])((?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_-]+\.(?:py|pyi|js|mjs|cjs|jsx|ts|tsx|go|rs|java|kt|rb|c|h|cc|cpp|toml|json|ya?ml|cfg|md|rst|txt))\b")
+        .expect("valid regex")
+});
+
+/// Where a name is used as a name rather than a word: a long option (`--ignore-paths`), a
+/// reST directive (`.. literalinclude::`) or role (`:kbd:`), a hyphenated name in backticks,
+/// quotes or parentheses (`unused-import`, as linters print their messages).
+static NAME_USE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)(?:^|[\s`'"(\[=])--([A-Za-z][A-Za-z0-9_-]*[A-Za-z0-9])|^\s*\.\. ([A-Za-z][A-Za-z0-9_-]*[A-Za-z0-9])::|:([A-Za-z][A-Za-z0-9_-]*[A-Za-z0-9]):`|[`'"(:]([a-z][a-z0-9]*(?:-[a-z][a-z0-9]*)+)[`'"):]"#)
+        .expect("valid regex")
+});
+/// A hyphenated name (`unused-import`) opening a title, as linters' bug reports start.
+static TITLE_HYPHENATED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^`?([a-z][a-z0-9]*(?:-[a-z][a-z0-9]*)+)\b").expect("valid regex")
+});
+/// Literals searched for at most, so a long issue does not cost a long index.
+const MAX_LITERALS: usize = 32;
+
+/// The names of [`IssueSignals::literals`], in the order found: a hyphenated name opening the
+/// title, then names in option, directive, role or quoted hyphenated form. Plain words and
+/// snake_case names are left out: as string literals they are everywhere (`"foo"`,
+/// `"keep_attrs"`, `__all__` lists), so they would point at many files for no reason.
+fn literal_names(title: &str, text: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |name: &str| {
+        if name.len() >= 3
+            && name.len() <= 80
+            && !names.iter().any(|n| n == name)
+            && names.len() < MAX_LITERALS
+        {
+            names.push(name.to_owned());
+        }
+    };
+    for caps in TITLE_HYPHENATED.captures_iter(title.trim_start()) {
+        add(&caps[1]);
+    }
+    for caps in NAME_USE.captures_iter(text) {
+        if let Some(m) = caps.iter().skip(1).flatten().next() {
+            add(m.as_str());
+        }
+    }
+    names
+}
+
+/// An HTML comment: GitHub does not show it, and issue templates fill it with their own
+/// guidance (links to the contributing guide, checklists) that is not the reporter's words.
+static HTML_COMMENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?s)<!--.*?-->").expect("valid regex"));
+
+/// A link to a file of a GitHub repository, `github.com/OWNER/REPO/blob/REF/PATH#L12`: the
+/// reporter pointing at the code they suspect.
+static GITHUB_BLOB: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/blob/[^/\s]+/([^\s#?)\]>'`]+)")
         .expect("valid regex")
 });
 
@@ -393,7 +450,7 @@ pub(super) fn split_identifier(word: &str) -> Vec<&str> {
 impl IssueSignals {
     /// Reads the signals out of an issue's title and body.
     pub(super) fn from_issue(title: &str, body: &str) -> Self {
-        let body = &without_environment_reports(body);
+        let body = &without_environment_reports(&HTML_COMMENT.replace_all(body, ""));
         let mut weights: HashMap<String, f64> = HashMap::new();
         terms(title, |t| *weights.entry(t).or_default() += 2.0);
         terms(body, |t| *weights.entry(t).or_default() += 1.0);
@@ -436,9 +493,13 @@ impl IssueSignals {
         }
 
         let frames = frames(&text);
-        let paths = PATH
+        // Links first: a link names the file exactly, a bare name may be any file so named.
+        let links = GITHUB_BLOB
             .captures_iter(&text)
-            .map(|c| c[1].to_owned())
+            .map(|c| c[1].trim_end_matches(['.', ',', ';', ':']).to_owned())
+            .filter(|p| has_source_extension(p));
+        let paths = links
+            .chain(PATH.captures_iter(&text).map(|c| c[1].to_owned()))
             .filter(|p| !frames.iter().any(|f| f.path.ends_with(p.as_str())))
             .fold(Vec::new(), |mut acc, p| {
                 if !acc.contains(&p) {
@@ -481,6 +542,7 @@ impl IssueSignals {
                 .iter()
                 .any(|p| crate::solution::paths::is_test_path(p));
         let about_tests = title_says_test && names_a_test;
+        let literals = literal_names(title, &text);
         IssueSignals {
             terms,
             identifiers,
@@ -488,6 +550,7 @@ impl IssueSignals {
             paths,
             messages,
             dotted,
+            literals,
             about_tests,
         }
     }
@@ -678,6 +741,46 @@ mod tests {
         );
         assert!(signals.frames.is_empty(), "{:?}", signals.frames);
         assert_eq!(signals.paths, ["src/net/client.py", "utils.go"]);
+    }
+
+    #[test]
+    fn a_link_to_a_file_on_github_names_that_file() {
+        let signals = IssueSignals::from_issue(
+            "jobs=0 crashes",
+            "The function [_query_cpu](https://github.com/PyCQA/pylint/blob/main/pylint/lint/run.py#L34) returns 0; see also https://github.com/PyCQA/pylint/blob/ce7cccf9/pylint/__init__.py#L99.",
+        );
+        assert_eq!(signals.paths, ["pylint/lint/run.py", "pylint/__init__.py"]);
+    }
+
+    #[test]
+    fn an_issue_templates_html_comments_are_not_read() {
+        let body = "<!-- Please check out our contributing guidelines,\nhttps://github.com/astropy/astropy/blob/main/CONTRIBUTING.md and `setup_package` -->\nThe `formats` argument of write_html is ignored.";
+        let signals = IssueSignals::from_issue("HTML output ignores formats", body);
+        assert!(signals.paths.is_empty(), "{:?}", signals.paths);
+        let idents: Vec<&str> = signals
+            .identifiers
+            .iter()
+            .map(|i| i.text.as_str())
+            .collect();
+        assert_eq!(idents, ["formats", "write_html"]);
+    }
+
+    #[test]
+    fn option_directive_role_and_message_names_are_literals_but_plain_words_not() {
+        let signals = IssueSignals::from_issue(
+            "unused-import false positive with --ignore-paths",
+            "With `autodoc_typehints = \"description\"` and\n\n.. literalinclude:: pom.xml\n\nthe :kbd:`Shift` role, `min-similarity-lines` and a non-existing sphinx-build.\n\n/tmp/a.py:3:0: W0611: Unused import abc (unused-import)",
+        );
+        assert_eq!(
+            signals.literals,
+            [
+                "unused-import",
+                "ignore-paths",
+                "literalinclude",
+                "kbd",
+                "min-similarity-lines"
+            ]
+        );
     }
 
     #[test]

@@ -1,0 +1,319 @@
+//! What a file holds whatever the issue is — its content terms, identifiers, short string
+//! literals and symbols — computed once per file content, so the index of a tree can be kept
+//! ([`super::cache`]) and matched against any issue without reading the file's syntax again.
+
+use super::signals::{IDENT, word_terms};
+use crate::solution::parse::{self, Lang, SymbolKind};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::LazyLock;
+
+/// A file's facts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) enum FileFacts {
+    /// Not text: a NUL byte early on, or not UTF-8.
+    Binary,
+    /// Generated (`DO NOT EDIT`, `@generated`) or minified.
+    Generated,
+    /// A text file.
+    Text(TextFacts),
+}
+
+/// The facts of a text file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(super) struct TextFacts {
+    /// Each search term of the content with its count, sorted by term.
+    pub terms: Vec<(String, u32)>,
+    /// The content's length in terms.
+    pub len: u32,
+    /// Its identifiers, each once, in the order of their first occurrence.
+    pub idents: Vec<String>,
+    /// Its short string literals (`"--ignore-paths"` as `ignore-paths`), each once with the
+    /// line of the first, in order.
+    pub literals: Vec<(String, usize)>,
+    /// Its symbols (none when the language is not parsed or the file is too large).
+    pub symbols: Vec<FactSymbol>,
+    /// What a package's index file (`__init__.py`, `index.js`, `index.ts`) re-exports.
+    #[serde(default)]
+    pub reexports: Vec<Reexport>,
+}
+
+/// `from .core.computation import where, merge as combine` or
+/// `export { parse } from './parse'`: names a package takes from one of its modules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct Reexport {
+    /// The module as written: `.core.computation`, `xarray.core`, `./parse`.
+    pub from: String,
+    /// Each name as exported, and as the module declares it; none for `*`.
+    pub names: Vec<(String, String)>,
+}
+
+/// A declared symbol, as much of it as ranking uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct FactSymbol {
+    /// Its name.
+    pub name: String,
+    /// What it is.
+    pub kind: SymbolKind,
+    /// The innermost enclosing class or type (`Parser` for `mod.Parser.parse`).
+    pub container: Option<String>,
+    /// `container.name` as the LLM is shown it.
+    pub qualified: String,
+    /// Public by the language's rules.
+    pub public: bool,
+    /// Its first line, from 1.
+    pub line: usize,
+}
+
+/// `from MODULE import NAMES` (Python), the names possibly in parentheses over several lines.
+static PY_FROM_IMPORT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[ \t]*from[ \t]+([.\w]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n]+)")
+        .expect("valid regex")
+});
+/// `export { a, b as c } from './x'` and `export * from './x'` (JavaScript, TypeScript).
+static JS_EXPORT_FROM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"export\s*(?:type\s*)?(\{[^}]*\}|\*)\s*from\s*['"]([^'"]+)['"]"#)
+        .expect("valid regex")
+});
+
+/// The re-exports of a package's index file; none for other files.
+fn reexports(path: &str, content: &str) -> Vec<Reexport> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let names = |list: &str| -> Vec<(String, String)> {
+        list.trim_matches(|c| c == '(' || c == ')' || c == '{' || c == '}')
+            .split(',')
+            .filter_map(|item| {
+                let item = item.split('#').next().unwrap_or_default().trim();
+                let mut words = item.split_whitespace();
+                let original = words.next()?;
+                let exported = match (words.next(), words.next()) {
+                    (Some("as"), Some(alias)) => alias,
+                    _ => original,
+                };
+                let ident = |w: &str| w.chars().all(|c| c.is_alphanumeric() || c == '_');
+                (ident(original) && ident(exported) && original != "*")
+                    .then(|| (exported.to_owned(), original.to_owned()))
+            })
+            .collect()
+    };
+    if name == "__init__.py" {
+        PY_FROM_IMPORT
+            .captures_iter(content)
+            .map(|c| Reexport {
+                from: c[1].to_owned(),
+                names: if c[2].trim() == "*" {
+                    Vec::new()
+                } else {
+                    names(&c[2])
+                },
+            })
+            .collect()
+    } else if matches!(name, "index.js" | "index.ts" | "index.mjs" | "index.tsx") {
+        JS_EXPORT_FROM
+            .captures_iter(content)
+            .map(|c| Reexport {
+                from: c[2].to_owned(),
+                names: if &c[1] == "*" {
+                    Vec::new()
+                } else {
+                    names(&c[1])
+                },
+            })
+            .collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// A short string literal in any of the languages: `"--ignore-paths"`, `'kbd'`.
+static STRING_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#""-{0,2}([A-Za-z][A-Za-z0-9_.:-]{1,80})"|'-{0,2}([A-Za-z][A-Za-z0-9_.:-]{1,80})'"#)
+        .expect("valid regex")
+});
+
+impl FileFacts {
+    /// The facts of the file at `path` (relative) holding `raw`; symbols only up to
+    /// `max_parse_bytes`.
+    pub(super) fn of(path: &str, raw: &[u8], max_parse_bytes: usize) -> Self {
+        let Some(content) = text_content(raw) else {
+            return FileFacts::Binary;
+        };
+        if looks_generated(content) {
+            return FileFacts::Generated;
+        }
+        let mut counts: HashMap<String, u32> = HashMap::new();
+        let mut len = 0;
+        let mut idents: Vec<String> = Vec::new();
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for m in IDENT.find_iter(content) {
+            if seen.insert(m.as_str()) {
+                idents.push(m.as_str().to_owned());
+            }
+            word_terms(m.as_str(), &mut |t| {
+                len += 1;
+                *counts.entry(t).or_default() += 1;
+            });
+        }
+        let mut terms: Vec<(String, u32)> = counts.into_iter().collect();
+        terms.sort_unstable();
+        let symbols = match Lang::from_path(Path::new(path)) {
+            Some(lang) if content.len() <= max_parse_bytes => parse::symbols(lang, content)
+                .into_iter()
+                .map(|s| FactSymbol {
+                    qualified: s.qualified_name(),
+                    container: s
+                        .container
+                        .as_deref()
+                        .map(|c| c.rsplit('.').next().unwrap_or(c).to_owned()),
+                    name: s.name,
+                    kind: s.kind,
+                    public: s.public,
+                    line: s.start_line,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        FileFacts::Text(TextFacts {
+            terms,
+            len,
+            idents,
+            literals: literals(content),
+            symbols,
+            reexports: reexports(path, content),
+        })
+    }
+}
+
+/// The short string literals of `content`, each once with the line of its first occurrence.
+fn literals(content: &str) -> Vec<(String, usize)> {
+    let mut found: Vec<(String, usize)> = Vec::new();
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let (mut line, mut counted) = (1, 0);
+    for caps in STRING_LITERAL.captures_iter(content) {
+        let Some(name) = caps.get(1).or_else(|| caps.get(2)) else {
+            continue;
+        };
+        if !seen.insert(name.as_str()) {
+            continue;
+        }
+        line += content[counted..name.start()]
+            .bytes()
+            .filter(|b| *b == b'\n')
+            .count();
+        counted = name.start();
+        found.push((name.as_str().to_owned(), line));
+    }
+    found
+}
+
+/// The text of a file, or `None` when it is binary (a NUL byte early on) or not UTF-8.
+pub(super) fn text_content(raw: &[u8]) -> Option<&str> {
+    if raw.iter().take(8192).any(|b| *b == 0) {
+        return None;
+    }
+    std::str::from_utf8(raw).ok()
+}
+
+/// Generated (`Code generated … DO NOT EDIT.`, `@generated`) or minified (very long lines).
+fn looks_generated(content: &str) -> bool {
+    let head = content.get(..content.len().min(2048)).unwrap_or(content);
+    if head.contains("DO NOT EDIT") || head.contains("@generated") {
+        return true;
+    }
+    let sample = content
+        .get(..content.len().min(16 * 1024))
+        .unwrap_or(content);
+    let lines = sample.lines().count().max(1);
+    sample.lines().any(|l| l.len() > 2000) && sample.len() / lines > 300
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_python_file_gives_its_terms_identifiers_literals_and_symbols() {
+        let raw = b"class Checker:\n    options = ((\"--min-lines\", 4),)\n\n    def check_lines(self, lines):\n        return 'min-lines'\n";
+        let FileFacts::Text(facts) = FileFacts::of("pkg/similar.py", raw, 1024) else {
+            panic!("a text file");
+        };
+        let count = |t: &str| facts.terms.iter().find(|(x, _)| x == t).map(|(_, c)| *c);
+        assert_eq!(count("min"), Some(2), "--min-lines and 'min-lines'");
+        assert_eq!(count("check_lines"), Some(1));
+        assert_eq!(count("line"), None, "a stop word");
+        assert_eq!(
+            facts.idents[..4],
+            ["class", "Checker", "options", "min"].map(String::from)
+        );
+        assert_eq!(facts.literals, [("min-lines".to_owned(), 2)]);
+        let symbols: Vec<(&str, Option<&str>, usize)> = facts
+            .symbols
+            .iter()
+            .map(|s| (s.qualified.as_str(), s.container.as_deref(), s.line))
+            .collect();
+        assert!(
+            symbols.contains(&("Checker.check_lines", Some("Checker"), 4)),
+            "{symbols:?}"
+        );
+    }
+
+    #[test]
+    fn a_package_index_gives_what_it_re_exports() {
+        let init = b"from .core.computation import where, dot as tensordot  # noqa\nfrom .core.merge import (\n    merge,\n    MergeError,\n)\nfrom .util import *\n";
+        let FileFacts::Text(facts) = FileFacts::of("xarray/__init__.py", init, 4096) else {
+            panic!("a text file");
+        };
+        let pairs = |names: &[(&str, &str)]| -> Vec<(String, String)> {
+            names
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect()
+        };
+        assert_eq!(
+            facts.reexports,
+            [
+                Reexport {
+                    from: ".core.computation".to_owned(),
+                    names: pairs(&[("where", "where"), ("tensordot", "dot")]),
+                },
+                Reexport {
+                    from: ".core.merge".to_owned(),
+                    names: pairs(&[("merge", "merge"), ("MergeError", "MergeError")]),
+                },
+                Reexport {
+                    from: ".util".to_owned(),
+                    names: Vec::new(),
+                },
+            ]
+        );
+        let index =
+            b"export { parse, format as fmt } from './parse';\nexport * from \"./range\";\n";
+        let FileFacts::Text(facts) = FileFacts::of("lib/index.js", index, 4096) else {
+            panic!("a text file");
+        };
+        assert_eq!(facts.reexports.len(), 2);
+        assert_eq!(
+            facts.reexports[0].names,
+            pairs(&[("parse", "parse"), ("fmt", "format")])
+        );
+        let FileFacts::Text(facts) = FileFacts::of("lib/other.py", init, 4096) else {
+            panic!("a text file");
+        };
+        assert!(facts.reexports.is_empty(), "only index files re-export");
+    }
+
+    #[test]
+    fn binary_and_generated_files_have_no_text_facts() {
+        assert_eq!(FileFacts::of("a.bin2", b"ab\0cd", 1024), FileFacts::Binary);
+        assert_eq!(
+            FileFacts::of(
+                "gen.go",
+                b"// Code generated. DO NOT EDIT.\npackage a\n",
+                1024
+            ),
+            FileFacts::Generated
+        );
+    }
+}

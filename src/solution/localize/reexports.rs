@@ -1,0 +1,206 @@
+//! Following a public API name to its definition: `xr.where` is `where` of
+//! `xarray/__init__.py`, which takes it `from .core.computation import where`, so the file to
+//! look at is `xarray/core/computation.py` — not the dozen other files declaring a `where`.
+//! Chains of package indexes (`sympy/__init__.py` → `sympy/core/__init__.py` →
+//! `sympy/core/numbers.py`) and `*` imports are followed; Python `__init__.py` and JavaScript
+//! or TypeScript `index` files.
+
+use super::index::Doc;
+use std::collections::HashMap;
+
+/// Hops followed from one package index to the next.
+const MAX_DEPTH: usize = 4;
+
+/// Per file: (the identifier it defines as public API, the package index exporting it, how
+/// many files the identifier leads to).
+pub(super) fn targets(docs: &[Doc], identifiers: usize) -> HashMap<usize, (usize, usize, usize)> {
+    let by_path: HashMap<&str, usize> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.path.as_str(), i))
+        .collect();
+    let mut per_ident: Vec<Vec<(usize, usize)>> = vec![Vec::new(); identifiers];
+    for (i, doc) in docs.iter().enumerate() {
+        for r in doc.reexports.iter().filter(|r| !r.star) {
+            for (ident, _) in &r.names {
+                let Some(module) = resolve(&doc.path, &r.from, &by_path) else {
+                    continue;
+                };
+                let target = follow(docs, &by_path, module, *ident, 0).unwrap_or(module);
+                if target != i && !per_ident[*ident].iter().any(|(t, _)| *t == target) {
+                    per_ident[*ident].push((target, i));
+                }
+            }
+        }
+    }
+    // A package's top index (`xarray/__init__.py`, its parent no package) passes on every
+    // name its `*` imports bring.
+    for (i, doc) in docs.iter().enumerate() {
+        if !doc.reexports.iter().any(|r| r.star) || !is_top_index(&doc.path, &by_path) {
+            continue;
+        }
+        for (ident, hits) in per_ident.iter_mut().enumerate() {
+            if let Some(target) = follow(docs, &by_path, i, ident, 0)
+                && target != i
+                && !hits.iter().any(|(t, _)| *t == target)
+            {
+                hits.push((target, i));
+            }
+        }
+    }
+    let mut found = HashMap::new();
+    for (ident, hits) in per_ident.iter().enumerate() {
+        for (target, via) in hits {
+            found.entry(*target).or_insert((ident, *via, hits.len()));
+        }
+    }
+    found
+}
+
+/// A package index whose directory's parent is not a package.
+fn is_top_index(path: &str, by_path: &HashMap<&str, usize>) -> bool {
+    let Some(dir) = path.strip_suffix("/__init__.py") else {
+        return path.ends_with("/index.js") || path.ends_with("/index.ts");
+    };
+    let parent = dir.rsplit_once('/').map_or("", |(p, _)| p);
+    !by_path.contains_key(format!("{parent}/__init__.py").trim_start_matches('/'))
+}
+
+/// Where `ident` ends up from the file `at`: the file itself unless it is a package index
+/// passing the name on (by name or by a `*` import of a module declaring it).
+fn follow(
+    docs: &[Doc],
+    by_path: &HashMap<&str, usize>,
+    at: usize,
+    ident: usize,
+    depth: usize,
+) -> Option<usize> {
+    let doc = &docs[at];
+    if doc.reexports.is_empty() || depth >= MAX_DEPTH {
+        return Some(at);
+    }
+    for r in doc.reexports.iter().filter(|r| !r.star) {
+        if r.names.iter().any(|(i, _)| *i == ident)
+            && let Some(next) = resolve(&doc.path, &r.from, by_path)
+        {
+            return follow(docs, by_path, next, ident, depth + 1);
+        }
+    }
+    for r in doc.reexports.iter().filter(|r| r.star) {
+        let Some(next) = resolve(&doc.path, &r.from, by_path) else {
+            continue;
+        };
+        let declares = docs[next].defined.iter().any(|d| d.ident == ident);
+        if declares {
+            return Some(next);
+        }
+        if !docs[next].reexports.is_empty()
+            && let Some(found) = follow(docs, by_path, next, ident, depth + 1)
+            && found != next
+        {
+            return Some(found);
+        }
+    }
+    doc.defined.iter().any(|d| d.ident == ident).then_some(at)
+}
+
+/// The file a module named in the package index `index` is: `.core.computation` from
+/// `xarray/__init__.py` → `xarray/core/computation.py` (or its `__init__.py`); `xarray.core`
+/// by its absolute name (also under `src/` or `lib/`); `./parse` → `lib/parse.js`.
+fn resolve(index: &str, from: &str, by_path: &HashMap<&str, usize>) -> Option<usize> {
+    let dir = index.rsplit_once('/').map_or("", |(d, _)| d);
+    let find = |stem: &str, suffixes: &[&str]| {
+        suffixes.iter().find_map(|s| {
+            let path = format!("{stem}{s}");
+            by_path.get(path.trim_start_matches('/')).copied()
+        })
+    };
+    if from.starts_with("./") || from.starts_with("../") {
+        let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+        for part in from.split('/') {
+            match part {
+                "." | "" => {}
+                ".." => {
+                    parts.pop()?;
+                }
+                p => parts.push(p),
+            }
+        }
+        let stem = parts.join("/");
+        let js = [
+            "",
+            ".js",
+            ".ts",
+            ".mjs",
+            ".tsx",
+            "/index.js",
+            "/index.ts",
+            "/index.mjs",
+        ];
+        return find(&stem, &js);
+    }
+    if !index.ends_with(".py") {
+        return None;
+    }
+    let python = [".py", "/__init__.py"];
+    let dots = from.chars().take_while(|c| *c == '.').count();
+    let rest = from[dots..].replace('.', "/");
+    if dots > 0 {
+        let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+        for _ in 1..dots {
+            parts.pop()?;
+        }
+        let base = parts.join("/");
+        if rest.is_empty() {
+            return find(&base, &["/__init__.py"]);
+        }
+        return find(&format!("{base}/{rest}"), &python);
+    }
+    ["", "src/", "lib/"]
+        .iter()
+        .find_map(|prefix| find(&format!("{prefix}{rest}"), &python))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_absolute_and_javascript_modules_resolve_to_files() {
+        let paths = [
+            "xarray/__init__.py",
+            "xarray/core/__init__.py",
+            "xarray/core/computation.py",
+            "src/_pytest/python.py",
+            "lib/index.js",
+            "lib/parse.ts",
+            "lib/range/index.js",
+        ];
+        let by_path: HashMap<&str, usize> =
+            paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+        let at = |index: &str, from: &str| resolve(index, from, &by_path).map(|i| paths[i]);
+        assert_eq!(
+            at("xarray/__init__.py", ".core.computation"),
+            Some("xarray/core/computation.py")
+        );
+        assert_eq!(
+            at("xarray/__init__.py", ".core"),
+            Some("xarray/core/__init__.py")
+        );
+        assert_eq!(
+            at("xarray/core/__init__.py", "..core.computation"),
+            Some("xarray/core/computation.py")
+        );
+        assert_eq!(
+            at("xarray/core/__init__.py", ".."),
+            Some("xarray/__init__.py")
+        );
+        assert_eq!(
+            at("src/pytest/__init__.py", "_pytest.python"),
+            Some("src/_pytest/python.py")
+        );
+        assert_eq!(at("lib/index.js", "./parse"), Some("lib/parse.ts"));
+        assert_eq!(at("lib/index.js", "./range"), Some("lib/range/index.js"));
+        assert_eq!(at("xarray/__init__.py", ".missing"), None);
+    }
+}
