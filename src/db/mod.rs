@@ -627,11 +627,12 @@ mod tests {
             "postgres://globallm:***@db.internal:5432/globallm"
         );
         assert!(!format!("{pg:?}").contains("s3cret"));
-        assert!(
-            !redact_url("postgres://db.internal/g?user=a&password=s3cret").contains("s3cret")
-        );
+        assert!(!redact_url("postgres://db.internal/g?user=a&password=s3cret").contains("s3cret"));
         let wrong = Location::parse("mysql://root:s3cret@db/g").expect_err("refused");
-        assert!(wrong.to_string().contains("sqlite:// or postgres://"), "{wrong}");
+        assert!(
+            wrong.to_string().contains("sqlite:// or postgres://"),
+            "{wrong}"
+        );
         assert!(!wrong.to_string().contains("s3cret"), "{wrong}");
         assert!(Location::parse("sqlite://").is_err());
     }
