@@ -12,6 +12,7 @@ duration=${1:-10s}
 connections=${2:-32}
 command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" >&2; exit 1; }
 cargo build --release --quiet --bin globallm
+bin="${CARGO_TARGET_DIR:-target}/release/globallm"
 body=../shared/data/github/webhooks/issues/opened.payload.json
 [ -f "$body" ] || body=tests/fixtures/webhooks/issues.json
 export GLOBALLM_WEBHOOK_SECRET=bench-webhook-secret
@@ -21,33 +22,37 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-start() { # data dir, database URL (empty: SQLite) → prints the port
-  local port; port=$(free_port)
-  GLOBALLM_DATABASE_URL="$2" RUST_LOG=warn target/release/globallm serve \
-    --listen "127.0.0.1:$port" --data-dir "$1" >/dev/null 2>&1 &
+start() { # data dir, database URL (empty: SQLite); sets $port
+  port=$(free_port)
+  local database=()
+  [ -n "$2" ] && database=("GLOBALLM_DATABASE_URL=$2")
+  env -u GLOBALLM_TEST_DATABASE_URL "${database[@]}" RUST_LOG=warn "$bin" serve \
+    --listen "127.0.0.1:$port" --data-dir "$1" >"$1.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
-  echo "$port"
+  for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && return; sleep 0.05; done
+  echo "the service on port $port did not become ready:" >&2; cat "$1.log" >&2; exit 1
 }
-load() { # label, ports…: wrk on each port at once, connections split between them
+load() { # label, ports…: wrk on each port at once, the connections split between them
   local label=$1; shift
-  local n=$# per=$((connections / $#)) out=()
-  for port in "$@"; do
-    out+=("$work/wrk-$port.txt")
+  local per=$((connections / $#)) out=() runs=()
+  for p in "$@"; do
+    out+=("$work/wrk-$p.txt")
     BODY_FILE=$body SIGNATURE=$signature wrk -t1 -c"$per" -d"$duration" --latency \
-      -s bench/wrk-webhook.lua "http://127.0.0.1:$port/webhook" >"$work/wrk-$port.txt" &
+      -s bench/wrk-webhook.lua "http://127.0.0.1:$p/webhook" >"$work/wrk-$p.txt" &
+    runs+=($!)
   done
-  wait "${!}" 2>/dev/null || true; sleep 1
+  wait "${runs[@]}"
   python3 - "$label" "${out[@]}" <<'PY'
 import re, sys
 label, files = sys.argv[1], sys.argv[2:]
-rps = 0.0; p99 = 0.0
+rps = 0.0; p99 = 0.0; non2xx = 0
 def ms(v, unit): return float(v) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 for f in files:
     t = open(f).read()
     rps += float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
     m = re.search(r"99%\s+([\d.]+)(us|ms|s)", t); p99 = max(p99, ms(*m.groups()))
-print(f"| {label} | {rps:,.0f} | {p99:.1f} |")
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", t); non2xx += int(m.group(1)) if m else 0
+print(f"| {label} | {rps:,.0f} | {p99:.1f} | {non2xx} |")
 PY
 }
 
@@ -57,11 +62,13 @@ url_for() { # a fresh database on the cluster
   python3 -c "import sys,urllib.parse as u; p=u.urlparse(sys.argv[1]); print(p._replace(path='/$name').geturl())" "$GLOBALLM_TEST_DATABASE_URL"
 }
 
-echo "| backend | deliveries/s | p99 ms |"
-echo "| --- | ---: | ---: |"
-load "SQLite, one process" "$(start "$work/sqlite" "")"
-pg1=$(url_for one)
-load "PostgreSQL, one replica" "$(start "$work/pg1" "$pg1")"
+echo "| backend | deliveries/s | p99 ms | refused |"
+echo "| --- | ---: | ---: | ---: |"
+start "$work/sqlite" ""
+load "SQLite, one process" "$port"
+start "$work/pg1" "$(url_for one)"
+load "PostgreSQL, one replica" "$port"
 pg2=$(url_for two)
-a=$(start "$work/pg2a" "$pg2"); b=$(start "$work/pg2b" "$pg2")
+start "$work/pg2a" "$pg2"; a=$port
+start "$work/pg2b" "$pg2"; b=$port
 load "PostgreSQL, two replicas" "$a" "$b"

@@ -266,26 +266,37 @@ impl TestService {
 }
 
 /// How many jobs other than the scheduler's periodic ones (the daily prune, …) were ever
-/// created: the id high-water mark (SQLite's AUTOINCREMENT, PostgreSQL's identity sequence)
-/// less the periodic jobs, each of which keeps its dedup key. So a test can tell "no second
-/// job" even after the first one finished and was deleted.
+/// created, less the periodic jobs, each of which keeps its dedup key. So a test can tell "no
+/// second job" even after the first one finished and was deleted. On SQLite that is
+/// AUTOINCREMENT's high-water mark; on PostgreSQL a sequence also advances for inserts that roll
+/// back (a replica killed mid-commit), so the test database counts committed jobs in
+/// `test_jobs_created`, filled by a trigger [`scratch_postgres`] installs.
 pub async fn jobs_ever_created(db: &Db) -> i64 {
-    let high_water = match db.backend() {
+    let created = match db.backend() {
         Backend::Sqlite => "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0)",
-        Backend::Postgres => {
-            "(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM jobs_id_seq)"
-        }
+        Backend::Postgres => "(SELECT count(*) FROM test_jobs_created)",
     };
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT {high_water} - (SELECT count(*) FROM job_dedup_keys)"
+        "SELECT {created} - (SELECT count(*) FROM job_dedup_keys)"
     )))
     .fetch_one(db.pool())
     .await
-    .expect("the id high-water mark is readable")
+    .expect("the count of jobs created is readable")
 }
 
-/// A fresh PostgreSQL database when the tests run on PostgreSQL (made on a thread of its own:
-/// `Setup::new` is synchronous and runs inside the test's runtime).
+/// Test-only, on PostgreSQL: a row in `test_jobs_created` per job inserted by a transaction
+/// that committed.
+const COUNT_JOBS: &[&str] = &[
+    "CREATE TABLE test_jobs_created (id BIGINT NOT NULL)",
+    "CREATE FUNCTION test_count_job() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN INSERT INTO test_jobs_created VALUES (NEW.id); RETURN NULL; END; $$",
+    "CREATE TRIGGER test_count_jobs AFTER INSERT ON jobs
+     FOR EACH ROW EXECUTE FUNCTION test_count_job()",
+];
+
+/// A fresh, migrated PostgreSQL database counting the jobs it creates, when the tests run on
+/// PostgreSQL (made on a thread of its own: `Setup::new` is synchronous and runs inside the
+/// test's runtime).
 fn scratch_postgres() -> Option<String> {
     globallm::db::scratch::server_url()?;
     std::thread::spawn(|| {
@@ -293,7 +304,20 @@ fn scratch_postgres() -> Option<String> {
             .enable_all()
             .build()
             .expect("a runtime")
-            .block_on(globallm::db::scratch::fresh_database())
+            .block_on(async {
+                let url = globallm::db::scratch::fresh_database().await?;
+                let db = Db::connect(&Location::Postgres(url.clone()), Duration::from_secs(5), 1)
+                    .await
+                    .expect("the test database migrates");
+                for statement in COUNT_JOBS {
+                    sqlx::query(*statement)
+                        .execute(db.pool())
+                        .await
+                        .expect("the job counter is installed");
+                }
+                db.close().await;
+                Some(url)
+            })
     })
     .join()
     .expect("the database is created")
