@@ -37,7 +37,7 @@ load() { # label, ports…: wrk on each port at once, the connections split betw
   local per=$((connections / $#)) out=() runs=()
   for p in "$@"; do
     out+=("$work/wrk-$p.txt")
-    BODY_FILE=$body SIGNATURE=$signature wrk -t1 -c"$per" -d"$duration" --latency \
+    GUID_PREFIX="$p-" BODY_FILE=$body SIGNATURE=$signature wrk -t1 -c"$per" -d"$duration" --latency \
       -s bench/wrk-webhook.lua "http://127.0.0.1:$p/webhook" >"$work/wrk-$p.txt" &
     runs+=($!)
   done

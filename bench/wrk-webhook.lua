@@ -6,7 +6,10 @@ local counter = 0
 local non_202 = 0
 
 function setup(thread)
-  thread:set("prefix", string.format("wrk-%d-%d", os.time(), math.random(1, 1000000000)))
+  -- GUID_PREFIX keeps two wrk processes started in the same second (one per replica) apart:
+  -- Lua's random numbers start from the same seed in each.
+  thread:set("prefix", string.format("wrk-%s%d-%d", os.getenv("GUID_PREFIX") or "", os.time(),
+    math.random(1, 1000000000)))
 end
 
 function init(args)

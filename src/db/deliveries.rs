@@ -123,9 +123,13 @@ pub async fn insert_many(
     );
     sql.push_str(&super::values_rows(deliveries.len(), 9));
     sql.push_str(" ON CONFLICT (delivery_guid) DO NOTHING RETURNING id, delivery_guid");
-    // Only placeholders are spliced in; every value is bound.
+    // Only placeholders are spliced in; every value is bound. Rows go in GUID order: two
+    // PostgreSQL replicas storing batches that share a GUID then wait for each other instead
+    // of deadlocking (which would refuse both batches).
+    let mut ordered: Vec<&(&NewDelivery, Outcome)> = deliveries.iter().collect();
+    ordered.sort_by(|a, b| a.0.guid.cmp(&b.0.guid));
     let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
-    for (delivery, outcome) in deliveries {
+    for (delivery, outcome) in ordered {
         query = query
             .bind(&delivery.guid)
             .bind(&delivery.event)
