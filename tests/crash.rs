@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{SECRET, Setup, count, fixture, jobs_ever_created, sign};
+use common::{SECRET, Setup, count, drained, fixture, jobs_ever_created, sign, stored_deliveries};
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -103,23 +103,11 @@ async fn every_acknowledged_delivery_survives_kill_9_and_is_processed_once() {
 
     let (mut child, _addr) = spawn_service(&setup);
     let db = setup.db().await;
-    for _ in 0..1_000 {
-        let depth = globallm::db::jobs::depth(db.pool(), globallm::time::now_ms())
-            .await
-            .expect("depth");
-        if depth.ready + depth.running + depth.scheduled == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    drained(&db, 1_000).await;
     child.kill().expect("stopped");
     child.wait().expect("reaped");
 
-    let stored: Vec<(String, String)> =
-        sqlx::query_as("SELECT delivery_guid, outcome FROM deliveries")
-            .fetch_all(db.pool())
-            .await
-            .expect("query");
+    let stored = stored_deliveries(&db).await;
     let stored_guids: HashSet<&str> = stored.iter().map(|(g, _)| g.as_str()).collect();
     let lost: Vec<&String> = acked
         .iter()
@@ -223,23 +211,11 @@ async fn a_replica_killed_mid_load_leaves_every_acknowledged_delivery_to_the_sur
     );
 
     let db = setup.db().await;
-    for _ in 0..(1_500 + deliveries / 4) {
-        let depth = globallm::db::jobs::depth(db.pool(), globallm::time::now_ms())
-            .await
-            .expect("depth");
-        if depth.ready + depth.running + depth.scheduled == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    drained(&db, 1_500 + deliveries / 4).await;
     survivor.kill().expect("stopped");
     survivor.wait().expect("reaped");
 
-    let stored: Vec<(String, String)> =
-        sqlx::query_as("SELECT delivery_guid, outcome FROM deliveries")
-            .fetch_all(db.pool())
-            .await
-            .expect("query");
+    let stored = stored_deliveries(&db).await;
     assert_eq!(stored.len(), deliveries, "each delivery stored once");
     let unprocessed: Vec<&(String, String)> = stored
         .iter()

@@ -115,7 +115,7 @@ impl TestApp {
             );
             env.insert("GLOBALLM_WEBHOOK_SECRET".to_owned(), app.webhook_secret);
         }
-        if let Location::Postgres(url) = super::test_database(root, "globallm").await {
+        if let Location::Postgres(url) = crate::db::scratch::location(root, "globallm").await {
             env.insert("GLOBALLM_DATABASE_URL".to_owned(), url);
         }
         for (name, value) in settings {

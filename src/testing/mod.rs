@@ -3,4 +3,3 @@
 
 pub mod fake_github;
 pub mod harness;
-pub use crate::db::scratch::location as test_database;

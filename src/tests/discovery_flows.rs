@@ -223,7 +223,7 @@ async fn scene() -> Scene {
     let client = Arc::new(GithubClient::new(settings, Some(app), clock).expect("a client"));
     let dir = tempfile::tempdir().expect("a temporary directory");
     let db = Db::connect(
-        &crate::testing::test_database(dir.path(), "globallm").await,
+        &crate::db::scratch::location(dir.path(), "globallm").await,
         Duration::from_secs(5),
         4,
     )

@@ -16,7 +16,7 @@ const NOW: i64 = 1_764_072_000_000;
 async fn seeded() -> (tempfile::TempDir, Db, Arc<Config>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = Db::connect(
-        &crate::testing::test_database(dir.path(), "status").await,
+        &crate::db::scratch::location(dir.path(), "status").await,
         Duration::from_secs(5),
         4,
     )

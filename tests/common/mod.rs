@@ -242,17 +242,8 @@ impl TestService {
         let db = Db::connect(&self.db_location, Duration::from_secs(5), 2)
             .await
             .expect("opens");
-        for _ in 0..500 {
-            let depth = globallm::db::jobs::depth(db.pool(), globallm::time::now_ms())
-                .await
-                .expect("depth");
-            if depth.ready + depth.scheduled + depth.running == 0 {
-                db.close().await;
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("the queue did not drain");
+        assert!(drained(&db, 500).await, "the queue did not drain");
+        db.close().await;
     }
 
     /// Stops the service the way SIGTERM does and waits for it.
@@ -321,6 +312,29 @@ fn scratch_postgres() -> Option<String> {
     })
     .join()
     .expect("the database is created")
+}
+
+/// Waits, looking every 20 ms at most `looks` times, until no job is ready, scheduled or
+/// running; whether that happened.
+pub async fn drained(db: &Db, looks: usize) -> bool {
+    for _ in 0..looks {
+        let depth = globallm::db::jobs::depth(db.pool(), globallm::time::now_ms())
+            .await
+            .expect("depth");
+        if depth.ready + depth.scheduled + depth.running == 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+/// Every stored delivery's GUID and outcome.
+pub async fn stored_deliveries(db: &Db) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT delivery_guid, outcome FROM deliveries")
+        .fetch_all(db.pool())
+        .await
+        .expect("the deliveries are readable")
 }
 
 pub async fn count(db: &Db, table: &'static str) -> i64 {

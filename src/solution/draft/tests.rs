@@ -49,7 +49,7 @@ async fn harness(script: ScriptedProvider, config: Config) -> Harness {
     git(work.path(), &["commit", "-qm", "shop"]);
     let db_dir = tempfile::tempdir().expect("tempdir");
     let db = Db::connect(
-        &crate::testing::test_database(db_dir.path(), "g").await,
+        &crate::db::scratch::location(db_dir.path(), "g").await,
         Duration::from_secs(5),
         4,
     )
