@@ -9,7 +9,8 @@
 #   WORK_DIR   checkouts, results (outside the repository), default $TMPDIR/globallm-swebench
 # Environment: LOCALIZE_BIN (skip the release build), SHARED (default ../shared beside the
 # repository), JOBS (default 2), SKIP_BENCH79=1 (only the real issues), REPO=owner/name (one
-# repository only; repeatable as a space-separated list).
+# repository only; repeatable as a space-separated list), FEATURES=DIR (also keep each task's
+# top 200 with their features in DIR, for bench/localize/fit.py).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -31,13 +32,19 @@ for r in ${REPO:-sympy/sympy sphinx-doc/sphinx pydata/xarray astropy/astropy pyt
   filters+=(--repo "$r")
 done
 
+cmd="$bin localize --repo-path {repo_path} --issue-file {issue_file} --top 20 --json"
+if [ -n "${FEATURES:-}" ]; then
+  mkdir -p "$FEATURES"
+  cmd="$bin localize --repo-path {repo_path} --issue-file {issue_file} --top 200 --json --features > $FEATURES/{instance_id}.json && cat $FEATURES/{instance_id}.json"
+fi
+
 # Checkouts are kept per (repository, commit) so a second run reads no git objects; the
 # localizer only reads its tree.
 python3 "$shared/tools/localize_eval.py" \
   --instances "$shared/data/swebench/verified-dev.json" --repos-dir "$repos" "${filters[@]}" \
   --tree-cache "$work/trees" --work-dir "$work/tmp" --jobs "${JOBS:-2}" --timeout 300 \
   --out "$work/globallm.json" \
-  --cmd "$bin localize --repo-path {repo_path} --issue-file {issue_file} --top 20 --json"
+  --cmd "$cmd"
 
 python3 - "$work/globallm.json" <<'PY'
 import json, statistics, sys

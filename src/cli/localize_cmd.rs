@@ -27,6 +27,9 @@ pub struct LocalizeArgs {
     /// the same tree does not parse its files again
     #[arg(long, value_name = "DIR")]
     pub index_cache: Option<PathBuf>,
+    /// With --json: each candidate's score terms (to measure and fit the ranker)
+    #[arg(long)]
+    pub features: bool,
 }
 
 /// Runs the command.
@@ -39,7 +42,7 @@ pub fn run(args: &LocalizeArgs) -> anyhow::Result<()> {
         anyhow::bail!("{} is not a directory", args.repo_path.display());
     }
     let cache = args.index_cache.as_ref().map(IndexCache::new);
-    let report = localize::localize_with(
+    let mut report = localize::localize_with(
         &args.repo_path,
         &issue,
         args.top,
@@ -47,6 +50,11 @@ pub fn run(args: &LocalizeArgs) -> anyhow::Result<()> {
         cache.as_ref(),
     )
     .with_context(|| format!("localizing in {}", args.repo_path.display()))?;
+    if !args.features {
+        for candidate in &mut report.candidates {
+            candidate.features = None;
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

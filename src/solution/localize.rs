@@ -13,6 +13,7 @@ mod cache;
 mod facts;
 mod index;
 mod reexports;
+mod rescore;
 mod signals;
 
 pub use cache::{CacheUse, IndexCache};
@@ -65,6 +66,60 @@ pub struct Candidate {
     pub symbols: Vec<String>,
     /// Short excerpts around its best-matching lines.
     pub excerpts: Vec<Excerpt>,
+    /// What the score is made of, when asked for (`localize --features`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub features: Option<Features>,
+}
+
+/// What a candidate's score is made of: the first stage's terms (each before the file-kind
+/// factor), its score, and what the second stage adds. The second stage's model
+/// (`rescore::score`) weighs them all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Features {
+    /// BM25F of the issue's terms, relative to the best file.
+    pub lexical: f64,
+    /// The stack-trace boost (its best frame).
+    pub frame: f64,
+    /// The boost of a path the issue names or links to.
+    pub path_mention: f64,
+    /// Holds the text of an error message the issue quotes.
+    pub message: f64,
+    /// Holds a registered name of the issue as a string literal.
+    pub literal: f64,
+    /// Defines a public name the package index takes from it.
+    pub reexport: f64,
+    /// Declares the `Class.member` of a dotted name the issue uses.
+    pub member: f64,
+    /// The module a dotted name resolves to.
+    pub module: f64,
+    /// Declares identifiers the issue names (rarer ones weigh more).
+    pub defines: f64,
+    /// Mentions identifiers the issue names.
+    pub mentions: f64,
+    /// 1 for a test file.
+    pub is_test: f64,
+    /// 1 for a non-code file (docs, examples, configuration).
+    pub non_code: f64,
+    /// 1 for code in a language the repository hardly uses.
+    pub minority: f64,
+    /// 1 when the issue is about tests.
+    pub about_tests: f64,
+    /// The content's length in terms.
+    pub length: f64,
+    /// The best window of lines (second stage), relative to the best of the files read.
+    pub window: f64,
+    /// The first stage's score.
+    pub first: f64,
+    /// The share of the file name's terms the issue uses (`typehints.py`: 1 when it says
+    /// "typehints").
+    pub name: f64,
+    /// A package index (`__init__.py`, `index.js`, `mod.rs`).
+    pub index: f64,
+    /// BM25F of the title's terms alone, relative to the best.
+    pub title: f64,
+    /// Imported by one of the best files of the first stage: that file's score relative to
+    /// the best.
+    pub imported: f64,
 }
 
 /// Consecutive lines of a file.
@@ -155,17 +210,22 @@ pub fn localize_with(
     let signals = IssueSignals::from_issue(&issue.title, &issue.body);
     let corpus = index::build(repo, &signals, limits, cache)?;
     let mut ranked = rank(&corpus, &signals);
+    let mut contents = second_stage(repo, &corpus, &signals, &mut ranked);
     ranked.truncate(top);
     let mut candidates = Vec::with_capacity(ranked.len());
     for scored in ranked {
         let doc = &corpus.docs[scored.doc];
-        let content = super::tree_file::read_text(repo, &doc.path).unwrap_or_default();
+        let content = match contents.remove(&scored.doc) {
+            Some(content) => content,
+            None => super::tree_file::read_text(repo, &doc.path).unwrap_or_default(),
+        };
         candidates.push(Candidate {
             path: doc.path.clone(),
             score: (scored.score * 1000.0).round() / 1000.0,
             reasons: scored.reasons,
             symbols: doc.public_symbols.clone(),
             excerpts: excerpts(&content, &scored.hot_lines, &signals),
+            features: Some(scored.features),
         });
     }
     Ok(Report {
@@ -177,9 +237,107 @@ pub fn localize_with(
     })
 }
 
+/// The second stage: the first [`rescore::DEPTH`] files read again for the features only
+/// their text gives (the best window of lines, the files the best ones import), then ranked
+/// by the fitted model. Returns the contents read, by doc.
+fn second_stage(
+    repo: &Path,
+    corpus: &Corpus,
+    signals: &IssueSignals,
+    ranked: &mut [Scored],
+) -> HashMap<usize, String> {
+    let mut contents: HashMap<usize, String> = HashMap::new();
+    let depth = ranked.len().min(rescore::DEPTH);
+    let idf = idf(&corpus.docs, signals);
+    let query = rescore::Query::new(signals, &idf);
+    let mut best = 0.0_f64;
+    let mut windows = Vec::with_capacity(depth);
+    for scored in &mut ranked[..depth] {
+        let doc = &corpus.docs[scored.doc];
+        let content = super::tree_file::read_text(repo, &doc.path).unwrap_or_default();
+        let window = query.best_window(&content);
+        scored.features.window = window.0;
+        best = best.max(window.0);
+        windows.push(window);
+        contents.insert(scored.doc, content);
+    }
+    if best > 0.0 {
+        for scored in &mut ranked[..depth] {
+            scored.features.window /= best;
+        }
+    }
+
+    // Files the best files import: the code a snippet's entry point calls into.
+    let at: HashMap<&str, usize> = ranked[..depth]
+        .iter()
+        .enumerate()
+        .map(|(k, s)| (corpus.docs[s.doc].path.as_str(), k))
+        .collect();
+    let first_best = ranked.first().map_or(0.0, |s| s.features.first);
+    let mut importers: Vec<Option<usize>> = vec![None; depth];
+    for k in 0..depth.min(rescore::IMPORTERS) {
+        let importer = &corpus.docs[ranked[k].doc].path;
+        let share = if first_best > 0.0 {
+            ranked[k].features.first / first_best
+        } else {
+            0.0
+        };
+        let content = contents.get(&ranked[k].doc).map_or("", String::as_str);
+        for path in rescore::imported_files(importer, content, &|p| at.contains_key(p)) {
+            let j = at[path.as_str()];
+            if share > ranked[j].features.imported {
+                ranked[j].features.imported = share;
+                importers[j] = Some(k);
+            }
+        }
+    }
+
+    let model: Vec<f64> = ranked.iter().map(|s| rescore::score(&s.features)).collect();
+    let top = model[..depth]
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    let floor = model[..depth].iter().copied().fold(f64::INFINITY, f64::min);
+    let names: Vec<String> = ranked[..depth]
+        .iter()
+        .map(|s| corpus.docs[s.doc].path.clone())
+        .collect();
+    for (k, scored) in ranked.iter_mut().enumerate() {
+        // Below the files read, the model has no window: they stay below them.
+        let m = if k < depth {
+            model[k]
+        } else {
+            model[k].min(floor)
+        };
+        scored.score = (m - top).exp();
+        if k >= depth {
+            continue;
+        }
+        let (_, from, to) = windows[k];
+        if scored.features.window >= rescore::WINDOW_REASON {
+            scored
+                .reasons
+                .push(format!("the issue's terms meet in lines {from}-{to}"));
+        }
+        if let Some(by) = importers[k] {
+            scored.reasons.push(format!(
+                "imported by `{}`, one of the best matches",
+                names[by]
+            ));
+        }
+    }
+    ranked[..depth].sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| corpus.docs[a.doc].path.cmp(&corpus.docs[b.doc].path))
+    });
+    contents
+}
+
 struct Scored {
     doc: usize,
     score: f64,
+    features: Features,
     reasons: Vec<String>,
     /// Lines the excerpts should show, most telling first.
     hot_lines: Vec<usize>,
@@ -197,15 +355,7 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
             avg[f] += f64::from(*len) / n;
         }
     }
-    let idf: Vec<f64> = (0..signals.terms.len())
-        .map(|t| {
-            let df = docs
-                .iter()
-                .filter(|d| d.tf[t].iter().any(|x| *x > 0.0))
-                .count() as f64;
-            (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
-        })
-        .collect();
+    let idf = idf(docs, signals);
     let rarity = |df: usize| {
         if n <= 1.0 || df == 0 {
             1.0
@@ -230,9 +380,14 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
 
     let lexical: Vec<(f64, Vec<(usize, f64)>)> = docs
         .iter()
-        .map(|doc| bm25f(doc, signals, &idf, &avg))
+        .map(|doc| bm25f(doc, signals, &idf, &avg, false))
         .collect();
     let best = lexical.iter().map(|(s, _)| *s).fold(0.0, f64::max);
+    let title: Vec<f64> = docs
+        .iter()
+        .map(|doc| bm25f(doc, signals, &idf, &avg, true).0)
+        .collect();
+    let best_title = title.iter().copied().fold(0.0, f64::max);
     let boosts = StructuralBoosts::new(docs, signals);
     let frame_weight = |doc: usize| {
         if docs[doc].is_test && !signals.about_tests {
@@ -243,19 +398,36 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
     };
 
     let minority = minority_languages(docs, signals);
+    let issue_terms: std::collections::HashSet<&str> =
+        signals.terms.iter().map(|(t, _)| t.as_str()).collect();
     let mut scored: Vec<Scored> = Vec::new();
     for (i, doc) in docs.iter().enumerate() {
         let mut reasons = Vec::new();
         let mut hot_lines = Vec::new();
         let (raw, contributions) = &lexical[i];
-        let mut score = if best > 0.0 { raw / best } else { 0.0 };
+        let mut f = Features {
+            lexical: if best > 0.0 { raw / best } else { 0.0 },
+            title: if best_title > 0.0 {
+                title[i] / best_title
+            } else {
+                0.0
+            },
+            about_tests: f64::from(u8::from(signals.about_tests)),
+            length: f64::from(doc.len[CONTENT]),
+            name: name_share(&doc.path, &issue_terms),
+            index: f64::from(u8::from(is_index(&doc.path))),
+            ..Features::default()
+        };
+        let mut score = f.lexical;
 
         let (frame_score, frame_reasons, frame_lines) = boosts.frames_of(i);
-        score += frame_score * frame_weight(i);
+        f.frame = frame_score * frame_weight(i);
+        score += f.frame;
         reasons.extend(frame_reasons);
         hot_lines.extend(frame_lines);
         if let Some(quoted) = boosts.path_mentions.get(&i) {
-            score += PATH_MENTION_BOOST / quoted.1 as f64;
+            f.path_mention = PATH_MENTION_BOOST / quoted.1 as f64;
+            score += f.path_mention;
             reasons.push(format!("the issue names `{}`", quoted.0));
         }
 
@@ -265,7 +437,8 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
                 .iter()
                 .map(|(m, _)| MESSAGE_BOOST * rarity(boosts.message_df[*m]))
                 .sum();
-            score += boost.min(2.0 * MESSAGE_BOOST);
+            f.message = boost.min(2.0 * MESSAGE_BOOST);
+            score += f.message;
             for (m, line) in doc.messages.iter().take(3) {
                 reasons.push(format!(
                     "holds the message \"{}\" (line {line}), quoted in the issue",
@@ -282,7 +455,8 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
                 .filter(|(l, _)| boosts.literal_df[*l] <= MAX_LITERAL_FILES)
                 .map(|_| LITERAL_BOOST)
                 .sum();
-            score += boost.min(2.0 * LITERAL_BOOST);
+            f.literal = boost.min(2.0 * LITERAL_BOOST);
+            score += f.literal;
             for (l, line) in doc.literals.iter().take(3) {
                 reasons.push(format!(
                     "holds \"{}\" as a string literal (line {line}), named in the issue",
@@ -292,14 +466,16 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
             }
         }
         if let Some((ident, via, ties)) = boosts.reexported.get(&i) {
-            score += REEXPORT_BOOST / *ties as f64;
+            f.reexport = REEXPORT_BOOST / *ties as f64;
+            score += f.reexport;
             reasons.push(format!(
                 "`{}` of the public API: `{}` takes it from here",
                 signals.identifiers[*ident].text, docs[*via].path
             ));
         }
         if let Some((d, line)) = doc.members.first() {
-            score += MEMBER_BOOST / boosts.member_df[*d].max(1) as f64;
+            f.member = MEMBER_BOOST / boosts.member_df[*d].max(1) as f64;
+            score += f.member;
             reasons.push(format!(
                 "declares `{}` (line {line}), used in the issue",
                 signals.dotted[*d].join(".")
@@ -307,7 +483,8 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
             hot_lines.push(*line);
         }
         if let Some((d, ties)) = boosts.modules.get(&i) {
-            score += MODULE_BOOST / *ties as f64;
+            f.module = MODULE_BOOST / *ties as f64;
+            score += f.module;
             reasons.push(format!(
                 "the module of `{}`, used in the issue",
                 signals.dotted[*d].join(".")
@@ -332,7 +509,8 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
             ));
             hot_lines.push(d.line);
         }
-        score += defined_boost.min(2.0 * DEFINES_BOOST);
+        f.defines = defined_boost.min(2.0 * DEFINES_BOOST);
+        score += f.defines;
         let mentions: Vec<usize> = doc
             .mentioned
             .iter()
@@ -344,7 +522,8 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
                 .iter()
                 .map(|m| MENTIONS_BOOST * rarity(mentioned_df[*m]))
                 .sum();
-            score += boost.min(3.0 * MENTIONS_BOOST);
+            f.mentions = boost.min(3.0 * MENTIONS_BOOST);
+            score += f.mentions;
             let names: Vec<String> = mentions
                 .iter()
                 .take(5)
@@ -363,6 +542,11 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
         if score <= 0.0 {
             continue;
         }
+        f.is_test = f64::from(u8::from(doc.is_test));
+        f.non_code = f64::from(u8::from(!doc.is_test && !doc.is_code));
+        f.minority = f64::from(u8::from(
+            !doc.is_test && doc.is_code && minority.contains(&doc.ext),
+        ));
         if doc.is_test {
             score *= if signals.about_tests {
                 ABOUT_TESTS_TEST_FACTOR
@@ -376,9 +560,11 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
             score *= MINORITY_FACTOR;
             reasons.push("in a language little used here (ranked lower)".to_owned());
         }
+        f.first = score;
         scored.push(Scored {
             doc: i,
             score,
+            features: f,
             reasons,
             hot_lines,
         });
@@ -415,16 +601,59 @@ fn minority_languages(docs: &[Doc], signals: &IssueSignals) -> Vec<Option<String
         .collect()
 }
 
+/// The share of the terms of a file's name (without extension) that the issue uses.
+fn name_share(path: &str, issue_terms: &std::collections::HashSet<&str>) -> f64 {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let stem = file.split('.').next().unwrap_or(file);
+    let (mut all, mut used) = (0_u32, 0_u32);
+    signals::word_terms(stem, &mut |term: String| {
+        all += 1;
+        used += u32::from(issue_terms.contains(term.as_str()));
+    });
+    if all == 0 {
+        0.0
+    } else {
+        f64::from(used) / f64::from(all)
+    }
+}
+
+/// A package index: `__init__.py`, `index.js`/`index.ts`, `mod.rs`, `lib.rs`.
+fn is_index(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    matches!(
+        file,
+        "__init__.py" | "index.js" | "index.ts" | "index.mjs" | "mod.rs" | "lib.rs"
+    )
+}
+
+/// Each term's inverse document frequency (Lucene's, never negative).
+fn idf(docs: &[Doc], signals: &IssueSignals) -> Vec<f64> {
+    let n = docs.len() as f64;
+    (0..signals.terms.len())
+        .map(|t| {
+            let df = docs
+                .iter()
+                .filter(|d| d.tf[t].iter().any(|x| *x > 0.0))
+                .count() as f64;
+            (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+        })
+        .collect()
+}
+
 /// A file's BM25F score and each term's share of it, largest first.
 fn bm25f(
     doc: &Doc,
     signals: &IssueSignals,
     idf: &[f64],
     avg: &[f64; 3],
+    title_only: bool,
 ) -> (f64, Vec<(usize, f64)>) {
     let mut total = 0.0;
     let mut contributions = Vec::new();
     for (t, (_, query_weight)) in signals.terms.iter().enumerate() {
+        if title_only && !signals.in_title[t] {
+            continue;
+        }
         let mut tf = 0.0;
         for f in [PATH, SYMBOLS, CONTENT] {
             let raw = f64::from(doc.tf[t][f]);

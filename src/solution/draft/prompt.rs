@@ -64,6 +64,7 @@ pub(super) fn put_first(candidates: &mut Vec<Candidate>, first: &[String], work_
                     reasons: vec!["changed by the previous attempt".to_owned()],
                     symbols: Vec::new(),
                     excerpts: Vec::new(),
+                    features: None,
                 },
             );
         }

@@ -189,6 +189,8 @@ pub(super) struct Frame {
 pub(super) struct IssueSignals {
     /// Search terms with their weight (title terms weigh double).
     pub terms: Vec<(String, f64)>,
+    /// Per term (same order as `terms`): whether the title uses it.
+    pub in_title: Vec<bool>,
     /// Identifiers, without repeats.
     pub identifiers: Vec<Identifier>,
     /// Stack-trace frames.
@@ -458,6 +460,11 @@ impl IssueSignals {
         let mut terms: Vec<(String, f64)> =
             weights.into_iter().map(|(t, w)| (t, w.min(4.0))).collect();
         terms.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut title_terms = std::collections::HashSet::new();
+        self::terms(title, |t| {
+            title_terms.insert(t);
+        });
+        let in_title = terms.iter().map(|(t, _)| title_terms.contains(t)).collect();
 
         let text = format!("{title}\n{body}");
         let mut identifiers: Vec<Identifier> = Vec::new();
@@ -545,6 +552,7 @@ impl IssueSignals {
         let literals = literal_names(title, &text);
         IssueSignals {
             terms,
+            in_title,
             identifiers,
             frames,
             paths,

@@ -61,14 +61,20 @@ fn a_file_the_trace_passes_through_often_does_not_outrank_the_innermost_frame() 
     assert_eq!(lines, vec![20, 21, 22]);
 }
 
-/// Ranks the files of a throwaway repository written from `files`.
-fn rank_in(files: &[(&str, &str)], title: &str, body: &str) -> Vec<Candidate> {
+/// A throwaway repository written from `files`.
+fn write_tree(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     for (path, content) in files {
         let full = dir.path().join(path);
         std::fs::create_dir_all(full.parent().expect("has a parent")).expect("mkdir");
         std::fs::write(full, content).expect("write");
     }
+    dir
+}
+
+/// Ranks the files of a throwaway repository written from `files`.
+fn rank_in(files: &[(&str, &str)], title: &str, body: &str) -> Vec<Candidate> {
+    let dir = write_tree(files);
     let issue = IssueText {
         title: title.to_owned(),
         body: body.to_owned(),
@@ -76,6 +82,33 @@ fn rank_in(files: &[(&str, &str)], title: &str, body: &str) -> Vec<Candidate> {
     localize(dir.path(), &issue, 10, Limits::default())
         .expect("localizes")
         .candidates
+}
+
+/// The first stage's order alone (before the second stage's model re-ranks it), with the
+/// final ranking: the structural signals are proven on the first, and the file they find must
+/// stay among the files the LLM reads in full in the second.
+fn both_stages(files: &[(&str, &str)], title: &str, body: &str) -> (Vec<String>, Vec<Candidate>) {
+    let dir = write_tree(files);
+    let signals = IssueSignals::from_issue(title, body);
+    let corpus = index::build(dir.path(), &signals, Limits::default(), None).expect("indexes");
+    let first = rank(&corpus, &signals)
+        .into_iter()
+        .map(|s| corpus.docs[s.doc].path.clone())
+        .collect();
+    (first, rank_in(files, title, body))
+}
+
+/// Whether `path` is among the files the LLM reads in full when it drafts the fix.
+fn read_in_full(ranked: &[Candidate], path: &str) -> bool {
+    place(ranked, path) < crate::solution::draft::DraftOptions::default().prompt_files
+}
+
+/// The place of `path` in the final ranking, from 0.
+fn place(ranked: &[Candidate], path: &str) -> usize {
+    ranked
+        .iter()
+        .position(|c| c.path == path)
+        .unwrap_or_else(|| panic!("{path} is ranked: {ranked:?}"))
 }
 
 fn score_of(ranked: &[Candidate], path: &str) -> f64 {
@@ -156,9 +189,14 @@ fn a_quoted_error_message_finds_the_file_raising_it() {
         ),
     ];
     let body = "```\nTraceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\nValueError: size -3 must not be negative for this kind\n```\n";
-    let ranked = rank_in(&files, "A widget of a negative size is rejected", body);
-    assert_eq!(ranked[0].path, "pkg/checks.py", "{ranked:?}");
-    assert!(ranked[0].reasons[0].starts_with("holds the message \"must not be negative"));
+    // The decoy's docstring repeats the title word for word: the first stage still puts the
+    // message first; the second, fitted on real issues, trusts that overlap more, but keeps
+    // the message's file among those the LLM reads.
+    let (first, ranked) = both_stages(&files, "A widget of a negative size is rejected", body);
+    assert_eq!(first[0], "pkg/checks.py", "{first:?}");
+    assert!(read_in_full(&ranked, "pkg/checks.py"), "{ranked:?}");
+    let at = place(&ranked, "pkg/checks.py");
+    assert!(ranked[at].reasons[0].starts_with("holds the message \"must not be negative"));
 }
 
 #[test]
@@ -181,19 +219,21 @@ fn an_option_named_in_the_issue_finds_the_file_registering_it() {
         body,
     );
     assert_eq!(words[0].path, "pkg/checkers/duplicates.py", "{words:?}");
-    let named = rank_in(
+    let (first, named) = both_stages(
         &files,
         "Setting `min-similarity-lines` to `0` should stop checking duplicate code",
         body,
     );
-    assert_eq!(named[0].path, "pkg/checkers/similar.py", "{named:?}");
+    assert_eq!(first[0], "pkg/checkers/similar.py", "{first:?}");
+    assert!(read_in_full(&named, "pkg/checkers/similar.py"), "{named:?}");
+    let at = place(&named, "pkg/checkers/similar.py");
     assert!(
-        named[0].reasons.contains(
+        named[at].reasons.contains(
             &"holds \"min-similarity-lines\" as a string literal (line 2), named in the issue"
                 .to_owned()
         ),
         "{:?}",
-        named[0].reasons
+        named[at].reasons
     );
 }
 
@@ -211,18 +251,20 @@ fn a_dotted_api_name_finds_the_class_member_and_its_module() {
         ("xr/plot/__init__.py", "from .facet import facet\n"),
         ("xr/plot/facet.py", "def facet(data):\n    return data\n"),
     ];
-    let ranked = rank_in(
+    let (first, ranked) = both_stages(
         &files,
         "interp drops attributes",
         "xr.Dataset.interp(x=1) loses them",
     );
-    assert_eq!(ranked[0].path, "xr/core/dataset.py", "{ranked:?}");
+    assert_eq!(first[0], "xr/core/dataset.py", "{first:?}");
+    assert!(read_in_full(&ranked, "xr/core/dataset.py"), "{ranked:?}");
+    let at = place(&ranked, "xr/core/dataset.py");
     assert!(
-        ranked[0]
+        ranked[at]
             .reasons
             .contains(&"declares `xr.Dataset.interp` (line 2), used in the issue".to_owned()),
         "{:?}",
-        ranked[0].reasons
+        ranked[at].reasons
     );
     let ranked = rank_in(&files, "Plotting is slow", "calling xr.plot on big data");
     let module = ranked
@@ -256,18 +298,23 @@ fn a_public_api_name_leads_through_the_package_index_to_its_definition() {
             "class DataArray:\n    def select(self, cond, other):\n        \"\"\"Keeps attributes; select drops attributes of the coordinates.\"\"\"\n        return self\n",
         ),
     ];
-    let ranked = rank_in(
+    let (first, ranked) = both_stages(
         &files,
         "`xr.select` drops attributes",
         "xr.select(cond, x, y) loses the attributes of the coordinates",
     );
-    assert_eq!(ranked[0].path, "xr/core/computation.py", "{ranked:?}");
+    assert_eq!(first[0], "xr/core/computation.py", "{first:?}");
     assert!(
-        ranked[0].reasons.contains(
+        read_in_full(&ranked, "xr/core/computation.py"),
+        "{ranked:?}"
+    );
+    let at = place(&ranked, "xr/core/computation.py");
+    assert!(
+        ranked[at].reasons.contains(
             &"`select` of the public API: `xr/__init__.py` takes it from here".to_owned()
         ),
         "{:?}",
-        ranked[0].reasons
+        ranked[at].reasons
     );
     let ranked = rank_in(&files, "`xr.merge` is slow", "merging many objects");
     assert_eq!(ranked[0].path, "xr/core/merge.py");
@@ -403,11 +450,13 @@ fn candidates_render_for_the_prompt() {
     };
     let report = localize(dir.path(), &issue, 1, Limits::default()).expect("localizes");
     insta::assert_snapshot!(render_candidates(&report.candidates), @r#"
-        1. py/shop/pricing.py (score 2.80)
+        1. py/shop/pricing.py (score 1.00)
            - `apply_discount` of the public API: `py/shop/__init__.py` takes it from here
            - declares `DiscountError` (class, line 6), named in the issue (error type)
            - declares `apply_discount` (function, line 10), named in the issue (backticked)
            - matching terms: discount, coupon, discounterror, apply, apply_discount, spring10
+           - the issue's terms meet in lines 1-18
+           - imported by `py/shop/__init__.py`, one of the best matches
            public symbols: COUPONS, DiscountError, apply_discount
            lines 3-13:
                3 | COUPONS = {"SPRING10": 10, "HALF": 50}
@@ -422,4 +471,61 @@ fn candidates_render_for_the_prompt() {
               12 |     if percent is None:
               13 |         raise DiscountError(f"unknown coupon {coupon}")
         "#);
+}
+
+#[test]
+fn the_second_stage_reads_the_imports_of_the_best_file_and_where_the_terms_meet() {
+    // The snippet calls `lambdify`; the precision is lost in the printer it imports, which
+    // the issue never names.
+    let mut files: Vec<(String, String)> = vec![
+        (
+            "pkg/lambdify.py".to_owned(),
+            "from pkg.printing.pycode import MpmathPrinter\n\n\ndef lambdify(args, expr, modules=None):\n    \"\"\"Turn expr into a function using mpmath or numpy.\"\"\"\n    return MpmathPrinter().doprint(expr)\n".to_owned(),
+        ),
+        (
+            "pkg/printing/pycode.py".to_owned(),
+            format!(
+                "{}class MpmathPrinter:\n    def _print_Rational(self, e):\n        # rational numbers keep their precision with mpf\n        return 'mpf(%s)/mpf(%s)' % (e.p, e.q)\n",
+                "import math\n".repeat(50)
+            ),
+        ),
+    ];
+    files.extend((0..10).map(|i| (format!("pkg/m{i}.py"), "x = 1\n".to_owned())));
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    let ranked = rank_in(
+        &files,
+        "lambdify(modules='mpmath') loses the precision of rationals",
+        "```python\nf = lambdify(x, S(1)/3, 'mpmath')\n```\nThe rational is computed in floats.",
+    );
+    let printer = ranked
+        .iter()
+        .find(|c| c.path == "pkg/printing/pycode.py")
+        .expect("the printer is a candidate");
+    assert!(
+        printer
+            .reasons
+            .contains(&"imported by `pkg/lambdify.py`, one of the best matches".to_owned()),
+        "{:?}",
+        printer.reasons
+    );
+    assert!(
+        printer
+            .reasons
+            .iter()
+            .any(|r| r == "the issue's terms meet in lines 21-54"),
+        "the window holds the rational printer, past the 50 imports: {:?}",
+        printer.reasons
+    );
+    let features = printer.features.expect("features");
+    assert!(
+        features.imported > 0.0 && features.window > 0.0,
+        "{features:?}"
+    );
+    assert!(
+        ranked[0].score == 1.0 && ranked.iter().all(|c| c.score <= 1.0),
+        "scores are relative to the best: {ranked:?}"
+    );
 }

@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Fits the localizer's second stage (src/solution/localize/rescore.rs, `WEIGHTS`).
+
+Input: `globallm localize --features` answers (top 200, JSON) for the SWE-bench Verified
+development set (written by `FEATURES=DIR bench/localize/swebench.sh`) and for the 79-issue
+bench (written by this script with `--dump79 BIN SRC DIR`). The model is linear over each
+file's features; it is fitted as a softmax over each task's first DEPTH files of the first
+stage with the files the fix changed as targets (L2-regularized, L-BFGS; the weights of the
+structural signals kept at 0 or above, so none counts less than the first stage gives it),
+and checked by
+leaving one repository out: every repository is ranked by weights fitted without it. Prints
+the hand-made ranking, the cross-validated one and the one fitted on everything, per
+repository, then the weights as Rust.
+
+Needs numpy and scipy (`pip install numpy scipy`).
+
+  python3 bench/localize/fit.py --dump79 target/release/globallm /tmp/globallm-localize-eval/src F79
+  python3 bench/localize/fit.py --dev DEV_FEATURES --bench79 F79 [--l2 0.01]
+"""
+import argparse, glob, json, math, os, re, subprocess, sys
+from collections import defaultdict
+
+DEPTH = 100  # rescore::DEPTH
+# (name in WEIGHTS, value from a candidate's features)
+FEATURES = [
+    ("lexical", lambda f: f["lexical"]),
+    ("window", lambda f: f["window"]),
+    ("frame", lambda f: f["frame"]),
+    ("path_mention", lambda f: f["path_mention"]),
+    ("message", lambda f: f["message"]),
+    ("literal", lambda f: f["literal"]),
+    ("reexport", lambda f: f["reexport"]),
+    ("member", lambda f: f["member"]),
+    ("module", lambda f: f["module"]),
+    ("defines", lambda f: f["defines"]),
+    ("mentions", lambda f: f["mentions"]),
+    ("is_test", lambda f: f["is_test"]),
+    ("non_code", lambda f: f["non_code"]),
+    ("minority", lambda f: f["minority"]),
+    ("test_about", lambda f: f["is_test"] * f["about_tests"]),
+    ("length", lambda f: math.log1p(f["length"]) / 10),
+    ("first", lambda f: f["first"]),
+    ("name", lambda f: f["name"]),
+    ("index", lambda f: f["index"]),
+    ("imported", lambda f: f["imported"]),
+    ("title", lambda f: f["title"]),
+]
+
+AT_LEAST_FIRST = {"frame", "path_mention", "message", "literal", "reexport", "member", "module",
+                  "defines", "mentions"}
+
+
+def task(np, tid, repo, gold, candidates, any_gold=False):
+    X = np.array([[get(c["features"]) for _, get in FEATURES] for c in candidates])
+    return dict(id=tid, repo=repo, gold=set(gold), any=any_gold,
+                paths=[c["path"] for c in candidates], X=X.reshape(-1, len(FEATURES)))
+
+
+def load_dev(np, features_dir, instances):
+    data = json.load(open(instances))
+    data = data if isinstance(data, list) else data["instances"]
+    tasks = []
+    for x in data:
+        path = os.path.join(features_dir, x["instance_id"] + ".json")
+        if not os.path.exists(path) or os.path.getsize(path) == 0:
+            continue
+        patch = x.get("patch") or x.get("golden_patch")
+        gold = re.findall(r"^diff --git a/(\S+)", patch, re.M)
+        tasks.append(task(np, x["instance_id"], x["repo"], gold, json.load(open(path))["candidates"]))
+    return tasks
+
+
+def load79(np, features_dir):
+    tasks = []
+    for path in sorted(glob.glob(os.path.join(features_dir, "[0-9]*.json"))):
+        r = json.load(open(path))
+        # The 79-issue bench counts an issue found when any expected file is.
+        tasks.append(task(np, "b79-" + os.path.basename(path), "bench79:" + r["repo"], r["gold"],
+                          r["candidates"], any_gold=True))
+    return tasks
+
+
+def dump79(binary, src, out):
+    issues = json.load(open(os.path.join(os.path.dirname(__file__), "issues.json")))
+    os.makedirs(out, exist_ok=True)
+    issue_file = os.path.join(out, "issue.json")
+    for i, issue in enumerate(issues):
+        json.dump({"title": issue["title"], "body": issue["body"]}, open(issue_file, "w"))
+        answer = subprocess.run(
+            [binary, "localize", "--repo-path", os.path.join(src, issue["repo"]), "--issue-file",
+             issue_file, "--top", "200", "--json", "--features"],
+            capture_output=True, text=True, check=True).stdout
+        r = json.loads(answer)
+        r["gold"], r["repo"] = issue["expected"], issue["repo"]
+        json.dump(r, open(os.path.join(out, f"{i}.json"), "w"))
+    os.remove(issue_file)
+
+
+def order(t, w):
+    """The ranking the Rust code gives: the first DEPTH files by the model, then the rest."""
+    n = len(t["paths"])
+    if w is None:
+        return list(range(n))
+    d = min(DEPTH, n)
+    s = t["X"][:d] @ w
+    return sorted(range(d), key=lambda i: (-s[i], t["paths"][i])) + list(range(d, n))
+
+
+def metrics(tasks, weights_of):
+    """recall@1/5/10 (all gold files within k; any for the 79-issue bench) and MRR."""
+    sums = [0.0] * 4
+    for t in tasks:
+        ranked = [t["paths"][i] for i in order(t, weights_of(t))]
+        ranks = [ranked.index(g) + 1 if g in ranked else math.inf for g in t["gold"]]
+        need = min(ranks) if t["any"] else max(ranks)
+        sums[0] += need <= 1
+        sums[1] += need <= 5
+        sums[2] += need <= 10
+        sums[3] += 0 if min(ranks) == math.inf else 1 / min(ranks)
+    return [s / max(1, len(tasks)) for s in sums]
+
+
+def fit(np, minimize, tasks, l2):
+    def loss(w):
+        total, grad = 0.0, np.zeros_like(w)
+        for t in tasks:
+            d = min(DEPTH, len(t["paths"]))
+            gold = [i for i in range(d) if t["paths"][i] in t["gold"]]
+            if not gold:
+                continue
+            X = t["X"][:d]
+            s = X @ w
+            top = s.max()
+            e = np.exp(s - top)
+            p = e / e.sum()
+            log_z = top + math.log(e.sum())
+            for g in gold:
+                total -= (s[g] - log_z) / len(gold)
+                grad -= (X[g] - p @ X) / len(gold)
+        return total + l2 * (w @ w), grad + 2 * l2 * w
+
+    # A structural signal may count for more than the first stage gives it through `first`,
+    # never for less: the cue that names the file is not traded for word overlap.
+    bounds = [(0, None) if name in AT_LEAST_FIRST else (None, None) for name, _ in FEATURES]
+    return minimize(loss, np.zeros(len(FEATURES)), jac=True, method="L-BFGS-B", bounds=bounds).x
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dump79", nargs=3, metavar=("BIN", "SRC", "OUT"))
+    ap.add_argument("--dev", metavar="DIR")
+    ap.add_argument("--bench79", metavar="DIR")
+    ap.add_argument("--instances", default=os.path.join(os.path.dirname(__file__),
+                                                        "../../../shared/data/swebench/verified-dev.json"))
+    ap.add_argument("--l2", type=float, default=1.0)
+    a = ap.parse_args()
+    if a.dump79:
+        dump79(*a.dump79)
+        return
+    if not a.dev:
+        ap.error("--dev or --dump79")
+    import numpy as np
+    from scipy.optimize import minimize
+
+    dev = load_dev(np, a.dev, a.instances)
+    b79 = load79(np, a.bench79) if a.bench79 else []
+    every = dev + b79
+    held_out = {}
+    for repo in sorted({t["repo"] for t in every}):
+        w = fit(np, minimize, [t for t in every if t["repo"] != repo], a.l2)
+        for t in every:
+            if t["repo"] == repo:
+                held_out[t["id"]] = w
+    w_all = fit(np, minimize, every, a.l2)
+
+    def row(name, tasks):
+        cur = metrics(tasks, lambda t: None)
+        cv = metrics(tasks, lambda t: held_out[t["id"]])
+        fitted = metrics(tasks, lambda t: w_all)
+        fmt = lambda m: " / ".join(f"{x:.3f}" for x in m)
+        print(f"| {name} | {len(tasks)} | {fmt(cur)} | {fmt(cv)} | {fmt(fitted)} |")
+
+    print("recall@1 / @5 / @10 / MRR; cross-validated = ranked by weights fitted without the repository\n")
+    print("| tasks | n | first stage | second stage, cross-validated | second stage, fitted on all |")
+    print("| --- | ---: | --- | --- | --- |")
+    row("**development set**", dev)
+    by_repo = defaultdict(list)
+    for t in dev:
+        by_repo[t["repo"]].append(t)
+    for repo, tasks in sorted(by_repo.items(), key=lambda kv: -len(kv[1])):
+        row(repo, tasks)
+    if b79:
+        row("**79-issue bench**", b79)
+    print("\nconst WEIGHTS: Weights = Weights {")
+    for (name, _), x in zip(FEATURES, w_all):
+        print(f"    {name}: {x:.3f},")
+    print("};")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
