@@ -651,7 +651,7 @@ fn bm25f(
     let mut total = 0.0;
     let mut contributions = Vec::new();
     for (t, (_, query_weight)) in signals.terms.iter().enumerate() {
-        if title_only && !signals.in_title[t] {
+        if title_only && !signals.in_title.get(t).copied().unwrap_or(false) {
             continue;
         }
         let mut tf = 0.0;
