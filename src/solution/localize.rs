@@ -19,6 +19,7 @@ mod signals;
 pub use cache::{CacheUse, IndexCache};
 pub use index::{Limits, Skipped};
 
+use super::paths;
 use anyhow::Context as _;
 use index::{CONTENT, Corpus, Doc, PATH, SYMBOLS};
 use serde::{Deserialize, Serialize};
@@ -209,8 +210,9 @@ pub fn localize_with(
 ) -> anyhow::Result<Report> {
     let signals = IssueSignals::from_issue(&issue.title, &issue.body);
     let corpus = index::build(repo, &signals, limits, cache)?;
-    let mut ranked = rank(&corpus, &signals);
-    let mut contents = second_stage(repo, &corpus, &signals, &mut ranked);
+    let idf = idf(&corpus.docs, &signals);
+    let mut ranked = rank(&corpus, &signals, &idf);
+    let mut contents = second_stage(repo, &corpus, &signals, &idf, &mut ranked);
     ranked.truncate(top);
     let mut candidates = Vec::with_capacity(ranked.len());
     for scored in ranked {
@@ -244,12 +246,12 @@ fn second_stage(
     repo: &Path,
     corpus: &Corpus,
     signals: &IssueSignals,
+    idf: &[f64],
     ranked: &mut [Scored],
 ) -> HashMap<usize, String> {
     let mut contents: HashMap<usize, String> = HashMap::new();
     let depth = ranked.len().min(rescore::DEPTH);
-    let idf = idf(&corpus.docs, signals);
-    let query = rescore::Query::new(signals, &idf);
+    let query = rescore::Query::new(signals, idf);
     let mut best = 0.0_f64;
     let mut windows = Vec::with_capacity(depth);
     for scored in &mut ranked[..depth] {
@@ -268,26 +270,29 @@ fn second_stage(
     }
 
     // Files the best files import: the code a snippet's entry point calls into.
-    let at: HashMap<&str, usize> = ranked[..depth]
-        .iter()
-        .enumerate()
-        .map(|(k, s)| (corpus.docs[s.doc].path.as_str(), k))
+    let by_path: HashMap<&str, usize> = (corpus.docs.iter().enumerate())
+        .map(|(i, d)| (d.path.as_str(), i))
+        .collect();
+    let at: HashMap<usize, usize> = (ranked[..depth].iter().enumerate())
+        .map(|(k, s)| (s.doc, k))
         .collect();
     let first_best = ranked.first().map_or(0.0, |s| s.features.first);
+    // Per file read, the doc of the best file importing it.
     let mut importers: Vec<Option<usize>> = vec![None; depth];
     for k in 0..depth.min(rescore::IMPORTERS) {
-        let importer = &corpus.docs[ranked[k].doc].path;
+        let importer = ranked[k].doc;
         let share = if first_best > 0.0 {
             ranked[k].features.first / first_best
         } else {
             0.0
         };
-        let content = contents.get(&ranked[k].doc).map_or("", String::as_str);
-        for path in rescore::imported_files(importer, content, &|p| at.contains_key(p)) {
-            let j = at[path.as_str()];
+        let content = contents.get(&importer).map_or("", String::as_str);
+        let path = &corpus.docs[importer].path;
+        for doc in rescore::imported_files(path, content, &by_path) {
+            let Some(&j) = at.get(&doc) else { continue };
             if share > ranked[j].features.imported {
                 ranked[j].features.imported = share;
-                importers[j] = Some(k);
+                importers[j] = Some(importer);
             }
         }
     }
@@ -298,10 +303,6 @@ fn second_stage(
         .copied()
         .fold(f64::NEG_INFINITY, f64::max);
     let floor = model[..depth].iter().copied().fold(f64::INFINITY, f64::min);
-    let names: Vec<String> = ranked[..depth]
-        .iter()
-        .map(|s| corpus.docs[s.doc].path.clone())
-        .collect();
     for (k, scored) in ranked.iter_mut().enumerate() {
         // Below the files read, the model has no window: they stay below them.
         let m = if k < depth {
@@ -322,7 +323,7 @@ fn second_stage(
         if let Some(by) = importers[k] {
             scored.reasons.push(format!(
                 "imported by `{}`, one of the best matches",
-                names[by]
+                corpus.docs[by].path
             ));
         }
     }
@@ -343,7 +344,7 @@ struct Scored {
     hot_lines: Vec<usize>,
 }
 
-fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
+fn rank(corpus: &Corpus, signals: &IssueSignals, idf: &[f64]) -> Vec<Scored> {
     let docs = &corpus.docs;
     let n = docs.len() as f64;
     if docs.is_empty() {
@@ -355,7 +356,6 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
             avg[f] += f64::from(*len) / n;
         }
     }
-    let idf = idf(docs, signals);
     let rarity = |df: usize| {
         if n <= 1.0 || df == 0 {
             1.0
@@ -380,12 +380,12 @@ fn rank(corpus: &Corpus, signals: &IssueSignals) -> Vec<Scored> {
 
     let lexical: Vec<(f64, Vec<(usize, f64)>)> = docs
         .iter()
-        .map(|doc| bm25f(doc, signals, &idf, &avg, false))
+        .map(|doc| bm25f(doc, signals, idf, &avg, false))
         .collect();
     let best = lexical.iter().map(|(s, _)| *s).fold(0.0, f64::max);
     let title: Vec<f64> = docs
         .iter()
-        .map(|doc| bm25f(doc, signals, &idf, &avg, true).0)
+        .map(|doc| bm25f(doc, signals, idf, &avg, true).0)
         .collect();
     let best_title = title.iter().copied().fold(0.0, f64::max);
     let boosts = StructuralBoosts::new(docs, signals);
@@ -603,7 +603,7 @@ fn minority_languages(docs: &[Doc], signals: &IssueSignals) -> Vec<Option<String
 
 /// The share of the terms of a file's name (without extension) that the issue uses.
 fn name_share(path: &str, issue_terms: &std::collections::HashSet<&str>) -> f64 {
-    let file = path.rsplit('/').next().unwrap_or(path);
+    let file = paths::file_name(path);
     let stem = file.split('.').next().unwrap_or(file);
     let (mut all, mut used) = (0_u32, 0_u32);
     signals::word_terms(stem, &mut |term: String| {
@@ -619,9 +619,8 @@ fn name_share(path: &str, issue_terms: &std::collections::HashSet<&str>) -> f64 
 
 /// A package index: `__init__.py`, `index.js`/`index.ts`, `mod.rs`, `lib.rs`.
 fn is_index(path: &str) -> bool {
-    let file = path.rsplit('/').next().unwrap_or(path);
     matches!(
-        file,
+        paths::file_name(path),
         "__init__.py" | "index.js" | "index.ts" | "index.mjs" | "mod.rs" | "lib.rs"
     )
 }

@@ -107,7 +107,7 @@ fn follow(
 /// The file a module named in the package index `index` is: `.core.computation` from
 /// `xarray/__init__.py` → `xarray/core/computation.py` (or its `__init__.py`); `xarray.core`
 /// by its absolute name (also under `src/` or `lib/`); `./parse` → `lib/parse.js`.
-fn resolve(index: &str, from: &str, by_path: &HashMap<&str, usize>) -> Option<usize> {
+pub(super) fn resolve(index: &str, from: &str, by_path: &HashMap<&str, usize>) -> Option<usize> {
     let dir = index.rsplit_once('/').map_or("", |(d, _)| d);
     let find = |stem: &str, suffixes: &[&str]| {
         suffixes.iter().find_map(|s| {

@@ -3,6 +3,7 @@
 //! term somewhere; the fix is usually where the terms meet, in one function.
 
 use super::Features;
+use super::reexports::resolve;
 use super::signals::{IssueSignals, terms};
 use regex::Regex;
 use std::collections::HashMap;
@@ -22,18 +23,21 @@ const K1: f64 = 1.2;
 
 /// The issue's terms with their weights (query weight × idf), looked up by text.
 pub(super) struct Query<'a> {
-    weights: HashMap<&'a str, (usize, f64)>,
+    /// Each term's index in `IssueSignals::terms`.
+    index: HashMap<&'a str, usize>,
+    weights: Vec<f64>,
 }
 
 impl<'a> Query<'a> {
     pub(super) fn new(signals: &'a IssueSignals, idf: &[f64]) -> Self {
-        let weights = signals
-            .terms
-            .iter()
-            .enumerate()
-            .map(|(t, (text, weight))| (text.as_str(), (t, weight * idf[t])))
-            .collect();
-        Query { weights }
+        Query {
+            index: (signals.terms.iter().enumerate())
+                .map(|(t, (text, _))| (text.as_str(), t))
+                .collect(),
+            weights: (signals.terms.iter().zip(idf))
+                .map(|((_, weight), idf)| weight * idf)
+                .collect(),
+        }
     }
 
     /// The score of the best window of `content` and its first and last lines (from 1).
@@ -42,27 +46,15 @@ impl<'a> Query<'a> {
             .lines()
             .map(|line| {
                 let mut hits = Vec::new();
-                terms(line, |term| {
-                    if let Some((t, _)) = self.weights.get(term.as_str()) {
-                        hits.push(*t);
-                    }
-                });
+                terms(line, |term| hits.extend(self.index.get(term.as_str())));
                 hits
             })
             .collect();
-        let n_terms = self.weights.len();
-        let weight_of: Vec<f64> = {
-            let mut w = vec![0.0; n_terms];
-            for (t, weight) in self.weights.values() {
-                w[*t] = *weight;
-            }
-            w
-        };
         let mut best = (0.0, 1, 1);
         let mut start = 0;
         loop {
             let end = (start + WINDOW).min(per_line.len());
-            let mut tf = vec![0.0_f64; n_terms];
+            let mut tf = vec![0.0_f64; self.weights.len()];
             for hits in &per_line[start..end] {
                 for t in hits {
                     tf[*t] += 1.0;
@@ -70,7 +62,7 @@ impl<'a> Query<'a> {
             }
             let score: f64 = tf
                 .iter()
-                .zip(&weight_of)
+                .zip(&self.weights)
                 .filter(|(f, _)| **f > 0.0)
                 .map(|(f, w)| w * f / (K1 + f))
                 .sum();
@@ -179,91 +171,37 @@ static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
-/// The files of the tree that `path` (its `content`) imports, as paths `exists` knows.
+/// The files of the tree that `path` (its `content`) imports, as indices of `by_path`: each
+/// module resolved as a package index's re-exports are, and `from a import b` also as the
+/// submodule `a.b`.
 pub(super) fn imported_files(
     path: &str,
     content: &str,
-    exists: &impl Fn(&str) -> bool,
-) -> Vec<String> {
-    let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+    by_path: &HashMap<&str, usize>,
+) -> Vec<usize> {
     let mut found = Vec::new();
-    let mut add = |candidate: String| {
-        if exists(&candidate) && candidate != path && !found.contains(&candidate) {
-            found.push(candidate);
+    let mut add = |module: &str| {
+        if let Some(doc) = resolve(path, module, by_path)
+            && by_path.get(path) != Some(&doc)
+            && !found.contains(&doc)
+        {
+            found.push(doc);
         }
     };
     for caps in IMPORT.captures_iter(content) {
         if let Some(module) = caps.get(1).or_else(|| caps.get(3)) {
             let module = module.as_str();
-            let base = python_module_dir(dir, module);
-            let Some(base) = base else { continue };
-            for root in ["", "src/", "lib/"] {
-                let at = format!("{root}{base}");
-                add(format!("{at}.py"));
-                add(format!("{at}/__init__.py"));
-                if let Some(names) = caps.get(2) {
-                    for name in names.as_str().split(',') {
-                        let name = name.split_whitespace().next().unwrap_or("");
-                        if !name.is_empty() {
-                            add(format!("{at}/{name}.py"));
-                        }
-                    }
-                }
-                if !module.starts_with('.') {
-                    continue;
-                }
-                break;
+            add(module);
+            let names = caps.get(2).map_or("", |n| n.as_str());
+            for name in names.split(',').filter_map(|n| n.split_whitespace().next()) {
+                let dot = if module.ends_with('.') { "" } else { "." };
+                add(&format!("{module}{dot}{name}"));
             }
         } else if let Some(relative) = caps.get(4) {
-            let joined = join(dir, relative.as_str());
-            for ext in [
-                "",
-                ".js",
-                ".ts",
-                ".mjs",
-                ".jsx",
-                ".tsx",
-                "/index.js",
-                "/index.ts",
-            ] {
-                add(format!("{joined}{ext}"));
-            }
+            add(relative.as_str());
         }
     }
     found
-}
-
-/// A Python module as a path without extension: absolute (`a.b` → `a/b`) or relative to the
-/// importing file's directory (`.b` → `dir/b`, `..b` → `parent/b`, `.` → `dir`).
-fn python_module_dir(dir: &str, module: &str) -> Option<String> {
-    let dots = module.len() - module.trim_start_matches('.').len();
-    let rest = module[dots..].replace('.', "/");
-    if dots == 0 {
-        return Some(rest);
-    }
-    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
-    for _ in 1..dots {
-        parts.pop()?;
-    }
-    if !rest.is_empty() {
-        parts.push(&rest);
-    }
-    Some(parts.join("/"))
-}
-
-/// `dir` joined with a `./` or `../` path, normalized.
-fn join(dir: &str, relative: &str) -> String {
-    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
-    for part in relative.split('/') {
-        match part {
-            "." | "" => {}
-            ".." => {
-                parts.pop();
-            }
-            part => parts.push(part),
-        }
-    }
-    parts.join("/")
 }
 
 #[cfg(test)]
@@ -282,10 +220,16 @@ mod tests {
             "web/lib/parse.js",
             "web/util/index.js",
         ];
-        let exists = |p: &str| tree.contains(&p);
+        let by_path: HashMap<&str, usize> = tree.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+        let imports = |path: &str, content: &str| -> Vec<&str> {
+            imported_files(path, content, &by_path)
+                .into_iter()
+                .map(|doc| tree[doc])
+                .collect()
+        };
         let lambdify = "from sympy.printing.pycode import MpmathPrinter\nfrom ..core import basic\nfrom . import nothing\nimport sympy.printing.str\n";
         assert_eq!(
-            imported_files("sympy/utilities/lambdify.py", lambdify, &exists),
+            imports("sympy/utilities/lambdify.py", lambdify),
             vec![
                 "sympy/printing/pycode.py",
                 "sympy/core/basic.py",
@@ -294,13 +238,13 @@ mod tests {
         );
         let pytest = "from _pytest.nodes import Item\n";
         assert_eq!(
-            imported_files("src/_pytest/main.py", pytest, &exists),
+            imports("src/_pytest/main.py", pytest),
             vec!["src/_pytest/nodes.py"],
             "a src/ layout"
         );
         let js = "import { parse } from './parse';\nconst util = require('../util');\n";
         assert_eq!(
-            imported_files("web/lib/qs.js", js, &exists),
+            imports("web/lib/qs.js", js),
             vec!["web/lib/parse.js", "web/util/index.js"]
         );
     }

@@ -91,7 +91,7 @@ fn both_stages(files: &[(&str, &str)], title: &str, body: &str) -> (Vec<String>,
     let dir = write_tree(files);
     let signals = IssueSignals::from_issue(title, body);
     let corpus = index::build(dir.path(), &signals, Limits::default(), None).expect("indexes");
-    let first = rank(&corpus, &signals)
+    let first = rank(&corpus, &signals, &idf(&corpus.docs, &signals))
         .into_iter()
         .map(|s| corpus.docs[s.doc].path.clone())
         .collect();
