@@ -181,7 +181,7 @@ def main():
         print(f"| {name} | {len(tasks)} | {fmt(cur)} | {fmt(cv)} | {fmt(fitted)} |")
 
     print("recall@1 / @5 / @10 / MRR; cross-validated = ranked by weights fitted without the repository\n")
-    print("| tasks | n | first stage | second stage, cross-validated | second stage, fitted on all |")
+    print("| tasks | n | as dumped (the binary's ranking) | second stage, cross-validated | second stage, fitted on all |")
     print("| --- | ---: | --- | --- | --- |")
     row("**development set**", dev)
     by_repo = defaultdict(list)

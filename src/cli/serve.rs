@@ -43,11 +43,13 @@ pub async fn run(
         Location::Sqlite(path) => Some(lock_database(path)?),
         Location::Postgres(_) => None,
     };
-    // The data directory and the checkout cache hold credentials and private code: only the
+    // The data directory, the checkout cache and the index cache hold credentials and private
+    // code (the index keeps every file's identifiers and string literals): only the
     // service's user may open them.
     for dir in [
         config.storage.data_dir.clone(),
         config.storage.data_dir.join("checkouts"),
+        config.storage.data_dir.join("index"),
     ] {
         crate::private_fs::create_private_dir(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;

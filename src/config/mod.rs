@@ -304,6 +304,9 @@ pub struct FixConfig {
     pub attempt_seconds: u64,
     /// Repositories kept in the checkout cache (`<data dir>/checkouts`).
     pub cached_repos: usize,
+    /// Whether the LLM re-ranks the localized files before drafting (`localize_files`: one
+    /// more call per fix, its tokens counted in the same budget).
+    pub rerank: bool,
     /// Whether a repository's `test_command` (from `.github/globallm.yml`) runs in the sandbox
     /// before a change is accepted: a throw-away copy of the work tree inside bubblewrap, no
     /// network, no secrets, bounded time and memory.
@@ -355,6 +358,7 @@ impl Default for FixConfig {
             max_reruns: 1,
             attempt_seconds: 600,
             cached_repos: 20,
+            rerank: false,
             run_tests: false,
             sandbox: SandboxMode::Bubblewrap,
             sandbox_memory_mb: 4_096,

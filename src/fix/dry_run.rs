@@ -72,7 +72,11 @@ pub async fn dry_run(ctx: &Context, repo: &RepoName, number: u64) -> anyhow::Res
         max_attempts: config.fix.max_attempts,
         options: DraftOptions {
             run_tests: config.fix.run_tests,
+            rerank: config.fix.rerank,
             sandbox: crate::solution::sandbox::SandboxOptions::from_config(&config.fix),
+            index_cache: Some(crate::solution::localize::IndexCache::new(
+                config.storage.data_dir.join("index"),
+            )),
             ..DraftOptions::default()
         },
     })
@@ -208,6 +212,7 @@ mod tests {
             cost_usd: Some(0.0099),
             attempts: 1,
             localized: vec!["py/shop/cart.py".into(), "py/shop/pricing.py".into()],
+            index_cache: crate::solution::localize::CacheUse::Off,
             test_run: None,
         };
         let assessment = Assessment {

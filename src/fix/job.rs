@@ -386,7 +386,11 @@ impl FixIssue {
             max_attempts: config.fix.max_attempts,
             options: DraftOptions {
                 run_tests: config.fix.run_tests,
+                rerank: config.fix.rerank,
                 sandbox: crate::solution::sandbox::SandboxOptions::from_config(&config.fix),
+                index_cache: Some(crate::solution::localize::IndexCache::new(
+                    config.storage.data_dir.join("index"),
+                )),
                 ..DraftOptions::default()
             },
         })

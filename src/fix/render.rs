@@ -431,6 +431,7 @@ mod tests {
             cost_usd: None,
             attempts: 1,
             localized: Vec::new(),
+            index_cache: crate::solution::localize::CacheUse::Off,
             test_run: None,
         }
     }

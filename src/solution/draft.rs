@@ -21,6 +21,7 @@ use tree::{git, reset_to, revert, undo, work_tree_diff};
 use super::blocks::{self, Answer, Proposal};
 use super::conventions::{self, Conventions};
 use super::edit::{self, FileChange};
+use super::localize::{CacheUse, IndexCache};
 use super::sandbox::{self, SandboxOptions, TestRun};
 use super::validate::{self, ForbiddenPaths};
 use crate::budget::BudgetError;
@@ -72,6 +73,9 @@ pub struct DraftOptions {
     pub max_file_chars: usize,
     /// Whether the LLM re-ranks the localized files first (`localize_files`, one more call).
     pub rerank: bool,
+    /// Where localization keeps each tree's index (`<data dir>/index`), so a second fix in
+    /// the same repository does not parse its files again; `None` indexes every time.
+    pub index_cache: Option<IndexCache>,
     /// Whether the repository's `test_command` runs in the sandbox before a change is accepted
     /// (also needs the repository to set one).
     pub run_tests: bool,
@@ -87,6 +91,7 @@ impl Default for DraftOptions {
             prompt_files: 3,
             max_file_chars: 16_000,
             rerank: false,
+            index_cache: None,
             run_tests: false,
             sandbox: SandboxOptions::default(),
         }
@@ -163,6 +168,9 @@ pub struct FixDraft {
     pub attempts: u32,
     /// The files localization ranked first, best first.
     pub localized: Vec<String>,
+    /// Whether localization read the tree's index from the cache.
+    #[serde(skip)]
+    pub index_cache: CacheUse,
     /// The repository's test command's run, when it ran.
     pub test_run: Option<TestRun>,
 }
@@ -283,9 +291,14 @@ pub async fn draft_fix(input: DraftInput<'_>) -> Result<FixDraft, DraftError> {
         .filter(|p| !p.is_empty())
         .map(str::to_owned)
         .collect();
-    let mut candidates = localize_in(work_tree, issue, options.candidates)
-        .await
-        .map_err(tree_error)?;
+    let (mut candidates, index_cache) = localize_in(
+        work_tree,
+        issue,
+        options.candidates,
+        options.index_cache.clone(),
+    )
+    .await
+    .map_err(tree_error)?;
     if let Some(diff) = feedback.previous_diff {
         put_first(&mut candidates, &diff_paths(diff), work_tree);
     }
@@ -357,6 +370,7 @@ pub async fn draft_fix(input: DraftInput<'_>) -> Result<FixDraft, DraftError> {
                         spent,
                         attempts: attempt,
                         localized,
+                        index_cache,
                         test_run,
                     }));
                 }
@@ -521,6 +535,7 @@ struct FinishInput<'a> {
     spent: Spent,
     attempts: u32,
     localized: Vec<String>,
+    index_cache: CacheUse,
     test_run: Option<TestRun>,
 }
 
@@ -570,6 +585,7 @@ fn finish(f: FinishInput<'_>) -> FixDraft {
         cost_usd: f.spent.cost_usd,
         attempts: f.attempts,
         localized: f.localized,
+        index_cache: f.index_cache,
         test_run: f.test_run,
     }
 }

@@ -220,13 +220,7 @@ async fn a_stop_that_arrives_while_a_repair_drafts_wins() {
         .answer(DRAFT)
         .answer(REPAIR)
         .hold(3, gate.clone());
-    let story = Story::with_llm(
-        "Totals are not rounded",
-        "`total([0.1, 0.2])` returns 0.30000000000000004 in shop/cart.py",
-        provider,
-        &[],
-    )
-    .await;
+    let story = Story::rounding_with_llm(provider, &[]).await;
     story.label().await;
     let pull = story.pull();
     let run = story
@@ -266,13 +260,7 @@ async fn a_fix_stuck_past_its_deadline_is_marked_failed_and_the_issue_told() {
         .answer(CATEGORIZE)
         .answer(DRAFT)
         .hold(2, gate.clone());
-    let story = Story::with_llm(
-        "Totals are not rounded",
-        "`total([0.1, 0.2])` returns 0.30000000000000004 in shop/cart.py",
-        provider,
-        &[("GLOBALLM_JOBS__MAX_RUN_SECS", "1")],
-    )
-    .await;
+    let story = Story::rounding_with_llm(provider, &[("GLOBALLM_JOBS__MAX_RUN_SECS", "1")]).await;
     story.label().await;
 
     assert!(story.app.github.pulls(REPO).is_empty());

@@ -7,29 +7,36 @@ use crate::llm::LlmError;
 use crate::llm::client::{Llm, Scope};
 use crate::llm::prompts::{LOCALIZE_FILES, Localization};
 use crate::solution::conventions;
-use crate::solution::localize::{self, Candidate, IssueText};
+use crate::solution::localize::{self, CacheUse, Candidate, IndexCache, IssueText};
 use crate::solution::paths;
 use crate::solution::tree_file;
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// Runs localization off the async threads.
+/// Runs localization off the async threads, through the index cache when there is one.
 pub(super) async fn localize_in(
     work_tree: &Path,
     issue: IssueInput<'_>,
     top: usize,
-) -> Result<Vec<Candidate>, String> {
+    cache: Option<IndexCache>,
+) -> Result<(Vec<Candidate>, CacheUse), String> {
     let root = work_tree.to_path_buf();
     let text = IssueText {
         title: issue.title.to_owned(),
         body: issue.body.to_owned(),
     };
     tokio::task::spawn_blocking(move || {
-        localize::localize(&root, &text, top, localize::Limits::default())
+        localize::localize_with(
+            &root,
+            &text,
+            top,
+            localize::Limits::default(),
+            cache.as_ref(),
+        )
     })
     .await
     .map_err(|err| format!("localization stopped: {err}"))?
-    .map(|report| report.candidates)
+    .map(|report| (report.candidates, report.index_cache))
     .map_err(|err| format!("localization failed: {err:#}"))
 }
 

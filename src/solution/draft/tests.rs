@@ -618,3 +618,34 @@ async fn the_llm_rerank_reorders_the_candidates_and_a_failed_one_keeps_them() {
         .expect("drafted despite the failed re-rank");
     assert_eq!(draft.localized[0], "py/shop/cart.py");
 }
+
+#[tokio::test]
+async fn a_second_fix_in_the_same_tree_reads_the_index_from_the_cache() {
+    let h = harness(script().answer(GOOD).answer(GOOD), Config::default()).await;
+    let cache_dir = tempfile::tempdir().expect("tempdir");
+    let cache = crate::solution::localize::IndexCache::new(cache_dir.path().join("index"));
+    let draft_with_cache = || {
+        let mut input = h.input(TITLE, BODY, 1);
+        input.options.index_cache = Some(cache.clone());
+        draft_fix(input)
+    };
+    let first = draft_with_cache().await.expect("drafted");
+    assert_eq!(first.index_cache, CacheUse::Miss);
+    // The first fix is pushed elsewhere; the work tree is clean again for the second.
+    git(h.work.path(), &["checkout", "-q", "--", "."]);
+    git(h.work.path(), &["clean", "-qfd"]);
+    let second = draft_with_cache().await.expect("drafted");
+    assert_eq!(
+        second.index_cache,
+        CacheUse::Hit,
+        "the same tree is not parsed again"
+    );
+    assert_eq!(second.localized, first.localized);
+    assert_eq!(
+        std::fs::read_dir(cache_dir.path().join("index"))
+            .expect("the cache directory")
+            .count(),
+        1,
+        "one pack for the one tree"
+    );
+}

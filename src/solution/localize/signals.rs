@@ -468,10 +468,12 @@ impl IssueSignals {
 
         let text = format!("{title}\n{body}");
         let mut identifiers: Vec<Identifier> = Vec::new();
-        let mut add = |ident: &str, how: &'static str| {
+        let mut add_named = |ident: &str, how: &'static str, qualified: bool| {
             let ident = ident.trim_matches('_');
             let plain = ident.to_ascii_lowercase();
-            if ident.len() < 3 || STOP_WORDS.contains(&plain.as_str()) {
+            // A common word is no identifier, unless the issue writes it as an attribute:
+            // `xr.where` names a function.
+            if ident.len() < 3 || (!qualified && STOP_WORDS.contains(&plain.as_str())) {
                 return;
             }
             if !identifiers.iter().any(|i| i.text == ident) {
@@ -482,10 +484,15 @@ impl IssueSignals {
             }
         };
         for caps in BACKTICKED.captures_iter(&text) {
-            for m in IDENT.find_iter(&caps[1]) {
-                add(m.as_str(), "backticked");
+            let code = &caps[1];
+            for m in IDENT.find_iter(code) {
+                let qualified = m.start() > 0
+                    && code[..m.start()].ends_with('.')
+                    && code[m.end()..].chars().next().is_none_or(|c| c == '(');
+                add_named(m.as_str(), "backticked", qualified);
             }
         }
+        let mut add = |ident: &str, how: &'static str| add_named(ident, how, false);
         for m in ERROR_TYPE.find_iter(&text) {
             add(m.as_str(), "error type");
         }
@@ -694,6 +701,20 @@ mod tests {
                 ("load_config", "snake_case"),
             ]
         );
+    }
+
+    #[test]
+    fn a_common_word_written_as_an_attribute_is_an_identifier() {
+        let signals = IssueSignals::from_issue(
+            "`xr.where` not preserving attributes",
+            "Using `xr.where(cond, x, y)` on a DataArray; `where` alone and `type` are words.",
+        );
+        let found: Vec<&str> = signals
+            .identifiers
+            .iter()
+            .map(|i| i.text.as_str())
+            .collect();
+        assert_eq!(found, ["where", "cond", "DataArray"]);
     }
 
     #[test]
