@@ -412,6 +412,42 @@ async fn a_committed_symlink_never_puts_a_file_outside_the_tree_into_the_prompt(
 }
 
 #[tokio::test]
+async fn a_module_the_best_file_imports_that_is_a_symlink_out_of_the_tree_is_never_read() {
+    // `cart.py` imports `.pricing`; the repository commits `pricing.py` as a symlink to the
+    // App's key. The second stage follows the imports of the best files, and the index is
+    // kept on disk: neither may hold the key.
+    let data = tempfile::tempdir().expect("tempdir");
+    let key = data.path().join("github-app.json");
+    std::fs::write(&key, "def apply_discount(): 'FAKE-APP-KEY-7f3a9c'").expect("write");
+    let h = harness(script().answer("CANNOT FIX: not today"), Config::default()).await;
+    let tree = h.work.path();
+    std::fs::remove_file(tree.join("py/shop/pricing.py")).expect("rm");
+    std::os::unix::fs::symlink(&key, tree.join("py/shop/pricing.py")).expect("symlink");
+    git(tree, &["add", "-A"]);
+    git(tree, &["commit", "-qm", "link"]);
+    let cache = data.path().join("index");
+    let mut input = h.input(TITLE, BODY, 1);
+    input.options.index_cache = Some(crate::solution::localize::IndexCache::new(&cache));
+    let err = draft_fix(input).await.expect_err("declined");
+    assert!(matches!(err, DraftError::Declined { .. }), "{err:?}");
+    let prompt = &h.provider.requests()[0].messages[0].content;
+    assert!(prompt.contains("FILE py/shop/cart.py"), "{prompt}");
+    assert!(
+        !prompt.contains("FAKE-APP-KEY"),
+        "the key reached the prompt:\n{prompt}"
+    );
+    let packs: Vec<_> = std::fs::read_dir(&cache)
+        .expect("the index was kept")
+        .map(|entry| std::fs::read_to_string(entry.expect("entry").path()).expect("a pack"))
+        .collect();
+    assert_eq!(packs.len(), 1);
+    assert!(
+        !packs[0].contains("FAKE-APP-KEY"),
+        "the key reached the index cache"
+    );
+}
+
+#[tokio::test]
 async fn a_hostile_test_command_changes_nothing_that_is_pushed_or_run_later() {
     use crate::solution::checkout::{self, Checkouts};
     use crate::testing::fake_github::git as remote;
