@@ -49,7 +49,7 @@ pub async fn run(
     for dir in [
         config.storage.data_dir.clone(),
         config.storage.data_dir.join("checkouts"),
-        config.storage.data_dir.join("index"),
+        config.storage.index_dir(),
     ] {
         crate::private_fs::create_private_dir(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;

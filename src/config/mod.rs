@@ -172,6 +172,14 @@ fn serialize_database_url<S: serde::Serializer>(
         .serialize(serializer)
 }
 
+impl StorageConfig {
+    /// Where localization keeps each tree's index (`<data dir>/index`): private, it holds
+    /// every file's identifiers and string literals.
+    pub fn index_dir(&self) -> PathBuf {
+        self.data_dir.join("index")
+    }
+}
+
 impl Default for StorageConfig {
     fn default() -> Self {
         Self {

@@ -70,15 +70,7 @@ pub async fn dry_run(ctx: &Context, repo: &RepoName, number: u64) -> anyhow::Res
         llm: &llm,
         feedback: Feedback::default(),
         max_attempts: config.fix.max_attempts,
-        options: DraftOptions {
-            run_tests: config.fix.run_tests,
-            rerank: config.fix.rerank,
-            sandbox: crate::solution::sandbox::SandboxOptions::from_config(&config.fix),
-            index_cache: Some(crate::solution::localize::IndexCache::new(
-                config.storage.data_dir.join("index"),
-            )),
-            ..DraftOptions::default()
-        },
+        options: DraftOptions::from_config(&config),
     })
     .await
     .map_err(|err| anyhow::anyhow!("no fix drafted for {repo}#{number}: {err}"))?;

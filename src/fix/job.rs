@@ -384,15 +384,7 @@ impl FixIssue {
                 previous_diff: previous_diff.as_deref(),
             },
             max_attempts: config.fix.max_attempts,
-            options: DraftOptions {
-                run_tests: config.fix.run_tests,
-                rerank: config.fix.rerank,
-                sandbox: crate::solution::sandbox::SandboxOptions::from_config(&config.fix),
-                index_cache: Some(crate::solution::localize::IndexCache::new(
-                    config.storage.data_dir.join("index"),
-                )),
-                ..DraftOptions::default()
-            },
+            options: DraftOptions::from_config(&config),
         })
         .await;
         let draft = match drafted {

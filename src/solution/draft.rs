@@ -25,7 +25,7 @@ use super::localize::{CacheUse, IndexCache};
 use super::sandbox::{self, SandboxOptions, TestRun};
 use super::validate::{self, ForbiddenPaths};
 use crate::budget::BudgetError;
-use crate::config::Language;
+use crate::config::{Config, Language};
 use crate::llm::client::{Llm, Scope};
 use crate::llm::prompts::{self, DRAFT_FIX};
 use crate::llm::{LlmError, Message, StopReason, Usage};
@@ -81,6 +81,20 @@ pub struct DraftOptions {
     pub run_tests: bool,
     /// How the test command runs.
     pub sandbox: SandboxOptions,
+}
+
+impl DraftOptions {
+    /// The options the service's configuration sets (`fix.*`, the index cache in the data
+    /// directory), the rest their defaults.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            run_tests: config.fix.run_tests,
+            rerank: config.fix.rerank,
+            sandbox: SandboxOptions::from_config(&config.fix),
+            index_cache: Some(IndexCache::new(config.storage.index_dir())),
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for DraftOptions {

@@ -211,8 +211,9 @@ pub fn localize_with(
     let signals = IssueSignals::from_issue(&issue.title, &issue.body);
     let corpus = index::build(repo, &signals, limits, cache)?;
     let idf = idf(&corpus.docs, &signals);
-    let mut ranked = rank(&corpus, &signals, &idf);
-    let mut contents = second_stage(repo, &corpus, &signals, &idf, &mut ranked);
+    let by_path = reexports::by_path(&corpus.docs);
+    let mut ranked = rank(&corpus, &signals, &idf, &by_path);
+    let mut contents = second_stage(repo, &corpus, &signals, &idf, &by_path, &mut ranked);
     ranked.truncate(top);
     let mut candidates = Vec::with_capacity(ranked.len());
     for scored in ranked {
@@ -247,6 +248,7 @@ fn second_stage(
     corpus: &Corpus,
     signals: &IssueSignals,
     idf: &[f64],
+    by_path: &HashMap<&str, usize>,
     ranked: &mut [Scored],
 ) -> HashMap<usize, String> {
     let mut contents: HashMap<usize, String> = HashMap::new();
@@ -270,9 +272,6 @@ fn second_stage(
     }
 
     // Files the best files import: the code a snippet's entry point calls into.
-    let by_path: HashMap<&str, usize> = (corpus.docs.iter().enumerate())
-        .map(|(i, d)| (d.path.as_str(), i))
-        .collect();
     let at: HashMap<usize, usize> = (ranked[..depth].iter().enumerate())
         .map(|(k, s)| (s.doc, k))
         .collect();
@@ -288,7 +287,7 @@ fn second_stage(
         };
         let content = contents.get(&importer).map_or("", String::as_str);
         let path = &corpus.docs[importer].path;
-        for doc in rescore::imported_files(path, content, &by_path) {
+        for doc in rescore::imported_files(path, content, by_path) {
             let Some(&j) = at.get(&doc) else { continue };
             if share > ranked[j].features.imported {
                 ranked[j].features.imported = share;
@@ -344,7 +343,12 @@ struct Scored {
     hot_lines: Vec<usize>,
 }
 
-fn rank(corpus: &Corpus, signals: &IssueSignals, idf: &[f64]) -> Vec<Scored> {
+fn rank(
+    corpus: &Corpus,
+    signals: &IssueSignals,
+    idf: &[f64],
+    by_path: &HashMap<&str, usize>,
+) -> Vec<Scored> {
     let docs = &corpus.docs;
     let n = docs.len() as f64;
     if docs.is_empty() {
@@ -388,7 +392,7 @@ fn rank(corpus: &Corpus, signals: &IssueSignals, idf: &[f64]) -> Vec<Scored> {
         .map(|doc| bm25f(doc, signals, idf, &avg, true).0)
         .collect();
     let best_title = title.iter().copied().fold(0.0, f64::max);
-    let boosts = StructuralBoosts::new(docs, signals);
+    let boosts = StructuralBoosts::new(docs, signals, by_path);
     let frame_weight = |doc: usize| {
         if docs[doc].is_test && !signals.about_tests {
             TEST_FRAME_FACTOR
@@ -696,7 +700,7 @@ struct StructuralBoosts {
 }
 
 impl StructuralBoosts {
-    fn new(docs: &[Doc], signals: &IssueSignals) -> Self {
+    fn new(docs: &[Doc], signals: &IssueSignals, by_path: &HashMap<&str, usize>) -> Self {
         let mut frames: HashMap<usize, Vec<(usize, Option<usize>, usize)>> = HashMap::new();
         let mut ordered = signals.frames.clone();
         ordered.sort_by_key(|f| f.depth);
@@ -743,7 +747,7 @@ impl StructuralBoosts {
             message_df,
             member_df,
             literal_df,
-            reexported: reexports::targets(docs, signals.identifiers.len()),
+            reexported: reexports::targets(docs, by_path, signals.identifiers.len()),
             modules: module_matches(docs, &signals.dotted),
         }
     }

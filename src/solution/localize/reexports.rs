@@ -11,22 +11,28 @@ use std::collections::HashMap;
 /// Hops followed from one package index to the next.
 const MAX_DEPTH: usize = 4;
 
+/// Each file's doc by its path: what [`resolve`] looks modules up in.
+pub(super) fn by_path(docs: &[Doc]) -> HashMap<&str, usize> {
+    (docs.iter().enumerate())
+        .map(|(i, d)| (d.path.as_str(), i))
+        .collect()
+}
+
 /// Per file: (the identifier it defines as public API, the package index exporting it, how
 /// many files the identifier leads to).
-pub(super) fn targets(docs: &[Doc], identifiers: usize) -> HashMap<usize, (usize, usize, usize)> {
-    let by_path: HashMap<&str, usize> = docs
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.path.as_str(), i))
-        .collect();
+pub(super) fn targets(
+    docs: &[Doc],
+    by_path: &HashMap<&str, usize>,
+    identifiers: usize,
+) -> HashMap<usize, (usize, usize, usize)> {
     let mut per_ident: Vec<Vec<(usize, usize)>> = vec![Vec::new(); identifiers];
     for (i, doc) in docs.iter().enumerate() {
         for r in doc.reexports.iter().filter(|r| !r.star) {
             for (ident, _) in &r.names {
-                let Some(module) = resolve(&doc.path, &r.from, &by_path) else {
+                let Some(module) = resolve(&doc.path, &r.from, by_path) else {
                     continue;
                 };
-                let target = follow(docs, &by_path, module, *ident, 0).unwrap_or(module);
+                let target = follow(docs, by_path, module, *ident, 0).unwrap_or(module);
                 if target != i && !per_ident[*ident].iter().any(|(t, _)| *t == target) {
                     per_ident[*ident].push((target, i));
                 }
@@ -36,11 +42,11 @@ pub(super) fn targets(docs: &[Doc], identifiers: usize) -> HashMap<usize, (usize
     // A package's top index (`xarray/__init__.py`, its parent no package) passes on every
     // name its `*` imports bring.
     for (i, doc) in docs.iter().enumerate() {
-        if !doc.reexports.iter().any(|r| r.star) || !is_top_index(&doc.path, &by_path) {
+        if !doc.reexports.iter().any(|r| r.star) || !is_top_index(&doc.path, by_path) {
             continue;
         }
         for (ident, hits) in per_ident.iter_mut().enumerate() {
-            if let Some(target) = follow(docs, &by_path, i, ident, 0)
+            if let Some(target) = follow(docs, by_path, i, ident, 0)
                 && target != i
                 && !hits.iter().any(|(t, _)| *t == target)
             {

@@ -454,16 +454,16 @@ impl IssueSignals {
     pub(super) fn from_issue(title: &str, body: &str) -> Self {
         let body = &without_environment_reports(&HTML_COMMENT.replace_all(body, ""));
         let mut weights: HashMap<String, f64> = HashMap::new();
-        terms(title, |t| *weights.entry(t).or_default() += 2.0);
+        let mut title_terms = std::collections::HashSet::new();
+        terms(title, |t| {
+            *weights.entry(t.clone()).or_default() += 2.0;
+            title_terms.insert(t);
+        });
         terms(body, |t| *weights.entry(t).or_default() += 1.0);
         // A term repeated many times (a log pasted 40 times) should not drown the others.
         let mut terms: Vec<(String, f64)> =
             weights.into_iter().map(|(t, w)| (t, w.min(4.0))).collect();
         terms.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut title_terms = std::collections::HashSet::new();
-        self::terms(title, |t| {
-            title_terms.insert(t);
-        });
         let in_title = terms.iter().map(|(t, _)| title_terms.contains(t)).collect();
 
         let text = format!("{title}\n{body}");
