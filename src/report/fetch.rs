@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::event::model::{Issue, Repository};
 use crate::github::ids::RepoName;
-use crate::solution::localize::{self, IssueText, Limits};
+use crate::solution::localize::{self, IndexCache, IssueText, Limits};
 use crate::time::Millis;
 use crate::triage::category::Category;
 use crate::triage::rank::Ranked;
@@ -109,12 +109,18 @@ pub fn checkout_has_tests(checkout: &Path) -> bool {
 
 /// What the localizer expects a fix of `issue` to touch in the checkout: the files within
 /// [`LIKELY_SHARE`] of the best one, their size and whether they declare public symbols.
-pub fn scope_of(checkout: &Path, issue: &Issue) -> anyhow::Result<Scope> {
+/// With `cache`, the checkout is indexed once for all its issues.
+pub fn scope_of(
+    checkout: &Path,
+    issue: &Issue,
+    cache: Option<&IndexCache>,
+) -> anyhow::Result<Scope> {
     let text = IssueText {
         title: issue.title.clone(),
         body: issue.body.clone(),
     };
-    let found = localize::localize(checkout, &text, SCOPE_CANDIDATES, Limits::default())?;
+    let found =
+        localize::localize_with(checkout, &text, SCOPE_CANDIDATES, Limits::default(), cache)?;
     let Some(best) = found.candidates.first() else {
         return Ok(Scope::default());
     };
@@ -222,10 +228,13 @@ pub async fn score_repository(
         .open_issues_as(auth, repo, options.max_issues)
         .await
         .map_err(|err| access.explain(err, &format!("listing the open issues of {repo}")))?;
+    // Every issue is localized in the same checkout: its index is built for the first and
+    // read from the service's index cache for the others.
+    let cache = IndexCache::new(config.storage.index_dir());
     let mut issues = Vec::with_capacity(open.len());
     for (done, issue) in open.iter().enumerate() {
         let scope = match options.checkout {
-            Some(dir) => Some(scope_of(dir, issue)?),
+            Some(dir) => Some(scope_of(dir, issue, Some(&cache))?),
             None => None,
         };
         // The repository's terms were stored with the facts above: read, not written again.
@@ -316,6 +325,7 @@ mod tests {
                 "cart_total ignores the quantity",
                 "`cart_total` in shop/cart.py sums prices and forgets each item's quantity.",
             ),
+            None,
         )
         .expect("localized");
         assert_eq!(scope.expected_files, Some(1.0), "{scope:?}");
@@ -326,7 +336,7 @@ mod tests {
             "cart_total is a public function"
         );
 
-        let nothing = scope_of(dir.path(), &issue("zzzz qqqq", "")).expect("localized");
+        let nothing = scope_of(dir.path(), &issue("zzzz qqqq", ""), None).expect("localized");
         assert_eq!(nothing, Scope::default(), "no candidate: nothing measured");
 
         assert!(checkout_has_tests(dir.path()), "tests/test_cart.py");

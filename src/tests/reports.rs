@@ -463,6 +463,13 @@ async fn with_a_local_checkout_the_localizer_measures_each_issues_scope() {
     let scored = report_cmd::read_and_score(&app.ctx, &repo(), 50, Some(&checkout))
         .await
         .expect("scored");
+    let index = app.ctx.config().storage.index_dir();
+    let packs = std::fs::read_dir(&index).expect("the index cache").count();
+    assert_eq!(
+        (scored.issues.len(), packs),
+        (3, 1),
+        "three issues, one checkout indexed once"
+    );
     let issue = scored
         .issues
         .iter()

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// Bumped whenever [`FileFacts`] or how it is computed changes: packs of another version are
 /// never read.
-const INDEX_VERSION: u32 = 2;
+const INDEX_VERSION: u32 = 3;
 /// Packs kept in a cache directory; the least recently written go first.
 const MAX_PACKS: usize = 16;
 
@@ -111,9 +111,11 @@ impl IndexCache {
     }
 
     /// Writes the pack of `key` (whole or not at all: a temporary file renamed), then drops
-    /// the oldest packs beyond [`MAX_PACKS`].
+    /// the oldest packs beyond [`MAX_PACKS`]. A pack holds the identifiers and string
+    /// literals of private code: the directory is created 0700 and each pack 0600, whoever
+    /// writes first (`serve`, `fix --dry-run`, `report --checkout`).
     pub(super) fn store(&self, key: &TreeKey, files: Vec<FileFacts>) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.dir)
+        crate::private_fs::create_private_dir(&self.dir)
             .with_context(|| format!("creating the index cache {}", self.dir.display()))?;
         let pack = Pack {
             version: INDEX_VERSION,
@@ -151,10 +153,7 @@ impl IndexCache {
 /// A new file in `dir` with a unique name (not `.json`, so never read as a pack).
 fn tempfile_in(dir: &Path) -> anyhow::Result<(PathBuf, std::fs::File)> {
     let path = dir.join(format!(".pack-{}.tmp", uuid::Uuid::new_v4()));
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
+    let file = crate::private_fs::create_new_private_file(&path)
         .with_context(|| format!("creating {}", path.display()))?;
     Ok((path, file))
 }
@@ -217,6 +216,34 @@ mod tests {
         .expect("localizes");
         assert_eq!(uncached.index_cache, CacheUse::Off);
         assert_eq!(uncached.candidates, second.candidates);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_the_service_user_can_read_the_cache_and_its_packs() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let tree = tempfile::tempdir().expect("tempdir");
+        write(
+            tree.path(),
+            "shop/coupons.py",
+            "SECRET_SALT = 'do-not-share'\n\ndef apply_coupon(code):\n    return code\n",
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = IndexCache::new(dir.path().join("data/index"));
+        assert_eq!(run(tree.path(), &cache).index_cache, CacheUse::Miss);
+        let mode = |path: &Path| {
+            let meta = std::fs::metadata(path).expect("exists");
+            meta.permissions().mode() & 0o777
+        };
+        let index = dir.path().join("data/index");
+        assert_eq!(mode(&index), 0o700, "created by the first pack's writer");
+        let packs: Vec<PathBuf> = (std::fs::read_dir(&index).expect("read"))
+            .map(|e| e.expect("entry").path())
+            .collect();
+        assert_eq!(packs.len(), 1, "{packs:?}");
+        assert_eq!(mode(&packs[0]), 0o600, "a pack holds the tree's literals");
+        let text = std::fs::read_to_string(&packs[0]).expect("read");
+        assert!(text.contains("do-not-share"), "the literal is in the pack");
     }
 
     #[test]

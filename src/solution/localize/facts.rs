@@ -35,16 +35,18 @@ pub(super) struct TextFacts {
     pub literals: Vec<(String, usize)>,
     /// Its symbols (none when the language is not parsed or the file is too large).
     pub symbols: Vec<FactSymbol>,
-    /// What a package's index file (`__init__.py`, `index.js`, `index.ts`) re-exports.
+    /// What a package's index file (`__init__.py`, `index.js`, `index.ts`) or a Rust module
+    /// (`pub use`) re-exports.
     #[serde(default)]
     pub reexports: Vec<Reexport>,
 }
 
-/// `from .core.computation import where, merge as combine` or
-/// `export { parse } from './parse'`: names a package takes from one of its modules.
+/// `from .core.computation import where, merge as combine`,
+/// `export { parse } from './parse'` or `pub use crate::de::{from_str, Deserializer};`: names
+/// a package takes from one of its modules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct Reexport {
-    /// The module as written: `.core.computation`, `xarray.core`, `./parse`.
+    /// The module as written: `.core.computation`, `xarray.core`, `./parse`, `crate::de`.
     pub from: String,
     /// Each name as exported, and as the module declares it; none for `*`.
     pub names: Vec<(String, String)>,
@@ -78,7 +80,87 @@ static JS_EXPORT_FROM: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
-/// The re-exports of a package's index file; none for other files.
+/// `pub use TREE;` or `pub(crate) use TREE;` (Rust), the tree possibly over several lines.
+static RUST_PUB_USE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[ \t]*pub(?:[ \t]*\([^)]*\))?[ \t]+use[ \t]+([^;]+);").expect("valid regex")
+});
+
+/// One path a Rust `use` tree brings in: the module it names and the item, or `*` (`None`).
+#[derive(Debug, Clone, PartialEq)]
+struct RustUse {
+    /// The module path: `crate::de`, `self::index`, `super::error`, `value`.
+    module: String,
+    /// The item as brought in (`as` alias) and as the module declares it; `None` for `*`.
+    item: Option<(String, String)>,
+}
+
+/// The paths of a `use` tree (what follows `use`): `crate::de::{self, from_str, Deserializer as
+/// De}` gives `crate::de` with `from_str` and `De`/`Deserializer` (and `self`, the module
+/// itself, with no item). Paths of one segment (`use serde;`) name no module and are left out.
+fn rust_use_tree(tree: &str) -> Vec<RustUse> {
+    fn walk(prefix: &str, tree: &str, out: &mut Vec<RustUse>) {
+        let tree = tree.trim().trim_start_matches("::");
+        if let Some(open) = tree.find('{') {
+            let Some(close) = tree.rfind('}') else {
+                return;
+            };
+            let head = tree[..open].trim().trim_end_matches("::");
+            let prefix = join(prefix, head);
+            let (mut depth, mut start) = (0, open + 1);
+            for (i, c) in tree.char_indices().take(close).skip(open + 1) {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        walk(&prefix, &tree[start..i], out);
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+            walk(&prefix, &tree[start..close], out);
+            return;
+        }
+        let mut words = tree.split_whitespace();
+        let Some(path) = words.next() else {
+            return;
+        };
+        let alias = match (words.next(), words.next()) {
+            (Some("as"), Some(alias)) => Some(alias.trim_start_matches("r#")),
+            _ => None,
+        };
+        let path = join(prefix, path);
+        let Some((module, last)) = path.rsplit_once("::") else {
+            return;
+        };
+        let last = last.trim_start_matches("r#");
+        let ident = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_alphanumeric() || c == '_');
+        let item = match last {
+            "*" => None,
+            "self" => return,
+            name if ident(name) && alias.is_none_or(ident) && alias != Some("_") => {
+                Some((alias.unwrap_or(name).to_owned(), name.to_owned()))
+            }
+            _ => return,
+        };
+        out.push(RustUse {
+            module: module.to_owned(),
+            item,
+        });
+    }
+    fn join(prefix: &str, path: &str) -> String {
+        match (prefix.is_empty(), path.is_empty()) {
+            (true, _) => path.to_owned(),
+            (_, true) => prefix.to_owned(),
+            _ => format!("{prefix}::{path}"),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", tree, &mut out);
+    out
+}
+
+/// The re-exports of a package's index file or a Rust module; none for other files.
 fn reexports(path: &str, content: &str) -> Vec<Reexport> {
     let name = path.rsplit('/').next().unwrap_or(path);
     let names = |list: &str| -> Vec<(String, String)> {
@@ -122,6 +204,29 @@ fn reexports(path: &str, content: &str) -> Vec<Reexport> {
                 },
             })
             .collect()
+    } else if name.ends_with(".rs") {
+        let (mut named, mut stars): (Vec<Reexport>, Vec<Reexport>) = (Vec::new(), Vec::new());
+        for used in RUST_PUB_USE
+            .captures_iter(content)
+            .flat_map(|c| rust_use_tree(&c[1]))
+        {
+            let Some(item) = used.item else {
+                stars.push(Reexport {
+                    from: used.module,
+                    names: Vec::new(),
+                });
+                continue;
+            };
+            match named.iter_mut().find(|r| r.from == used.module) {
+                Some(r) => r.names.push(item),
+                None => named.push(Reexport {
+                    from: used.module,
+                    names: vec![item],
+                }),
+            }
+        }
+        named.extend(stars);
+        named
     } else {
         Vec::new()
     }
@@ -302,6 +407,44 @@ mod tests {
             panic!("a text file");
         };
         assert!(facts.reexports.is_empty(), "only index files re-export");
+    }
+
+    #[test]
+    fn a_rust_module_gives_what_it_pub_uses() {
+        let lib = b"mod de;\npub mod value;\npub use crate::de::{from_str, Deserializer as De};\npub use crate::error::{Error, Result};\npub(crate) use self::read::{self, Fused};\npub use crate::{\n    de::from_slice,\n    ser::{to_string, to_vec},\n};\npub use value::*;\nuse std::io;\npub use serde;\n";
+        let FileFacts::Text(facts) = FileFacts::of("src/lib.rs", lib, 4096) else {
+            panic!("a text file");
+        };
+        let found: Vec<(&str, Vec<(&str, &str)>)> = (facts.reexports.iter())
+            .map(|r| {
+                let names = r.names.iter().map(|(a, b)| (a.as_str(), b.as_str()));
+                (r.from.as_str(), names.collect())
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "crate::de",
+                    vec![
+                        ("from_str", "from_str"),
+                        ("De", "Deserializer"),
+                        ("from_slice", "from_slice")
+                    ]
+                ),
+                (
+                    "crate::error",
+                    vec![("Error", "Error"), ("Result", "Result")]
+                ),
+                ("self::read", vec![("Fused", "Fused")]),
+                (
+                    "crate::ser",
+                    vec![("to_string", "to_string"), ("to_vec", "to_vec")]
+                ),
+                ("value", vec![]),
+            ],
+            "private `use` and a crate re-exported whole are not re-exports"
+        );
     }
 
     #[test]

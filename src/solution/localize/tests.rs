@@ -329,6 +329,43 @@ fn a_public_api_name_leads_through_the_package_index_to_its_definition() {
 }
 
 #[test]
+fn a_rust_api_name_leads_through_pub_use_to_its_definition() {
+    let files = [
+        (
+            "src/lib.rs",
+            "mod de;\nmod map;\npub mod value;\npub use crate::value::{Map, Value};\n",
+        ),
+        (
+            "src/value/mod.rs",
+            "pub use crate::map::Map;\n\npub enum Value {\n    Null,\n    Object(Map<String, Value>),\n}\n",
+        ),
+        (
+            "src/map.rs",
+            "pub struct Map<K, V> {\n    entries: Vec<(K, V)>,\n}\n\nimpl<K, V> Map<K, V> {\n    pub fn insert(&mut self, key: K, value: V) {\n        self.entries.push((key, value));\n    }\n}\n",
+        ),
+        (
+            "src/de.rs",
+            "/// Reads an object's keys and values while deserializing, removing the keys a predicate\n/// rejects.\nstruct Map<'a> {\n    keys: &'a [String],\n}\n",
+        ),
+    ];
+    let (first, ranked) = both_stages(
+        &files,
+        "Add `jsn::Map::retain`",
+        "`jsn::Map` has no `retain`, so removing keys by a predicate means collecting the keys first.",
+    );
+    assert_eq!(first[0], "src/map.rs", "{first:?}");
+    assert!(read_in_full(&ranked, "src/map.rs"), "{ranked:?}");
+    let at = place(&ranked, "src/map.rs");
+    assert!(
+        ranked[at]
+            .reasons
+            .contains(&"`Map` of the public API: `src/lib.rs` takes it from here".to_owned()),
+        "through `src/value/mod.rs`: {:?}",
+        ranked[at].reasons
+    );
+}
+
+#[test]
 fn a_trace_frame_in_a_test_counts_less_than_one_in_the_library() {
     let files = [
         ("lib/merge.py", "def merge(a, b):\n    return a | b\n"),
