@@ -400,7 +400,12 @@ pub(super) fn word_terms(word: &str, each: &mut impl FnMut(String)) {
         }
     }
     for part in parts {
-        let part = stem(&part.to_ascii_lowercase());
+        // A stop word is one before stemming: `this` is not kept as `thi`, nor `does` as `doe`.
+        let lower = part.to_ascii_lowercase();
+        if STOP_WORDS.contains(&lower.as_str()) {
+            continue;
+        }
+        let part = stem(&lower);
         if keep(&part) {
             each(part);
         }
@@ -675,6 +680,11 @@ mod tests {
                 "read",
                 "config"
             ]
+        );
+        assert_eq!(
+            all_terms("This does not parse headers, thanks"),
+            ["parse", "header"],
+            "stop words are dropped before they are stemmed"
         );
     }
 
