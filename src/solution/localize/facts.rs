@@ -97,6 +97,7 @@ struct RustUse {
 /// The paths of a `use` tree (what follows `use`): `crate::de::{self, from_str, Deserializer as
 /// De}` gives `crate::de` with `from_str` and `De`/`Deserializer` (and `self`, the module
 /// itself, with no item). Paths of one segment (`use serde;`) name no module and are left out.
+/// Line comments inside the tree are ignored.
 fn rust_use_tree(tree: &str) -> Vec<RustUse> {
     fn walk(prefix: &str, tree: &str, out: &mut Vec<RustUse>) {
         let tree = tree.trim().trim_start_matches("::");
@@ -106,19 +107,20 @@ fn rust_use_tree(tree: &str) -> Vec<RustUse> {
             };
             let head = tree[..open].trim().trim_end_matches("::");
             let prefix = join(prefix, head);
-            let (mut depth, mut start) = (0, open + 1);
-            for (i, c) in tree.char_indices().take(close).skip(open + 1) {
+            let inner = &tree[open + 1..close];
+            let (mut depth, mut start) = (0, 0);
+            for (i, c) in inner.char_indices() {
                 match c {
                     '{' => depth += 1,
                     '}' => depth -= 1,
                     ',' if depth == 0 => {
-                        walk(&prefix, &tree[start..i], out);
+                        walk(&prefix, &inner[start..i], out);
                         start = i + 1;
                     }
                     _ => {}
                 }
             }
-            walk(&prefix, &tree[start..close], out);
+            walk(&prefix, &inner[start..], out);
             return;
         }
         let mut words = tree.split_whitespace();
@@ -134,11 +136,10 @@ fn rust_use_tree(tree: &str) -> Vec<RustUse> {
             return;
         };
         let last = last.trim_start_matches("r#");
-        let ident = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_alphanumeric() || c == '_');
         let item = match last {
             "*" => None,
             "self" => return,
-            name if ident(name) && alias.is_none_or(ident) && alias != Some("_") => {
+            name if is_ident(name) && alias.is_none_or(is_ident) && alias != Some("_") => {
                 Some((alias.unwrap_or(name).to_owned(), name.to_owned()))
             }
             _ => return,
@@ -155,9 +156,19 @@ fn rust_use_tree(tree: &str) -> Vec<RustUse> {
             _ => format!("{prefix}::{path}"),
         }
     }
+    // Line comments may sit inside a tree; a `//` never appears in a path.
+    let tree: Vec<&str> = tree
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect();
     let mut out = Vec::new();
-    walk("", tree, &mut out);
+    walk("", &tree.join("\n"), &mut out);
     out
+}
+
+/// A name as a module exports it: letters, digits and `_`.
+fn is_ident(word: &str) -> bool {
+    !word.is_empty() && word.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
 
 /// The re-exports of a package's index file or a Rust module; none for other files.
@@ -174,8 +185,7 @@ fn reexports(path: &str, content: &str) -> Vec<Reexport> {
                     (Some("as"), Some(alias)) => alias,
                     _ => original,
                 };
-                let ident = |w: &str| w.chars().all(|c| c.is_alphanumeric() || c == '_');
-                (ident(original) && ident(exported) && original != "*")
+                (is_ident(original) && is_ident(exported))
                     .then(|| (exported.to_owned(), original.to_owned()))
             })
             .collect()
@@ -411,7 +421,7 @@ mod tests {
 
     #[test]
     fn a_rust_module_gives_what_it_pub_uses() {
-        let lib = b"mod de;\npub mod value;\npub use crate::de::{from_str, Deserializer as De};\npub use crate::error::{Error, Result};\npub(crate) use self::read::{self, Fused};\npub use crate::{\n    de::from_slice,\n    ser::{to_string, to_vec},\n};\npub use value::*;\nuse std::io;\npub use serde;\n";
+        let lib = "mod de;\npub mod value;\npub use crate::de::{from_str, Deserializer as De};\npub use crate::error::{Error, Result};\npub(crate) use self::read::{self, Fused};\npub use crate::{\n    de::from_slice,\n    ser::{to_string, to_vec},\n};\npub use value::*;\nuse std::io;\npub use serde;\npub use crate::number::{\n    // Größe: the arbitrary-precision one\n    Number,\n};\n".as_bytes();
         let FileFacts::Text(facts) = FileFacts::of("src/lib.rs", lib, 4096) else {
             panic!("a text file");
         };
@@ -441,6 +451,7 @@ mod tests {
                     "crate::ser",
                     vec![("to_string", "to_string"), ("to_vec", "to_vec")]
                 ),
+                ("crate::number", vec![("Number", "Number")]),
                 ("value", vec![]),
             ],
             "private `use` and a crate re-exported whole are not re-exports"

@@ -333,7 +333,15 @@ fn a_rust_api_name_leads_through_pub_use_to_its_definition() {
     let files = [
         (
             "src/lib.rs",
-            "mod de;\nmod map;\npub mod value;\npub use crate::value::{Map, Value};\n",
+            "mod de;\nmod error;\nmod map;\npub mod value;\npub use crate::error::*;\npub use crate::value::{Map, Value};\n",
+        ),
+        (
+            "src/error.rs",
+            "pub enum Category {\n    Io,\n    Syntax,\n}\n",
+        ),
+        (
+            "src/read.rs",
+            "/// What kind of failure a read met.\nenum Category {\n    Eof,\n}\n",
         ),
         (
             "src/value/mod.rs",
@@ -361,6 +369,23 @@ fn a_rust_api_name_leads_through_pub_use_to_its_definition() {
             .reasons
             .contains(&"`Map` of the public API: `src/lib.rs` takes it from here".to_owned()),
         "through `src/value/mod.rs`: {:?}",
+        ranked[at].reasons
+    );
+    let (first, ranked) = both_stages(
+        &files,
+        "`jsn::Category` of an early EOF is wrong",
+        "An input that ends early reports the wrong category.",
+    );
+    assert_eq!(
+        first[0], "src/error.rs",
+        "through `lib.rs`'s `*`: {first:?}"
+    );
+    let at = place(&ranked, "src/error.rs");
+    assert!(
+        ranked[at]
+            .reasons
+            .contains(&"`Category` of the public API: `src/lib.rs` takes it from here".to_owned()),
+        "{:?}",
         ranked[at].reasons
     );
 }
