@@ -91,21 +91,35 @@ pub fn tree(bare: &Path, git_ref: &str) -> Option<Vec<(String, u64)>> {
     )
 }
 
-/// The commit a branch points at, when it exists.
+/// The commit a branch points at, when it exists. Read from the ref files as git lays them
+/// out (a loose ref, else `packed-refs`) rather than by a `git` process: the fake reads every
+/// open pull request's head on every request, and a process each time was most of what the
+/// fix stories spent.
 pub fn branch_head(bare: &Path, branch: &str) -> Option<String> {
-    let output = git(
-        bare,
-        &[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            &format!("refs/heads/{branch}"),
-        ],
-    );
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    let is_sha = |s: &str| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let git_dir = if bare.join(".git").is_dir() {
+        bare.join(".git")
+    } else {
+        bare.to_path_buf()
+    };
+    let name = format!("refs/heads/{branch}");
+    if let Ok(loose) = std::fs::read_to_string(git_dir.join(&name)) {
+        let sha = loose.trim();
+        if is_sha(sha) {
+            return Some(sha.to_owned());
+        }
+        // A symbolic ref: git resolves it.
+        let output = git(bare, &["rev-parse", "--verify", "--quiet", &name]);
+        return output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned());
+    }
+    let packed = std::fs::read_to_string(git_dir.join("packed-refs")).ok()?;
+    packed.lines().find_map(|line| {
+        let (sha, reference) = line.split_once(' ')?;
+        (reference == name && is_sha(sha)).then(|| sha.to_owned())
+    })
 }
 
 /// The newest `count` commits of a branch, newest first.
@@ -137,7 +151,7 @@ pub fn parents(bare: &Path, sha: &str) -> Option<Vec<String>> {
 }
 
 /// Files changed on `branch` since it left `base`: (path, status, additions, deletions).
-pub fn changed_files(bare: &Path, base: &str, branch: &str) -> Vec<(String, String, u64, u64)> {
+pub fn changed_files(bare: &Path, base: &str, branch: &str) -> Vec<super::world::ChangedFile> {
     let range = format!("{base}...{branch}");
     let numstat = git(bare, &["diff", "--numstat", &range]);
     let statuses = git(bare, &["diff", "--name-status", &range]);
@@ -352,5 +366,37 @@ fn write_files(root: &Path, files: &[(&str, &str)]) {
         let file = root.join(path);
         std::fs::create_dir_all(file.parent().expect("a parent")).expect("dirs");
         std::fs::write(file, content).expect("written");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fake reads heads from ref files: it must agree with git whether a branch's ref is
+    /// loose, packed (`git gc` packs them), moved after packing, or absent.
+    #[test]
+    fn branch_heads_read_from_ref_files_agree_with_git() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bare = create_bare(dir.path(), "o/r", &[("a.txt", "one\n")]);
+        let first = git_ok(&bare, &["rev-parse", "refs/heads/main"]);
+        assert_eq!(branch_head(&bare, "main"), Some(first.clone()));
+        git_ok(&bare, &["branch", "globallm/issue-1", "main"]);
+        git_ok(&bare, &["pack-refs", "--all"]);
+        assert!(
+            !bare.join("refs/heads/main").exists(),
+            "the refs are packed"
+        );
+        assert_eq!(branch_head(&bare, "globallm/issue-1"), Some(first.clone()));
+        let second = push_commit(&bare, "globallm/issue-1", "a.txt", "two\n", "maintainer");
+        assert_ne!(second, first);
+        assert_eq!(branch_head(&bare, "globallm/issue-1"), Some(second));
+        assert_eq!(branch_head(&bare, "main"), Some(first));
+        assert_eq!(
+            branch_head(&bare, "globallm"),
+            None,
+            "a ref directory is no branch"
+        );
+        assert_eq!(branch_head(&bare, "gone"), None);
     }
 }

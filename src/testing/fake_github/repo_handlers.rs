@@ -728,9 +728,16 @@ pub fn sync_pulls_with_git(repo: &mut FakeRepo) {
         return;
     };
     for pull in repo.pulls.values_mut().filter(|p| p.state == "open") {
-        if let Some(head) = super::git::branch_head(&bare, &pull.head_branch) {
-            pull.head_sha = head;
-            pull.files = super::git::changed_files(&bare, &pull.base_branch, &pull.head_branch);
-        }
+        let Some(head) = super::git::branch_head(&bare, &pull.head_branch) else {
+            continue;
+        };
+        let base = super::git::branch_head(&bare, &pull.base_branch)
+            .unwrap_or_else(|| pull.base_branch.clone());
+        pull.files = repo
+            .diffs
+            .entry((base.clone(), head.clone()))
+            .or_insert_with(|| super::git::changed_files(&bare, &base, &head))
+            .clone();
+        pull.head_sha = head;
     }
 }

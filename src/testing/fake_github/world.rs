@@ -64,6 +64,9 @@ pub struct FakeComment {
     pub reactions: Vec<(String, String)>,
 }
 
+/// A file a pull request changes: (path, status, additions, deletions).
+pub type ChangedFile = (String, String, u64, u64);
+
 #[derive(Debug, Clone)]
 pub struct FakePull {
     pub number: u64,
@@ -82,7 +85,7 @@ pub struct FakePull {
     pub merge_method: Option<String>,
     pub mergeable: Option<bool>,
     pub requested_reviewers: Vec<String>,
-    pub files: Vec<(String, String, u64, u64)>,
+    pub files: Vec<ChangedFile>,
 }
 
 #[derive(Debug, Clone)]
@@ -141,6 +144,9 @@ pub struct FakeRepo {
     pub pushed_at: Millis,
     /// What the GraphQL health query reads (discovery).
     pub health: FakeHealth,
+    /// Files of a pull request by (base commit, head commit): git diffs each pair once, not
+    /// on every request.
+    pub diffs: HashMap<(String, String), Vec<ChangedFile>>,
 }
 
 /// A repository's activity as discovery's GraphQL health query sees it.
