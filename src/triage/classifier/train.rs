@@ -1,7 +1,8 @@
 //! Training and cross-validation: building the vocabularies, the member SVMs and the
 //! meta-learner from labelled issues (the meta-learner on an inner cross-validation of the
-//! training issues), stratified k-fold evaluation (the folds run on parallel threads), and the
-//! softmax temperature fitted on out-of-fold scores.
+//! training issues), stratified k-fold evaluation, and the softmax temperature fitted on
+//! out-of-fold scores. The final members, the inner folds and the outer folds are fitted on
+//! parallel threads; the results do not depend on how the CPU shares them out.
 
 use super::data::LabelledIssue;
 use super::features::{FeatureConfig, Vectorizer};
@@ -84,8 +85,14 @@ pub fn fit(
 ) -> anyhow::Result<ModelFile> {
     ensure!(classes.len() >= 2, "training needs at least two classes");
     ensure!(rows.len() >= 2, "training needs at least two issues");
-    let (vectorizer, members) = fit_members(issues, texts, rows, classes, options);
-    let meta = fit_meta(issues, texts, rows, classes, &vectorizer, options);
+    // The final members and the inner cross-validation's are independent fits: all run at
+    // once, on as many threads (the CPU shares them out; the results do not depend on it).
+    let ((vectorizer, members), z) = std::thread::scope(|scope| {
+        let whole = scope.spawn(|| fit_members(issues, texts, rows, classes, options));
+        let z = inner_scores(issues, texts, rows, classes, options);
+        (whole.join().expect("a member fit panicked"), z)
+    });
+    let meta = fit_meta(issues, rows, classes, &vectorizer, &z, options);
     Ok(ModelFile::build(
         &vectorizer,
         &members,
@@ -162,35 +169,66 @@ fn fit_members(
     (vectorizer, Members { whole, blocks })
 }
 
-/// The meta-learner fitted on out-of-fold member scores of the issues at `rows`: in an inner
-/// stratified cross-validation the vocabularies, NB scales and members are fitted on each inner
-/// training part and score the part held out. `vectorizer` is the final model's (its
-/// repositories are the meta-learner's).
-fn fit_meta(
+/// Out-of-fold member scores of the issues at `rows`, in their order: in an inner stratified
+/// cross-validation the vocabularies, NB scales and members are fitted on each inner training
+/// part (the parts on parallel threads) and score the part held out.
+fn inner_scores(
     issues: &[LabelledIssue],
     texts: &[PreparedText],
     rows: &[usize],
     classes: &[Category],
-    vectorizer: &Vectorizer,
     options: &TrainOptions,
-) -> MetaModel {
+) -> Vec<Vec<f64>> {
     let folds = options.inner_folds.clamp(2, rows.len());
     let row_labels: Vec<Category> = rows.iter().map(|&i| issues[i].label).collect();
     let fold_of = stratified_folds(&row_labels, folds, options.svm.seed);
-    let mut z = vec![Vec::new(); rows.len()];
-    for fold in 0..folds {
-        let inner: Vec<usize> = rows
-            .iter()
-            .zip(&fold_of)
-            .filter(|&(_, &f)| f != fold)
-            .map(|(&i, _)| i)
+    let scored: Vec<Vec<(usize, Vec<f64>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..folds)
+            .map(|fold| {
+                let fold_of = &fold_of;
+                scope.spawn(move || {
+                    let inner: Vec<usize> = rows
+                        .iter()
+                        .zip(fold_of)
+                        .filter(|&(_, &f)| f != fold)
+                        .map(|(&i, _)| i)
+                        .collect();
+                    let (vectorizer, members) =
+                        fit_members(issues, texts, &inner, classes, options);
+                    rows.iter()
+                        .enumerate()
+                        .filter(|&(k, _)| fold_of[k] == fold)
+                        .map(|(k, &i)| {
+                            let repo = vectorizer.repo_index(issues[i].repo.as_deref());
+                            (k, members.scores(&vectorizer.transform(&texts[i], repo)))
+                        })
+                        .collect()
+                })
+            })
             .collect();
-        let (inner_vectorizer, members) = fit_members(issues, texts, &inner, classes, options);
-        for (k, &i) in rows.iter().enumerate().filter(|&(k, _)| fold_of[k] == fold) {
-            let repo = inner_vectorizer.repo_index(issues[i].repo.as_deref());
-            z[k] = members.scores(&inner_vectorizer.transform(&texts[i], repo));
-        }
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("an inner fold panicked"))
+            .collect()
+    });
+    let mut z = vec![Vec::new(); rows.len()];
+    for (k, scores) in scored.into_iter().flatten() {
+        z[k] = scores;
     }
+    z
+}
+
+/// The meta-learner fitted on the out-of-fold member scores `z` of the issues at `rows` (from
+/// [`inner_scores`]). `vectorizer` is the final model's (its repositories are the
+/// meta-learner's).
+fn fit_meta(
+    issues: &[LabelledIssue],
+    rows: &[usize],
+    classes: &[Category],
+    vectorizer: &Vectorizer,
+    z: &[Vec<f64>],
+    options: &TrainOptions,
+) -> MetaModel {
     let repos: Vec<Option<usize>> = rows
         .iter()
         .map(|&i| vectorizer.repo_index(issues[i].repo.as_deref()))
@@ -200,7 +238,7 @@ fn fit_meta(
         .map(|&i| class_index(classes, &issues[i]))
         .collect();
     stack::fit(
-        &z,
+        z,
         &repos,
         &labels,
         classes.len(),
