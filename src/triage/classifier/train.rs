@@ -1,8 +1,9 @@
 //! Training and cross-validation: building the vocabularies, the member SVMs and the
 //! meta-learner from labelled issues (the meta-learner on an inner cross-validation of the
 //! training issues), stratified k-fold evaluation, and the softmax temperature fitted on
-//! out-of-fold scores. The final members, the inner folds and the outer folds are fitted on
-//! parallel threads; the results do not depend on how the CPU shares them out.
+//! out-of-fold scores. All the fits of a training or a cross-validation (members and inner
+//! folds) share one pool of threads, as many as the CPU has; the models do not depend on how
+//! the threads share the work.
 
 use super::data::LabelledIssue;
 use super::features::{FeatureConfig, Vectorizer};
@@ -83,24 +84,91 @@ pub fn fit(
     classes: &[Category],
     options: &TrainOptions,
 ) -> anyhow::Result<ModelFile> {
+    let mut models = fit_many(issues, texts, &[rows.to_vec()], classes, options)?;
+    Ok(models.pop().expect("one model per set of rows"))
+}
+
+/// [`fit`] for each set of rows, as one pool of independent fits (every set's members and each
+/// of its inner folds') on as many threads as the CPU has, then the meta-learners: the same
+/// models as one `fit` after another, without a thread idle while another finishes.
+fn fit_many(
+    issues: &[LabelledIssue],
+    texts: &[PreparedText],
+    row_sets: &[Vec<usize>],
+    classes: &[Category],
+    options: &TrainOptions,
+) -> anyhow::Result<Vec<ModelFile>> {
     ensure!(classes.len() >= 2, "training needs at least two classes");
-    ensure!(rows.len() >= 2, "training needs at least two issues");
-    // The final members and the inner cross-validation's are independent fits: all run at
-    // once, on as many threads (the CPU shares them out; the results do not depend on it).
-    let ((vectorizer, members), z) = std::thread::scope(|scope| {
-        let whole = scope.spawn(|| fit_members(issues, texts, rows, classes, options));
-        let z = inner_scores(issues, texts, rows, classes, options);
-        (whole.join().expect("a member fit panicked"), z)
+    for rows in row_sets {
+        ensure!(rows.len() >= 2, "training needs at least two issues");
+    }
+    let inner: Vec<(usize, Vec<usize>)> = row_sets
+        .iter()
+        .map(|rows| {
+            let folds = options.inner_folds.clamp(2, rows.len());
+            let labels: Vec<Category> = rows.iter().map(|&i| issues[i].label).collect();
+            (folds, stratified_folds(&labels, folds, options.svm.seed))
+        })
+        .collect();
+    // (set, None): the set's members on all its rows; (set, Some(fold)): an inner fold's.
+    let jobs: Vec<(usize, Option<usize>)> = inner
+        .iter()
+        .enumerate()
+        .flat_map(|(set, &(folds, _))| {
+            std::iter::once((set, None)).chain((0..folds).map(move |f| (set, Some(f))))
+        })
+        .collect();
+    let mut wholes: Vec<Option<(Vectorizer, Members)>> = row_sets.iter().map(|_| None).collect();
+    let mut z: Vec<Vec<Vec<f64>>> = row_sets.iter().map(|r| vec![Vec::new(); r.len()]).collect();
+    let fitted = on_threads(&jobs, |&(set, fold)| match fold {
+        None => Fitted::Whole(fit_members(issues, texts, &row_sets[set], classes, options)),
+        Some(fold) => Fitted::HeldOut(held_out_scores(
+            issues,
+            texts,
+            &row_sets[set],
+            &inner[set].1,
+            fold,
+            classes,
+            options,
+        )),
     });
-    let meta = fit_meta(issues, rows, classes, &vectorizer, &z, options);
-    Ok(ModelFile::build(
-        &vectorizer,
-        &members,
-        meta,
-        classes.to_vec(),
-        options.features.clone(),
-        options.max_rows,
-    ))
+    for (&(set, _), fitted) in jobs.iter().zip(fitted) {
+        match fitted {
+            Fitted::Whole(members) => wholes[set] = Some(members),
+            Fitted::HeldOut(scores) => {
+                for (k, scores) in scores {
+                    z[set][k] = scores;
+                }
+            }
+        }
+    }
+    let sets: Vec<usize> = (0..row_sets.len()).collect();
+    let metas = on_threads(&sets, |&set| {
+        let (vectorizer, _) = wholes[set].as_ref().expect("every set's members are a job");
+        fit_meta(
+            issues,
+            &row_sets[set],
+            classes,
+            vectorizer,
+            &z[set],
+            options,
+        )
+    });
+    Ok(wholes
+        .into_iter()
+        .zip(metas)
+        .map(|(whole, meta)| {
+            let (vectorizer, members) = whole.expect("every set's members are a job");
+            ModelFile::build(
+                &vectorizer,
+                &members,
+                meta,
+                classes.to_vec(),
+                options.features.clone(),
+                options.max_rows,
+            )
+        })
+        .collect())
 }
 
 /// The vocabularies and the member SVMs fitted on the issues at `rows`: one SVM over the whole
@@ -169,57 +237,75 @@ fn fit_members(
     (vectorizer, Members { whole, blocks })
 }
 
-/// Out-of-fold member scores of the issues at `rows`, in their order: in an inner stratified
-/// cross-validation the vocabularies, NB scales and members are fitted on each inner training
-/// part (the parts on parallel threads) and score the part held out.
-fn inner_scores(
+/// What one training job gives: the members fitted on all the rows, or one inner fold's
+/// out-of-fold member scores.
+enum Fitted {
+    Whole((Vectorizer, Members)),
+    HeldOut(Vec<(usize, Vec<f64>)>),
+}
+
+/// The inner stratified cross-validation's fold `fold`: vocabularies, NB scales and members
+/// fitted on the other folds of `rows`, scoring this one's issues (by their place in `rows`).
+fn held_out_scores(
     issues: &[LabelledIssue],
     texts: &[PreparedText],
     rows: &[usize],
+    fold_of: &[usize],
+    fold: usize,
     classes: &[Category],
     options: &TrainOptions,
-) -> Vec<Vec<f64>> {
-    let folds = options.inner_folds.clamp(2, rows.len());
-    let row_labels: Vec<Category> = rows.iter().map(|&i| issues[i].label).collect();
-    let fold_of = stratified_folds(&row_labels, folds, options.svm.seed);
-    let scored: Vec<Vec<(usize, Vec<f64>)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..folds)
-            .map(|fold| {
-                let fold_of = &fold_of;
-                scope.spawn(move || {
-                    let inner: Vec<usize> = rows
-                        .iter()
-                        .zip(fold_of)
-                        .filter(|&(_, &f)| f != fold)
-                        .map(|(&i, _)| i)
-                        .collect();
-                    let (vectorizer, members) =
-                        fit_members(issues, texts, &inner, classes, options);
-                    rows.iter()
-                        .enumerate()
-                        .filter(|&(k, _)| fold_of[k] == fold)
-                        .map(|(k, &i)| {
-                            let repo = vectorizer.repo_index(issues[i].repo.as_deref());
-                            (k, members.scores(&vectorizer.transform(&texts[i], repo)))
-                        })
-                        .collect()
+) -> Vec<(usize, Vec<f64>)> {
+    let inner: Vec<usize> = rows
+        .iter()
+        .zip(fold_of)
+        .filter(|&(_, &f)| f != fold)
+        .map(|(&i, _)| i)
+        .collect();
+    let (vectorizer, members) = fit_members(issues, texts, &inner, classes, options);
+    rows.iter()
+        .enumerate()
+        .filter(|&(k, _)| fold_of[k] == fold)
+        .map(|(k, &i)| {
+            let repo = vectorizer.repo_index(issues[i].repo.as_deref());
+            (k, members.scores(&vectorizer.transform(&texts[i], repo)))
+        })
+        .collect()
+}
+
+/// `job` over `items` on as many threads as the CPU has (at most one per item), each thread
+/// taking the next item when it is done; the results in the items' order. As many fits in
+/// memory at once as threads.
+fn on_threads<T: Sync, R: Send>(items: &[T], job: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, items.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else {
+                            return mine;
+                        };
+                        mine.push((i, job(item)));
+                    }
                 })
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("an inner fold panicked"))
+            .flat_map(|h| h.join().expect("a training thread panicked"))
             .collect()
     });
-    let mut z = vec![Vec::new(); rows.len()];
-    for (k, scores) in scored.into_iter().flatten() {
-        z[k] = scores;
-    }
-    z
+    done.sort_by_key(|&(i, _)| i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The meta-learner fitted on the out-of-fold member scores `z` of the issues at `rows` (from
-/// [`inner_scores`]). `vectorizer` is the final model's (its repositories are the
+/// the inner cross-validation). `vectorizer` is the final model's (its repositories are the
 /// meta-learner's).
 fn fit_meta(
     issues: &[LabelledIssue],
@@ -326,27 +412,14 @@ pub fn cross_validate(
     let classes = classes_of(issues);
     let texts = prepare(issues);
     let fold_of = assign_folds(issues, folds, seed);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(folds);
+    // Every fold's fits in one pool, then each fold's issues scored and timed in turn.
+    let train_rows: Vec<Vec<usize>> = (0..folds)
+        .map(|fold| (0..issues.len()).filter(|&i| fold_of[i] != fold).collect())
+        .collect();
+    let models = fit_many(issues, &texts, &train_rows, &classes, options)?;
     let mut outcomes: Vec<FoldOutcome> = Vec::with_capacity(issues.len());
-    for wave in (0..folds).collect::<Vec<_>>().chunks(threads) {
-        let results = std::thread::scope(|scope| {
-            let handles: Vec<_> = wave
-                .iter()
-                .map(|&fold| {
-                    let (texts, fold_of, classes) = (&texts, &fold_of, &classes);
-                    scope.spawn(move || run_fold(issues, texts, fold_of, fold, classes, options))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a fold thread panicked"))
-                .collect::<Vec<_>>()
-        });
-        for result in results {
-            outcomes.extend(result?);
-        }
+    for (fold, file) in models.into_iter().enumerate() {
+        outcomes.extend(score_fold(issues, &fold_of, fold, &Model::from_file(file)?));
     }
     outcomes.sort_by_key(|o| o.index);
     let raw: Vec<Vec<f64>> = outcomes.iter().map(|o| o.raw.clone()).collect();
@@ -405,31 +478,28 @@ struct FoldOutcome {
     elapsed: Duration,
 }
 
-/// Fits on every fold but `fold`, then scores and times the issues of `fold`.
-fn run_fold(
+/// Scores and times the issues of `fold` with `model`, fitted on the other folds.
+fn score_fold(
     issues: &[LabelledIssue],
-    texts: &[PreparedText],
     fold_of: &[usize],
     fold: usize,
-    classes: &[Category],
-    options: &TrainOptions,
-) -> anyhow::Result<Vec<FoldOutcome>> {
-    let train_rows: Vec<usize> = (0..issues.len()).filter(|&i| fold_of[i] != fold).collect();
-    let model = Model::from_file(fit(issues, texts, &train_rows, classes, options)?)?;
-    let mut out = Vec::new();
-    for i in (0..issues.len()).filter(|&i| fold_of[i] == fold) {
-        let started = Instant::now();
-        let text = PreparedText::new(&issues[i].title, &issues[i].body);
-        let scores = model.score(&text, issues[i].repo.as_deref());
-        let elapsed = started.elapsed();
-        out.push(FoldOutcome {
-            index: i,
-            raw: scores.raw,
-            raw_without_repo: model.score(&text, None).raw,
-            elapsed,
-        });
-    }
-    Ok(out)
+    model: &Model,
+) -> Vec<FoldOutcome> {
+    (0..issues.len())
+        .filter(|&i| fold_of[i] == fold)
+        .map(|i| {
+            let started = Instant::now();
+            let text = PreparedText::new(&issues[i].title, &issues[i].body);
+            let scores = model.score(&text, issues[i].repo.as_deref());
+            let elapsed = started.elapsed();
+            FoldOutcome {
+                index: i,
+                raw: scores.raw,
+                raw_without_repo: model.score(&text, None).raw,
+                elapsed,
+            }
+        })
+        .collect()
 }
 
 fn argmax(values: &[f64]) -> usize {
@@ -483,6 +553,21 @@ pub fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jobs_on_threads_each_run_once_and_come_back_in_order() {
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let items: Vec<u64> = (0..25).collect();
+        let squares = on_threads(&items, |&n| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // Uneven jobs, so the threads finish out of order.
+            std::thread::sleep(std::time::Duration::from_millis((n * 7) % 5));
+            n * n
+        });
+        assert_eq!(squares, items.iter().map(|n| n * n).collect::<Vec<_>>());
+        assert_eq!(calls.into_inner(), 25);
+        assert!(on_threads(&[] as &[u64], |&n| n).is_empty());
+    }
 
     fn issue(label: Category, i: usize) -> LabelledIssue {
         LabelledIssue {
