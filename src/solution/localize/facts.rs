@@ -95,8 +95,8 @@ struct RustUse {
 }
 
 /// The paths of a `use` tree (what follows `use`): `crate::de::{self, from_str, Deserializer as
-/// De}` gives `crate::de` with `from_str` and `De`/`Deserializer` (and `self`, the module
-/// itself, with no item). Paths of one segment (`use serde;`) name no module and are left out.
+/// De}` gives `crate::de` with `from_str` and `De`/`Deserializer`; `self` (the module itself,
+/// no item of it) and paths of one segment (`use serde;`) name no item and are left out.
 /// Line comments inside the tree are ignored.
 fn rust_use_tree(tree: &str) -> Vec<RustUse> {
     fn walk(prefix: &str, tree: &str, out: &mut Vec<RustUse>) {

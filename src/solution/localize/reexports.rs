@@ -240,6 +240,13 @@ fn resolve_rust(at: &str, from: &str, by_path: &HashMap<&str, usize>) -> Option<
 mod tests {
     use super::*;
 
+    /// [`resolve`] in a tree of `paths`: the path a module named in a file resolves to.
+    fn resolver<'a>(paths: &'a [&'a str]) -> impl Fn(&str, &str) -> Option<&'a str> {
+        let by_path: HashMap<&str, usize> =
+            paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+        move |file, from| resolve(file, from, &by_path).map(|i| paths[i])
+    }
+
     #[test]
     fn relative_absolute_and_javascript_modules_resolve_to_files() {
         let paths = [
@@ -251,9 +258,7 @@ mod tests {
             "lib/parse.ts",
             "lib/range/index.js",
         ];
-        let by_path: HashMap<&str, usize> =
-            paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
-        let at = |index: &str, from: &str| resolve(index, from, &by_path).map(|i| paths[i]);
+        let at = resolver(&paths);
         assert_eq!(
             at("xarray/__init__.py", ".core.computation"),
             Some("xarray/core/computation.py")
@@ -292,9 +297,7 @@ mod tests {
             "crates/glob/src/lib.rs",
             "crates/glob/src/pattern.rs",
         ];
-        let by_path: HashMap<&str, usize> =
-            paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
-        let at = |file: &str, from: &str| resolve(file, from, &by_path).map(|i| paths[i]);
+        let at = resolver(&paths);
         assert_eq!(at("src/lib.rs", "crate::de"), Some("src/de.rs"));
         assert_eq!(at("src/lib.rs", "crate::value"), Some("src/value/mod.rs"));
         assert_eq!(at("src/lib.rs", "value"), Some("src/value/mod.rs"), "2018");

@@ -99,6 +99,25 @@ fn both_stages(files: &[(&str, &str)], title: &str, body: &str) -> (Vec<String>,
     (first, rank_in(files, title, body))
 }
 
+/// Both stages find `path` for the issue: the cheap one ranks it first, the final one gives it
+/// to the LLM in full with `reason` among its reasons. The final ranking, for more checks.
+fn found_first_for(
+    files: &[(&str, &str)],
+    (title, body): (&str, &str),
+    path: &str,
+    reason: &str,
+) -> Vec<Candidate> {
+    let (first, ranked) = both_stages(files, title, body);
+    assert_eq!(first[0], path, "{first:?}");
+    assert!(read_in_full(&ranked, path), "{ranked:?}");
+    let reasons = &ranked[place(&ranked, path)].reasons;
+    assert!(
+        reasons.iter().any(|r| r == reason),
+        "{reason:?} not in {reasons:?}"
+    );
+    ranked
+}
+
 /// Whether `path` is among the files the LLM reads in full when it drafts the fix.
 fn read_in_full(ranked: &[Candidate], path: &str) -> bool {
     place(ranked, path) < crate::solution::draft::DraftOptions::default().prompt_files
@@ -252,20 +271,14 @@ fn a_dotted_api_name_finds_the_class_member_and_its_module() {
         ("xr/plot/__init__.py", "from .facet import facet\n"),
         ("xr/plot/facet.py", "def facet(data):\n    return data\n"),
     ];
-    let (first, ranked) = both_stages(
+    found_first_for(
         &files,
-        "interp drops attributes",
-        "xr.Dataset.interp(x=1) loses them",
-    );
-    assert_eq!(first[0], "xr/core/dataset.py", "{first:?}");
-    assert!(read_in_full(&ranked, "xr/core/dataset.py"), "{ranked:?}");
-    let at = place(&ranked, "xr/core/dataset.py");
-    assert!(
-        ranked[at]
-            .reasons
-            .contains(&"declares `xr.Dataset.interp` (line 2), used in the issue".to_owned()),
-        "{:?}",
-        ranked[at].reasons
+        (
+            "interp drops attributes",
+            "xr.Dataset.interp(x=1) loses them",
+        ),
+        "xr/core/dataset.py",
+        "declares `xr.Dataset.interp` (line 2), used in the issue",
     );
     let ranked = rank_in(&files, "Plotting is slow", "calling xr.plot on big data");
     let module = ranked
@@ -299,23 +312,14 @@ fn a_public_api_name_leads_through_the_package_index_to_its_definition() {
             "class DataArray:\n    def select(self, cond, other):\n        \"\"\"Keeps attributes; select drops attributes of the coordinates.\"\"\"\n        return self\n",
         ),
     ];
-    let (first, ranked) = both_stages(
+    found_first_for(
         &files,
-        "`xr.select` drops attributes",
-        "xr.select(cond, x, y) loses the attributes of the coordinates",
-    );
-    assert_eq!(first[0], "xr/core/computation.py", "{first:?}");
-    assert!(
-        read_in_full(&ranked, "xr/core/computation.py"),
-        "{ranked:?}"
-    );
-    let at = place(&ranked, "xr/core/computation.py");
-    assert!(
-        ranked[at].reasons.contains(
-            &"`select` of the public API: `xr/__init__.py` takes it from here".to_owned()
+        (
+            "`xr.select` drops attributes",
+            "xr.select(cond, x, y) loses the attributes of the coordinates",
         ),
-        "{:?}",
-        ranked[at].reasons
+        "xr/core/computation.py",
+        "`select` of the public API: `xr/__init__.py` takes it from here",
     );
     let ranked = rank_in(&files, "`xr.merge` is slow", "merging many objects");
     assert_eq!(ranked[0].path, "xr/core/merge.py");
@@ -356,37 +360,25 @@ fn a_rust_api_name_leads_through_pub_use_to_its_definition() {
             "/// Reads an object's keys and values while deserializing, removing the keys a predicate\n/// rejects.\nstruct Map<'a> {\n    keys: &'a [String],\n}\n",
         ),
     ];
-    let (first, ranked) = both_stages(
+    // Through `src/value/mod.rs`.
+    found_first_for(
         &files,
-        "Add `jsn::Map::retain`",
-        "`jsn::Map` has no `retain`, so removing keys by a predicate means collecting the keys first.",
+        (
+            "Add `jsn::Map::retain`",
+            "`jsn::Map` has no `retain`, so removing keys by a predicate means collecting the keys first.",
+        ),
+        "src/map.rs",
+        "`Map` of the public API: `src/lib.rs` takes it from here",
     );
-    assert_eq!(first[0], "src/map.rs", "{first:?}");
-    assert!(read_in_full(&ranked, "src/map.rs"), "{ranked:?}");
-    let at = place(&ranked, "src/map.rs");
-    assert!(
-        ranked[at]
-            .reasons
-            .contains(&"`Map` of the public API: `src/lib.rs` takes it from here".to_owned()),
-        "through `src/value/mod.rs`: {:?}",
-        ranked[at].reasons
-    );
-    let (first, ranked) = both_stages(
+    // Through `lib.rs`'s `*`.
+    found_first_for(
         &files,
-        "`jsn::Category` of an early EOF is wrong",
-        "An input that ends early reports the wrong category.",
-    );
-    assert_eq!(
-        first[0], "src/error.rs",
-        "through `lib.rs`'s `*`: {first:?}"
-    );
-    let at = place(&ranked, "src/error.rs");
-    assert!(
-        ranked[at]
-            .reasons
-            .contains(&"`Category` of the public API: `src/lib.rs` takes it from here".to_owned()),
-        "{:?}",
-        ranked[at].reasons
+        (
+            "`jsn::Category` of an early EOF is wrong",
+            "An input that ends early reports the wrong category.",
+        ),
+        "src/error.rs",
+        "`Category` of the public API: `src/lib.rs` takes it from here",
     );
 }
 

@@ -97,13 +97,8 @@ pub fn tree(bare: &Path, git_ref: &str) -> Option<Vec<(String, u64)>> {
 /// fix stories spent.
 pub fn branch_head(bare: &Path, branch: &str) -> Option<String> {
     let is_sha = |s: &str| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit());
-    let git_dir = if bare.join(".git").is_dir() {
-        bare.join(".git")
-    } else {
-        bare.to_path_buf()
-    };
     let name = format!("refs/heads/{branch}");
-    if let Ok(loose) = std::fs::read_to_string(git_dir.join(&name)) {
+    if let Ok(loose) = std::fs::read_to_string(bare.join(&name)) {
         let sha = loose.trim();
         if is_sha(sha) {
             return Some(sha.to_owned());
@@ -115,7 +110,7 @@ pub fn branch_head(bare: &Path, branch: &str) -> Option<String> {
             .success()
             .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned());
     }
-    let packed = std::fs::read_to_string(git_dir.join("packed-refs")).ok()?;
+    let packed = std::fs::read_to_string(bare.join("packed-refs")).ok()?;
     packed.lines().find_map(|line| {
         let (sha, reference) = line.split_once(' ')?;
         (reference == name && is_sha(sha)).then(|| sha.to_owned())

@@ -741,3 +741,72 @@ pub fn sync_pulls_with_git(repo: &mut FakeRepo) {
         pull.head_sha = head;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::fake_github::git;
+
+    /// A pull request's head and files follow git: a push to its branch, or to its base, is
+    /// seen at the next read even though the diff of an unchanged pair is kept.
+    #[test]
+    fn a_pull_requests_files_follow_pushes_to_its_branch_and_its_base() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bare = git::create_bare(dir.path(), "o/r", &[("a.txt", "a\n"), ("b.txt", "b\n")]);
+        let head = git::create_branch(&bare, "fix", &[("a.txt", "a2\n")], "bot");
+        let mut repo = FakeRepo {
+            git_dir: Some(bare.clone()),
+            ..FakeRepo::default()
+        };
+        repo.pulls.insert(
+            1,
+            FakePull {
+                number: 1,
+                node_id: "PR_1".to_owned(),
+                title: "Fix a".to_owned(),
+                body: String::new(),
+                author: "bot".to_owned(),
+                head_branch: "fix".to_owned(),
+                head_sha: head.clone(),
+                base_branch: "main".to_owned(),
+                draft: true,
+                state: "open".to_owned(),
+                merged: false,
+                merge_sha: None,
+                merge_method: None,
+                mergeable: None,
+                requested_reviewers: Vec::new(),
+                files: Vec::new(),
+            },
+        );
+        let files = |repo: &mut FakeRepo| {
+            sync_pulls_with_git(repo);
+            let pull = &repo.pulls[&1];
+            let paths: Vec<String> = pull.files.iter().map(|f| f.0.clone()).collect();
+            (pull.head_sha.clone(), paths)
+        };
+        assert_eq!(files(&mut repo), (head.clone(), vec!["a.txt".to_owned()]));
+        assert_eq!(
+            files(&mut repo),
+            (head, vec!["a.txt".to_owned()]),
+            "read again"
+        );
+
+        let pushed = git::push_commit(&bare, "fix", "b.txt", "b2\n", "maintainer");
+        assert_eq!(
+            files(&mut repo),
+            (pushed.clone(), vec!["a.txt".to_owned(), "b.txt".to_owned()]),
+            "a push to the branch"
+        );
+        // A push to the base alone is a new pair; as on GitHub the files are still those since
+        // the merge base (three dots).
+        git::push_commit(&bare, "main", "c.txt", "c\n", "maintainer");
+        let (_, paths) = files(&mut repo);
+        assert_eq!(
+            paths,
+            ["a.txt", "b.txt"],
+            "the base's own change is not the pull's"
+        );
+        assert_eq!(repo.diffs.len(), 3, "one diff per (base, head) pair");
+    }
+}
