@@ -15,7 +15,10 @@ repository, then the weights as Rust.
 Needs numpy and scipy (`pip install numpy scipy`).
 
   python3 bench/localize/fit.py --dump79 target/release/globallm /tmp/globallm-localize-eval/src F79
-  python3 bench/localize/fit.py --dev DEV_FEATURES --bench79 F79 [--l2 0.01]
+  python3 bench/localize/fit.py --dev DEV_FEATURES --bench79 F79 [--l2 0.01] [--free hub,neighbours]
+
+With --free, only the named weights are fitted and the others stay as rescore.rs has them: how
+a new signal is added without re-fitting (and moving) the rest.
 """
 import argparse, glob, json, math, os, re, subprocess, sys
 from collections import defaultdict
@@ -44,6 +47,8 @@ FEATURES = [
     ("index", lambda f: f["index"]),
     ("imported", lambda f: f["imported"]),
     ("title", lambda f: f["title"]),
+    ("hub", lambda f: f.get("hub", 0.0)),
+    ("neighbours", lambda f: f.get("neighbours", 0.0)),
 ]
 
 AT_LEAST_FIRST = {"frame", "path_mention", "message", "literal", "reexport", "member", "module",
@@ -120,7 +125,16 @@ def metrics(tasks, weights_of):
     return [s / max(1, len(tasks)) for s in sums]
 
 
-def fit(np, minimize, tasks, l2):
+def shipped_weights():
+    """The weights in rescore.rs, by name (0 for a feature it does not weigh yet)."""
+    rust = open(os.path.join(os.path.dirname(__file__), "../../src/solution/localize/rescore.rs")).read()
+    block = rust[rust.index("const WEIGHTS: Weights = Weights {"):]
+    block = block[:block.index("};")]
+    return {m[0]: float(m[1]) for m in re.findall(r"^\s+(\w+): (-?[\d.]+),", block, re.M)}
+
+
+def fit(np, minimize, tasks, l2, hold=None):
+    """The weights; with `hold` (name to weight), those stay as given and the rest are fitted."""
     def loss(w):
         total, grad = 0.0, np.zeros_like(w)
         for t in tasks:
@@ -142,7 +156,12 @@ def fit(np, minimize, tasks, l2):
     # A structural signal may count for more than the first stage gives it through `first`,
     # never for less: the cue that names the file is not traded for word overlap.
     bounds = [(0, None) if name in AT_LEAST_FIRST else (None, None) for name, _ in FEATURES]
-    return minimize(loss, np.zeros(len(FEATURES)), jac=True, method="L-BFGS-B", bounds=bounds).x
+    start = np.zeros(len(FEATURES))
+    for k, (name, _) in enumerate(FEATURES):
+        if hold and name in hold:
+            bounds[k] = (hold[name], hold[name])
+            start[k] = hold[name]
+    return minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds).x
 
 
 def main():
@@ -153,6 +172,8 @@ def main():
     ap.add_argument("--instances", default=os.path.join(os.path.dirname(__file__),
                                                         "../../../shared/data/swebench/verified-dev.json"))
     ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument("--free", metavar="NAMES",
+                    help="fit only these weights (comma-separated), the others held as rescore.rs has them")
     a = ap.parse_args()
     if a.dump79:
         dump79(*a.dump79)
@@ -165,13 +186,21 @@ def main():
     dev = load_dev(np, a.dev, a.instances)
     b79 = load79(np, a.bench79) if a.bench79 else []
     every = dev + b79
+    hold = None
+    if a.free:
+        free = a.free.split(",")
+        unknown = [n for n in free if n not in dict(FEATURES)]
+        if unknown:
+            ap.error(f"no such features: {unknown}")
+        hold = {name: w for name, w in shipped_weights().items() if name not in free}
+        hold.update({name: 0.0 for name, _ in FEATURES if name not in free and name not in hold})
     held_out = {}
     for repo in sorted({t["repo"] for t in every}):
-        w = fit(np, minimize, [t for t in every if t["repo"] != repo], a.l2)
+        w = fit(np, minimize, [t for t in every if t["repo"] != repo], a.l2, hold)
         for t in every:
             if t["repo"] == repo:
                 held_out[t["id"]] = w
-    w_all = fit(np, minimize, every, a.l2)
+    w_all = fit(np, minimize, every, a.l2, hold)
 
     def row(name, tasks):
         cur = metrics(tasks, lambda t: None)

@@ -121,6 +121,12 @@ pub struct Features {
     /// Imported by one of the best files of the first stage: that file's score relative to
     /// the best.
     pub imported: f64,
+    /// 1 for a module much of the tree imports (at least [`rescore::HUB`] files): a hub such
+    /// as `application.py` that matches every issue a little.
+    pub hub: f64,
+    /// The share of the files importing it that are among the files the second stage reads:
+    /// the issue's neighbourhood leans on it.
+    pub neighbours: f64,
 }
 
 /// Consecutive lines of a file.
@@ -278,22 +284,34 @@ fn second_stage(
     let first_best = ranked.first().map_or(0.0, |s| s.features.first);
     // Per file read, the doc of the best file importing it.
     let mut importers: Vec<Option<usize>> = vec![None; depth];
-    for k in 0..depth.min(rescore::IMPORTERS) {
+    // Per file read, how many of the files read import it.
+    let mut imported_by_read = vec![0_u32; depth];
+    for k in 0..depth {
         let importer = ranked[k].doc;
-        let share = if first_best > 0.0 {
+        let share = if k < rescore::IMPORTERS && first_best > 0.0 {
             ranked[k].features.first / first_best
         } else {
             0.0
         };
-        let content = contents.get(&importer).map_or("", String::as_str);
-        let path = &corpus.docs[importer].path;
-        for doc in rescore::imported_files(path, content, by_path) {
-            let Some(&j) = at.get(&doc) else { continue };
+        let doc = &corpus.docs[importer];
+        for imported in rescore::imported_files(&doc.path, &doc.imports, by_path) {
+            let Some(&j) = at.get(&imported) else {
+                continue;
+            };
+            imported_by_read[j] += 1;
             if share > ranked[j].features.imported {
                 ranked[j].features.imported = share;
                 importers[j] = Some(importer);
             }
         }
+    }
+    let in_tree = rescore::importers(&corpus.docs, by_path);
+    for (k, scored) in ranked[..depth].iter_mut().enumerate() {
+        let all = in_tree[scored.doc];
+        if all > 0 {
+            scored.features.neighbours = f64::from(imported_by_read[k]) / f64::from(all);
+        }
+        scored.features.hub = f64::from(u8::from(all >= rescore::HUB));
     }
 
     let model: Vec<f64> = ranked.iter().map(|s| rescore::score(&s.features)).collect();

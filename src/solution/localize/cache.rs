@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// Bumped whenever [`FileFacts`] or how it is computed changes: packs of another version are
 /// never read.
-const INDEX_VERSION: u32 = 3;
+const INDEX_VERSION: u32 = 4;
 /// Packs kept in a cache directory; the least recently written go first.
 const MAX_PACKS: usize = 16;
 

@@ -39,6 +39,9 @@ pub(super) struct TextFacts {
     /// (`pub use`) re-exports.
     #[serde(default)]
     pub reexports: Vec<Reexport>,
+    /// The modules it imports, as written ([`super::rescore::import_specifiers`]).
+    #[serde(default)]
+    pub imports: Vec<String>,
 }
 
 /// `from .core.computation import where, merge as combine`,
@@ -297,6 +300,7 @@ impl FileFacts {
             literals: literals(content),
             symbols,
             reexports: reexports(path, content),
+            imports: super::rescore::import_specifiers(content),
         })
     }
 }

@@ -87,6 +87,8 @@ pub(super) struct Doc {
     pub members: Vec<(usize, usize)>,
     /// What this package index re-exports under the identifiers, and its `*` imports.
     pub reexports: Vec<Reexported>,
+    /// The modules it imports, as written.
+    pub imports: Vec<String>,
     /// Names of the file's first public symbols, shown to the LLM.
     pub public_symbols: Vec<String>,
     /// Under a test directory or named like a test.
@@ -197,6 +199,7 @@ pub(super) fn build(
             literals: Vec::new(),
             members: Vec::new(),
             reexports: Vec::new(),
+            imports: Vec::new(),
             public_symbols: Vec::new(),
             is_test: paths::is_test_path(&file.path) || in_dir(&file.path, &["testing"]),
             is_code: file
@@ -380,6 +383,7 @@ impl<'a> Matcher<'a> {
             .iter()
             .filter_map(|(l, line)| self.literals.get(l.as_str()).map(|i| (*i, *line)))
             .collect();
+        doc.imports.clone_from(&facts.imports);
         doc.reexports = facts
             .reexports
             .iter()

@@ -584,3 +584,61 @@ fn the_second_stage_reads_the_imports_of_the_best_file_and_where_the_terms_meet(
         "scores are relative to the best: {ranked:?}"
     );
 }
+
+#[test]
+fn a_module_the_whole_tree_imports_is_a_hub_and_the_issues_neighbourhood_leans_on_its_module() {
+    // `app.py` is imported by every extension and its docstring holds more of the issue's
+    // words than any file (on words alone it ranks first); the `kbd` role lives in
+    // `keyboard.py`, imported by the HTML writer the issue is about and by one module the
+    // issue has nothing to do with.
+    let app = "class Application:\n    \"\"\"Renders the document: every role and every writer registers here.\"\"\"\n\n    def add_role(self, name, role):\n        \"\"\"Register a role (kbd, abbr) to render in HTML; a shortcut role splits its keys\n        on a separator, never into empty keys or wrong HTML.\"\"\"\n        self.roles[name] = role\n";
+    let mut files: Vec<(String, String)> = vec![
+        ("pkg/app.py".to_owned(), app.to_owned()),
+        (
+            "pkg/keyboard.py".to_owned(),
+            "def kbd_role(text):\n    \"\"\"The keys of a keyboard shortcut, split on separators.\"\"\"\n    return text.split('-')\n".to_owned(),
+        ),
+        (
+            "pkg/writers/html.py".to_owned(),
+            "from pkg.keyboard import kbd_role\n\n\ndef visit_literal(node):\n    \"\"\"HTML for a literal node.\"\"\"\n    return '<kbd>' + node + '</kbd>'\n".to_owned(),
+        ),
+        (
+            "pkg/stats.py".to_owned(),
+            "from pkg import keyboard\n\nCOUNT = 0\n".to_owned(),
+        ),
+    ];
+    files.extend((0..rescore::HUB).map(|i| {
+        (
+            format!("pkg/ext/e{i}.py"),
+            "from pkg.app import Application\n\nX = 1\n".to_owned(),
+        )
+    }));
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    let ranked = rank_in(
+        &files,
+        "kbd role renders wrong HTML for a shortcut with a separator",
+        "The `kbd` role splits keys on `-`, so `:kbd:`-`` renders as two empty keys in HTML.",
+    );
+    let features = |path: &str| ranked[place(&ranked, path)].features.expect("features");
+    assert_eq!(features("pkg/app.py").hub, 1.0, "{ranked:?}");
+    assert_eq!(
+        features("pkg/app.py").neighbours,
+        0.0,
+        "no extension matches the issue"
+    );
+    assert_eq!(features("pkg/keyboard.py").hub, 0.0);
+    assert_eq!(
+        features("pkg/keyboard.py").neighbours,
+        0.5,
+        "the writer is read, the stats module is not"
+    );
+    assert_eq!(
+        features("pkg/app.py").lexical,
+        1.0,
+        "app.py is the best match on words"
+    );
+    assert_eq!(ranked[0].path, "pkg/keyboard.py", "{ranked:?}");
+}
