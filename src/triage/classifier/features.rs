@@ -5,7 +5,6 @@
 use super::text::{Block, PreparedText};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// A sparse vector: `(feature index, value)` sorted by index, each index once.
 pub type SparseVec = Vec<(u32, f32)>;
@@ -84,7 +83,70 @@ pub struct Vectorizer {
     pub copy_weight: f32,
 }
 
+/// Every text's tokens counted once per block, each token an id of the block's interner. A
+/// training fits many vocabularies (each fold's and inner fold's) over subsets of the same
+/// texts: they read these counts instead of tokenizing every text again.
+#[derive(Debug, Clone)]
+pub struct CountedTexts {
+    /// Per block of the configuration, its tokens by id.
+    tokens: Vec<Vec<Box<str>>>,
+    /// Per text, per block, `(token id, count)` sorted by id.
+    counts: Vec<Vec<Vec<(u32, u32)>>>,
+}
+
+impl CountedTexts {
+    /// Counts the tokens of every block of `config` in each of `texts`.
+    pub fn new(config: &FeatureConfig, texts: &[&PreparedText]) -> Self {
+        let mut tokens = Vec::with_capacity(config.blocks.len());
+        let mut counts: Vec<Vec<Vec<(u32, u32)>>> = texts.iter().map(|_| Vec::new()).collect();
+        for spec in &config.blocks {
+            let mut ids: FxHashMap<Box<str>, u32> = FxHashMap::default();
+            let mut by_id: Vec<Box<str>> = Vec::new();
+            let mut hits: Vec<u32> = Vec::new();
+            for (text, counted) in texts.iter().zip(&mut counts) {
+                hits.clear();
+                text.tokens(spec.block, &mut |t| {
+                    let id = match ids.get(t) {
+                        Some(&id) => id,
+                        None => {
+                            let id = by_id.len() as u32;
+                            by_id.push(t.into());
+                            ids.insert(t.into(), id);
+                            id
+                        }
+                    };
+                    hits.push(id);
+                });
+                hits.sort_unstable();
+                counted.push(
+                    hits.chunk_by(|a, b| a == b)
+                        .map(|run| (run[0], run.len() as u32))
+                        .collect(),
+                );
+            }
+            tokens.push(by_id);
+        }
+        CountedTexts { tokens, counts }
+    }
+}
+
 impl BlockVocab {
+    /// Appends the block's part of a vector to `out`: each `(local index, count)` (sorted by
+    /// index) as `1 + ln(count)` times its IDF, L2-normalized and scaled by the block weight.
+    fn push_weighted(&self, counts: &[(u32, u32)], out: &mut SparseVec) {
+        let start = out.len();
+        let mut norm = 0.0f32;
+        for &(local, count) in counts {
+            let value = (1.0 + (count as f32).ln()) * self.idf[local as usize];
+            norm += value * value;
+            out.push((self.offset + local, value));
+        }
+        if norm > 0.0 {
+            let scale = self.spec.weight / norm.sqrt();
+            out[start..].iter_mut().for_each(|(_, v)| *v *= scale);
+        }
+    }
+
     /// A block vocabulary from its tokens and IDF (as stored in a model file).
     pub fn new(spec: BlockSpec, tokens: Vec<String>, idf: Vec<f32>, offset: u32) -> Self {
         let index = tokens
@@ -105,43 +167,56 @@ impl BlockVocab {
 impl Vectorizer {
     /// Builds the vocabularies from training issues (`repos` per issue, lowercase or `None`).
     pub fn fit(config: &FeatureConfig, texts: &[&PreparedText], repos: &[Option<String>]) -> Self {
-        let n = texts.len() as f64;
+        let counted = CountedTexts::new(config, texts);
+        let rows: Vec<usize> = (0..texts.len()).collect();
+        Vectorizer::fit_counted(config, &counted, &rows, repos).0
+    }
+
+    /// Builds the vocabularies from the training issues at `rows` of `counted` (`repos` per
+    /// row); with, per block, each token id's local index (`u32::MAX` when left out), for
+    /// [`Vectorizer::transform_counted`].
+    pub fn fit_counted(
+        config: &FeatureConfig,
+        counted: &CountedTexts,
+        rows: &[usize],
+        repos: &[Option<String>],
+    ) -> (Self, Vec<Vec<u32>>) {
+        let n = rows.len() as f64;
         let mut offset = 0u32;
         let mut blocks = Vec::new();
-        for spec in &config.blocks {
+        let mut locals = Vec::new();
+        for (b, spec) in config.blocks.iter().enumerate() {
+            let names = &counted.tokens[b];
             // Document frequency and total count of every token.
-            let mut stats: HashMap<String, (u32, u32)> = HashMap::new();
-            for text in texts {
-                let mut seen: HashMap<String, u32> = HashMap::new();
-                text.tokens(spec.block, &mut |t| {
-                    if let Some(count) = seen.get_mut(t) {
-                        *count += 1;
-                    } else {
-                        seen.insert(t.to_owned(), 1);
-                    }
-                });
-                for (token, count) in seen {
-                    let entry = stats.entry(token).or_insert((0, 0));
+            let mut stats = vec![(0u32, 0u32); names.len()];
+            for &row in rows {
+                for &(id, count) in &counted.counts[row][b] {
+                    let entry = &mut stats[id as usize];
                     entry.0 += 1;
                     entry.1 += count;
                 }
             }
-            let mut kept: Vec<(String, u32, u32)> = stats
-                .into_iter()
-                .filter(|(_, (df, _))| *df >= spec.min_df)
-                .map(|(token, (df, total))| (token, df, total))
+            let mut kept: Vec<(u32, u32, u32)> = (stats.iter().enumerate())
+                .filter(|(_, (df, _))| *df >= spec.min_df.max(1))
+                .map(|(id, &(df, total))| (id as u32, df, total))
                 .collect();
             // Most frequent first, ties by token, so the vocabulary is deterministic.
-            kept.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+            let name = |id: u32| &*names[id as usize];
+            kept.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| name(a.0).cmp(name(b.0))));
             kept.truncate(spec.max_features as usize);
-            kept.sort_by(|a, b| a.0.cmp(&b.0));
+            kept.sort_by(|a, b| name(a.0).cmp(name(b.0)));
             let idf = kept
                 .iter()
                 .map(|(_, df, _)| (((1.0 + n) / (1.0 + f64::from(*df))).ln() + 1.0) as f32)
                 .collect();
-            let tokens: Vec<String> = kept.into_iter().map(|(token, _, _)| token).collect();
+            let mut local = vec![u32::MAX; names.len()];
+            for (i, (id, _, _)) in kept.iter().enumerate() {
+                local[*id as usize] = i as u32;
+            }
+            let tokens: Vec<String> = kept.iter().map(|(id, _, _)| name(*id).to_owned()).collect();
             let len = tokens.len() as u32;
             blocks.push(BlockVocab::new(*spec, tokens, idf, offset));
+            locals.push(local);
             offset += len;
         }
         let mut known: Vec<String> = if config.repo_copy_weight > 0.0 {
@@ -151,11 +226,12 @@ impl Vectorizer {
         };
         known.sort();
         known.dedup();
-        Vectorizer {
+        let vectorizer = Vectorizer {
             blocks,
             repos: known,
             copy_weight: config.repo_copy_weight,
-        }
+        };
+        (vectorizer, locals)
     }
 
     /// The width of the shared part of the feature space.
@@ -186,6 +262,7 @@ impl Vectorizer {
     pub fn transform(&self, text: &PreparedText, repo: Option<usize>) -> SparseVec {
         let mut shared: SparseVec = Vec::new();
         let mut hits: Vec<u32> = Vec::new();
+        let mut counts: Vec<(u32, u32)> = Vec::new();
         for vocab in &self.blocks {
             hits.clear();
             text.tokens(vocab.spec.block, &mut |t| {
@@ -194,19 +271,42 @@ impl Vectorizer {
                 }
             });
             hits.sort_unstable();
-            let start = shared.len();
-            let mut norm = 0.0f32;
-            for run in hits.chunk_by(|a, b| a == b) {
-                let local = run[0];
-                let value = (1.0 + (run.len() as f32).ln()) * vocab.idf[local as usize];
-                norm += value * value;
-                shared.push((vocab.offset + local, value));
-            }
-            if norm > 0.0 {
-                let scale = vocab.spec.weight / norm.sqrt();
-                shared[start..].iter_mut().for_each(|(_, v)| *v *= scale);
-            }
+            counts.clear();
+            counts.extend(
+                hits.chunk_by(|a, b| a == b)
+                    .map(|run| (run[0], run.len() as u32)),
+            );
+            vocab.push_weighted(&counts, &mut shared);
         }
+        self.with_repo_copy(shared, repo)
+    }
+
+    /// [`Vectorizer::transform`] of the text at `row` of `counted`, the vocabularies fitted
+    /// by [`Vectorizer::fit_counted`] on the same counts (`locals` is its second part).
+    pub fn transform_counted(
+        &self,
+        counted: &CountedTexts,
+        locals: &[Vec<u32>],
+        row: usize,
+        repo: Option<usize>,
+    ) -> SparseVec {
+        let mut shared: SparseVec = Vec::new();
+        let mut counts: Vec<(u32, u32)> = Vec::new();
+        for ((vocab, local), text) in self.blocks.iter().zip(locals).zip(&counted.counts[row]) {
+            counts.clear();
+            counts.extend(
+                text.iter()
+                    .map(|&(id, count)| (local[id as usize], count))
+                    .filter(|&(i, _)| i != u32::MAX),
+            );
+            counts.sort_unstable();
+            vocab.push_weighted(&counts, &mut shared);
+        }
+        self.with_repo_copy(shared, repo)
+    }
+
+    /// `shared` followed by its copy in the repository's part of the space, when it has one.
+    fn with_repo_copy(&self, mut shared: SparseVec, repo: Option<usize>) -> SparseVec {
         if let Some(r) = repo {
             let shift = self.base_len() * (1 + r as u32);
             let scale = self.copy_weight;
@@ -295,5 +395,56 @@ mod tests {
         ];
         let vectorizer = Vectorizer::fit(&cfg, &[&texts[0], &texts[1]], &[None, None]);
         assert_eq!(vectorizer.blocks[0].tokens, ["crash"]);
+    }
+
+    #[test]
+    fn vocabularies_fitted_on_counted_rows_are_those_fitted_on_the_texts() {
+        let texts = [
+            PreparedText::new("Crash on start", "It crashes on start.\n\n### Version\n1.2"),
+            PreparedText::new(
+                "Add dark mode",
+                "Please add a dark mode to the settings page.",
+            ),
+            PreparedText::new("Crash in settings", "Traceback: settings crash on save"),
+            PreparedText::new("How do I start?", "How do I start the dark mode?"),
+            PreparedText::new("Settings page crash", "The settings page crashes on start."),
+        ];
+        let refs: Vec<&PreparedText> = texts.iter().collect();
+        let cfg = FeatureConfig {
+            blocks: FeatureConfig::default()
+                .blocks
+                .into_iter()
+                .map(|b| BlockSpec {
+                    min_df: b.min_df.min(2),
+                    max_features: 40,
+                    ..b
+                })
+                .collect(),
+            repo_copy_weight: 0.5,
+        };
+        let rows = [0, 2, 3, 4];
+        let repos = vec![Some("a/b".to_owned()), None, Some("c/d".to_owned()), None];
+        let subset: Vec<&PreparedText> = rows.iter().map(|&i| &texts[i]).collect();
+        let direct = Vectorizer::fit(&cfg, &subset, &repos);
+        let counted = CountedTexts::new(&cfg, &refs);
+        let (from_counts, locals) = Vectorizer::fit_counted(&cfg, &counted, &rows, &repos);
+        for (a, b) in direct.blocks.iter().zip(&from_counts.blocks) {
+            assert_eq!((&a.tokens, &a.idf, a.offset), (&b.tokens, &b.idf, b.offset));
+        }
+        assert!(
+            direct.blocks[1].tokens.len() == 40,
+            "max_features cuts the title's character n-grams"
+        );
+        assert_eq!(direct.repos, from_counts.repos);
+        // Every text, the one left out of the vocabulary too, gets the same vector.
+        for (row, text) in texts.iter().enumerate() {
+            for repo in [None, Some(1)] {
+                assert_eq!(
+                    direct.transform(text, repo),
+                    from_counts.transform_counted(&counted, &locals, row, repo),
+                    "text {row}"
+                );
+            }
+        }
     }
 }

@@ -6,7 +6,7 @@
 //! the threads share the work.
 
 use super::data::LabelledIssue;
-use super::features::{FeatureConfig, Vectorizer};
+use super::features::{CountedTexts, FeatureConfig, Vectorizer};
 use super::metrics::{Report, report};
 use super::model::{CvSummary, Model, ModelFile, Scores, softmax};
 use super::stack::{self, Members, MetaModel, MetaParams};
@@ -118,13 +118,19 @@ fn fit_many(
             std::iter::once((set, None)).chain((0..folds).map(move |f| (set, Some(f))))
         })
         .collect();
+    let refs: Vec<&PreparedText> = texts.iter().collect();
+    let counted = CountedTexts::new(&options.features, &refs);
     let mut wholes: Vec<Option<(Vectorizer, Members)>> = row_sets.iter().map(|_| None).collect();
     let mut z: Vec<Vec<Vec<f64>>> = row_sets.iter().map(|r| vec![Vec::new(); r.len()]).collect();
     let fitted = on_threads(&jobs, |&(set, fold)| match fold {
-        None => Fitted::Whole(fit_members(issues, texts, &row_sets[set], classes, options)),
+        None => {
+            let (vectorizer, members, _) =
+                fit_members(issues, &counted, &row_sets[set], classes, options);
+            Fitted::Whole((vectorizer, members))
+        }
         Some(fold) => Fitted::HeldOut(held_out_scores(
             issues,
-            texts,
+            &counted,
             &row_sets[set],
             &inner[set].1,
             fold,
@@ -173,23 +179,22 @@ fn fit_many(
 
 /// The vocabularies and the member SVMs fitted on the issues at `rows`: one SVM over the whole
 /// vector and one per block, the block's alone at unit norm (its weight in the vector only
-/// matters to the whole-vector member), its weights then mapped back onto the weighted vector.
+/// matters to the whole-vector member), its weights then mapped back onto the weighted vector;
+/// with each token id's local index per block, to transform more texts of `counted`.
 fn fit_members(
     issues: &[LabelledIssue],
-    texts: &[PreparedText],
+    counted: &CountedTexts,
     rows: &[usize],
     classes: &[Category],
     options: &TrainOptions,
-) -> (Vectorizer, Members) {
-    let subset: Vec<&PreparedText> = rows.iter().map(|&i| &texts[i]).collect();
+) -> (Vectorizer, Members, Vec<Vec<u32>>) {
     let repos: Vec<Option<String>> = rows.iter().map(|&i| repo_key(&issues[i])).collect();
-    let vectorizer = Vectorizer::fit(&options.features, &subset, &repos);
+    let (vectorizer, locals) = Vectorizer::fit_counted(&options.features, counted, rows, &repos);
     let xs: Vec<_> = rows
         .iter()
-        .zip(&subset)
-        .map(|(&i, text)| {
+        .map(|&i| {
             let repo = vectorizer.repo_index(issues[i].repo.as_deref());
-            vectorizer.transform(text, repo)
+            vectorizer.transform_counted(counted, &locals, i, repo)
         })
         .collect();
     let labels: Vec<usize> = rows
@@ -234,7 +239,7 @@ fn fit_members(
             member
         })
         .collect();
-    (vectorizer, Members { whole, blocks })
+    (vectorizer, Members { whole, blocks }, locals)
 }
 
 /// What one training job gives: the members fitted on all the rows, or one inner fold's
@@ -248,7 +253,7 @@ enum Fitted {
 /// fitted on the other folds of `rows`, scoring this one's issues (by their place in `rows`).
 fn held_out_scores(
     issues: &[LabelledIssue],
-    texts: &[PreparedText],
+    counted: &CountedTexts,
     rows: &[usize],
     fold_of: &[usize],
     fold: usize,
@@ -261,13 +266,14 @@ fn held_out_scores(
         .filter(|&(_, &f)| f != fold)
         .map(|(&i, _)| i)
         .collect();
-    let (vectorizer, members) = fit_members(issues, texts, &inner, classes, options);
+    let (vectorizer, members, locals) = fit_members(issues, counted, &inner, classes, options);
     rows.iter()
         .enumerate()
         .filter(|&(k, _)| fold_of[k] == fold)
         .map(|(k, &i)| {
             let repo = vectorizer.repo_index(issues[i].repo.as_deref());
-            (k, members.scores(&vectorizer.transform(&texts[i], repo)))
+            let x = vectorizer.transform_counted(counted, &locals, i, repo);
+            (k, members.scores(&x))
         })
         .collect()
 }
