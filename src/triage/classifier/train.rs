@@ -216,15 +216,22 @@ fn fit_members(
         )
     };
     let whole = train(&xs);
+    // The block of every entry, looked up once rather than once per block.
+    let block_of: Vec<Vec<usize>> = xs
+        .iter()
+        .map(|x| x.iter().map(|&(j, _)| vectorizer.block_of(j)).collect())
+        .collect();
     let blocks = (0..vectorizer.blocks.len())
         .map(|b| {
             let weight = vectorizer.blocks[b].spec.weight;
             let own: Vec<_> = xs
                 .iter()
-                .map(|x| {
+                .zip(&block_of)
+                .map(|(x, of)| {
                     x.iter()
-                        .filter(|&&(j, _)| weight > 0.0 && vectorizer.block_of(j) == b)
-                        .map(|&(j, v)| (j, v / weight))
+                        .zip(of)
+                        .filter(|&(_, &block)| weight > 0.0 && block == b)
+                        .map(|(&(j, v), _)| (j, v / weight))
                         .collect()
                 })
                 .collect();
