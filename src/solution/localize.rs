@@ -277,41 +277,41 @@ fn second_stage(
         }
     }
 
-    // Files the best files import: the code a snippet's entry point calls into.
+    // Who imports each file of the tree, resolved once. A file the best five import is code a
+    // snippet's entry point calls into; a file much of the tree imports is a hub.
+    let importers_of = rescore::importers(&corpus.docs, by_path);
     let at: HashMap<usize, usize> = (ranked[..depth].iter().enumerate())
         .map(|(k, s)| (s.doc, k))
         .collect();
+    let read: Vec<usize> = ranked[..depth].iter().map(|s| s.doc).collect();
     let first_best = ranked.first().map_or(0.0, |s| s.features.first);
+    // Per file read, its first-stage score relative to the best when it is one of the best five.
+    let shares: Vec<f64> = (ranked[..depth].iter().enumerate())
+        .map(|(k, s)| {
+            if k < rescore::IMPORTERS && first_best > 0.0 {
+                s.features.first / first_best
+            } else {
+                0.0
+            }
+        })
+        .collect();
     // Per file read, the doc of the best file importing it.
     let mut importers: Vec<Option<usize>> = vec![None; depth];
-    // Per file read, how many of the files read import it.
-    let mut imported_by_read = vec![0_u32; depth];
-    for k in 0..depth {
-        let importer = ranked[k].doc;
-        let share = if k < rescore::IMPORTERS && first_best > 0.0 {
-            ranked[k].features.first / first_best
-        } else {
-            0.0
-        };
-        let doc = &corpus.docs[importer];
-        for imported in rescore::imported_files(&doc.path, &doc.imports, by_path) {
-            let Some(&j) = at.get(&imported) else {
-                continue;
-            };
-            imported_by_read[j] += 1;
-            if share > ranked[j].features.imported {
-                ranked[j].features.imported = share;
-                importers[j] = Some(importer);
-            }
-        }
-    }
-    let in_tree = rescore::importers(&corpus.docs, by_path);
     for (k, scored) in ranked[..depth].iter_mut().enumerate() {
-        let all = in_tree[scored.doc];
-        if all > 0 {
-            scored.features.neighbours = f64::from(imported_by_read[k]) / f64::from(all);
+        let by = &importers_of[scored.doc];
+        let by_read: Vec<usize> = by.iter().filter_map(|doc| at.get(doc).copied()).collect();
+        if !by.is_empty() {
+            scored.features.neighbours = by_read.len() as f64 / by.len() as f64;
         }
-        scored.features.hub = f64::from(u8::from(all >= rescore::HUB));
+        scored.features.hub = f64::from(u8::from(by.len() >= rescore::HUB));
+        // The importer with the highest share, the better ranked on a tie.
+        let best = (by_read.iter().copied())
+            .filter(|&r| shares[r] > 0.0)
+            .max_by(|&a, &b| shares[a].total_cmp(&shares[b]).then(b.cmp(&a)));
+        if let Some(r) = best {
+            scored.features.imported = shares[r];
+            importers[k] = Some(read[r]);
+        }
     }
 
     let model: Vec<f64> = ranked.iter().map(|s| rescore::score(&s.features)).collect();

@@ -193,7 +193,7 @@ mod tests {
         write(
             tree.path(),
             "shop/cart.py",
-            "def total(items):\n    return apply_coupon(items)\n",
+            "from shop.coupons import apply_coupon\n\n\ndef total(items):\n    return apply_coupon(items)\n",
         );
         let cache = IndexCache::new(dir.path().join("index"));
         let first = run(tree.path(), &cache);
@@ -204,6 +204,9 @@ mod tests {
         );
         assert_eq!(first.candidates, second.candidates);
         assert_eq!(paths(&second)[0], "shop/coupons.py");
+        // The imports come back from the pack: the cart, read too, imports the coupons.
+        let coupons = second.candidates[0].features.expect("features");
+        assert_eq!(coupons.neighbours, 1.0, "{coupons:?}");
         let uncached = crate::solution::localize::localize(
             tree.path(),
             &IssueText {

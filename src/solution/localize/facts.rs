@@ -39,7 +39,7 @@ pub(super) struct TextFacts {
     /// (`pub use`) re-exports.
     #[serde(default)]
     pub reexports: Vec<Reexport>,
-    /// The modules it imports, as written ([`super::rescore::import_specifiers`]).
+    /// The modules it imports, as written ([`import_specifiers`]).
     #[serde(default)]
     pub imports: Vec<String>,
 }
@@ -245,6 +245,39 @@ fn reexports(path: &str, content: &str) -> Vec<Reexport> {
     }
 }
 
+/// Python `from a.b import c, d` / `import a.b`, and JavaScript `from './x'` / `require('./x')`.
+static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?m)^\s*(?:from\s+(\.*[A-Za-z_][\w.]*|\.+)\s+import\s+\(?([\w, \t]+)|import\s+([A-Za-z_][\w.]*))|(?:from|require\()\s*['"](\.{1,2}/[^'"]+)['"]"#,
+    )
+    .expect("valid regex")
+});
+
+/// The modules `content` imports, as written, in the order a resolver should try them: each
+/// module, then for `from a import b` also the submodule `a.b`.
+pub(super) fn import_specifiers(content: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut add = |module: String| {
+        if !found.contains(&module) {
+            found.push(module);
+        }
+    };
+    for caps in IMPORT.captures_iter(content) {
+        if let Some(module) = caps.get(1).or_else(|| caps.get(3)) {
+            let module = module.as_str();
+            add(module.to_owned());
+            let names = caps.get(2).map_or("", |n| n.as_str());
+            for name in names.split(',').filter_map(|n| n.split_whitespace().next()) {
+                let dot = if module.ends_with('.') { "" } else { "." };
+                add(format!("{module}{dot}{name}"));
+            }
+        } else if let Some(relative) = caps.get(4) {
+            add(relative.as_str().to_owned());
+        }
+    }
+    found
+}
+
 /// A short string literal in any of the languages: `"--ignore-paths"`, `'kbd'`.
 static STRING_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#""-{0,2}([A-Za-z][A-Za-z0-9_.:-]{1,80})"|'-{0,2}([A-Za-z][A-Za-z0-9_.:-]{1,80})'"#)
@@ -300,7 +333,7 @@ impl FileFacts {
             literals: literals(content),
             symbols,
             reexports: reexports(path, content),
-            imports: super::rescore::import_specifiers(content),
+            imports: import_specifiers(content),
         })
     }
 }

@@ -6,16 +6,14 @@ use super::Features;
 use super::index::Doc;
 use super::reexports::resolve;
 use super::signals::{IssueSignals, terms};
-use regex::Regex;
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
 /// Files of the first ranking the second stage reads.
 pub(super) const DEPTH: usize = 100;
 /// The best files of the first stage whose imports are followed.
 pub(super) const IMPORTERS: usize = 5;
 /// Files importing a module that make it a hub.
-pub(super) const HUB: u32 = 15;
+pub(super) const HUB: usize = 15;
 /// Lines per window, and the step between windows (they overlap by half).
 pub(super) const WINDOW: usize = 40;
 /// A window this close to the best one read is a reason to show.
@@ -175,40 +173,7 @@ pub(super) fn score(f: &Features) -> f64 {
         + w.neighbours * f.neighbours
 }
 
-/// Python `from a.b import c, d` / `import a.b`, and JavaScript `from './x'` / `require('./x')`.
-static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?m)^\s*(?:from\s+(\.*[A-Za-z_][\w.]*|\.+)\s+import\s+\(?([\w, \t]+)|import\s+([A-Za-z_][\w.]*))|(?:from|require\()\s*['"](\.{1,2}/[^'"]+)['"]"#,
-    )
-    .expect("valid regex")
-});
-
-/// The modules `content` imports, as written, in the order a resolver should try them: each
-/// module, then for `from a import b` also the submodule `a.b`.
-pub(super) fn import_specifiers(content: &str) -> Vec<String> {
-    let mut found: Vec<String> = Vec::new();
-    let mut add = |module: String| {
-        if !found.contains(&module) {
-            found.push(module);
-        }
-    };
-    for caps in IMPORT.captures_iter(content) {
-        if let Some(module) = caps.get(1).or_else(|| caps.get(3)) {
-            let module = module.as_str();
-            add(module.to_owned());
-            let names = caps.get(2).map_or("", |n| n.as_str());
-            for name in names.split(',').filter_map(|n| n.split_whitespace().next()) {
-                let dot = if module.ends_with('.') { "" } else { "." };
-                add(format!("{module}{dot}{name}"));
-            }
-        } else if let Some(relative) = caps.get(4) {
-            add(relative.as_str().to_owned());
-        }
-    }
-    found
-}
-
-/// The files of the tree that the file at `path` imports (its [`import_specifiers`]), as
+/// The files of the tree that the file at `path` imports (its [`import_specifiers`](super::facts::import_specifiers)), as
 /// indices of `by_path`: each module resolved as a package index's re-exports are.
 pub(super) fn imported_files(
     path: &str,
@@ -227,20 +192,21 @@ pub(super) fn imported_files(
     found
 }
 
-/// Per file of the tree, how many files import it.
-pub(super) fn importers(docs: &[Doc], by_path: &HashMap<&str, usize>) -> Vec<u32> {
-    let mut counts = vec![0; docs.len()];
-    for doc in docs {
+/// Per file of the tree, the files importing it (as indices of `docs`, in their order).
+pub(super) fn importers(docs: &[Doc], by_path: &HashMap<&str, usize>) -> Vec<Vec<usize>> {
+    let mut by: Vec<Vec<usize>> = vec![Vec::new(); docs.len()];
+    for (importer, doc) in docs.iter().enumerate() {
         for imported in imported_files(&doc.path, &doc.imports, by_path) {
-            counts[imported] += 1;
+            by[imported].push(importer);
         }
     }
-    counts
+    by
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::solution::localize::facts::import_specifiers;
 
     #[test]
     fn python_and_javascript_imports_resolve_to_files_of_the_tree() {

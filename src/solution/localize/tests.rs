@@ -72,6 +72,14 @@ fn write_tree(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// `files` built as owned strings, as `rank_in` takes them.
+fn borrowed(files: &[(String, String)]) -> Vec<(&str, &str)> {
+    files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect()
+}
+
 /// Ranks the files of a throwaway repository written from `files`.
 fn rank_in(files: &[(&str, &str)], title: &str, body: &str) -> Vec<Candidate> {
     let dir = write_tree(files);
@@ -178,10 +186,7 @@ fn docs_examples_testing_trees_and_a_stray_language_rank_below_the_code() {
         ),
     ];
     files.extend((0..20).map(|i| (format!("pkg/m{i}.py"), "x = 1\n".to_owned())));
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, c)| (p.as_str(), c.as_str()))
-        .collect();
+    let files = borrowed(&files);
     let ranked = rank_in(&files, "kbd role renders separators as keys", "");
     assert_eq!(ranked[0].path, "pkg/roles.py", "{ranked:?}");
     let js = ranked
@@ -546,10 +551,7 @@ fn the_second_stage_reads_the_imports_of_the_best_file_and_where_the_terms_meet(
         ),
     ];
     files.extend((0..10).map(|i| (format!("pkg/m{i}.py"), "x = 1\n".to_owned())));
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, c)| (p.as_str(), c.as_str()))
-        .collect();
+    let files = borrowed(&files);
     let ranked = rank_in(
         &files,
         "lambdify(modules='mpmath') loses the precision of rationals",
@@ -613,10 +615,7 @@ fn a_module_the_whole_tree_imports_is_a_hub_and_the_issues_neighbourhood_leans_o
             "from pkg.app import Application\n\nX = 1\n".to_owned(),
         )
     }));
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, c)| (p.as_str(), c.as_str()))
-        .collect();
+    let files = borrowed(&files);
     let ranked = rank_in(
         &files,
         "kbd role renders wrong HTML for a shortcut with a separator",
