@@ -94,6 +94,13 @@ pub struct CountedTexts {
     counts: Vec<Vec<Vec<(u32, u32)>>>,
 }
 
+/// Each id of `hits` once with how many times it occurs, by id.
+fn count_runs(hits: &mut [u32]) -> impl Iterator<Item = (u32, u32)> + '_ {
+    hits.sort_unstable();
+    hits.chunk_by(|a, b| a == b)
+        .map(|run| (run[0], run.len() as u32))
+}
+
 impl CountedTexts {
     /// Counts the tokens of every block of `config` in each of `texts`.
     pub fn new(config: &FeatureConfig, texts: &[&PreparedText]) -> Self {
@@ -117,12 +124,7 @@ impl CountedTexts {
                     };
                     hits.push(id);
                 });
-                hits.sort_unstable();
-                counted.push(
-                    hits.chunk_by(|a, b| a == b)
-                        .map(|run| (run[0], run.len() as u32))
-                        .collect(),
-                );
+                counted.push(count_runs(&mut hits).collect());
             }
             tokens.push(by_id);
         }
@@ -270,12 +272,8 @@ impl Vectorizer {
                     hits.push(i);
                 }
             });
-            hits.sort_unstable();
             counts.clear();
-            counts.extend(
-                hits.chunk_by(|a, b| a == b)
-                    .map(|run| (run[0], run.len() as u32)),
-            );
+            counts.extend(count_runs(&mut hits));
             vocab.push_weighted(&counts, &mut shared);
         }
         self.with_repo_copy(shared, repo)
