@@ -259,6 +259,7 @@ fn second_stage(
 ) -> HashMap<usize, String> {
     let mut contents: HashMap<usize, String> = HashMap::new();
     let depth = ranked.len().min(rescore::DEPTH);
+    read_the_titles_best(ranked, depth);
     let query = rescore::Query::new(signals, idf);
     let mut best = 0.0_f64;
     let mut windows = Vec::with_capacity(depth);
@@ -350,6 +351,32 @@ fn second_stage(
             .then_with(|| corpus.docs[a.doc].path.cmp(&corpus.docs[b.doc].path))
     });
     contents
+}
+
+/// Brings the [`rescore::TITLE_READS`] files the title alone matches best among the first
+/// `depth` (the files the second stage reads), in place of the last of them: a long report's
+/// reproduction steps can sink the file its title names below the first stage's hundred
+/// (`autodoc_typehints = "description"` causes autoclass to put a return type → `typehints.py`,
+/// 128th on the whole text).
+fn read_the_titles_best(ranked: &mut [Scored], depth: usize) {
+    let mut by_title: Vec<usize> = (0..ranked.len())
+        .filter(|&k| ranked[k].features.title > 0.0)
+        .collect();
+    by_title.sort_by(|&a, &b| {
+        (ranked[b].features.title)
+            .total_cmp(&ranked[a].features.title)
+            .then(a.cmp(&b))
+    });
+    let below: std::collections::HashSet<usize> = (by_title.into_iter())
+        .take(rescore::TITLE_READS)
+        .filter(|&k| k >= depth)
+        .map(|k| ranked[k].doc)
+        .collect();
+    if below.is_empty() {
+        return;
+    }
+    // A stable sort of the tail: the title's files first, each part in first-stage order.
+    ranked[depth - below.len()..].sort_by_key(|s| !below.contains(&s.doc));
 }
 
 struct Scored {

@@ -10,6 +10,13 @@ use std::collections::HashMap;
 
 /// Files of the first ranking the second stage reads.
 pub(super) const DEPTH: usize = 100;
+/// The files the title alone matches best, read by the second stage wherever the first stage
+/// ranks them.
+pub(super) const TITLE_READS: usize = 10;
+const _: () = assert!(
+    TITLE_READS <= DEPTH,
+    "the title's files replace some of those read"
+);
 /// The best files of the first stage whose imports are followed.
 pub(super) const IMPORTERS: usize = 5;
 /// Files importing a module that make it a hub.

@@ -641,3 +641,44 @@ fn a_module_the_whole_tree_imports_is_a_hub_and_the_issues_neighbourhood_leans_o
     );
     assert_eq!(ranked[0].path, "pkg/keyboard.py", "{ranked:?}");
 }
+
+#[test]
+fn the_file_the_title_names_is_read_though_the_reproduction_steps_sink_it_in_the_first_stage() {
+    // The report's body walks through building the docs; a hundred and twenty modules of the
+    // build share its words and outrank, on the whole text, the one module the title is about.
+    let letter = |k: usize| char::from(b'a' + (k % 26) as u8);
+    let words: Vec<String> = (0..200)
+        .map(|w| format!("ward{}{}", letter(w / 26), letter(w)))
+        .collect();
+    let mut files: Vec<(String, String)> = (0..120)
+        .map(|i| {
+            let held: Vec<&str> = (0..60).map(|k| words[(i * 7 + k) % 200].as_str()).collect();
+            // Common words of the title are everywhere in a real tree.
+            let common = if i % 2 == 0 {
+                "description annotation"
+            } else {
+                ""
+            };
+            (
+                format!("pkg/builders/b{i:03}.py"),
+                format!("def run():\n    \"\"\"{} {common}\"\"\"\n", held.join(" ")),
+            )
+        })
+        .collect();
+    files.push((
+        "pkg/ext/typehints.py".to_owned(),
+        "def merge_typehints(app, obj):\n    \"\"\"Record the return annotation as a field.\"\"\"\n    if app.config.autodoc_typehints == 'description':\n        return obj\n".to_owned(),
+    ));
+    let files = borrowed(&files);
+    let title = "autodoc_typehints = \"description\" puts a return annotation on classes";
+    let body = format!("To reproduce: {}", words.join(" "));
+    let (first, ranked) = both_stages(&files, title, &body);
+    let first_place = (first.iter())
+        .position(|p| p == "pkg/ext/typehints.py")
+        .expect("indexed");
+    assert!(
+        first_place >= rescore::DEPTH,
+        "the premise: on the whole text it is below the files read ({first_place})"
+    );
+    assert!(read_in_full(&ranked, "pkg/ext/typehints.py"), "{ranked:?}");
+}
