@@ -82,3 +82,96 @@ fn localize_fails_clearly_without_a_repository_or_issue() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("reading the issue file"));
 }
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git {args:?}");
+}
+
+/// A tree exported without its history (as the benchmark's checkouts are) is ranked with the
+/// history of a repository named apart, up to the commit the tree is at.
+#[test]
+fn localize_reads_the_commits_citing_the_issues_citations_from_a_git_dir_at_a_revision() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clone = dir.path().join("clone");
+    std::fs::create_dir_all(clone.join("app")).expect("mkdir");
+    std::fs::write(
+        clone.join("app/tax.py"),
+        "def rate(region):\n    return 0.2\n",
+    )
+    .expect("write");
+    git(&clone, &["init", "-q", "-b", "main"]);
+    git(&clone, &["add", "-A"]);
+    git(&clone, &["commit", "-q", "-m", "Start"]);
+    std::fs::write(
+        clone.join("app/tax.py"),
+        "def rate(region):\n    return 0.21\n",
+    )
+    .expect("write");
+    git(
+        &clone,
+        &["commit", "-q", "-am", "Fix #12: the rate of a new region"],
+    );
+    git(&clone, &["tag", "base"]);
+    git(
+        &clone,
+        &[
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "Fix #12 once more, later",
+        ],
+    );
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("app")).expect("mkdir");
+    std::fs::copy(clone.join("app/tax.py"), tree.join("app/tax.py")).expect("copy");
+    let issue = dir.path().join("issue.md");
+    std::fs::write(&issue, "Checkout total is off again\n\nAs in #12.\n").expect("write");
+
+    let git_dir = clone.join(".git");
+    let git_dir = git_dir.to_str().expect("UTF-8");
+    let output = localize(
+        &tree,
+        &issue,
+        &["--json", "--git-dir", git_dir, "--rev", "base"],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let first = &report["candidates"][0];
+    assert_eq!(first["path"], "app/tax.py");
+    let reasons: Vec<&str> = (first["reasons"].as_array().expect("reasons").iter())
+        .filter_map(|r| r.as_str())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.starts_with("changed by ")
+            && r.ends_with(
+                " \"Fix #12: the rate of a new region\", a commit citing an issue the issue cites"
+            )),
+        "{reasons:?}"
+    );
+
+    // Without the history the tree matches nothing of the issue.
+    let output = localize(&tree, &issue, &["--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(report["candidates"].as_array().map(Vec::len), Some(0));
+
+    let output = localize(&tree, &issue, &["--rev", "base"]);
+    assert_eq!(output.status.code(), Some(2), "--rev needs --git-dir");
+    let output = localize(&tree, &issue, &["--git-dir", "/nonexistent/.git"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("--git-dir /nonexistent/.git is not a directory")
+    );
+}

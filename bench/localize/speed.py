@@ -7,6 +7,8 @@ the second reads it), and whether the cached run ranks as the uncached one.
 
 BIN: a release build of globallm. TREES: the sympy checkouts `swebench.sh` keeps, one per base
 commit (WORK_DIR/trees/sympy__sympy). N: tasks (default 20). Needs GNU time (/usr/bin/time).
+With HISTORY=GIT_DIR (sympy's git snapshot), every run also reads the commits citing the
+issues each issue cites, up to its base commit (`--git-dir`, `--rev`), as a clone would.
 """
 import json, os, re, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -23,8 +25,10 @@ cache = os.path.join(work, "cache")
 def run(task, extra):
     issue = os.path.join(work, "issue.md")
     open(issue, "w").write(task["problem_statement"])
+    history = ["--git-dir", os.environ["HISTORY"], "--rev", task["base_commit"]] if os.environ.get("HISTORY") else []
     cmd = ["/usr/bin/time", "-v", binary, "localize", "--repo-path",
-           os.path.join(trees, task["base_commit"]), "--issue-file", issue, "--top", "20", "--json", *extra]
+           os.path.join(trees, task["base_commit"]), "--issue-file", issue, "--top", "20", "--json",
+           *history, *extra]
     start = time.time()
     p = subprocess.run(cmd, capture_output=True, text=True, check=True)
     wall = time.time() - start

@@ -32,10 +32,15 @@ for r in ${REPO:-sympy/sympy sphinx-doc/sphinx pydata/xarray astropy/astropy pyt
   filters+=(--repo "$r")
 done
 
-cmd="$bin localize --repo-path {repo_path} --issue-file {issue_file} --top 20 --json"
+# The checkouts are exported without .git: the history the localizer reads for the issues an
+# issue cites (#8164) is the snapshot's, up to the task's base commit, as a clone's would be.
+# NO_HISTORY=1 ranks without it.
+history="--git-dir \"\$(d=$repos/\$(echo {repo} | tr / +)/repo; [ -d \$d/.git ] && d=\$d/.git; echo \$d)\" --rev {base_commit}"
+[ "${NO_HISTORY:-0}" != 1 ] || history=""
+cmd="$bin localize --repo-path {repo_path} --issue-file {issue_file} $history --top 20 --json"
 if [ -n "${FEATURES:-}" ]; then
   mkdir -p "$FEATURES"
-  cmd="$bin localize --repo-path {repo_path} --issue-file {issue_file} --top 200 --json --features > $FEATURES/{instance_id}.json && cat $FEATURES/{instance_id}.json"
+  cmd="$bin localize --repo-path {repo_path} --issue-file {issue_file} $history --top 200 --json --features > $FEATURES/{instance_id}.json && cat $FEATURES/{instance_id}.json"
 fi
 
 # Checkouts are kept per (repository, commit) so a second run reads no git objects; the

@@ -1,7 +1,7 @@
 //! `globallm localize`: rank the files of a local repository for an issue, as the fix flow does
 //! before asking the LLM — to see why a file was chosen, and to measure recall.
 
-use crate::solution::localize::{self, CacheUse, IndexCache, IssueText, Limits, Report};
+use crate::solution::localize::{self, CacheUse, History, IndexCache, IssueText, Limits, Report};
 use anyhow::Context as _;
 use clap::Args;
 use std::fmt::Write as _;
@@ -30,6 +30,13 @@ pub struct LocalizeArgs {
     /// With --json: each candidate's score terms (to measure and fit the ranker)
     #[arg(long)]
     pub features: bool,
+    /// Read the commits citing the issues the issue cites (`#8164`) from this git directory
+    /// rather than the work tree's own `.git` (a tree exported without its history)
+    #[arg(long, value_name = "DIR")]
+    pub git_dir: Option<PathBuf>,
+    /// With --git-dir: the commit the tree is at (default HEAD)
+    #[arg(long, value_name = "REV", requires = "git_dir")]
+    pub rev: Option<String>,
 }
 
 /// Runs the command.
@@ -42,12 +49,22 @@ pub fn run(args: &LocalizeArgs) -> anyhow::Result<()> {
         anyhow::bail!("{} is not a directory", args.repo_path.display());
     }
     let cache = args.index_cache.as_ref().map(IndexCache::new);
+    let history = match &args.git_dir {
+        Some(dir) => {
+            if !dir.is_dir() {
+                anyhow::bail!("--git-dir {} is not a directory", dir.display());
+            }
+            Some(History::new(dir, args.rev.as_deref().unwrap_or("HEAD"))?)
+        }
+        None => History::of_work_tree(&args.repo_path),
+    };
     let mut report = localize::localize_with(
         &args.repo_path,
         &issue,
         args.top,
         Limits::default(),
         cache.as_ref(),
+        history.as_ref(),
     )
     .with_context(|| format!("localizing in {}", args.repo_path.display()))?;
     if !args.features {

@@ -119,8 +119,14 @@ pub fn scope_of(
         title: issue.title.clone(),
         body: issue.body.clone(),
     };
-    let found =
-        localize::localize_with(checkout, &text, SCOPE_CANDIDATES, Limits::default(), cache)?;
+    let found = localize::localize_with(
+        checkout,
+        &text,
+        SCOPE_CANDIDATES,
+        Limits::default(),
+        cache,
+        localize::History::of_work_tree(checkout).as_ref(),
+    )?;
     let Some(best) = found.candidates.first() else {
         return Ok(Scope::default());
     };

@@ -64,8 +64,11 @@ const GIT_ENV_KEPT: &[&str] = &[
 /// global configuration, no prompt, never a hook or an fsmonitor program — whatever a
 /// repository's `.git/config` or `.git/hooks` say (command-line `-c` wins over both) — and its
 /// own process group, so a timeout kills git's helpers (remote-https, upload-pack, ssh) with it.
-pub(crate) fn git_command(dir: &Path, token: Option<&SecretString>) -> Command {
-    let mut command = Command::new("git");
+/// Blocking callers (the localizer reading the history) run it as it is; [`git_command`] makes
+/// it a tokio command.
+pub(crate) fn hardened_git(dir: &Path) -> std::process::Command {
+    use std::os::unix::process::CommandExt as _;
+    let mut command = std::process::Command::new("git");
     command.current_dir(dir).env_clear();
     for name in GIT_ENV_KEPT {
         // Taken through, not configured: these say how this machine reaches the network.
@@ -89,8 +92,15 @@ pub(crate) fn git_command(dir: &Path, token: Option<&SecretString>) -> Command {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .process_group(0);
+    command
+}
+
+/// [`hardened_git`] for async callers, killed when dropped; with `token`, the installation
+/// token as an HTTP header (never in a URL or the remote's configuration).
+pub(crate) fn git_command(dir: &Path, token: Option<&SecretString>) -> Command {
+    let mut command = Command::from(hardened_git(dir));
+    command.kill_on_drop(true);
     if let Some(token) = token {
         let basic = base64::engine::general_purpose::STANDARD
             .encode(format!("x-access-token:{}", token.expose_secret()));

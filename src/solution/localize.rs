@@ -11,12 +11,14 @@
 
 mod cache;
 mod facts;
+mod history;
 mod index;
 mod reexports;
 mod rescore;
 mod signals;
 
 pub use cache::{CacheUse, IndexCache};
+pub use history::History;
 pub use index::{Limits, Skipped};
 
 use super::paths;
@@ -127,6 +129,9 @@ pub struct Features {
     /// The share of the files importing it that are among the files the second stage reads:
     /// the issue's neighbourhood leans on it.
     pub neighbours: f64,
+    /// Changed by a commit citing an issue this one cites (`Fix #8164: …`): `1 / n` for a
+    /// commit changing n code files.
+    pub cited: f64,
 }
 
 /// Consecutive lines of a file.
@@ -203,22 +208,48 @@ pub fn localize(
     top: usize,
     limits: Limits,
 ) -> anyhow::Result<Report> {
-    localize_with(repo, issue, top, limits, None)
+    localize_with(repo, issue, top, limits, None, None)
 }
 
-/// [`localize`], with the index of the tree read from (or written to) `cache`.
+/// [`localize`], with the index of the tree read from (or written to) `cache`, and the
+/// commits of `history` that cite the issues this one cites (a work tree's own history:
+/// [`History::of_work_tree`]).
 pub fn localize_with(
     repo: &Path,
     issue: &IssueText,
     top: usize,
     limits: Limits,
     cache: Option<&IndexCache>,
+    history: Option<&History>,
 ) -> anyhow::Result<Report> {
     let signals = IssueSignals::from_issue(&issue.title, &issue.body);
     let corpus = index::build(repo, &signals, limits, cache)?;
     let idf = idf(&corpus.docs, &signals);
     let by_path = reexports::by_path(&corpus.docs);
-    let mut ranked = rank(&corpus, &signals, &idf, &by_path);
+    let commits = match history.map(|h| h.commits_citing(&signals.cited)) {
+        Some(Ok(commits)) => commits,
+        Some(Err(err)) => {
+            // The ranking stands without it: the history only adds candidates.
+            tracing::warn!("the issues it cites were not looked up in the history: {err:#}");
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    let cited = history::cited_docs(&commits, &corpus.docs, &by_path);
+    let mut ranked = rank(&corpus, &signals, &idf, &by_path, &cited);
+    for scored in &mut ranked {
+        if let Some(&(_, c)) = cited.get(&scored.doc) {
+            let commit = &commits[c];
+            let mut subject: String = commit.subject.chars().take(100).collect();
+            if subject.len() < commit.subject.len() {
+                subject.push('…');
+            }
+            scored.reasons.push(format!(
+                "changed by {} \"{subject}\", a commit citing an issue the issue cites",
+                commit.hash
+            ));
+        }
+    }
     let mut contents = second_stage(repo, &corpus, &signals, &idf, &by_path, &mut ranked);
     ranked.truncate(top);
     let mut candidates = Vec::with_capacity(ranked.len());
@@ -259,7 +290,7 @@ fn second_stage(
 ) -> HashMap<usize, String> {
     let mut contents: HashMap<usize, String> = HashMap::new();
     let depth = ranked.len().min(rescore::DEPTH);
-    read_the_titles_best(ranked, depth);
+    read_the_titles_best_and_the_cited(ranked, depth);
     let query = rescore::Query::new(signals, idf);
     let mut best = 0.0_f64;
     let mut windows = Vec::with_capacity(depth);
@@ -353,12 +384,14 @@ fn second_stage(
     contents
 }
 
-/// Brings the [`rescore::TITLE_READS`] files the title alone matches best among the first
-/// `depth` (the files the second stage reads), in place of the last of them: a long report's
-/// reproduction steps can sink the file its title names below the first stage's hundred
-/// (`autodoc_typehints = "description"` causes autoclass to put a return type → `typehints.py`,
-/// 128th on the whole text).
-fn read_the_titles_best(ranked: &mut [Scored], depth: usize) {
+/// Brings the [`rescore::TITLE_READS`] files the title alone matches best, and up to
+/// [`rescore::CITED_READS`] files changed by a commit citing an issue the issue cites, among
+/// the first `depth` (the files the second stage reads), in place of the last of them: a long
+/// report's reproduction steps can sink the file its title names below the first stage's
+/// hundred (`autodoc_typehints = "description"` causes autoclass to put a return type →
+/// `typehints.py`, 128th on the whole text), and the words of a report that cites #8164 need
+/// not match the code #8164's fix changed at all.
+fn read_the_titles_best_and_the_cited(ranked: &mut [Scored], depth: usize) {
     let mut by_title: Vec<usize> = (0..ranked.len())
         .filter(|&k| ranked[k].features.title > 0.0)
         .collect();
@@ -367,16 +400,25 @@ fn read_the_titles_best(ranked: &mut [Scored], depth: usize) {
             .total_cmp(&ranked[a].features.title)
             .then(a.cmp(&b))
     });
+    let mut by_citation: Vec<usize> = (0..ranked.len())
+        .filter(|&k| ranked[k].features.cited > 0.0)
+        .collect();
+    by_citation.sort_by(|&a, &b| {
+        (ranked[b].features.cited)
+            .total_cmp(&ranked[a].features.cited)
+            .then(a.cmp(&b))
+    });
     let below: std::collections::HashSet<usize> = (by_title.into_iter())
         .take(rescore::TITLE_READS)
+        .chain(by_citation.into_iter().take(rescore::CITED_READS))
         .filter(|&k| k >= depth)
         .map(|k| ranked[k].doc)
         .collect();
     if below.is_empty() {
         return;
     }
-    // A stable sort of the tail: the title's files first, each part in first-stage order.
-    ranked[depth - below.len()..].sort_by_key(|s| !below.contains(&s.doc));
+    // A stable sort of the tail: the files brought in first, each part in first-stage order.
+    ranked[depth - below.len().min(depth)..].sort_by_key(|s| !below.contains(&s.doc));
 }
 
 struct Scored {
@@ -388,11 +430,14 @@ struct Scored {
     hot_lines: Vec<usize>,
 }
 
+/// The first stage: every file matching the issue (or changed by a commit citing an issue it
+/// cites: `cited`, by doc) with its score, best first.
 fn rank(
     corpus: &Corpus,
     signals: &IssueSignals,
     idf: &[f64],
     by_path: &HashMap<&str, usize>,
+    cited: &HashMap<usize, (f64, usize)>,
 ) -> Vec<Scored> {
     let docs = &corpus.docs;
     let n = docs.len() as f64;
@@ -588,7 +633,9 @@ fn rank(
                 .collect();
             reasons.push(format!("matching terms: {}", terms.join(", ")));
         }
-        if score <= 0.0 {
+        if let Some(&(share, _)) = cited.get(&i) {
+            f.cited = share;
+        } else if score <= 0.0 {
             continue;
         }
         f.is_test = f64::from(u8::from(doc.is_test));

@@ -32,6 +32,7 @@ pub(super) async fn localize_in(
             top,
             localize::Limits::default(),
             cache.as_ref(),
+            localize::History::of_work_tree(&root).as_ref(),
         )
     })
     .await

@@ -174,7 +174,7 @@ mod tests {
             title: "`apply_coupon` rejects lowercase codes".to_owned(),
             body: String::new(),
         };
-        localize_with(root, &issue, 5, Limits::default(), Some(cache)).expect("localizes")
+        localize_with(root, &issue, 5, Limits::default(), Some(cache), None).expect("localizes")
     }
 
     fn paths(report: &Report) -> Vec<&str> {

@@ -211,6 +211,44 @@ pub(super) struct IssueSignals {
     /// The issue is about tests themselves (a flaky or failing test of the project, a test
     /// file named): test files are then not ranked lower.
     pub about_tests: bool,
+    /// Numbers of the earlier issues and pull requests it cites (`#8164`, a link to
+    /// `github.com/o/r/issues/8164`), in order, at most [`MAX_CITED`].
+    pub cited: Vec<u64>,
+}
+
+/// Earlier issues an issue's citations are followed for.
+pub(super) const MAX_CITED: usize = 5;
+/// `#8164`: what precedes the `#` is checked apart (`owner/repo#12` cites another repository,
+/// `&#123;` is an HTML entity).
+static CITATION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"#([0-9]{1,7})\b").expect("valid regex"));
+static ISSUE_LINK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/(?:issues|pull)/([0-9]{1,7})\b")
+        .expect("valid regex")
+});
+
+/// The issue numbers `text` cites, in order of appearance, without repeats.
+fn cited_numbers(text: &str) -> Vec<u64> {
+    let bare = CITATION.captures_iter(text).filter(|c| {
+        let start = c.get(0).map_or(0, |m| m.start());
+        text[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|p| !(p.is_alphanumeric() || matches!(p, '_' | '/' | '&' | '#')))
+    });
+    let mut found: Vec<(usize, u64)> = bare
+        .chain(ISSUE_LINK.captures_iter(text))
+        .filter_map(|c| Some((c.get(1)?.start(), c[1].parse().ok()?)))
+        .filter(|&(_, n)| n > 0)
+        .collect();
+    found.sort_unstable();
+    let mut numbers: Vec<u64> = Vec::new();
+    for (_, n) in found {
+        if !numbers.contains(&n) && numbers.len() < MAX_CITED {
+            numbers.push(n);
+        }
+    }
+    numbers
 }
 
 /// An identifier, in any of the languages.
@@ -562,6 +600,7 @@ impl IssueSignals {
                 .any(|p| crate::solution::paths::is_test_path(p));
         let about_tests = title_says_test && names_a_test;
         let literals = literal_names(title, &text);
+        let cited = cited_numbers(&text);
         IssueSignals {
             terms,
             in_title,
@@ -572,6 +611,7 @@ impl IssueSignals {
             dotted,
             literals,
             about_tests,
+            cited,
         }
     }
 }
@@ -780,6 +820,19 @@ mod tests {
         );
         assert!(signals.frames.is_empty(), "{:?}", signals.frames);
         assert_eq!(signals.paths, ["src/net/client.py", "utils.go"]);
+    }
+
+    #[test]
+    fn the_earlier_issues_an_issue_cites_are_its_numbers_and_links_but_not_another_repositorys() {
+        let s = IssueSignals::from_issue(
+            "Bases of a mocked class are cut (regression of #8164)",
+            "Fixed in 3.4.2 by https://github.com/sphinx-doc/sphinx/pull/8165 but see #8164 \
+             again and numpy/numpy#12, HTML &#123; and a colour #fff; the docs build at \
+             https://github.com/o/proj/issues/338.\n<!-- see #99 before filing -->",
+        );
+        assert_eq!(s.cited, [8164, 8165, 338]);
+        let many = IssueSignals::from_issue("t", "#1 #2 #3 #4 #5 #6");
+        assert_eq!(many.cited, [1, 2, 3, 4, 5]);
     }
 
     #[test]

@@ -100,10 +100,16 @@ fn both_stages(files: &[(&str, &str)], title: &str, body: &str) -> (Vec<String>,
     let signals = IssueSignals::from_issue(title, body);
     let corpus = index::build(dir.path(), &signals, Limits::default(), None).expect("indexes");
     let by_path = reexports::by_path(&corpus.docs);
-    let first = rank(&corpus, &signals, &idf(&corpus.docs, &signals), &by_path)
-        .into_iter()
-        .map(|s| corpus.docs[s.doc].path.clone())
-        .collect();
+    let first = rank(
+        &corpus,
+        &signals,
+        &idf(&corpus.docs, &signals),
+        &by_path,
+        &HashMap::new(),
+    )
+    .into_iter()
+    .map(|s| corpus.docs[s.doc].path.clone())
+    .collect();
     (first, rank_in(files, title, body))
 }
 
