@@ -392,25 +392,22 @@ fn second_stage(
 /// `typehints.py`, 128th on the whole text), and the words of a report that cites #8164 need
 /// not match the code #8164's fix changed at all.
 fn read_the_titles_best_and_the_cited(ranked: &mut [Scored], depth: usize) {
-    let mut by_title: Vec<usize> = (0..ranked.len())
-        .filter(|&k| ranked[k].features.title > 0.0)
-        .collect();
-    by_title.sort_by(|&a, &b| {
-        (ranked[b].features.title)
-            .total_cmp(&ranked[a].features.title)
-            .then(a.cmp(&b))
-    });
-    let mut by_citation: Vec<usize> = (0..ranked.len())
-        .filter(|&k| ranked[k].features.cited > 0.0)
-        .collect();
-    by_citation.sort_by(|&a, &b| {
-        (ranked[b].features.cited)
-            .total_cmp(&ranked[a].features.cited)
-            .then(a.cmp(&b))
-    });
-    let below: std::collections::HashSet<usize> = (by_title.into_iter())
-        .take(rescore::TITLE_READS)
-        .chain(by_citation.into_iter().take(rescore::CITED_READS))
+    // The places of the `n` files best by `feature` (those it is positive for), best first.
+    let best_by = |feature: fn(&Features) -> f64, n: usize| {
+        let mut places: Vec<usize> = (0..ranked.len())
+            .filter(|&k| feature(&ranked[k].features) > 0.0)
+            .collect();
+        places.sort_by(|&a, &b| {
+            feature(&ranked[b].features)
+                .total_cmp(&feature(&ranked[a].features))
+                .then(a.cmp(&b))
+        });
+        places.truncate(n);
+        places
+    };
+    let titles = best_by(|f| f.title, rescore::TITLE_READS);
+    let cited = best_by(|f| f.cited, rescore::CITED_READS);
+    let below: std::collections::HashSet<usize> = (titles.into_iter().chain(cited))
         .filter(|&k| k >= depth)
         .map(|k| ranked[k].doc)
         .collect();
