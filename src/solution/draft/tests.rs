@@ -685,3 +685,29 @@ async fn a_second_fix_in_the_same_tree_reads_the_index_from_the_cache() {
         "one pack for the one tree"
     );
 }
+
+#[tokio::test]
+async fn the_fix_prompt_names_the_file_an_earlier_fix_the_issue_cites_changed() {
+    let h = harness(script().answer("CANNOT FIX: not today"), Config::default()).await;
+    let tree = h.work.path();
+    let pricing = h.read("py/shop/pricing.py");
+    std::fs::write(
+        tree.join("py/shop/pricing.py"),
+        pricing.replace("round(amount, 2)", "round(amount + 1e-9, 2)"),
+    )
+    .expect("write");
+    git(tree, &["commit", "-qam", "Fix #41: half a cent rounds up"]);
+    let body = "Three pears at 0.335 show 1.00 instead of 1.01. It was fixed in #41 once.";
+    let input = h.input("The total of a cart is a cent short again", body, 1);
+    let err = draft_fix(input).await.expect_err("declined");
+    assert!(matches!(err, DraftError::Declined { .. }), "{err:?}");
+    let requests = h.provider.requests();
+    let prompt = &requests[0].messages[0].content;
+    assert!(prompt.contains("FILE py/shop/pricing.py"), "{prompt}");
+    assert!(
+        prompt.contains(
+            "\"Fix #41: half a cent rounds up\", a commit citing an issue the issue cites"
+        ),
+        "{prompt}"
+    );
+}
