@@ -194,7 +194,7 @@ pub(super) fn too_large(limits: &GitLimits) -> String {
 }
 
 /// Kills the process group git leads (it was started with `process_group(0)`).
-fn kill_group(pid: Option<u32>) {
+pub(crate) fn kill_group(pid: Option<u32>) {
     let Some(pid) = pid.and_then(|pid| i32::try_from(pid).ok()) else {
         return;
     };

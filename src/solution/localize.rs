@@ -237,19 +237,6 @@ pub fn localize_with(
     };
     let cited = history::cited_docs(&commits, &corpus.docs, &by_path);
     let mut ranked = rank(&corpus, &signals, &idf, &by_path, &cited);
-    for scored in &mut ranked {
-        if let Some(&(_, c)) = cited.get(&scored.doc) {
-            let commit = &commits[c];
-            let mut subject: String = commit.subject.chars().take(100).collect();
-            if subject.len() < commit.subject.len() {
-                subject.push('…');
-            }
-            scored.reasons.push(format!(
-                "changed by {} \"{subject}\", a commit citing an issue the issue cites",
-                commit.hash
-            ));
-        }
-    }
     let mut contents = second_stage(repo, &corpus, &signals, &idf, &by_path, &mut ranked);
     ranked.truncate(top);
     let mut candidates = Vec::with_capacity(ranked.len());
@@ -434,7 +421,7 @@ fn rank(
     signals: &IssueSignals,
     idf: &[f64],
     by_path: &HashMap<&str, usize>,
-    cited: &HashMap<usize, (f64, usize)>,
+    cited: &HashMap<usize, history::Citation>,
 ) -> Vec<Scored> {
     let docs = &corpus.docs;
     let n = docs.len() as f64;
@@ -630,8 +617,9 @@ fn rank(
                 .collect();
             reasons.push(format!("matching terms: {}", terms.join(", ")));
         }
-        if let Some(&(share, _)) = cited.get(&i) {
-            f.cited = share;
+        let citation = cited.get(&i);
+        if let Some(citation) = citation {
+            f.cited = citation.share;
         } else if score <= 0.0 {
             continue;
         }
@@ -654,6 +642,7 @@ fn rank(
             reasons.push("in a language little used here (ranked lower)".to_owned());
         }
         f.first = score;
+        reasons.extend(citation.map(|c| c.reason.clone()));
         scored.push(Scored {
             doc: i,
             score,

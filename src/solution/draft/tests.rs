@@ -7,8 +7,7 @@ use crate::clock::ManualClock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::llm::scripted::ScriptedProvider;
-use crate::solution::test_support::copy_fixture;
-use std::process::Command;
+use crate::solution::test_support::{copy_fixture, git};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,22 +23,6 @@ struct Harness {
     provider: Arc<ScriptedProvider>,
     forbidden: ForbiddenPaths,
     test_command: Option<String>,
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 async fn harness(script: ScriptedProvider, config: Config) -> Harness {

@@ -22,6 +22,8 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// A commit changing more code files than this (a sweeping rename, a release) says nothing of
 /// where one issue's code is.
 pub(super) const MAX_FILES: usize = 20;
+/// Characters of a commit's subject shown as a reason (and so in the prompt).
+const MAX_SUBJECT: usize = 100;
 
 /// Where the history is read: a git directory and the commit the work tree is at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,9 +132,9 @@ fn run_git(git_dir: &Path, args: &[&str]) -> anyhow::Result<String> {
             break status;
         }
         if Instant::now() >= deadline {
-            let _ = child.kill();
+            crate::solution::git::kill_group(Some(child.id()));
             let _ = child.wait();
-            bail!("git log stopped after {}s", TIMEOUT.as_secs());
+            bail!("git {name} stopped after {}s", TIMEOUT.as_secs());
         }
         std::thread::sleep(Duration::from_millis(5));
     };
@@ -144,16 +146,25 @@ fn run_git(git_dir: &Path, args: &[&str]) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// A file changed by a commit citing an issue the issue cites.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Citation {
+    /// `1 / n` for a commit changing n code files (the best of the commits).
+    pub share: f64,
+    /// That commit, as the file's reason.
+    pub reason: String,
+}
+
 /// Per doc of the tree changed by one of `commits` (its code, not tests, docs or
-/// configuration): `1 / n` for a commit changing n such files, the best over the commits, and
-/// that commit's index in `commits`.
+/// configuration), its [`Citation`] by the commit changing the fewest such files (the newest
+/// on a tie).
 pub(super) fn cited_docs(
     commits: &[CitingCommit],
     docs: &[Doc],
     by_path: &HashMap<&str, usize>,
-) -> HashMap<usize, (f64, usize)> {
-    let mut cited: HashMap<usize, (f64, usize)> = HashMap::new();
-    for (c, commit) in commits.iter().enumerate() {
+) -> HashMap<usize, Citation> {
+    let mut best: HashMap<usize, (f64, &CitingCommit)> = HashMap::new();
+    for commit in commits {
         let code: Vec<usize> = (commit.files.iter())
             .filter_map(|f| by_path.get(f.as_str()).copied())
             .filter(|&d| docs[d].is_code && !docs[d].is_test)
@@ -163,13 +174,25 @@ pub(super) fn cited_docs(
         }
         let share = 1.0 / code.len() as f64;
         for doc in code {
-            let best = cited.entry(doc).or_insert((share, c));
-            if share > best.0 {
-                *best = (share, c);
+            let entry = best.entry(doc).or_insert((share, commit));
+            if share > entry.0 {
+                *entry = (share, commit);
             }
         }
     }
-    cited
+    (best.into_iter())
+        .map(|(doc, (share, commit))| {
+            let mut subject: String = commit.subject.chars().take(MAX_SUBJECT).collect();
+            if subject.len() < commit.subject.len() {
+                subject.push('…');
+            }
+            let reason = format!(
+                "changed by {} \"{subject}\", a commit citing an issue the issue cites",
+                commit.hash
+            );
+            (doc, Citation { share, reason })
+        })
+        .collect()
 }
 
 /// `\x01HASH\0SUBJECT\n\nFILE\nFILE\n…` per commit.
@@ -195,33 +218,12 @@ fn parse_log(output: &str) -> Vec<CitingCommit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::{Command, Stdio};
-
-    fn git(dir: &Path, args: &[&str]) {
-        let status = Command::new("git")
-            .current_dir(dir)
-            .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
-            .args(args)
-            .stdout(Stdio::null())
-            .status()
-            .expect("git runs");
-        assert!(status.success(), "git {args:?}");
-    }
-
-    fn commit(dir: &Path, file: &str, message: &str) {
-        let path = dir.join(file);
-        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
-        let old = std::fs::read_to_string(&path).unwrap_or_default();
-        std::fs::write(&path, format!("{old}# {message}\n")).expect("write");
-        git(dir, &["add", "-A"]);
-        git(dir, &["commit", "-q", "-m", message]);
-    }
+    use crate::solution::test_support::{commit, git, git_repo};
 
     #[test]
     fn the_commits_citing_a_number_are_found_with_their_files_and_no_later_one() {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let dir = git_repo();
         let root = dir.path();
-        git(root, &["init", "-q", "-b", "main"]);
         commit(root, "pkg/core.py", "Start");
         commit(
             root,
@@ -253,9 +255,8 @@ mod tests {
 
     #[test]
     fn a_merged_pull_request_counts_with_what_it_brought() {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let dir = git_repo();
         let root = dir.path();
-        git(root, &["init", "-q", "-b", "main"]);
         commit(root, "pkg/core.py", "Start");
         git(root, &["checkout", "-q", "-b", "topic"]);
         commit(root, "pkg/mock.py", "Keep the name of a mocked base");
@@ -279,107 +280,62 @@ mod tests {
         assert_eq!(found[0].files, ["pkg/mock.py", "tests/test_mock.py"]);
     }
 
-    /// Ranks the work tree at `root` for the issue, with or without its history.
-    fn ranked(root: &Path, title: &str, body: &str, top: usize, history: bool) -> Vec<String> {
-        use crate::solution::localize::{IssueText, Limits, localize_with};
-        let issue = IssueText {
-            title: title.to_owned(),
-            body: body.to_owned(),
-        };
-        let history = history.then(|| History::of_work_tree(root).expect("a clone"));
-        let report = localize_with(root, &issue, top, Limits::default(), None, history.as_ref())
-            .expect("localizes");
-        report.candidates.into_iter().map(|c| c.path).collect()
-    }
-
-    /// Two modules answer the report's words about as well; the one the fix of the issue it
-    /// cites changed comes first.
+    /// An attack through a checkout's own `.git/config` (`issues --checkout` reads the
+    /// operator's clone): it asks git to show signatures with a program of its choosing, and a
+    /// citing commit carries a signature. Plain `git log` runs that program; the localizer's
+    /// lookup must not.
     #[test]
-    fn of_two_files_the_issue_matches_alike_the_one_an_earlier_fix_it_cites_changed_comes_first() {
+    fn a_signature_program_planted_in_the_checkouts_config_never_runs_when_the_history_is_read() {
+        use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path();
-        git(root, &["init", "-q", "-b", "main"]);
-        let write = |path: &str, text: &str| {
-            let full = root.join(path);
-            std::fs::create_dir_all(full.parent().expect("a parent")).expect("mkdir");
-            std::fs::write(full, text).expect("write");
-        };
-        write(
-            "pkg/common.py",
-            "class DataWithCoords:\n    def where(self, cond, other, keep_attrs=None):\n        \"\"\"Filter elements where cond holds; the attrs of the variables and coordinates are kept.\"\"\"\n        return ops.where_method(self, cond, other, keep_attrs)\n",
+        let root = dir.path().join("clone");
+        std::fs::create_dir_all(&root).expect("mkdir");
+        git(&root, &["init", "-q", "-b", "main"]);
+        commit(&root, "pkg/mock.py", "Fix #8164: keep the name");
+        // The same commit, signed.
+        let object = git(&root, &["cat-file", "commit", "HEAD"]);
+        let (head, message) = object.split_once("\n\n").expect("a commit");
+        let signed = format!(
+            "{head}\ngpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEzBAABCAAdFiEE\n -----END PGP SIGNATURE-----\n\n{message}"
         );
-        write(
-            "pkg/computation.py",
-            "def where(cond, x, y, keep_attrs=None):\n    \"\"\"Return elements from x or y depending on cond; keep_attrs sets the attrs.\"\"\"\n    return apply_ufunc(cond, x, y, keep_attrs=keep_attrs)\n",
+        let path = dir.path().join("signed");
+        std::fs::write(&path, signed).expect("write");
+        let id = git(
+            &root,
+            &[
+                "hash-object",
+                "-t",
+                "commit",
+                "-w",
+                path.to_str().expect("UTF-8"),
+            ],
         );
-        write(
-            "pkg/io.py",
-            "def open_dataset(path):\n    \"\"\"Read a file.\"\"\"\n",
+        git(&root, &["update-ref", "refs/heads/main", id.trim()]);
+        let marker = dir.path().join("ran");
+        let program = dir.path().join("gpg.sh");
+        std::fs::write(
+            &program,
+            format!("#!/bin/sh\ntouch {}\nexit 1\n", marker.display()),
+        )
+        .expect("write");
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        git(&root, &["config", "log.showSignature", "true"]);
+        git(
+            &root,
+            &["config", "gpg.program", program.to_str().expect("UTF-8")],
         );
-        write(
-            "pkg/plot.py",
-            "def line(darray):\n    \"\"\"Draw a line plot.\"\"\"\n",
-        );
-        commit(root, "pkg/units.py", "Start");
-        commit(
-            root,
-            "pkg/computation.py",
-            "Fix #6461: keep_attrs with a scalar",
-        );
-        commit(root, "pkg/common.py", "Docs");
-        let title = "where with keep_attrs=True overwrites the attrs of the coordinates";
-        let body = "Since #6461 was fixed, `xr.where(cond, x, y, keep_attrs=True)` puts the \
-                    variable's attrs on every coordinate.";
-        let without = ranked(root, title, body, 2, false);
-        assert_eq!(without, ["pkg/common.py", "pkg/computation.py"]);
-        let with = ranked(root, title, body, 2, true);
-        assert_eq!(with, ["pkg/computation.py", "pkg/common.py"]);
-    }
 
-    /// The report's reproduction steps match a hundred and twenty build modules on words, and
-    /// the module the fix of the issue it cites changed hardly at all: the second stage reads
-    /// it anyway.
-    #[test]
-    fn the_file_an_earlier_fix_changed_is_read_though_the_reports_words_sink_it() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path();
-        git(root, &["init", "-q", "-b", "main"]);
-        let letter = |k: usize| char::from(b'a' + (k % 26) as u8);
-        let words: Vec<String> = (0..200)
-            .map(|w| format!("ward{}{}", letter(w / 26), letter(w)))
-            .collect();
-        for i in 0..120 {
-            let held: Vec<&str> = (0..20 + i / 3)
-                .map(|k| words[(i * 7 + k) % 200].as_str())
-                .collect();
-            let path = root.join(format!("pkg/builders/b{i:03}.py"));
-            std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
-            let text = format!("def run():\n    \"\"\"{}\"\"\"\n", held.join(" "));
-            std::fs::write(path, text).expect("write");
-        }
-        commit(
-            root,
-            "pkg/ext/mock.py",
-            "Mocked modules stand in for missing imports",
+        git(&root, &["log", "-1"]);
+        assert!(
+            marker.exists(),
+            "the premise: plain git log runs the program"
         );
-        commit(
-            root,
-            "pkg/ext/mock.py",
-            "Fix #8164: keep the name of a mocked superclass",
-        );
-        commit(root, "pkg/builders/b000.py", "Tidy the builders");
-        let title = "The section of inherited classes shows `torch.nn.`";
-        let body = format!(
-            "Fixed once in #8164, broken again for modules we mock. To reproduce: {}",
-            words.join(" ")
-        );
-        let read = crate::solution::localize::rescore::DEPTH;
-        let without = ranked(root, title, &body, 200, false);
-        let before = without.iter().position(|p| p == "pkg/ext/mock.py");
-        assert!(before.is_some_and(|p| p >= read), "the premise: {before:?}");
-        let with = ranked(root, title, &body, 200, true);
-        let after = with.iter().position(|p| p == "pkg/ext/mock.py");
-        assert!(after.is_some_and(|p| p < read), "{after:?}");
+        std::fs::remove_file(&marker).expect("rm");
+
+        let history = History::of_work_tree(&root).expect("a clone");
+        let found = history.commits_citing(&[8164]).expect("git log");
+        assert_eq!(found[0].files, ["pkg/mock.py"]);
+        assert!(!marker.exists(), "the planted program ran");
     }
 
     #[test]

@@ -217,7 +217,7 @@ pub(super) struct IssueSignals {
 }
 
 /// Earlier issues an issue's citations are followed for.
-pub(super) const MAX_CITED: usize = 5;
+const MAX_CITED: usize = 5;
 /// `#8164`: what precedes the `#` is checked apart (`owner/repo#12` cites another repository,
 /// `&#123;` is an HTML entity).
 static CITATION: LazyLock<Regex> =

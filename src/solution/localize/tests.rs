@@ -1,7 +1,7 @@
 //! The ranking as a user sees it: which file comes first for an issue, and why.
 
 use super::*;
-use crate::solution::test_support::{copy_fixture, fixture};
+use crate::solution::test_support::{commit, copy_fixture, fixture, git_repo, write};
 
 fn rank_of(issue: (&str, &str)) -> Report {
     let issue = IssueText {
@@ -652,10 +652,7 @@ fn a_module_the_whole_tree_imports_is_a_hub_and_the_issues_neighbourhood_leans_o
 fn the_file_the_title_names_is_read_though_the_reproduction_steps_sink_it_in_the_first_stage() {
     // The report's body walks through building the docs; a hundred and twenty modules of the
     // build share its words and outrank, on the whole text, the one module the title is about.
-    let letter = |k: usize| char::from(b'a' + (k % 26) as u8);
-    let words: Vec<String> = (0..200)
-        .map(|w| format!("ward{}{}", letter(w / 26), letter(w)))
-        .collect();
+    let words = reproduction_words();
     let mut files: Vec<(String, String)> = (0..120)
         .map(|i| {
             let held: Vec<&str> = (0..60).map(|k| words[(i * 7 + k) % 200].as_str()).collect();
@@ -687,4 +684,118 @@ fn the_file_the_title_names_is_read_though_the_reproduction_steps_sink_it_in_the
         "the premise: on the whole text it is below the files read ({first_place})"
     );
     assert!(read_in_full(&ranked, "pkg/ext/typehints.py"), "{ranked:?}");
+}
+
+/// Two hundred made-up words, as a report's reproduction steps spell out a build: none is in
+/// the module the issue is about.
+fn reproduction_words() -> Vec<String> {
+    let letter = |k: usize| char::from(b'a' + (k % 26) as u8);
+    (0..200)
+        .map(|w| format!("ward{}{}", letter(w / 26), letter(w)))
+        .collect()
+}
+
+/// Ranks the git work tree at `root` for the issue, with or without its history.
+fn ranked_with_history(
+    root: &Path,
+    (title, body): (&str, &str),
+    top: usize,
+    history: bool,
+) -> Vec<String> {
+    let issue = IssueText {
+        title: title.to_owned(),
+        body: body.to_owned(),
+    };
+    let history = history.then(|| History::of_work_tree(root).expect("a clone"));
+    let report = localize_with(root, &issue, top, Limits::default(), None, history.as_ref())
+        .expect("localizes");
+    report.candidates.into_iter().map(|c| c.path).collect()
+}
+
+/// Two modules answer the report's words about as well; the one the fix of the issue it cites
+/// changed comes first.
+#[test]
+fn of_two_files_the_issue_matches_alike_the_one_an_earlier_fix_it_cites_changed_comes_first() {
+    let dir = git_repo();
+    let root = dir.path();
+    write(
+        root,
+        "pkg/common.py",
+        "class DataWithCoords:\n    def where(self, cond, other, keep_attrs=None):\n        \"\"\"Filter elements where cond holds; the attrs of the variables and coordinates are kept.\"\"\"\n        return ops.where_method(self, cond, other, keep_attrs)\n",
+    );
+    write(
+        root,
+        "pkg/computation.py",
+        "def where(cond, x, y, keep_attrs=None):\n    \"\"\"Return elements from x or y depending on cond; keep_attrs sets the attrs.\"\"\"\n    return apply_ufunc(cond, x, y, keep_attrs=keep_attrs)\n",
+    );
+    write(
+        root,
+        "pkg/io.py",
+        "def open_dataset(path):\n    \"\"\"Read a file.\"\"\"\n",
+    );
+    write(
+        root,
+        "pkg/plot.py",
+        "def line(darray):\n    \"\"\"Draw a line plot.\"\"\"\n",
+    );
+    commit(root, "pkg/units.py", "Start");
+    commit(
+        root,
+        "pkg/computation.py",
+        "Fix #6461: keep_attrs with a scalar",
+    );
+    commit(root, "pkg/common.py", "Docs");
+    let issue = (
+        "where with keep_attrs=True overwrites the attrs of the coordinates",
+        "Since #6461 was fixed, `xr.where(cond, x, y, keep_attrs=True)` puts the variable's \
+         attrs on every coordinate.",
+    );
+    let without = ranked_with_history(root, issue, 2, false);
+    assert_eq!(without, ["pkg/common.py", "pkg/computation.py"]);
+    let with = ranked_with_history(root, issue, 2, true);
+    assert_eq!(with, ["pkg/computation.py", "pkg/common.py"]);
+}
+
+/// The report's reproduction steps match a hundred and twenty build modules on words, and the
+/// module the fix of the issue it cites changed hardly at all: the second stage reads it anyway.
+#[test]
+fn the_file_an_earlier_fix_changed_is_read_though_the_reports_words_sink_it() {
+    let dir = git_repo();
+    let root = dir.path();
+    let words = reproduction_words();
+    for i in 0..120 {
+        let held: Vec<&str> = (0..20 + i / 3)
+            .map(|k| words[(i * 7 + k) % 200].as_str())
+            .collect();
+        let text = format!("def run():\n    \"\"\"{}\"\"\"\n", held.join(" "));
+        write(root, &format!("pkg/builders/b{i:03}.py"), &text);
+    }
+    commit(
+        root,
+        "pkg/ext/mock.py",
+        "Mocked modules stand in for missing imports",
+    );
+    commit(
+        root,
+        "pkg/ext/mock.py",
+        "Fix #8164: keep the name of a mocked superclass",
+    );
+    commit(root, "pkg/builders/b000.py", "Tidy the builders");
+    let body = format!(
+        "Fixed once in #8164, broken again for modules we mock. To reproduce: {}",
+        words.join(" ")
+    );
+    let issue = (
+        "The section of inherited classes shows `torch.nn.`",
+        body.as_str(),
+    );
+    let without = ranked_with_history(root, issue, 200, false);
+    let before = without.iter().position(|p| p == "pkg/ext/mock.py");
+    assert!(
+        before.is_some_and(|p| p >= rescore::DEPTH),
+        "the premise: {before:?}"
+    );
+    let with = ranked_with_history(root, issue, 200, true);
+    let after = with.iter().position(|p| p == "pkg/ext/mock.py");
+    assert!(after.is_some_and(|p| p < rescore::DEPTH), "{after:?}");
 }
