@@ -50,6 +50,7 @@ FEATURES = [
     ("hub", lambda f: f.get("hub", 0.0)),
     ("neighbours", lambda f: f.get("neighbours", 0.0)),
     ("cited", lambda f: f.get("cited", 0.0)),
+    ("titled", lambda f: f.get("titled", 0.0)),
 ]
 
 AT_LEAST_FIRST = {"frame", "path_mention", "message", "literal", "reexport", "member", "module",

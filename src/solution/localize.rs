@@ -132,6 +132,10 @@ pub struct Features {
     /// Changed by a commit citing an issue this one cites (`Fix #8164: …`): `1 / n` for a
     /// commit changing n code files.
     pub cited: f64,
+    /// 1 when the title itself names the file's re-exported name, `Class.member` or module
+    /// ("`Contains.as_set` returns Contains", "xr.where not preserving attributes"): the report
+    /// is about that name, not about what its example goes through.
+    pub titled: f64,
 }
 
 /// Consecutive lines of a file.
@@ -543,9 +547,16 @@ fn rank(
                 hot_lines.push(*line);
             }
         }
+        // The structural cue the title itself names, if any (a `Class.member` rather than
+        // the class's name alone).
+        let mut titled = None;
         if let Some((ident, via, ties)) = boosts.reexported.get(&i) {
             f.reexport = REEXPORT_BOOST / *ties as f64;
             score += f.reexport;
+            let name = &signals.identifiers[*ident].text;
+            if titled.is_none() && signals.title_names(name) {
+                titled = Some(name.clone());
+            }
             reasons.push(format!(
                 "`{}` of the public API: `{}` takes it from here",
                 signals.identifiers[*ident].text, docs[*via].path
@@ -554,6 +565,11 @@ fn rank(
         if let Some((d, line)) = doc.members.first() {
             f.member = MEMBER_BOOST / boosts.member_df[*d].max(1) as f64;
             score += f.member;
+            let parts = &signals.dotted[*d];
+            let member = &parts[parts.len().saturating_sub(2)..];
+            if signals.title_writes(member) {
+                titled = Some(member.join("."));
+            }
             reasons.push(format!(
                 "declares `{}` (line {line}), used in the issue",
                 signals.dotted[*d].join(".")
@@ -563,10 +579,17 @@ fn rank(
         if let Some((d, ties)) = boosts.modules.get(&i) {
             f.module = MODULE_BOOST / *ties as f64;
             score += f.module;
+            if titled.is_none() && signals.title_writes(&signals.dotted[*d]) {
+                titled = Some(signals.dotted[*d].join("."));
+            }
             reasons.push(format!(
                 "the module of `{}`, used in the issue",
                 signals.dotted[*d].join(".")
             ));
+        }
+        if let Some(name) = titled {
+            f.titled = 1.0;
+            reasons.push(format!("the title names `{name}`"));
         }
 
         let mut defined_boost = 0.0;

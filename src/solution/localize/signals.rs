@@ -214,6 +214,8 @@ pub(super) struct IssueSignals {
     /// Numbers of the earlier issues and pull requests it cites (`#8164`, a link to
     /// `github.com/o/r/issues/8164`), in order, at most [`MAX_CITED`].
     pub cited: Vec<u64>,
+    /// The title, as written.
+    pub title: String,
 }
 
 /// Earlier issues an issue's citations are followed for.
@@ -612,7 +614,30 @@ impl IssueSignals {
             literals,
             about_tests,
             cited,
+            title: title.to_owned(),
         }
+    }
+
+    /// Whether the title names `ident` as a whole word (`where` in "xr.where not preserving
+    /// attributes", not in "nowhere").
+    pub(super) fn title_names(&self, ident: &str) -> bool {
+        (self.title)
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|word| word == ident)
+    }
+
+    /// Whether the title writes the dotted name's `parts` (`Contains.as_set`), not as a part
+    /// of a longer name (`MyContains.as_settings`).
+    pub(super) fn title_writes(&self, parts: &[String]) -> bool {
+        if parts.is_empty() {
+            return false;
+        }
+        let name = parts.join(".");
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        self.title.match_indices(&name).any(|(at, _)| {
+            !word(self.title[..at].chars().next_back())
+                && !word(self.title[at + name.len()..].chars().next())
+        })
     }
 }
 
@@ -933,5 +958,28 @@ mod tests {
         assert_eq!(weight("retry"), Some(2.0));
         assert_eq!(weight("timeout"), Some(4.0));
         assert_eq!(weight("on"), None, "stop word");
+    }
+
+    #[test]
+    fn the_title_names_a_word_or_a_dotted_name_only_whole() {
+        let signals = IssueSignals::from_issue("xr.where and Contains.as_set misbehave", "");
+        assert!(signals.title_names("where"));
+        assert!(!signals.title_names("whe"), "a part of a word");
+        assert!(
+            !signals.title_names("Contains.as_set"),
+            "a word, not a dotted name"
+        );
+        let parts = |name: &str| name.split('.').map(str::to_owned).collect::<Vec<_>>();
+        assert!(signals.title_writes(&parts("Contains.as_set")));
+        assert!(signals.title_writes(&parts("xr.where")));
+        assert!(
+            !signals.title_writes(&parts("ontains.as_set")),
+            "a longer name"
+        );
+        assert!(
+            !signals.title_writes(&parts("Contains.as")),
+            "a longer name"
+        );
+        assert!(!signals.title_writes(&[]));
     }
 }

@@ -518,6 +518,7 @@ fn candidates_render_for_the_prompt() {
     insta::assert_snapshot!(render_candidates(&report.candidates), @r#"
         1. py/shop/pricing.py (score 1.00)
            - `apply_discount` of the public API: `py/shop/__init__.py` takes it from here
+           - the title names `apply_discount`
            - declares `DiscountError` (class, line 6), named in the issue (error type)
            - declares `apply_discount` (function, line 10), named in the issue (backticked)
            - matching terms: discount, coupon, discounterror, apply, apply_discount, spring10
@@ -798,4 +799,50 @@ fn the_file_an_earlier_fix_changed_is_read_though_the_reports_words_sink_it() {
     let with = ranked_with_history(root, issue, 200, true);
     let after = with.iter().position(|p| p == "pkg/ext/mock.py");
     assert!(after.is_some_and(|p| p < rescore::DEPTH), "{after:?}");
+}
+
+#[test]
+fn a_report_whose_title_names_a_member_is_about_that_member_not_the_code_its_trace_goes_through() {
+    // `Contains.as_set` returns itself, not a set; the report shows it, then what it breaks
+    // elsewhere: a trace through `Piecewise`, which calls `as_set` on every condition. On the
+    // words, the trace and the declarations alone `piecewise.py` comes first (`contains.py`
+    // scores 0.72 of it); that the title names `Contains.as_set` puts `contains.py` first.
+    let files = [
+        (
+            "pkg/__init__.py",
+            "from .sets.contains import Contains\nfrom .functions.piecewise import Piecewise\n",
+        ),
+        (
+            "pkg/sets/contains.py",
+            "class Contains:\n    \"\"\"Whether an element is in a set: Contains(x, Reals).\"\"\"\n\n    def as_set(self):\n        return self\n",
+        ),
+        (
+            "pkg/functions/piecewise.py",
+            "class Piecewise:\n    def __new__(cls, *args):\n        return cls.eval(*args)\n\n    @classmethod\n    def eval(cls, *args):\n        for expr, cond in args:\n            # the set where the condition holds, as a relational\n            cond = cond.as_set().as_relational(expr)\n        return args\n",
+        ),
+        (
+            "pkg/logic/boolalg.py",
+            "class Boolean:\n    def as_set(self):\n        \"\"\"The set where the condition holds (Reals, an Interval), with as_relational to turn it back.\"\"\"\n        return self\n",
+        ),
+    ];
+    let body = "```\n>>> Contains(x, Reals).as_set()\nContains(x, Reals)\n```\n\nContains is not a set, so it has no as_relational and fails elsewhere:\n\n```\n>>> Piecewise((6, Contains(x, Reals)), (7, True))\nTraceback (most recent call last):\n  File \"./pkg/functions/piecewise.py\", line 9, in eval\n    cond = cond.as_set().as_relational(expr)\nAttributeError: 'Contains' object has no attribute 'as_relational'\n```\n";
+    let titled = rank_in(&files, "Contains.as_set returns Contains", body);
+    assert_eq!(titled[0].path, "pkg/sets/contains.py", "{titled:?}");
+    assert!(
+        titled[0]
+            .reasons
+            .contains(&"the title names `Contains.as_set`".to_owned()),
+        "{:?}",
+        titled[0].reasons
+    );
+    // The same report titled by its symptom is about the code the trace goes through.
+    let symptom = rank_in(&files, "Piecewise fails on a condition", body);
+    assert_eq!(symptom[0].path, "pkg/functions/piecewise.py", "{symptom:?}");
+    assert!(
+        symptom[0]
+            .reasons
+            .contains(&"the title names `Piecewise`".to_owned()),
+        "{:?}",
+        symptom[0].reasons
+    );
 }
