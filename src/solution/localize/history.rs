@@ -14,11 +14,13 @@ use std::time::{Duration, Instant};
 
 /// Commits read per issue, newest first.
 const MAX_COMMITS: usize = 50;
-/// The log's output read at most (a commit list with its files; far more than 50 commits
-/// need unless one changed thousands of files).
-const MAX_OUTPUT: u64 = 4 << 20;
-/// How long the history may take: past it, the issue is ranked without it.
-const TIMEOUT: Duration = Duration::from_secs(10);
+/// The bounds of one lookup: the log's output read at most (a commit list with its files; far
+/// more than 50 commits need unless one changed thousands of files) and how long it may take.
+/// Past either, the issue is ranked without the history.
+const BOUNDS: Bounds = Bounds {
+    output: 4 << 20,
+    time: Duration::from_secs(10),
+};
 /// A commit changing more code files than this (a sweeping rename, a release) says nothing of
 /// where one issue's code is.
 pub(super) const MAX_FILES: usize = 20;
@@ -71,6 +73,14 @@ impl History {
     /// The commits up to the revision whose messages cite one of `numbers` (`#N` not
     /// followed by a digit), newest first, at most [`MAX_COMMITS`].
     pub(super) fn commits_citing(&self, numbers: &[u64]) -> anyhow::Result<Vec<CitingCommit>> {
+        self.commits_citing_within(numbers, BOUNDS)
+    }
+
+    fn commits_citing_within(
+        &self,
+        numbers: &[u64],
+        bounds: Bounds,
+    ) -> anyhow::Result<Vec<CitingCommit>> {
         if numbers.is_empty() {
             return Ok(Vec::new());
         }
@@ -93,15 +103,22 @@ impl History {
                 &self.rev,
                 "--",
             ],
+            bounds,
         )?;
         Ok(parse_log(&output))
     }
 }
 
+/// How much git may print and how long it may take.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    output: u64,
+    time: Duration,
+}
+
 /// Runs git on `git_dir` with `args`, hardened as every git the service runs (no hook, no
-/// configuration of the machine, a cleared environment), its output bounded by [`MAX_OUTPUT`]
-/// and its time by [`TIMEOUT`].
-fn run_git(git_dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+/// configuration of the machine, a cleared environment), within `bounds`.
+fn run_git(git_dir: &Path, args: &[&str], bounds: Bounds) -> anyhow::Result<String> {
     let name = args.first().copied().unwrap_or("");
     if !git_dir.is_dir() {
         bail!("git {name}: {} is not a git directory", git_dir.display());
@@ -118,7 +135,7 @@ fn run_git(git_dir: &Path, args: &[&str]) -> anyhow::Result<String> {
     let out = std::thread::spawn(move || {
         let mut buf = Vec::new();
         // Past the bound the pipe closes and git stops on it.
-        let _ = (&mut stdout).take(MAX_OUTPUT).read_to_end(&mut buf);
+        let _ = (&mut stdout).take(bounds.output).read_to_end(&mut buf);
         buf
     });
     let err = std::thread::spawn(move || {
@@ -126,7 +143,7 @@ fn run_git(git_dir: &Path, args: &[&str]) -> anyhow::Result<String> {
         let _ = (&mut stderr).take(64 << 10).read_to_end(&mut buf);
         buf
     });
-    let deadline = Instant::now() + TIMEOUT;
+    let deadline = Instant::now() + bounds.time;
     let status = loop {
         if let Some(status) = child.try_wait().context("waiting for git")? {
             break status;
@@ -134,12 +151,16 @@ fn run_git(git_dir: &Path, args: &[&str]) -> anyhow::Result<String> {
         if Instant::now() >= deadline {
             crate::solution::git::kill_group(Some(child.id()));
             let _ = child.wait();
-            bail!("git {name} stopped after {}s", TIMEOUT.as_secs());
+            bail!("git {name} stopped after {:?}", bounds.time);
         }
         std::thread::sleep(Duration::from_millis(5));
     };
     let out = out.join().unwrap_or_default();
     let err = err.join().unwrap_or_default();
+    if out.len() as u64 >= bounds.output {
+        // Cut short: a partial list would rank by the commits that happened to come first.
+        bail!("git {name} printed more than {} bytes", bounds.output);
+    }
     if !status.success() {
         bail!("git {name}: {}", String::from_utf8_lossy(&err).trim());
     }
@@ -336,6 +357,39 @@ mod tests {
         let found = history.commits_citing(&[8164]).expect("git log");
         assert_eq!(found[0].files, ["pkg/mock.py"]);
         assert!(!marker.exists(), "the planted program ran");
+    }
+
+    /// A history too long to read or too slow to walk is not read in part: the issue is
+    /// ranked without it (a partial list would rank by whichever commits came first).
+    #[test]
+    fn a_lookup_past_its_output_or_time_bound_is_an_error_not_a_partial_answer() {
+        let dir = git_repo();
+        let root = dir.path();
+        commit(root, "pkg/core.py", "Start");
+        for i in 0..30 {
+            commit(
+                root,
+                &format!("pkg/m{i:02}.py"),
+                &format!("Fix #12, part {i}"),
+            );
+        }
+        let history = History::of_work_tree(root).expect("a clone");
+        let all = history.commits_citing(&[12]).expect("within the bounds");
+        assert_eq!(all.len(), 30);
+
+        let short = Bounds {
+            output: 256,
+            time: BOUNDS.time,
+        };
+        let err = (history.commits_citing_within(&[12], short)).expect_err("past the output");
+        assert_eq!(err.to_string(), "git log printed more than 256 bytes");
+
+        let hasty = Bounds {
+            output: BOUNDS.output,
+            time: Duration::ZERO,
+        };
+        let err = (history.commits_citing_within(&[12], hasty)).expect_err("past the time");
+        assert_eq!(err.to_string(), "git log stopped after 0ns");
     }
 
     #[test]

@@ -755,6 +755,16 @@ fn of_two_files_the_issue_matches_alike_the_one_an_earlier_fix_it_cites_changed_
     assert_eq!(without, ["pkg/common.py", "pkg/computation.py"]);
     let with = ranked_with_history(root, issue, 2, true);
     assert_eq!(with, ["pkg/computation.py", "pkg/common.py"]);
+    // A lookup that fails (here a revision the clone does not have) ranks as without history.
+    let broken = History::new(root.join(".git"), "no-such-revision").expect("a revision");
+    let text = IssueText {
+        title: issue.0.to_owned(),
+        body: issue.1.to_owned(),
+    };
+    let report = localize_with(root, &text, 2, Limits::default(), None, Some(&broken))
+        .expect("localizes without the history");
+    let paths: Vec<&str> = report.candidates.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, without);
 }
 
 /// The report's reproduction steps match a hundred and twenty build modules on words, and the
