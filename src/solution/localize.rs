@@ -558,8 +558,8 @@ fn rank(
                 titled = Some(name.clone());
             }
             reasons.push(format!(
-                "`{}` of the public API: `{}` takes it from here",
-                signals.identifiers[*ident].text, docs[*via].path
+                "`{name}` of the public API: `{}` takes it from here",
+                docs[*via].path
             ));
         }
         if let Some((d, line)) = doc.members.first() {
