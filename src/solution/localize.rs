@@ -547,29 +547,17 @@ fn rank(
                 hot_lines.push(*line);
             }
         }
-        // The structural cue the title itself names, if any (a `Class.member` rather than
-        // the class's name alone).
-        let mut titled = None;
         if let Some((ident, via, ties)) = boosts.reexported.get(&i) {
             f.reexport = REEXPORT_BOOST / *ties as f64;
             score += f.reexport;
-            let name = &signals.identifiers[*ident].text;
-            if titled.is_none() && signals.title_names(name) {
-                titled = Some(name.clone());
-            }
             reasons.push(format!(
-                "`{name}` of the public API: `{}` takes it from here",
-                docs[*via].path
+                "`{}` of the public API: `{}` takes it from here",
+                signals.identifiers[*ident].text, docs[*via].path
             ));
         }
         if let Some((d, line)) = doc.members.first() {
             f.member = MEMBER_BOOST / boosts.member_df[*d].max(1) as f64;
             score += f.member;
-            let parts = &signals.dotted[*d];
-            let member = &parts[parts.len().saturating_sub(2)..];
-            if signals.title_writes(member) {
-                titled = Some(member.join("."));
-            }
             reasons.push(format!(
                 "declares `{}` (line {line}), used in the issue",
                 signals.dotted[*d].join(".")
@@ -579,15 +567,12 @@ fn rank(
         if let Some((d, ties)) = boosts.modules.get(&i) {
             f.module = MODULE_BOOST / *ties as f64;
             score += f.module;
-            if titled.is_none() && signals.title_writes(&signals.dotted[*d]) {
-                titled = Some(signals.dotted[*d].join("."));
-            }
             reasons.push(format!(
                 "the module of `{}`, used in the issue",
                 signals.dotted[*d].join(".")
             ));
         }
-        if let Some(name) = titled {
+        if let Some(name) = titled_cue(signals, &boosts, doc, i) {
             f.titled = 1.0;
             reasons.push(format!("the title names `{name}`"));
         }
@@ -779,6 +764,32 @@ fn bm25f(
     }
     contributions.sort_by(|a, b| b.1.total_cmp(&a.1));
     (total, contributions)
+}
+
+/// The structural cue of doc `i` that the title itself names, if any: its `Class.member`
+/// (`Contains.as_set`), else its public-API name (`where` of `xr.where`), else its module.
+fn titled_cue(
+    signals: &IssueSignals,
+    boosts: &StructuralBoosts,
+    doc: &Doc,
+    i: usize,
+) -> Option<String> {
+    let member = doc.members.first().map(|(d, _)| {
+        let parts = &signals.dotted[*d];
+        &parts[parts.len().saturating_sub(2)..]
+    });
+    if let Some(member) = member.filter(|m| signals.title_writes(m)) {
+        return Some(member.join("."));
+    }
+    if let Some((ident, _, _)) = boosts.reexported.get(&i) {
+        let name = &signals.identifiers[*ident].text;
+        if signals.title_names(name) {
+            return Some(name.clone());
+        }
+    }
+    let (d, _) = boosts.modules.get(&i)?;
+    let module = &signals.dotted[*d];
+    signals.title_writes(module).then(|| module.join("."))
 }
 
 /// Stack-trace frames and quoted paths, matched to files.

@@ -876,22 +876,7 @@ async fn a_repository_backed_by_git_clones_and_takes_pushes_for_real() {
     assert!(clone_url.starts_with("file://"), "{clone_url}");
 
     let work = dir.path().join("work");
-    let git = |args: &[&str]| {
-        let output = std::process::Command::new("git")
-            .args(args)
-            .current_dir(&work)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@t")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@t")
-            .output()
-            .expect("git runs");
-        assert!(
-            output.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
+    let git = |args: &[&str]| crate::solution::test_support::git(&work, args);
     std::fs::create_dir_all(&work).expect("dir");
     git(&["clone", "--quiet", &clone_url, "."]);
     std::fs::write(work.join("src/lib.rs"), "pub fn gear() -> u8 { 1 }\n").expect("written");

@@ -300,6 +300,18 @@ fn a_dotted_api_name_finds_the_class_member_and_its_module() {
         module.reasons[0],
         "the module of `xr.plot`, used in the issue"
     );
+    assert!(module.features.is_some_and(|f| f.titled == 0.0));
+    // Named in the title, the module is what the report is about.
+    let ranked = rank_in(&files, "xr.plot is slow", "calling it on big data");
+    let module = &ranked[place(&ranked, "xr/plot/__init__.py")];
+    assert!(
+        module
+            .reasons
+            .contains(&"the title names `xr.plot`".to_owned()),
+        "{:?}",
+        module.reasons
+    );
+    assert!(module.features.is_some_and(|f| f.titled == 1.0));
 }
 
 #[test]
