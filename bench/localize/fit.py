@@ -51,6 +51,7 @@ FEATURES = [
     ("neighbours", lambda f: f.get("neighbours", 0.0)),
     ("cited", lambda f: f.get("cited", 0.0)),
     ("titled", lambda f: f.get("titled", 0.0)),
+    ("title_type", lambda f: f.get("title_type", 0.0)),
 ]
 
 AT_LEAST_FIRST = {"frame", "path_mention", "message", "literal", "reexport", "member", "module",

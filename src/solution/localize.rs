@@ -136,6 +136,10 @@ pub struct Features {
     /// ("`Contains.as_set` returns Contains", "xr.where not preserving attributes"): the report
     /// is about that name, not about what its example goes through.
     pub titled: f64,
+    /// 1 when a word of the title, singular or plural, is the type the file is named after
+    /// ("float16 quantities get upgraded" and `Quantity` of `quantity.py`): the report is
+    /// about that type's home, not about the module its example goes through.
+    pub title_type: f64,
 }
 
 /// Consecutive lines of a file.
@@ -575,6 +579,15 @@ fn rank(
         if let Some(name) = titled_cue(signals, &boosts, doc, i) {
             f.titled = 1.0;
             reasons.push(format!("the title names `{name}`"));
+        }
+        if let Some((name, line)) = &doc.own_type
+            && signals.title_names_type(&signals::type_key(name))
+        {
+            f.title_type = 1.0;
+            reasons.push(format!(
+                "declares `{name}` (line {line}), the type it is named after, which the title names"
+            ));
+            hot_lines.push(*line);
         }
 
         let mut defined_boost = 0.0;

@@ -173,6 +173,19 @@ impl SymbolKind {
             SymbolKind::Module => "module",
         }
     }
+
+    /// A class, struct, interface, trait, enum or named type.
+    pub fn is_type(self) -> bool {
+        matches!(
+            self,
+            SymbolKind::Class
+                | SymbolKind::Struct
+                | SymbolKind::Interface
+                | SymbolKind::Trait
+                | SymbolKind::Enum
+                | SymbolKind::Type
+        )
+    }
 }
 
 /// A named declaration of a file.

@@ -4,7 +4,7 @@
 
 use super::cache::{CacheUse, IndexCache};
 use super::facts::{FileFacts, TextFacts, text_content};
-use super::signals::{IssueSignals, terms};
+use super::signals::{IssueSignals, terms, type_key};
 use crate::solution::parse::SymbolKind;
 use crate::solution::paths;
 use anyhow::Context as _;
@@ -85,6 +85,9 @@ pub(super) struct Doc {
     /// `Class.member` pairs of the issue's dotted names (indices into `dotted`) the file
     /// declares, with the line.
     pub members: Vec<(usize, usize)>,
+    /// The type the file is named after, with its line: `Quantity` of `quantity.py`,
+    /// `Blueprint` of `blueprints.py`.
+    pub own_type: Option<(String, usize)>,
     /// What this package index re-exports under the issue's identifiers, and its `*` imports.
     pub reexports: Vec<Reexported>,
     /// The modules it imports, as written.
@@ -198,6 +201,7 @@ pub(super) fn build(
             messages: Vec::new(),
             literals: Vec::new(),
             members: Vec::new(),
+            own_type: None,
             reexports: Vec::new(),
             imports: Vec::new(),
             public_symbols: Vec::new(),
@@ -403,7 +407,15 @@ impl<'a> Matcher<'a> {
                 })
             })
             .collect();
+        let file_key = {
+            let file = paths::file_name(&doc.path);
+            type_key(file.split('.').next().unwrap_or(file))
+        };
         for symbol in &facts.symbols {
+            if doc.own_type.is_none() && symbol.kind.is_type() && type_key(&symbol.name) == file_key
+            {
+                doc.own_type = Some((symbol.name.clone(), symbol.line));
+            }
             if let Some(container) = &symbol.container {
                 let found = signals.dotted.iter().position(|parts| {
                     parts.len() >= 2

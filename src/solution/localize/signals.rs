@@ -459,6 +459,13 @@ fn keep(term: &str) -> bool {
         && !STOP_WORDS.contains(&term)
 }
 
+/// A type's or a file's name as a title would write it: lowercased, without `_`, singular
+/// (`Quantity` and `quantity.py` → `quantity`, `Blueprint` and `blueprints.py` → `blueprint`,
+/// `NDArrayMixin` and `ndarray_mixin.py` → `ndarraymixin`).
+pub(super) fn type_key(name: &str) -> String {
+    stem(&name.replace('_', "").to_ascii_lowercase())
+}
+
 fn stem(word: &str) -> String {
     if word.len() > 4 && word.ends_with("ies") {
         format!("{}y", &word[..word.len() - 3])
@@ -624,6 +631,19 @@ impl IssueSignals {
         (self.title)
             .split(|c: char| !(c.is_alphanumeric() || c == '_'))
             .any(|word| word == ident)
+    }
+
+    /// Whether a word of the title, singular or plural, is the type name `key` (a
+    /// [`type_key`]): "float16 quantities get upgraded" names `Quantity`, "Require a non-empty
+    /// name for Blueprints" names `Blueprint`. A stop word ("Error when …") names no type.
+    pub(super) fn title_names_type(&self, key: &str) -> bool {
+        (self.title)
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|word| word.len() >= 3)
+            .any(|word| {
+                let lower = word.to_ascii_lowercase();
+                !STOP_WORDS.contains(&lower.as_str()) && stem(&lower) == key
+            })
     }
 
     /// Whether the title writes the dotted name's `parts` (`Contains.as_set`), not as a part
@@ -981,5 +1001,32 @@ mod tests {
             "a longer name"
         );
         assert!(!signals.title_writes(&[]));
+    }
+
+    #[test]
+    fn the_title_names_a_type_by_its_word_singular_or_plural_but_not_by_a_stop_word() {
+        let named = |title: &str, name: &str| {
+            IssueSignals::from_issue(title, "").title_names_type(&type_key(name))
+        };
+        assert!(named(
+            "float16 quantities get upgraded to float64",
+            "Quantity"
+        ));
+        assert!(named(
+            "Require a non-empty name for Blueprints",
+            "Blueprint"
+        ));
+        assert!(named("NdarrayMixin is not round-tripped", "NDArrayMixin"));
+        assert!(
+            !named("Quantityless values lose their unit", "Quantity"),
+            "a longer word"
+        );
+        assert!(
+            !named("Error when the glob is empty", "Error"),
+            "a stop word"
+        );
+        // A file's name is keyed as its type is.
+        assert_eq!(type_key("ndarray_mixin"), type_key("NDArrayMixin"));
+        assert_eq!(type_key("blueprints"), type_key("Blueprint"));
     }
 }

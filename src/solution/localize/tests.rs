@@ -868,3 +868,39 @@ fn a_report_whose_title_names_a_member_is_about_that_member_not_the_code_its_tra
         symptom[0].reasons
     );
 }
+
+#[test]
+fn a_report_whose_title_names_a_type_is_about_the_file_named_after_it() {
+    // "Require a non-empty name for Blueprints": the report's words (empty, name, raised) are
+    // those of the request wrapper, which reads a blueprint's name off the matched rule; on
+    // them `wrappers.py` comes first (`blueprints.py` scores 0.67 of it). The title names, in
+    // the plural, the type `blueprints.py` is named after and declares: that puts it first.
+    let files = [
+        (
+            "pkg/blueprints.py",
+            "class Blueprint:\n    \"\"\"A group of views registered on an app.\"\"\"\n\n    def __init__(self, name, import_name):\n        if \".\" in name:\n            raise ValueError(\"'name' may not contain a dot '.' character.\")\n        self.name = name\n        self.import_name = import_name\n\n    def register(self, app):\n        app.blueprints[self.name] = self\n",
+        ),
+        (
+            "pkg/wrappers.py",
+            "class Request:\n    @property\n    def blueprint(self):\n        \"\"\"The name of the blueprint of the matched rule; nothing is raised when it is empty.\"\"\"\n        return self.endpoint.rpartition('.')[0]\n",
+        ),
+        (
+            "pkg/app.py",
+            "from .blueprints import Blueprint\n\nclass App:\n    def register_blueprint(self, blueprint):\n        blueprint.register(self)\n",
+        ),
+    ];
+    let body = "Things do not work correctly if a Blueprint is given an empty name.\nIt would be helpful if a `ValueError` was raised when trying to do that.\n";
+    let ranked = rank_in(&files, "Require a non-empty name for Blueprints", body);
+    assert_eq!(ranked[0].path, "pkg/blueprints.py", "{ranked:?}");
+    assert!(
+        ranked[0].reasons.contains(
+            &"declares `Blueprint` (line 1), the type it is named after, which the title names"
+                .to_owned()
+        ),
+        "{:?}",
+        ranked[0].reasons
+    );
+    // The same report under a title that names no type is about the code its words are in.
+    let untitled = rank_in(&files, "Require a non-empty name", body);
+    assert_eq!(untitled[0].path, "pkg/wrappers.py", "{untitled:?}");
+}
