@@ -946,7 +946,9 @@ fn best_suffix_matches(docs: &[Doc], quoted: &str) -> Vec<usize> {
             .zip(quoted.iter().rev())
             .take_while(|(a, b)| a == *b)
             .count();
-        if common == 0 {
+        // A package index's name alone (`sample_package/__init__.py` of the reporter's own
+        // project, `json/__init__.py` of the standard library) names none of the tree's.
+        if common == 0 || (common == 1 && is_index(&doc.path)) {
             continue;
         }
         if common > best {

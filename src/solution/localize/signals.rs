@@ -342,6 +342,12 @@ static ENVIRONMENT_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*[-*]?\s*[A-Za-z][A-Za-z0-9_.\- ]{0,40}?(?:\s*:\s*|\s{2,}|==)(?:None|[vV]?[0-9][A-Za-z0-9_.+\-]*|[A-Za-z0-9_.+\-/ ()#,:]{0,80})\s*$")
         .expect("valid regex")
 });
+/// One line of an environment report printed as JSON (`python -m requests.help`, `envinfo
+/// --json`): `"idna": {`, `"version": "3.3"`, `},`.
+static JSON_ENVIRONMENT_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s*(?:"[^"\n]{1,40}"\s*:\s*(?:\{|\[|"[^"\n]{0,80}"|null|true|false|-?[0-9][0-9.]*)\s*,?|[\[\]{}]+,?)\s*$"#)
+        .expect("valid regex")
+});
 /// Consecutive environment lines from which a block is taken as an environment report.
 const ENVIRONMENT_RUN: usize = 6;
 
@@ -354,16 +360,24 @@ pub(super) fn without_environment_reports(text: &str) -> String {
     let mut start = 0;
     while start < lines.len() {
         let mut end = start;
-        while end < lines.len()
-            && (ENVIRONMENT_LINE.is_match(lines[end]) || lines[end].trim().is_empty())
-        {
+        let (mut json, mut versions) = (0, 0);
+        while end < lines.len() {
+            let line = lines[end];
+            if JSON_ENVIRONMENT_LINE.is_match(line) {
+                json += 1;
+                versions += usize::from(line.contains("\"version\""));
+            } else if !(ENVIRONMENT_LINE.is_match(line) || line.trim().is_empty()) {
+                break;
+            }
             end += 1;
         }
         let listed = lines[start..end]
             .iter()
             .filter(|l| !l.trim().is_empty())
             .count();
-        if listed >= ENVIRONMENT_RUN {
+        // JSON is an environment report when it lists versions, not when it is the
+        // configuration or the data the issue is about.
+        if listed >= ENVIRONMENT_RUN && (json == 0 || versions >= 2) {
             keep[start..end].iter_mut().for_each(|k| *k = false);
         }
         start = end.max(start + 1);
@@ -954,6 +968,24 @@ mod tests {
         assert!(terms.contains(&"interp"), "{terms:?}");
         assert!(!terms.contains(&"pandas"), "{terms:?}");
         assert!(!terms.contains(&"scipy"), "{terms:?}");
+    }
+
+    #[test]
+    fn an_environment_report_printed_as_json_is_not_search_terms_but_json_data_is() {
+        // `python -m requests.help`, as requests' issue template asks for it.
+        let report = "Proxy fails with 407\n\n```json\n{\n  \"chardet\": {\n    \"version\": null\n  },\n  \"charset_normalizer\": {\n    \"version\": \"2.0.9\"\n  },\n  \"implementation\": {\n    \"name\": \"CPython\",\n    \"version\": \"3.8.12\"\n  }\n}\n```\n";
+        let terms = |body: &str| -> Vec<String> {
+            let signals = IssueSignals::from_issue("", body);
+            signals.terms.into_iter().map(|(t, _)| t).collect()
+        };
+        let reported = terms(report);
+        assert!(reported.contains(&"proxy".to_owned()), "{reported:?}");
+        assert!(!reported.contains(&"chardet".to_owned()), "{reported:?}");
+        assert!(!reported.contains(&"cpython".to_owned()), "{reported:?}");
+        // A JSON document without versions is what the issue is about: kept.
+        let data = "Parsing drops a key\n\n```json\n{\n  \"compilerOptions\": {\n    \"strict\": true,\n    \"outDir\": \"dist\",\n    \"paths\": {\n      \"@app\": \"src\"\n    }\n  }\n}\n```\n";
+        let kept = terms(data);
+        assert!(kept.contains(&"compileroptions".to_owned()), "{kept:?}");
     }
 
     #[test]

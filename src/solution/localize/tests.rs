@@ -904,3 +904,32 @@ fn a_report_whose_title_names_a_type_is_about_the_file_named_after_it() {
     let untitled = rank_in(&files, "Require a non-empty name", body);
     assert_eq!(untitled[0].path, "pkg/wrappers.py", "{untitled:?}");
 }
+
+#[test]
+fn a_package_index_is_not_named_by_the_reporters_own_package_index() {
+    // The reproduction's `sample_package/__init__.py` is the reporter's file: the tree's
+    // `__init__.py` files share its name, not its package. `pkg/core/__init__.py` is.
+    let files = [
+        ("pkg/__init__.py", "from .core import Square\n"),
+        ("pkg/core/__init__.py", "class Square:\n    pass\n"),
+        (
+            "pkg/render.py",
+            "def render(width, height):\n    return width * height\n",
+        ),
+    ];
+    let named = |body: &str| -> Vec<String> {
+        rank_in(&files, "Square renders a return type", body)
+            .into_iter()
+            .filter(|c| c.reasons.iter().any(|r| r.starts_with("the issue names")))
+            .map(|c| c.path)
+            .collect()
+    };
+    assert_eq!(
+        named("Create `sample_package/__init__.py` with a class Square and render it."),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        named("The class comes from `core/__init__.py` and renders badly."),
+        ["pkg/core/__init__.py"]
+    );
+}
