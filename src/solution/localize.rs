@@ -114,7 +114,7 @@ pub struct Features {
     /// The first stage's score.
     pub first: f64,
     /// The share of the file name's terms the issue uses (`typehints.py`: 1 when it says
-    /// "typehints").
+    /// "typehints"; `mock.py`: 1 when it says "mocked").
     pub name: f64,
     /// A package index (`__init__.py`, `index.js`, `mod.rs`).
     pub index: f64,
@@ -484,8 +484,10 @@ fn rank(
     };
 
     let minority = minority_languages(docs, signals);
-    let issue_terms: std::collections::HashSet<&str> =
-        signals.terms.iter().map(|(t, _)| t.as_str()).collect();
+    // A file's name is used in any inflection: "documented when mocked" uses `mock.py`.
+    let issue_terms: std::collections::HashSet<String> = (signals.terms.iter())
+        .flat_map(|(t, _)| std::iter::once(t.clone()).chain(signals::uninflected(t)))
+        .collect();
     let mut scored: Vec<Scored> = Vec::new();
     for (i, doc) in docs.iter().enumerate() {
         let mut reasons = Vec::new();
@@ -705,7 +707,7 @@ fn minority_languages(docs: &[Doc], signals: &IssueSignals) -> Vec<Option<String
 }
 
 /// The share of the terms of a file's name (without extension) that the issue uses.
-fn name_share(path: &str, issue_terms: &std::collections::HashSet<&str>) -> f64 {
+fn name_share(path: &str, issue_terms: &std::collections::HashSet<String>) -> f64 {
     let file = paths::file_name(path);
     let stem = file.split('.').next().unwrap_or(file);
     let (mut all, mut used) = (0_u32, 0_u32);

@@ -473,6 +473,27 @@ fn keep(term: &str) -> bool {
         && !STOP_WORDS.contains(&term)
 }
 
+/// What an inflected word (`-ed`, `-ing`) may be made of: `mocked` → `mock`, `mocke`;
+/// `parsed` → `pars`, `parse`; `mapping` → `mapp`, `mappe`, `map`. Nothing for other words or
+/// for a stem under three letters (`red`, `sing`).
+pub(super) fn uninflected(word: &str) -> Vec<String> {
+    let Some(base) = ["ed", "ing"]
+        .iter()
+        .find_map(|suffix| word.strip_suffix(suffix))
+    else {
+        return Vec::new();
+    };
+    if base.len() < 3 {
+        return Vec::new();
+    }
+    let mut forms = vec![base.to_owned(), format!("{base}e")];
+    let bytes = base.as_bytes();
+    if bytes[bytes.len() - 1] == bytes[bytes.len() - 2] {
+        forms.push(base[..base.len() - 1].to_owned());
+    }
+    forms
+}
+
 /// A type's or a file's name as a title would write it: lowercased, without `_`, singular
 /// (`Quantity` and `quantity.py` → `quantity`, `Blueprint` and `blueprints.py` → `blueprint`,
 /// `NDArrayMixin` and `ndarray_mixin.py` → `ndarraymixin`).
@@ -1033,6 +1054,16 @@ mod tests {
             "a longer name"
         );
         assert!(!signals.title_writes(&[]));
+    }
+
+    #[test]
+    fn an_inflected_word_is_made_of_its_stem() {
+        assert_eq!(uninflected("mocked"), ["mock", "mocke"]);
+        assert_eq!(uninflected("parsed"), ["pars", "parse"]);
+        assert_eq!(uninflected("mapping"), ["mapp", "mappe", "map"]);
+        assert!(uninflected("red").is_empty(), "too short a stem");
+        assert!(uninflected("sing").is_empty(), "too short a stem");
+        assert!(uninflected("mock").is_empty(), "not inflected");
     }
 
     #[test]
