@@ -377,7 +377,7 @@ pub(super) fn without_environment_reports(text: &str) -> String {
             .count();
         // JSON is an environment report when it lists versions, not when it is the
         // configuration or the data the issue is about.
-        if listed >= ENVIRONMENT_RUN && (json == 0 || versions >= 2) {
+        if listed - json >= ENVIRONMENT_RUN || (listed >= ENVIRONMENT_RUN && versions >= 2) {
             keep[start..end].iter_mut().for_each(|k| *k = false);
         }
         start = end.max(start + 1);
