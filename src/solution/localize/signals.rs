@@ -275,6 +275,12 @@ static FRAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"([A-Za-z0-9_.@~/\\-]*[A-Za-z0-9_-]\.[A-Za-z]{1,6})(?:"?, line |:)(\d+)"#)
         .expect("valid regex")
 });
+/// A Python frame line: `File "pkg/core.py", line 12` as Python prints it, `File
+/// ~/pkg/core.py:12, in func` as IPython does.
+static PYTHON_FRAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)^\s*File (?:"[^"\n]+", line [0-9]+|[^"\n]+:[0-9]+, in )"#)
+        .expect("valid regex")
+});
 /// `at com.acme.Cache.get(Cache.java:42)`
 static JAVA_FRAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"at ([A-Za-z0-9_$.]+)\.[A-Za-z0-9_$<>]+\(([A-Za-z0-9_$]+\.(?:java|kt)):(\d+)\)")
@@ -734,7 +740,9 @@ fn frames(text: &str) -> Vec<Frame> {
     }
     found.sort_by_key(|(pos, _, _)| *pos);
     found.dedup_by(|a, b| a.1 == b.1 && a.2 == b.2);
-    let python_order = text.contains("most recent call last");
+    // Python prints the outermost frame first, with or without its header: a reporter often
+    // pastes only the frames, and IPython prints them as `File path:LINE, in func`.
+    let python_order = text.contains("most recent call last") || PYTHON_FRAME.is_match(text);
     let count = found.len();
     found
         .into_iter()
@@ -861,6 +869,42 @@ mod tests {
             [
                 ("/home/u/app.py", Some(3), 1),
                 ("/usr/lib/python3/site-packages/pkg/core.py", Some(42), 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn python_frames_pasted_without_their_header_are_innermost_last_too() {
+        let depths = |trace: &str| -> Vec<(String, usize)> {
+            (IssueSignals::from_issue("crash", trace).frames.into_iter())
+                .map(|f| (f.path, f.depth))
+                .collect()
+        };
+        // As IPython prints them, the header left out of the paste.
+        let ipython = "File ~/env/site-packages/pkg/dataset.py:2110, in Dataset.chunks(self)\n-> 2110     return get_chunksizes(self.variables.values())\n\nFile ~/env/site-packages/pkg/common.py:1815, in get_chunksizes(variables)\n-> 1815     if hasattr(v.data, \"chunks\"):\n";
+        assert_eq!(
+            depths(ipython),
+            [
+                ("~/env/site-packages/pkg/dataset.py".to_owned(), 1),
+                ("~/env/site-packages/pkg/common.py".to_owned(), 0),
+            ]
+        );
+        // As Python prints them.
+        let python = "  File \"/srv/pkg/app.py\", line 3, in <module>\n  File \"/srv/pkg/core.py\", line 42, in main\n";
+        assert_eq!(
+            depths(python),
+            [
+                ("/srv/pkg/app.py".to_owned(), 1),
+                ("/srv/pkg/core.py".to_owned(), 0)
+            ]
+        );
+        // Node prints the innermost first.
+        let node = "TypeError: x is undefined\n    at parse (/srv/app/src/parse.js:12:5)\n    at main (/srv/app/src/main.js:3:1)\n";
+        assert_eq!(
+            depths(node),
+            [
+                ("/srv/app/src/parse.js".to_owned(), 0),
+                ("/srv/app/src/main.js".to_owned(), 1),
             ]
         );
     }
