@@ -52,6 +52,7 @@ FEATURES = [
     ("cited", lambda f: f.get("cited", 0.0)),
     ("titled", lambda f: f.get("titled", 0.0)),
     ("title_type", lambda f: f.get("title_type", 0.0)),
+    ("subjects", lambda f: f.get("subjects", 0.0)),
 ]
 
 AT_LEAST_FIRST = {"frame", "path_mention", "message", "literal", "reexport", "member", "module",

@@ -140,6 +140,10 @@ pub struct Features {
     /// ("float16 quantities get upgraded" and `Quantity` of `quantity.py`): the report is
     /// about that type's home, not about the module its example goes through.
     pub title_type: f64,
+    /// How well the title matches the subjects of the commits that changed the file (the last
+    /// 5,000 up to the revision; BM25 of the title's terms, relative to the best of the files
+    /// the second stage reads): what the file is for, in its maintainers' words.
+    pub subjects: f64,
 }
 
 /// Consecutive lines of a file.
@@ -244,8 +248,24 @@ pub fn localize_with(
         None => Vec::new(),
     };
     let cited = history::cited_docs(&commits, &corpus.docs, &by_path);
+    let subjects = match history.map(History::subjects_by_file) {
+        Some(Ok(subjects)) => subjects,
+        Some(Err(err)) => {
+            tracing::warn!("the files' past commits were not read: {err:#}");
+            HashMap::new()
+        }
+        None => HashMap::new(),
+    };
     let mut ranked = rank(&corpus, &signals, &idf, &by_path, &cited);
-    let mut contents = second_stage(repo, &corpus, &signals, &idf, &by_path, &mut ranked);
+    let mut contents = second_stage(
+        repo,
+        &corpus,
+        &signals,
+        &idf,
+        &by_path,
+        &subjects,
+        &mut ranked,
+    );
     ranked.truncate(top);
     let mut candidates = Vec::with_capacity(ranked.len());
     for scored in ranked {
@@ -281,6 +301,7 @@ fn second_stage(
     signals: &IssueSignals,
     idf: &[f64],
     by_path: &HashMap<&str, usize>,
+    subjects: &HashMap<String, Vec<String>>,
     ranked: &mut [Scored],
 ) -> HashMap<usize, String> {
     let mut contents: HashMap<usize, String> = HashMap::new();
@@ -338,6 +359,24 @@ fn second_stage(
         if let Some(r) = best {
             scored.features.imported = shares[r];
             importers[k] = Some(read[r]);
+        }
+    }
+
+    let paths: Vec<&str> = (ranked[..depth].iter())
+        .map(|s| corpus.docs[s.doc].path.as_str())
+        .collect();
+    let past = rescore::past_subjects(signals, subjects, &paths);
+    for (scored, (share, terms)) in ranked[..depth].iter_mut().zip(past) {
+        scored.features.subjects = share;
+        if share >= rescore::SUBJECTS_REASON {
+            scored.reasons.push(format!(
+                "its past commits were about {}",
+                terms
+                    .iter()
+                    .map(|t| format!("`{t}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
     }
 

@@ -109,6 +109,63 @@ impl History {
     }
 }
 
+/// Commits whose subjects tell what each file's past changes were about, newest first.
+const SUBJECT_COMMITS: usize = 5000;
+/// A commit changing more files than this (a sweep, a rename, a release) says nothing about
+/// each of them.
+const SUBJECT_MAX_FILES: usize = 20;
+/// The bounds of that read: 5,000 subjects with their files are about 1 MB in sympy, sphinx
+/// and astropy.
+const SUBJECT_BOUNDS: Bounds = Bounds {
+    output: 8 << 20,
+    time: Duration::from_secs(10),
+};
+
+impl History {
+    /// The subjects of the last [`SUBJECT_COMMITS`] commits up to the revision (merges left
+    /// out: their subjects name branches), by the files each changed; commits changing more
+    /// than [`SUBJECT_MAX_FILES`] files left out.
+    pub(super) fn subjects_by_file(&self) -> anyhow::Result<HashMap<String, Vec<String>>> {
+        self.subjects_by_file_within(SUBJECT_BOUNDS)
+    }
+
+    fn subjects_by_file_within(
+        &self,
+        bounds: Bounds,
+    ) -> anyhow::Result<HashMap<String, Vec<String>>> {
+        let max = format!("--max-count={SUBJECT_COMMITS}");
+        let output = run_git(
+            &self.git_dir,
+            &[
+                "log",
+                "--no-color",
+                "--no-merges",
+                "--format=%x01%h%x00%s",
+                "--name-only",
+                "--no-renames",
+                &max,
+                "--end-of-options",
+                &self.rev,
+                "--",
+            ],
+            bounds,
+        )?;
+        let mut by_file: HashMap<String, Vec<String>> = HashMap::new();
+        for commit in parse_log(&output) {
+            if commit.files.len() > SUBJECT_MAX_FILES {
+                continue;
+            }
+            for file in commit.files {
+                by_file
+                    .entry(file)
+                    .or_default()
+                    .push(commit.subject.clone());
+            }
+        }
+        Ok(by_file)
+    }
+}
+
 /// How much git may print and how long it may take.
 #[derive(Debug, Clone, Copy)]
 struct Bounds {
@@ -240,6 +297,27 @@ fn parse_log(output: &str) -> Vec<CitingCommit> {
 mod tests {
     use super::*;
     use crate::solution::test_support::{commit, git, git_repo};
+
+    #[test]
+    fn the_subjects_of_past_commits_are_kept_by_file_without_sweeps_or_later_commits() {
+        let dir = git_repo();
+        let root = dir.path();
+        commit(root, "pkg/grid.py", "Draw the border of wide cells");
+        // A sweep over more files than SUBJECT_MAX_FILES says nothing about each.
+        for k in 0..=SUBJECT_MAX_FILES {
+            crate::solution::test_support::write(root, &format!("pkg/m{k}.py"), "x = 1\n");
+        }
+        commit(root, "pkg/grid.py", "Reformat everything");
+        commit(root, "pkg/table.py", "Sort the rows");
+        git(root, &["tag", "base"]);
+        commit(root, "pkg/grid.py", "After the base");
+
+        let history = History::new(root.join(".git"), "base").expect("a revision");
+        let subjects = history.subjects_by_file().expect("git log");
+        assert_eq!(subjects["pkg/grid.py"], ["Draw the border of wide cells"]);
+        assert_eq!(subjects["pkg/table.py"], ["Sort the rows"]);
+        assert!(!subjects.contains_key("pkg/m0.py"), "{subjects:?}");
+    }
 
     #[test]
     fn the_commits_citing_a_number_are_found_with_their_files_and_no_later_one() {

@@ -1,7 +1,7 @@
 //! The ranking as a user sees it: which file comes first for an issue, and why.
 
 use super::*;
-use crate::solution::test_support::{commit, copy_fixture, fixture, git_repo, write};
+use crate::solution::test_support::{commit, copy_fixture, fixture, git, git_repo, write};
 
 fn rank_of(issue: (&str, &str)) -> Report {
     let issue = IssueText {
@@ -972,4 +972,65 @@ fn a_file_is_named_by_an_inflected_word_of_the_report() {
     );
     assert_eq!(ranked[0].path, "pkg/autodoc/mock.py", "{ranked:?}");
     assert!(ranked[0].features.is_some_and(|f| f.name == 1.0));
+}
+
+/// Two modules answer the title alike; the one whose past commits were about its words comes
+/// first: the history says what a file is for in its maintainers' words.
+#[test]
+fn of_two_files_the_title_matches_alike_the_one_whose_past_commits_were_about_it_comes_first() {
+    let dir = git_repo();
+    let root = dir.path();
+    let table = "def render(rows):\n    \"\"\"Render rows of cells as a table with a border around its cells.\"\"\"\n    return rows\n";
+    let grid = "def render(rows):\n    \"\"\"Render rows of cells as a grid with a border.\"\"\"\n    return rows\n";
+    write(root, "pkg/render/table.py", table);
+    write(root, "pkg/render/grid.py", grid);
+    for name in ["config", "events", "locale", "theme", "io", "cli"] {
+        write(
+            root,
+            &format!("pkg/{name}.py"),
+            &format!("def setup_{name}(app):\n    return app\n"),
+        );
+    }
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "Start"]);
+    // Each commit changes the file by a line that says nothing: the words are in the subjects.
+    let change = |path: &str, text: &str, k: usize, subject: &str| {
+        write(root, path, &format!("{text}\n# revision {k}\n"));
+        git(root, &["commit", "-q", "-a", "-m", subject]);
+    };
+    change(
+        "pkg/render/grid.py",
+        grid,
+        1,
+        "Draw the border around wide cells",
+    );
+    change(
+        "pkg/render/table.py",
+        table,
+        2,
+        "Sort the rows by their key",
+    );
+    change(
+        "pkg/render/grid.py",
+        grid,
+        3,
+        "Wide cells no longer overflow the border",
+    );
+    change(
+        "pkg/config.py",
+        "def setup_config(app):\n    return app\n",
+        4,
+        "Read the theme",
+    );
+    let issue = (
+        "Border missing on wide cells",
+        "The border is not drawn when a cell is wider than its column.",
+    );
+    let without = ranked_with_history(root, issue, 10, false);
+    assert_eq!(
+        without[0], "pkg/render/table.py",
+        "the premise: {without:?}"
+    );
+    let with = ranked_with_history(root, issue, 10, true);
+    assert_eq!(with[0], "pkg/render/grid.py", "{with:?}");
 }
