@@ -248,13 +248,13 @@ pub fn localize_with(
         None => Vec::new(),
     };
     let cited = history::cited_docs(&commits, &corpus.docs, &by_path);
-    let subjects = match history.map(History::subjects_by_file) {
+    let subjects = match history.map(History::subjects) {
         Some(Ok(subjects)) => subjects,
         Some(Err(err)) => {
             tracing::warn!("the files' past commits were not read: {err:#}");
-            HashMap::new()
+            history::Subjects::default()
         }
-        None => HashMap::new(),
+        None => history::Subjects::default(),
     };
     let mut ranked = rank(&corpus, &signals, &idf, &by_path, &cited);
     let mut contents = second_stage(
@@ -301,7 +301,7 @@ fn second_stage(
     signals: &IssueSignals,
     idf: &[f64],
     by_path: &HashMap<&str, usize>,
-    subjects: &HashMap<String, Vec<String>>,
+    subjects: &history::Subjects,
     ranked: &mut [Scored],
 ) -> HashMap<usize, String> {
     let mut contents: HashMap<usize, String> = HashMap::new();

@@ -21,8 +21,8 @@ const BOUNDS: Bounds = Bounds {
     output: 4 << 20,
     time: Duration::from_secs(10),
 };
-/// A commit changing more code files than this (a sweeping rename, a release) says nothing of
-/// where one issue's code is.
+/// A commit changing more (code) files than this (a sweeping rename, a release) says nothing
+/// of where one issue's code is, nor of what each file is for.
 pub(super) const MAX_FILES: usize = 20;
 /// Characters of a commit's subject shown as a reason (and so in the prompt).
 const MAX_SUBJECT: usize = 100;
@@ -86,34 +86,61 @@ impl History {
         }
         let alternatives: Vec<String> = numbers.iter().map(u64::to_string).collect();
         let grep = format!("--grep=#({})([^0-9]|$)", alternatives.join("|"));
-        let max = format!("--max-count={MAX_COMMITS}");
-        let output = run_git(
-            &self.git_dir,
-            &[
-                "log",
-                "--no-color",
-                "--extended-regexp",
-                &grep,
-                "--format=%x01%h%x00%s",
-                "--name-only",
-                "--no-renames",
-                "--diff-merges=first-parent",
-                &max,
-                "--end-of-options",
-                &self.rev,
-                "--",
-            ],
+        self.log(
+            &["--extended-regexp", &grep, "--diff-merges=first-parent"],
+            MAX_COMMITS,
             bounds,
-        )?;
-        Ok(parse_log(&output))
+        )
+    }
+
+    /// The subjects of the last [`SUBJECT_COMMITS`] commits up to the revision (merges left
+    /// out: their subjects name branches), with the files each changed; commits changing more
+    /// than [`MAX_FILES`] files left out.
+    pub(super) fn subjects(&self) -> anyhow::Result<Subjects> {
+        let commits = self.log(&["--no-merges"], SUBJECT_COMMITS, SUBJECT_BOUNDS)?;
+        let mut subjects = Subjects::default();
+        for commit in commits {
+            if commit.files.len() > MAX_FILES {
+                continue;
+            }
+            for file in commit.files {
+                subjects
+                    .by_file
+                    .entry(file)
+                    .or_default()
+                    .push(subjects.lines.len());
+            }
+            subjects.lines.push(commit.subject);
+        }
+        Ok(subjects)
+    }
+
+    /// `git log` up to the revision, newest first, at most `max` commits, with their subjects
+    /// and files, narrowed by `filters`.
+    fn log(
+        &self,
+        filters: &[&str],
+        max: usize,
+        bounds: Bounds,
+    ) -> anyhow::Result<Vec<CitingCommit>> {
+        let max = format!("--max-count={max}");
+        let mut args = vec!["log", "--no-color"];
+        args.extend_from_slice(filters);
+        args.extend([
+            "--format=%x01%h%x00%s",
+            "--name-only",
+            "--no-renames",
+            &max,
+            "--end-of-options",
+            &self.rev,
+            "--",
+        ]);
+        Ok(parse_log(&run_git(&self.git_dir, &args, bounds)?))
     }
 }
 
 /// Commits whose subjects tell what each file's past changes were about, newest first.
 const SUBJECT_COMMITS: usize = 5000;
-/// A commit changing more files than this (a sweep, a rename, a release) says nothing about
-/// each of them.
-const SUBJECT_MAX_FILES: usize = 20;
 /// The bounds of that read: 5,000 subjects with their files are about 1 MB in sympy, sphinx
 /// and astropy.
 const SUBJECT_BOUNDS: Bounds = Bounds {
@@ -121,49 +148,13 @@ const SUBJECT_BOUNDS: Bounds = Bounds {
     time: Duration::from_secs(10),
 };
 
-impl History {
-    /// The subjects of the last [`SUBJECT_COMMITS`] commits up to the revision (merges left
-    /// out: their subjects name branches), by the files each changed; commits changing more
-    /// than [`SUBJECT_MAX_FILES`] files left out.
-    pub(super) fn subjects_by_file(&self) -> anyhow::Result<HashMap<String, Vec<String>>> {
-        self.subjects_by_file_within(SUBJECT_BOUNDS)
-    }
-
-    fn subjects_by_file_within(
-        &self,
-        bounds: Bounds,
-    ) -> anyhow::Result<HashMap<String, Vec<String>>> {
-        let max = format!("--max-count={SUBJECT_COMMITS}");
-        let output = run_git(
-            &self.git_dir,
-            &[
-                "log",
-                "--no-color",
-                "--no-merges",
-                "--format=%x01%h%x00%s",
-                "--name-only",
-                "--no-renames",
-                &max,
-                "--end-of-options",
-                &self.rev,
-                "--",
-            ],
-            bounds,
-        )?;
-        let mut by_file: HashMap<String, Vec<String>> = HashMap::new();
-        for commit in parse_log(&output) {
-            if commit.files.len() > SUBJECT_MAX_FILES {
-                continue;
-            }
-            for file in commit.files {
-                by_file
-                    .entry(file)
-                    .or_default()
-                    .push(commit.subject.clone());
-            }
-        }
-        Ok(by_file)
-    }
+/// The subjects of past commits, each once, and by file the ones that changed it.
+#[derive(Debug, Default)]
+pub(super) struct Subjects {
+    /// Each commit's subject.
+    pub lines: Vec<String>,
+    /// Per file, `/`-separated as in the tree: indices into `lines`.
+    pub by_file: HashMap<String, Vec<usize>>,
 }
 
 /// How much git may print and how long it may take.
@@ -303,8 +294,8 @@ mod tests {
         let dir = git_repo();
         let root = dir.path();
         commit(root, "pkg/grid.py", "Draw the border of wide cells");
-        // A sweep over more files than SUBJECT_MAX_FILES says nothing about each.
-        for k in 0..=SUBJECT_MAX_FILES {
+        // A sweep over more files than MAX_FILES says nothing about each.
+        for k in 0..=MAX_FILES {
             crate::solution::test_support::write(root, &format!("pkg/m{k}.py"), "x = 1\n");
         }
         commit(root, "pkg/grid.py", "Reformat everything");
@@ -313,10 +304,16 @@ mod tests {
         commit(root, "pkg/grid.py", "After the base");
 
         let history = History::new(root.join(".git"), "base").expect("a revision");
-        let subjects = history.subjects_by_file().expect("git log");
-        assert_eq!(subjects["pkg/grid.py"], ["Draw the border of wide cells"]);
-        assert_eq!(subjects["pkg/table.py"], ["Sort the rows"]);
-        assert!(!subjects.contains_key("pkg/m0.py"), "{subjects:?}");
+        let subjects = history.subjects().expect("git log");
+        let of = |file: &str| -> Vec<&str> {
+            subjects.by_file[file]
+                .iter()
+                .map(|&k| subjects.lines[k].as_str())
+                .collect()
+        };
+        assert_eq!(of("pkg/grid.py"), ["Draw the border of wide cells"]);
+        assert_eq!(of("pkg/table.py"), ["Sort the rows"]);
+        assert!(!subjects.by_file.contains_key("pkg/m0.py"), "{subjects:?}");
     }
 
     #[test]
@@ -435,6 +432,10 @@ mod tests {
         let found = history.commits_citing(&[8164]).expect("git log");
         assert_eq!(found[0].files, ["pkg/mock.py"]);
         assert!(!marker.exists(), "the planted program ran");
+        // The subjects' log, the one every issue with a history reads, runs nothing either.
+        let subjects = history.subjects().expect("git log");
+        assert!(subjects.by_file.contains_key("pkg/mock.py"), "{subjects:?}");
+        assert!(!marker.exists(), "the planted program ran for the subjects");
     }
 
     /// A history too long to read or too slow to walk is not read in part: the issue is

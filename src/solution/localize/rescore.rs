@@ -3,6 +3,7 @@
 //! term somewhere; the fix is usually where the terms meet, in one function.
 
 use super::Features;
+use super::history::Subjects;
 use super::index::Doc;
 use super::reexports::resolve;
 use super::signals::{IssueSignals, terms};
@@ -243,7 +244,7 @@ pub(super) const SUBJECTS_REASON: f64 = 0.5;
 /// words: "Fix subs with ConditionSet" for `conditionset.py`.
 pub(super) fn past_subjects(
     signals: &IssueSignals,
-    subjects: &HashMap<String, Vec<String>>,
+    subjects: &Subjects,
     paths: &[&str],
 ) -> Vec<(f64, Vec<String>)> {
     let title: Vec<&str> = (signals.terms.iter().zip(&signals.in_title))
@@ -251,23 +252,31 @@ pub(super) fn past_subjects(
         .map(|((t, _), _)| t.as_str())
         .collect();
     let none = || vec![(0.0, Vec::new()); paths.len()];
-    if title.is_empty() || subjects.is_empty() {
+    if title.is_empty() || subjects.by_file.is_empty() {
         return none();
     }
-    // Per file: each title term's count in its subjects, and their length in terms.
-    let mut bags: HashMap<&str, (Vec<f64>, f64)> = HashMap::with_capacity(subjects.len());
-    let mut df = vec![0.0_f64; title.len()];
-    let mut total = 0.0;
-    for (file, lines) in subjects {
-        let mut tf = vec![0.0; title.len()];
-        let mut len = 0.0;
-        for line in lines {
+    // Per subject, read once: the title's terms it holds and its length in terms.
+    let lines: Vec<(Vec<usize>, f64)> = (subjects.lines.iter())
+        .map(|line| {
+            let (mut hits, mut len) = (Vec::new(), 0.0);
             terms(line, |t| {
                 len += 1.0;
-                if let Some(i) = title.iter().position(|x| *x == t) {
-                    tf[i] += 1.0;
-                }
+                hits.extend(title.iter().position(|x| *x == t));
             });
+            (hits, len)
+        })
+        .collect();
+    // Per file: each title term's count in its subjects, and their length in terms.
+    let mut bags: HashMap<&str, (Vec<f64>, f64)> = HashMap::with_capacity(subjects.by_file.len());
+    let mut df = vec![0.0_f64; title.len()];
+    let mut total = 0.0;
+    for (file, of_file) in &subjects.by_file {
+        let mut tf = vec![0.0; title.len()];
+        let mut len = 0.0;
+        for &k in of_file {
+            let (hits, length) = &lines[k];
+            hits.iter().for_each(|&i| tf[i] += 1.0);
+            len += length;
         }
         for (d, n) in df.iter_mut().zip(&tf) {
             *d += f64::from(u8::from(*n > 0.0));
@@ -275,7 +284,7 @@ pub(super) fn past_subjects(
         total += len;
         bags.insert(file.as_str(), (tf, len));
     }
-    let n = subjects.len() as f64;
+    let n = subjects.by_file.len() as f64;
     let avg = (total / n).max(1.0);
     let scores: Vec<(f64, Vec<String>)> = paths
         .iter()
