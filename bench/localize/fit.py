@@ -52,6 +52,7 @@ FEATURES = [
     ("cited", lambda f: f.get("cited", 0.0)),
     ("titled", lambda f: f.get("titled", 0.0)),
     ("title_type", lambda f: f.get("title_type", 0.0)),
+    ("title_class", lambda f: f.get("title_class", 0.0)),
     ("subjects", lambda f: f.get("subjects", 0.0)),
 ]
 
@@ -65,11 +66,15 @@ def task(np, tid, repo, gold, candidates, any_gold=False):
                 paths=[c["path"] for c in candidates], X=X.reshape(-1, len(FEATURES)))
 
 
-def load_dev(np, features_dir, instances):
-    data = json.load(open(instances))
-    data = data if isinstance(data, list) else data["instances"]
+def instances(path):
+    """The development set's tasks (a JSON list, or an object holding it under `instances`)."""
+    data = json.load(open(path))
+    return data if isinstance(data, list) else data["instances"]
+
+
+def load_dev(np, features_dir, instances_path):
     tasks = []
-    for x in data:
+    for x in instances(instances_path):
         path = os.path.join(features_dir, x["instance_id"] + ".json")
         if not os.path.exists(path) or os.path.getsize(path) == 0:
             continue

@@ -140,6 +140,10 @@ pub struct Features {
     /// ("float16 quantities get upgraded" and `Quantity` of `quantity.py`): the report is
     /// about that type's home, not about the module its example goes through.
     pub title_type: f64,
+    /// `1 / n` when the title writes, as it is spelled, a class (struct, trait, …) that the
+    /// file declares at its top level or implements methods of, and n files of the tree do:
+    /// "Rational calc value error" and `Rational` of sympy's `numbers.py`.
+    pub title_class: f64,
     /// How well the title matches the subjects of the commits that changed the file (the last
     /// 5,000 up to the revision; BM25 of the title's terms, relative to the best of the files
     /// the second stage reads): what the file is for, in its maintainers' words.
@@ -630,6 +634,22 @@ fn rank(
             ));
             hot_lines.push(*line);
         }
+        if let Some(((name, line, declares), df)) = boosts.title_type_of(doc) {
+            f.title_class = 1.0 / df as f64;
+            // A declaration the issue names as an identifier has its reason below.
+            let said = (doc.defined.iter()).any(|d| signals.identifiers[d.ident].text == *name);
+            if !said {
+                let does = if *declares {
+                    "declares"
+                } else {
+                    "implements methods of"
+                };
+                reasons.push(format!(
+                    "{does} `{name}` (line {line}), a type the title names"
+                ));
+            }
+            hot_lines.push(*line);
+        }
 
         let mut defined_boost = 0.0;
         let mut defined_idents = Vec::new();
@@ -847,7 +867,7 @@ fn titled_cue(
 }
 
 /// Stack-trace frames and quoted paths, matched to files.
-struct StructuralBoosts {
+struct StructuralBoosts<'d> {
     /// Per doc: (rank among matched frames, line, tie count).
     frames: HashMap<usize, Vec<(usize, Option<usize>, usize)>>,
     /// Per doc: (the quoted path, tie count).
@@ -863,10 +883,12 @@ struct StructuralBoosts {
     reexported: HashMap<usize, (usize, usize, usize)>,
     /// Per doc: (the dotted name whose module it is, tie count).
     modules: HashMap<usize, (usize, usize)>,
+    /// Per type the title names: how many files declare it or implement its methods.
+    title_type_df: HashMap<&'d str, usize>,
 }
 
-impl StructuralBoosts {
-    fn new(docs: &[Doc], signals: &IssueSignals, by_path: &HashMap<&str, usize>) -> Self {
+impl<'d> StructuralBoosts<'d> {
+    fn new(docs: &'d [Doc], signals: &IssueSignals, by_path: &HashMap<&str, usize>) -> Self {
         let mut frames: HashMap<usize, Vec<(usize, Option<usize>, usize)>> = HashMap::new();
         let mut ordered = signals.frames.clone();
         ordered.sort_by_key(|f| f.depth);
@@ -896,6 +918,7 @@ impl StructuralBoosts {
         let mut message_df = vec![0; signals.messages.len()];
         let mut member_df = vec![0; signals.dotted.len()];
         let mut literal_df = vec![0; signals.literals.len()];
+        let mut title_type_df: HashMap<&str, usize> = HashMap::new();
         for doc in docs {
             for (l, _) in &doc.literals {
                 literal_df[*l] += 1;
@@ -906,6 +929,9 @@ impl StructuralBoosts {
             for (d, _) in &doc.members {
                 member_df[*d] += 1;
             }
+            for (name, ..) in &doc.title_types {
+                *title_type_df.entry(name.as_str()).or_default() += 1;
+            }
         }
         StructuralBoosts {
             frames,
@@ -915,7 +941,16 @@ impl StructuralBoosts {
             literal_df,
             reexported: reexports::targets(docs, by_path, signals.identifiers.len()),
             modules: module_matches(docs, &signals.dotted),
+            title_type_df,
         }
+    }
+
+    /// Of the types the title names that this file declares or implements, the one the fewest
+    /// files do, and how many do.
+    fn title_type_of<'a>(&self, doc: &'a Doc) -> Option<(&'a (String, usize, bool), usize)> {
+        (doc.title_types.iter())
+            .map(|typed| (typed, self.title_type_df[typed.0.as_str()]))
+            .min_by_key(|(_, df)| *df)
     }
 
     fn frames_of(&self, doc: usize) -> (f64, Vec<String>, Vec<usize>) {

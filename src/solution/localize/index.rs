@@ -88,6 +88,11 @@ pub(super) struct Doc {
     /// The type the file is named after, with its line: `Quantity` of `quantity.py`,
     /// `Blueprint` of `blueprints.py`.
     pub own_type: Option<(String, usize)>,
+    /// The types the title names that it declares at its top level or implements methods of
+    /// (a Rust `impl`, a Go receiver), each with its first line and whether it declares it:
+    /// `SlicedLowLevelWCS` for "Inconsistent behavior of `world_to_pixel` in
+    /// `SlicedLowLevelWCS`".
+    pub title_types: Vec<(String, usize, bool)>,
     /// What this package index re-exports under the issue's identifiers, and its `*` imports.
     pub reexports: Vec<Reexported>,
     /// The modules it imports, as written.
@@ -202,6 +207,7 @@ pub(super) fn build(
             literals: Vec::new(),
             members: Vec::new(),
             own_type: None,
+            title_types: Vec::new(),
             reexports: Vec::new(),
             imports: Vec::new(),
             public_symbols: Vec::new(),
@@ -415,6 +421,17 @@ impl<'a> Matcher<'a> {
             if doc.own_type.is_none() && symbol.kind.is_type() && type_key(&symbol.name) == file_key
             {
                 doc.own_type = Some((symbol.name.clone(), symbol.line));
+            }
+            let typed = match (symbol.kind, &symbol.container) {
+                (kind, None) if kind.is_type() => Some((&symbol.name, true)),
+                (SymbolKind::Method, Some(container)) => Some((container, false)),
+                _ => None,
+            };
+            if let Some((name, declares)) = typed
+                && !doc.title_types.iter().any(|(known, ..)| known == name)
+                && signals.title_names_type_as_written(name)
+            {
+                doc.title_types.push((name.clone(), symbol.line, declares));
             }
             if let Some(container) = &symbol.container {
                 let found = signals.dotted.iter().position(|parts| {

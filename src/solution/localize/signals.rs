@@ -674,6 +674,13 @@ impl IssueSignals {
             .any(|word| word == ident)
     }
 
+    /// Whether the title writes the type name `name` as a word, as it is spelled (`Rational`
+    /// in "Rational calc value error", not `Keys` in "HashMap keys fail"); a stop word
+    /// ("Error position for …") names no type.
+    pub(super) fn title_names_type_as_written(&self, name: &str) -> bool {
+        !STOP_WORDS.contains(&name.to_ascii_lowercase().as_str()) && self.title_names(name)
+    }
+
     /// Whether a word of the title, singular or plural, is the type name `key` (a
     /// [`type_key`]): "float16 quantities get upgraded" names `Quantity`, "Require a non-empty
     /// name for Blueprints" names `Blueprint`. A stop word ("Error when …") names no type.

@@ -53,6 +53,7 @@ fn a_file_the_trace_passes_through_often_does_not_outrank_the_innermost_frame() 
         literal_df: Vec::new(),
         reexported: HashMap::new(),
         modules: HashMap::new(),
+        title_type_df: HashMap::new(),
     };
     let (through, reasons, lines) = boosts.frames_of(0);
     let (raises, _, _) = boosts.frames_of(1);
@@ -903,6 +904,104 @@ fn a_report_whose_title_names_a_type_is_about_the_file_named_after_it() {
     // The same report under a title that names no type is about the code its words are in.
     let untitled = rank_in(&files, "Require a non-empty name", body);
     assert_eq!(untitled[0].path, "pkg/wrappers.py", "{untitled:?}");
+}
+
+#[test]
+fn a_report_whose_title_names_a_class_is_about_the_file_that_declares_it() {
+    // "Rational of two strings gives 1/100100": the report's words (rational, string, parsed,
+    // decimal) are those of the parser that turns strings into rationals; on them `parsing.py`
+    // comes first. The title writes `Rational`, which `numbers.py` declares (a file not named after
+    // it) and no other file does: that puts it first.
+    let files = [
+        (
+            "pkg/core/numbers.py",
+            "class Integer:\n    def __new__(cls, i):\n        return int(i)\n\n\nclass Rational:\n    \"\"\"p/q, each a decimal string or a number: two strings give the value of their quotient, once parsed.\"\"\"\n    def __new__(cls, p, q=None):\n        if isinstance(p, str):\n            p = Fraction(p)\n        if isinstance(q, str):\n            q = Fraction(q)\n        return p / q\n",
+        ),
+        (
+            "pkg/parsing.py",
+            "def parse_rational(text):\n    \"\"\"A rational parsed from a decimal string such as '0.5': two strings give\n    the value of their quotient.\"\"\"\n    if '.' in text:\n        return parse_decimal(text)\n    return int(text)\n",
+        ),
+        (
+            "pkg/printing.py",
+            "def print_fraction(p, q):\n    return f'{p}/{q}'\n",
+        ),
+    ];
+    let body = "Two strings give a wrong value: the decimal string '0.5' over the string '100' gives 1/100100, whereas 1/200 is expected. The string '0.5' is parsed as a decimal string.\n";
+    let ranked = rank_in(&files, "Rational of two strings gives 1/100100", body);
+    assert_eq!(ranked[0].path, "pkg/core/numbers.py", "{ranked:?}");
+    assert!(
+        (ranked[0].reasons)
+            .contains(&"declares `Rational` (line 6), a type the title names".to_owned()),
+        "{:?}",
+        ranked[0].reasons
+    );
+    // The same words, the type not written as it is spelled, or written as a stop word
+    // ("Error", which `errors.py` would declare), name no type: the report is about the code
+    // its words are in.
+    for title in [
+        "rational of two strings gives 1/100100",
+        "Error: a rational of two strings gives 1/100100",
+    ] {
+        let mut files = files.to_vec();
+        files.push(("pkg/errors.py", "class Error(Exception):\n    pass\n"));
+        let ranked = rank_in(&files, title, body);
+        assert_eq!(ranked[0].path, "pkg/parsing.py", "{title}: {ranked:?}");
+        assert!(
+            !(ranked.iter()).any(|c| c.reasons.iter().any(|r| r.ends_with("the title names"))),
+            "{title}: {ranked:?}"
+        );
+    }
+}
+
+#[test]
+fn a_type_the_title_names_is_also_where_its_methods_are_implemented() {
+    // Rust declares a type in one file and implements its traits in others: "Prerelease
+    // ordering …" is about `impls.rs`'s `impl Ord for Prerelease` as much as about the
+    // declaration in `lib.rs`. Both are named, each as one of the two files that do.
+    let files = [
+        (
+            "src/lib.rs",
+            "mod impls;\n\npub struct Prerelease {\n    identifier: String,\n}\n\npub struct BuildMetadata {\n    identifier: String,\n}\n",
+        ),
+        (
+            "src/impls.rs",
+            "use crate::Prerelease;\nuse std::cmp::Ordering;\n\nimpl Ord for Prerelease {\n    fn cmp(&self, rhs: &Self) -> Ordering {\n        self.identifier.cmp(&rhs.identifier)\n    }\n}\n",
+        ),
+        (
+            "src/parse.rs",
+            "pub fn numeric(text: &str) -> Option<u64> {\n    text.parse().ok()\n}\n",
+        ),
+    ];
+    let ranked = rank_in(
+        &files,
+        "Prerelease ordering compares numeric identifiers as text",
+        "`1.0.0-alpha.10` sorts before `1.0.0-alpha.9`.\n",
+    );
+    let named: std::collections::BTreeMap<_, _> = (ranked.iter())
+        .filter_map(|c| {
+            let reason = c
+                .reasons
+                .iter()
+                .find(|r| r.ends_with("a type the title names"))?;
+            Some((c.path.as_str(), reason.as_str()))
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [
+            (
+                "src/impls.rs",
+                "implements methods of `Prerelease` (line 5), a type the title names"
+            ),
+            (
+                "src/lib.rs",
+                "declares `Prerelease` (line 3), a type the title names"
+            ),
+        ]
+        .into_iter()
+        .collect(),
+        "{ranked:?}"
+    );
 }
 
 #[test]

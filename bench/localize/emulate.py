@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+"""Tries a signal for the localizer's second stage in Python before it is written in Rust.
+
+Reads the same `--features` dumps as fit.py (the shipped ranking's top 200 per task, with each
+file's features), adds one column computed here, fits its weight alone with every shipped
+weight held (as `fit.py --free NAME` does for a signal the binary computes), and prints
+recall@1/5/10 and MRR as shipped, with the new weight fitted on everything, with the weight
+fitted without each repository (held out), and at the weights given. A signal that gains
+nothing here is not worth its Rust; one that gains is written in Rust and measured again
+through the binary. README's table of what was tried and left out cites these runs.
+
+  python3 bench/localize/emulate.py --dev DEV_FEATURES --bench79 F79 \\
+      --trees WORK/trees --repos /work/.mirror --src79 SRC79 SIGNAL [--weights 0.5,1]
+  python3 bench/localize/emulate.py ... product:imported:title    (a product of two features)
+
+DEV_FEATURES and WORK/trees are what `FEATURES=DIR bench/localize/swebench.sh REPOS WORK`
+leaves (the checkouts are kept per repository and commit); F79 is `fit.py --dump79`'s output
+and SRC79 run.sh's sources. `--zero NAME` sets a shipped weight to 0 first, to try a signal in
+place of one (`--zero subjects commit-bodies`). Needs numpy and scipy.
+"""
+import argparse, json, math, os, re, subprocess, sys
+from collections import Counter, defaultdict
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fit  # noqa: E402
+
+WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+# The words the commit-message signals drop (rescore.rs's subjects keep only the title's terms).
+MESSAGE_STOP = set("""the a an of to in is it and or for on with this that be as are was not by at
+from but if when can should would does do have has i we you fix fixed fixes add added adds use used
+make made merge pull request branch into issue bug update updated remove removed change changed
+test tests""".split())
+
+
+def terms(text, stop=frozenset()):
+    """camelCase and snake_case split, lower-cased, three letters or more."""
+    out = []
+    for word in WORD.findall(text):
+        for part in PART.findall(word):
+            part = part.lower()
+            if len(part) > 2 and part not in stop:
+                out.append(part)
+    return out
+
+
+def bm25(query, bags, k1=1.2, b=0.75):
+    """Each bag's BM25 score for the query's terms (Lucene's idf), by key."""
+    n = len(bags) or 1
+    df = Counter(t for bag in bags.values() for t in bag)
+    avg = sum(sum(bag.values()) for bag in bags.values()) / n or 1.0
+    scores = {}
+    for key, bag in bags.items():
+        length, s = sum(bag.values()), 0.0
+        for t, qf in query.items():
+            tf = bag.get(t, 0)
+            if tf:
+                idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
+                s += min(qf, 3) * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg))
+        scores[key] = s
+    return scores
+
+
+class Task:
+    """One issue: its text, its candidates (the dump's order), and where its tree and history are."""
+
+    def __init__(self, title, body, candidates, tree=None, git=None, rev=None):
+        self.title, self.body, self.candidates = title, body, candidates
+        self.tree, self.git, self.rev = tree, git, rev
+
+    def read(self, path):
+        if not self.tree:
+            return None
+        try:
+            return open(os.path.join(self.tree, path), errors="replace").read()
+        except OSError:
+            return None
+
+    def log(self, *args):
+        """Commits up to the base as (message, files), the way history.rs reads them."""
+        if not self.git:
+            return []
+        out = subprocess.run(["git", "--git-dir", self.git, "log", "-n", "5000", *args,
+                              "--format=format:%x1e%B%x1f", "--name-only", self.rev],
+                             capture_output=True, text=True).stdout
+        commits = []
+        for record in out.split("\x1e")[1:]:
+            message, _, files = record.partition("\x1f")
+            files = [f for f in files.split("\n") if f.strip()]
+            if files and len(files) <= 20:  # history::MAX_FILES
+                commits.append((message, files))
+        return commits
+
+
+def relative(scores):
+    best = max(scores, default=0.0)
+    return [s / best if best > 0 else 0.0 for s in scores]
+
+
+def first(task, k=fit.DEPTH):
+    return task.candidates[:k]
+
+
+# Each signal: task -> one value per candidate (0 past the first DEPTH).
+
+def commit_messages(task, with_body=False, merges=False):
+    """BM25 of the title over what the commits that changed each file say: the subjects (as
+    shipped), the whole messages, or the pull requests' titles in the merges' bodies."""
+    bags = defaultdict(Counter)
+    commits = task.log("-m", "--first-parent", "--merges") if merges else task.log("--no-merges")
+    for message, files in commits:
+        subject, _, body = message.partition("\n")
+        if merges:
+            text = body.strip().split("\n")[0] if body.strip() else ""
+        else:
+            text = subject + ("\n" + body if with_body else "")
+        words = terms(text, MESSAGE_STOP)
+        for f in files:
+            bags[f].update(words)
+    scores = bm25(Counter(terms(task.title, MESSAGE_STOP)), bags)
+    return relative([scores.get(c["path"], 0.0) for c in first(task)])
+
+
+def feedback(task, k=3, m=20):
+    """Pseudo-relevance feedback: the m terms the best k files use most (tf × idf over the 100,
+    the issue's own left out), searched with BM25 in the 100."""
+    bags = [Counter(terms(task.read(c["path"]) or "")) for c in first(task)]
+    n = len(bags) or 1
+    df = Counter(t for bag in bags for t in bag)
+    idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+    asked = set(terms(task.title + "\n" + task.body))
+    expansion = Counter()
+    for bag in bags[:k]:
+        length = sum(bag.values()) or 1
+        for t, f in bag.items():
+            if t not in asked:
+                expansion[t] += f / length * idf[t]
+    expansion = dict(expansion.most_common(m))
+    avg = sum(sum(bag.values()) for bag in bags) / n or 1.0
+    scores = []
+    for bag in bags:
+        length = sum(bag.values())
+        scores.append(sum(w * idf[t] * bag[t] * 2.2 / (bag[t] + 1.2 * (0.25 + 0.75 * length / avg))
+                          for t, w in expansion.items() if bag.get(t)))
+    best = max(scores[k:], default=0.0)
+    return [min(1.0, s / best) if best > 0 else 0.0 for s in scores]
+
+
+DEFINITION = re.compile(r"^\s*(?:def|class)\s+([A-Za-z_]\w*)", re.M)
+COMMON_METHODS = {"__init__", "__repr__", "__str__", "__eq__", "__hash__", "__call__", "setup"}
+
+
+def parallel(task):
+    """How much of the best file's vocabulary of definitions a file shares (idf-weighted
+    Jaccard over the 100): `c.py` beside `cpp.py`, `str.py` beside `latex.py`."""
+    names = [set(DEFINITION.findall(task.read(c["path"]) or "")) - COMMON_METHODS for c in first(task)]
+    df = Counter(n for ns in names for n in ns)
+    idf = {n: math.log(len(names) / f) for n, f in df.items()}
+    top = names[0] if names else set()
+    out = []
+    for i, ns in enumerate(names):
+        union = sum(idf[n] for n in ns | top)
+        out.append(0.0 if i == 0 or not union else sum(idf[n] for n in ns & top) / union)
+    return out
+
+
+def directory(task, k=10):
+    """The share of the best k files' scores that the file's directory holds (itself left out)."""
+    best = task.candidates[:k]
+    total = sum(c["score"] for c in best) or 1.0
+    folder = lambda path: path.rsplit("/", 1)[0] if "/" in path else ""
+    return [sum(o["score"] for j, o in enumerate(best) if j != i and folder(o["path"]) == folder(c["path"]))
+            / total for i, c in enumerate(first(task))]
+
+
+def compound(task):
+    """A file name written as one word (`docfields`, `factortools`) covered by the issue's words:
+    the share of its letters, when at least 0.6."""
+    words = set()
+    for t in terms(task.title + "\n" + task.body):
+        words.add(t)
+        words.update(t[:-len(s)] for s in ("s", "es", "ed", "ing") if t.endswith(s) and len(t) - len(s) >= 3)
+    out = []
+    for c in first(task):
+        stem = c["path"].rsplit("/", 1)[-1].split(".")[0]
+        if "_" in stem or re.search(r"[a-z][A-Z]", stem) or len(stem) < 6 or stem.lower() in words:
+            out.append(0.0)
+            continue
+        s, covered = stem.lower(), [0] * (len(stem) + 1)
+        for i in range(1, len(s) + 1):
+            covered[i] = max([covered[i - 1]] + [covered[j] + i - j for j in range(i - 2) if s[j:i] in words])
+        out.append(covered[-1] / len(s) if covered[-1] >= 0.6 * len(s) else 0.0)
+    return out
+
+
+def title_class(task):
+    """The file declares a Python class a word of the title names, in any case ("include'd"
+    names `Include`), by how few of the 100 read declare one. Shipped as spelled, with the
+    methods a file implements counted too (`title_class`): in any case it cost the 79-issue
+    bench two first places."""
+    said = {w.lower() for w in WORD.findall(task.title)}
+    named = [{n.lower() for n in re.findall(r"^class\s+([A-Za-z_]\w*)", task.read(c["path"]) or "", re.M)}
+             & said for c in first(task)]
+    df = Counter(n for ns in named for n in ns)
+    return [max((1 / df[n] for n in ns), default=0.0) for ns in named]
+
+
+SIGNALS = {
+    "commit-bodies": lambda t: commit_messages(t, with_body=True),
+    "merge-titles": lambda t: commit_messages(t, merges=True),
+    "feedback": feedback,
+    "parallel": parallel,
+    "directory": directory,
+    "compound": compound,
+    "title-class": title_class,
+}
+
+
+def product(a, b):
+    value = dict(fit.FEATURES)
+    return lambda t: [value[a](c["features"]) * value[b](c["features"]) for c in first(t)]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("signal", help=", ".join(SIGNALS) + ", or product:A:B of two fit.py features")
+    ap.add_argument("--dev", required=True, metavar="DIR")
+    ap.add_argument("--bench79", metavar="DIR")
+    ap.add_argument("--trees", metavar="DIR", help="the checkouts, as owner__name/COMMIT")
+    ap.add_argument("--repos", metavar="DIR", help="the git snapshots, as owner+name/repo")
+    ap.add_argument("--src79", metavar="DIR", help="run.sh's sources of the 79-issue bench")
+    ap.add_argument("--instances", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                        "../../../shared/data/swebench/verified-dev.json"))
+    ap.add_argument("--weights", default="", help="comma-separated weights to show besides the fitted one")
+    ap.add_argument("--zero", default="", help="shipped weights set to 0 (comma-separated)")
+    ap.add_argument("--l2", type=float, default=1.0)
+    a = ap.parse_args()
+    if a.signal.startswith("product:"):
+        _, x, y = a.signal.split(":")
+        signal = product(x, y)
+    elif a.signal in SIGNALS:
+        signal = SIGNALS[a.signal]
+    else:
+        ap.error(f"no such signal: {a.signal}")
+    import numpy as np
+    from scipy.optimize import minimize
+
+    dev = fit.load_dev(np, a.dev, a.instances)
+    instances = {x["instance_id"]: x for x in fit.instances(a.instances)}
+    for t in dev:
+        x = instances[t["id"]]
+        title, _, body = x["problem_statement"].partition("\n")
+        owner_name = x["repo"]
+        tree = a.trees and os.path.join(a.trees, owner_name.replace("/", "__"), x["base_commit"])
+        git = a.repos and os.path.join(a.repos, owner_name.replace("/", "+"), "repo")
+        t["task"] = Task(title, body, json.load(open(os.path.join(a.dev, t["id"] + ".json")))["candidates"],
+                         tree, git, x["base_commit"])
+    b79 = fit.load79(np, a.bench79) if a.bench79 else []
+    issues79 = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "issues.json")))
+    for t in b79:
+        dump = json.load(open(os.path.join(a.bench79, t["id"][len("b79-"):])))
+        issue = issues79[int(t["id"][len("b79-"):].split(".")[0])]
+        tree = a.src79 and os.path.join(a.src79, issue["repo"])
+        t["task"] = Task(issue["title"], issue["body"], dump["candidates"], tree)
+    every = dev + b79
+    for t in every:
+        values = signal(t["task"])
+        column = np.zeros(len(t["paths"]))
+        column[:len(values)] = values
+        t["X"] = np.hstack([t["X"], column.reshape(-1, 1)])
+        del t["task"]
+
+    zero = set(filter(None, a.zero.split(",")))
+    shipped = fit.shipped_weights()
+    base = np.array([0.0 if name in zero else shipped.get(name, 0.0) for name, _ in fit.FEATURES])
+    with_weight = lambda v: np.append(base, v)
+
+    def fit_alone(tasks):
+        def loss(v):
+            w = with_weight(v[0])
+            total, grad = 0.0, 0.0
+            for t in tasks:
+                d = min(fit.DEPTH, len(t["paths"]))
+                gold = [i for i in range(d) if t["paths"][i] in t["gold"]]
+                if not gold:
+                    continue
+                X = t["X"][:d]
+                s = X @ w
+                top = s.max()
+                e = np.exp(s - top)
+                p = e / e.sum()
+                log_z = top + math.log(e.sum())
+                for g in gold:
+                    total -= (s[g] - log_z) / len(gold)
+                    grad -= (X[g, -1] - p @ X[:, -1]) / len(gold)
+            return total + a.l2 * v[0] ** 2, np.array([grad + 2 * a.l2 * v[0]])
+        return minimize(loss, np.zeros(1), jac=True, method="L-BFGS-B").x[0]
+
+    fired = sum(int(v != 0) for t in dev for v in t["X"][:fit.DEPTH, -1])
+    fired_gold = sum(int(v != 0) for t in dev for p, v in zip(t["paths"][:fit.DEPTH], t["X"][:fit.DEPTH, -1])
+                     if p in t["gold"])
+    held = {}
+    for repo in sorted({t["repo"] for t in every}):
+        v = fit_alone([t for t in every if t["repo"] != repo])
+        held.update({t["id"]: v for t in every if t["repo"] == repo})
+    fitted = fit_alone(every)
+
+    def line(name, weight_of):
+        cells = []
+        for tasks in (dev, b79):
+            if tasks:
+                m = fit.metrics(tasks, lambda t: with_weight(weight_of(t)))
+                cells.append(" / ".join(f"{x:.3f}" for x in m) + f" ({round(m[1] * len(tasks))} @5)")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+    print(f"{a.signal}: non-zero for {fired} of the files read ({fired_gold} gold)\n")
+    print("| weight | development set | 79-issue bench |\n| --- | --- | --- |")
+    line("0 (as shipped" + (f", {a.zero} zeroed" if zero else "") + ")", lambda t: 0.0)
+    line(f"{fitted:.3f} (fitted on all)", lambda t: fitted)
+    line("fitted without the repository", lambda t: held[t["id"]])
+    for w in filter(None, a.weights.split(",")):
+        line(w, lambda t, w=float(w): w)
+
+    def ranks(t, w):
+        ranked = [t["paths"][i] for i in fit.order(t, w)]
+        at = [ranked.index(g) + 1 if g in ranked else math.inf for g in t["gold"]]
+        return min(at), max(at)
+
+    moved = []
+    for t in every:
+        before, after = ranks(t, with_weight(0.0)), ranks(t, with_weight(fitted))
+        if before != after:
+            moved.append(f"{t['id']} {before[0]}→{after[0]}" + (f" (all {before[1]}→{after[1]})" if len(t["gold"]) > 1 else ""))
+    print("\nmoved at the fitted weight (first gold file; all of them):", ", ".join(moved) or "none")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
