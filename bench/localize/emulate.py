@@ -270,31 +270,17 @@ def main():
         t["X"] = np.hstack([t["X"], column.reshape(-1, 1)])
         del t["task"]
 
+    # The new column is one more feature whose weight alone is fitted; every other weight is
+    # held as rescore.rs has it (0 for those named by --zero).
     zero = set(filter(None, a.zero.split(",")))
     shipped = fit.shipped_weights()
-    base = np.array([0.0 if name in zero else shipped.get(name, 0.0) for name, _ in fit.FEATURES])
+    hold = {name: 0.0 if name in zero else shipped.get(name, 0.0) for name, _ in fit.FEATURES}
+    fit.FEATURES.append((a.signal, None))
+    base = np.array(list(hold.values()))
     with_weight = lambda v: np.append(base, v)
 
     def fit_alone(tasks):
-        def loss(v):
-            w = with_weight(v[0])
-            total, grad = 0.0, 0.0
-            for t in tasks:
-                d = min(fit.DEPTH, len(t["paths"]))
-                gold = [i for i in range(d) if t["paths"][i] in t["gold"]]
-                if not gold:
-                    continue
-                X = t["X"][:d]
-                s = X @ w
-                top = s.max()
-                e = np.exp(s - top)
-                p = e / e.sum()
-                log_z = top + math.log(e.sum())
-                for g in gold:
-                    total -= (s[g] - log_z) / len(gold)
-                    grad -= (X[g, -1] - p @ X[:, -1]) / len(gold)
-            return total + a.l2 * v[0] ** 2, np.array([grad + 2 * a.l2 * v[0]])
-        return minimize(loss, np.zeros(1), jac=True, method="L-BFGS-B").x[0]
+        return fit.fit(np, minimize, tasks, a.l2, hold)[-1]
 
     fired = sum(int(v != 0) for t in dev for v in t["X"][:fit.DEPTH, -1])
     fired_gold = sum(int(v != 0) for t in dev for p, v in zip(t["paths"][:fit.DEPTH], t["X"][:fit.DEPTH, -1])

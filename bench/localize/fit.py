@@ -15,7 +15,7 @@ repository, then the weights as Rust.
 Needs numpy and scipy (`pip install numpy scipy`).
 
   python3 bench/localize/fit.py --dump79 target/release/globallm /tmp/globallm-localize-eval/src F79
-  python3 bench/localize/fit.py --dev DEV_FEATURES --bench79 F79 [--l2 0.01] [--free hub,neighbours]
+  python3 bench/localize/fit.py --dev DEV_FEATURES --bench79 F79 [--l2 0.01] [--free hub,neighbours] [--loss worst]
 
 With --free, only the named weights are fitted and the others stay as rescore.rs has them: how
 a new signal is added without re-fitting (and moving) the rest.
@@ -142,8 +142,20 @@ def shipped_weights():
     return {m[0]: float(m[1]) for m in re.findall(r"^\s+(\w+): (-?[\d.]+),", block, re.M)}
 
 
-def fit(np, minimize, tasks, l2, hold=None):
-    """The weights; with `hold` (name to weight), those stay as given and the rest are fitted."""
+def fit(np, minimize, tasks, l2, hold=None, loss_kind="softmax"):
+    """The weights; with `hold` (name to weight), those stay as given and the rest are fitted.
+
+    `loss_kind`: "softmax" (each gold file's log-probability among the task's files, the
+    task's gold files averaged: the shipped fit); "negatives" (each gold file against the
+    non-gold files only, so a task's gold files do not compete); "worst" (as "negatives", the
+    gold files weighed by a soft maximum of their losses: recall@k needs every one)."""
+    def softmax_nll(X, s, g, among):
+        """-log p(g) among the rows `among`, and its gradient."""
+        top = s[among].max()
+        e = np.exp(s[among] - top)
+        p = e / e.sum()
+        return -(s[g] - top - math.log(e.sum())), -(X[g] - p @ X[among])
+
     def loss(w):
         total, grad = 0.0, np.zeros_like(w)
         for t in tasks:
@@ -153,13 +165,19 @@ def fit(np, minimize, tasks, l2, hold=None):
                 continue
             X = t["X"][:d]
             s = X @ w
-            top = s.max()
-            e = np.exp(s - top)
-            p = e / e.sum()
-            log_z = top + math.log(e.sum())
-            for g in gold:
-                total -= (s[g] - log_z) / len(gold)
-                grad -= (X[g] - p @ X) / len(gold)
+            if loss_kind == "softmax":
+                terms = [softmax_nll(X, s, g, np.arange(d)) for g in gold]
+            else:
+                others = np.array([i for i in range(d) if i not in gold], dtype=int)
+                terms = [softmax_nll(X, s, g, np.append(others, g)) for g in gold]
+            values = np.array([v for v, _ in terms])
+            if loss_kind == "worst":
+                share = np.exp(values - values.max())
+                share /= share.sum()
+            else:
+                share = np.full(len(terms), 1 / len(terms))
+            total += float(share @ values)
+            grad += sum(a * g for a, (_, g) in zip(share, terms))
         return total + l2 * (w @ w), grad + 2 * l2 * w
 
     # A structural signal may count for more than the first stage gives it through `first`,
@@ -181,6 +199,8 @@ def main():
     ap.add_argument("--instances", default=os.path.join(os.path.dirname(__file__),
                                                         "../../../shared/data/swebench/verified-dev.json"))
     ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument("--loss", choices=["softmax", "negatives", "worst"], default="softmax",
+                    help="the fit's loss (see fit()); the shipped weights are the softmax's")
     ap.add_argument("--free", metavar="NAMES",
                     help="fit only these weights (comma-separated), the others held as rescore.rs has them")
     a = ap.parse_args()
@@ -205,11 +225,11 @@ def main():
         hold.update({name: 0.0 for name, _ in FEATURES if name not in free and name not in hold})
     held_out = {}
     for repo in sorted({t["repo"] for t in every}):
-        w = fit(np, minimize, [t for t in every if t["repo"] != repo], a.l2, hold)
+        w = fit(np, minimize, [t for t in every if t["repo"] != repo], a.l2, hold, a.loss)
         for t in every:
             if t["repo"] == repo:
                 held_out[t["id"]] = w
-    w_all = fit(np, minimize, every, a.l2, hold)
+    w_all = fit(np, minimize, every, a.l2, hold, a.loss)
 
     def row(name, tasks):
         cur = metrics(tasks, lambda t: None)
