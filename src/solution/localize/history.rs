@@ -193,13 +193,15 @@ fn run_git(git_dir: &Path, args: &[&str], bounds: Bounds) -> anyhow::Result<Stri
     });
     let deadline = Instant::now() + bounds.time;
     let status = loop {
-        if let Some(status) = child.try_wait().context("waiting for git")? {
-            break status;
-        }
+        // The deadline first: a git seen finished only after it did not finish within it (a
+        // busy machine may run all of a short git before this loop starts).
         if Instant::now() >= deadline {
             crate::solution::git::kill_group(Some(child.id()));
             let _ = child.wait();
             bail!("git {name} stopped after {:?}", bounds.time);
+        }
+        if let Some(status) = child.try_wait().context("waiting for git")? {
+            break status;
         }
         std::thread::sleep(Duration::from_millis(5));
     };
