@@ -45,18 +45,19 @@ def terms(text, stop=frozenset()):
 
 
 def bm25(query, bags, k1=1.2, b=0.75):
-    """Each bag's BM25 score for the query's terms (Lucene's idf), by key."""
+    """Each bag's BM25 score for the query's terms (Lucene's idf), by key; `query` maps a
+    term to its weight (a count counts at most three times)."""
     n = len(bags) or 1
     df = Counter(t for bag in bags.values() for t in bag)
     avg = sum(sum(bag.values()) for bag in bags.values()) / n or 1.0
     scores = {}
     for key, bag in bags.items():
         length, s = sum(bag.values()), 0.0
-        for t, qf in query.items():
+        for t, weight in query.items():
             tf = bag.get(t, 0)
             if tf:
                 idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
-                s += min(qf, 3) * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg))
+                s += min(weight, 3) * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg))
         scores[key] = s
     return scores
 
@@ -124,26 +125,19 @@ def commit_messages(task, with_body=False, merges=False):
 def feedback(task, k=3, m=20):
     """Pseudo-relevance feedback: the m terms the best k files use most (tf × idf over the 100,
     the issue's own left out), searched with BM25 in the 100."""
-    bags = [Counter(terms(task.read(c["path"]) or "")) for c in first(task)]
+    bags = dict(enumerate(Counter(terms(task.read(c["path"]) or "")) for c in first(task)))
     n = len(bags) or 1
-    df = Counter(t for bag in bags for t in bag)
-    idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+    df = Counter(t for bag in bags.values() for t in bag)
     asked = set(terms(task.title + "\n" + task.body))
     expansion = Counter()
-    for bag in bags[:k]:
-        length = sum(bag.values()) or 1
-        for t, f in bag.items():
+    for i in range(min(k, len(bags))):
+        length = sum(bags[i].values()) or 1
+        for t, f in bags[i].items():
             if t not in asked:
-                expansion[t] += f / length * idf[t]
-    expansion = dict(expansion.most_common(m))
-    avg = sum(sum(bag.values()) for bag in bags) / n or 1.0
-    scores = []
-    for bag in bags:
-        length = sum(bag.values())
-        scores.append(sum(w * idf[t] * bag[t] * 2.2 / (bag[t] + 1.2 * (0.25 + 0.75 * length / avg))
-                          for t, w in expansion.items() if bag.get(t)))
-    best = max(scores[k:], default=0.0)
-    return [min(1.0, s / best) if best > 0 else 0.0 for s in scores]
+                expansion[t] += f / length * math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
+    scores = bm25(dict(expansion.most_common(m)), bags)
+    best = max((scores[i] for i in range(k, len(bags))), default=0.0)
+    return [min(1.0, scores[i] / best) if best > 0 else 0.0 for i in range(len(bags))]
 
 
 DEFINITION = re.compile(r"^\s*(?:def|class)\s+([A-Za-z_]\w*)", re.M)

@@ -23,7 +23,7 @@ pub use index::{Limits, Skipped};
 
 use super::paths;
 use anyhow::Context as _;
-use index::{CONTENT, Corpus, Doc, PATH, SYMBOLS};
+use index::{CONTENT, Corpus, Doc, PATH, SYMBOLS, TitleClass};
 use serde::{Deserialize, Serialize};
 use signals::IssueSignals;
 use std::collections::HashMap;
@@ -373,14 +373,10 @@ fn second_stage(
     for (scored, (share, terms)) in ranked[..depth].iter_mut().zip(past) {
         scored.features.subjects = share;
         if share >= rescore::SUBJECTS_REASON {
-            scored.reasons.push(format!(
-                "its past commits were about {}",
-                terms
-                    .iter()
-                    .map(|t| format!("`{t}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            let about = backticked(terms.iter().map(String::as_str));
+            scored
+                .reasons
+                .push(format!("its past commits were about {about}"));
         }
     }
 
@@ -634,21 +630,22 @@ fn rank(
             ));
             hot_lines.push(*line);
         }
-        if let Some(((name, line, declares), df)) = boosts.title_type_of(doc) {
+        if let Some((class, df)) = boosts.title_class_of(doc) {
             f.title_class = 1.0 / df as f64;
             // A declaration the issue names as an identifier has its reason below.
-            let said = (doc.defined.iter()).any(|d| signals.identifiers[d.ident].text == *name);
-            if !said {
-                let does = if *declares {
+            let name = &class.name;
+            if !(doc.defined.iter()).any(|d| signals.identifiers[d.ident].text == *name) {
+                let does = if class.declared {
                     "declares"
                 } else {
                     "implements methods of"
                 };
+                let line = class.line;
                 reasons.push(format!(
                     "{does} `{name}` (line {line}), a type the title names"
                 ));
             }
-            hot_lines.push(*line);
+            hot_lines.push(class.line);
         }
 
         let mut defined_boost = 0.0;
@@ -684,12 +681,10 @@ fn rank(
                 .sum();
             f.mentions = boost.min(3.0 * MENTIONS_BOOST);
             score += f.mentions;
-            let names: Vec<String> = mentions
-                .iter()
-                .take(5)
-                .map(|m| format!("`{}`", signals.identifiers[*m].text))
-                .collect();
-            reasons.push(format!("mentions {}", names.join(", ")));
+            let names = backticked(
+                (mentions.iter().take(5)).map(|m| signals.identifiers[*m].text.as_str()),
+            );
+            reasons.push(format!("mentions {names}"));
         }
         if !contributions.is_empty() {
             let terms: Vec<String> = contributions
@@ -763,6 +758,14 @@ fn minority_languages(docs: &[Doc], signals: &IssueSignals) -> Vec<Option<String
         .filter(|(ext, n)| (*n as f64) < MINORITY_SHARE * code as f64 && !quoted(ext))
         .map(|(ext, _)| Some(ext.to_owned()))
         .collect()
+}
+
+/// Names as a reason lists them: "`border`, `cell`".
+fn backticked<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The share of the terms of a file's name (without extension) that the issue uses.
@@ -884,7 +887,7 @@ struct StructuralBoosts<'d> {
     /// Per doc: (the dotted name whose module it is, tie count).
     modules: HashMap<usize, (usize, usize)>,
     /// Per type the title names: how many files declare it or implement its methods.
-    title_type_df: HashMap<&'d str, usize>,
+    title_class_df: HashMap<&'d str, usize>,
 }
 
 impl<'d> StructuralBoosts<'d> {
@@ -918,7 +921,7 @@ impl<'d> StructuralBoosts<'d> {
         let mut message_df = vec![0; signals.messages.len()];
         let mut member_df = vec![0; signals.dotted.len()];
         let mut literal_df = vec![0; signals.literals.len()];
-        let mut title_type_df: HashMap<&str, usize> = HashMap::new();
+        let mut title_class_df: HashMap<&str, usize> = HashMap::new();
         for doc in docs {
             for (l, _) in &doc.literals {
                 literal_df[*l] += 1;
@@ -929,8 +932,8 @@ impl<'d> StructuralBoosts<'d> {
             for (d, _) in &doc.members {
                 member_df[*d] += 1;
             }
-            for (name, ..) in &doc.title_types {
-                *title_type_df.entry(name.as_str()).or_default() += 1;
+            for class in &doc.title_classes {
+                *title_class_df.entry(class.name.as_str()).or_default() += 1;
             }
         }
         StructuralBoosts {
@@ -941,15 +944,15 @@ impl<'d> StructuralBoosts<'d> {
             literal_df,
             reexported: reexports::targets(docs, by_path, signals.identifiers.len()),
             modules: module_matches(docs, &signals.dotted),
-            title_type_df,
+            title_class_df,
         }
     }
 
     /// Of the types the title names that this file declares or implements, the one the fewest
     /// files do, and how many do.
-    fn title_type_of<'a>(&self, doc: &'a Doc) -> Option<(&'a (String, usize, bool), usize)> {
-        (doc.title_types.iter())
-            .map(|typed| (typed, self.title_type_df[typed.0.as_str()]))
+    fn title_class_of<'a>(&self, doc: &'a Doc) -> Option<(&'a TitleClass, usize)> {
+        (doc.title_classes.iter())
+            .map(|class| (class, self.title_class_df[class.name.as_str()]))
             .min_by_key(|(_, df)| *df)
     }
 

@@ -34,10 +34,10 @@ pub struct History {
     rev: String,
 }
 
-/// A commit citing one of the numbers, and the files it changed (a merge: against
-/// its first parent, what the pull request brought).
+/// A commit of the log (one citing an issue's number, or one whose subject is read), and the
+/// files it changed (a merge: against its first parent, what the pull request brought).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct CitingCommit {
+pub(super) struct Commit {
     /// Its abbreviated hash.
     pub hash: String,
     /// The first line of its message.
@@ -72,7 +72,7 @@ impl History {
 
     /// The commits up to the revision whose messages cite one of `numbers` (`#N` not
     /// followed by a digit), newest first, at most [`MAX_COMMITS`].
-    pub(super) fn commits_citing(&self, numbers: &[u64]) -> anyhow::Result<Vec<CitingCommit>> {
+    pub(super) fn commits_citing(&self, numbers: &[u64]) -> anyhow::Result<Vec<Commit>> {
         self.commits_citing_within(numbers, BOUNDS)
     }
 
@@ -80,7 +80,7 @@ impl History {
         &self,
         numbers: &[u64],
         bounds: Bounds,
-    ) -> anyhow::Result<Vec<CitingCommit>> {
+    ) -> anyhow::Result<Vec<Commit>> {
         if numbers.is_empty() {
             return Ok(Vec::new());
         }
@@ -117,12 +117,7 @@ impl History {
 
     /// `git log` up to the revision, newest first, at most `max` commits, with their subjects
     /// and files, narrowed by `filters`.
-    fn log(
-        &self,
-        filters: &[&str],
-        max: usize,
-        bounds: Bounds,
-    ) -> anyhow::Result<Vec<CitingCommit>> {
+    fn log(&self, filters: &[&str], max: usize, bounds: Bounds) -> anyhow::Result<Vec<Commit>> {
         let max = format!("--max-count={max}");
         let mut args = vec!["log", "--no-color"];
         args.extend_from_slice(filters);
@@ -230,11 +225,11 @@ pub(super) struct Citation {
 /// configuration), its [`Citation`] by the commit changing the fewest such files (the newest
 /// on a tie).
 pub(super) fn cited_docs(
-    commits: &[CitingCommit],
+    commits: &[Commit],
     docs: &[Doc],
     by_path: &HashMap<&str, usize>,
 ) -> HashMap<usize, Citation> {
-    let mut best: HashMap<usize, (f64, &CitingCommit)> = HashMap::new();
+    let mut best: HashMap<usize, (f64, &Commit)> = HashMap::new();
     for commit in commits {
         let code: Vec<usize> = (commit.files.iter())
             .filter_map(|f| by_path.get(f.as_str()).copied())
@@ -267,13 +262,13 @@ pub(super) fn cited_docs(
 }
 
 /// `\x01HASH\0SUBJECT\n\nFILE\nFILE\n…` per commit.
-fn parse_log(output: &str) -> Vec<CitingCommit> {
+fn parse_log(output: &str) -> Vec<Commit> {
     output
         .split('\x01')
         .filter_map(|record| {
             let mut lines = record.lines();
             let (hash, subject) = lines.next()?.split_once('\0')?;
-            Some(CitingCommit {
+            Some(Commit {
                 hash: hash.to_owned(),
                 subject: subject.to_owned(),
                 files: lines

@@ -89,10 +89,9 @@ pub(super) struct Doc {
     /// `Blueprint` of `blueprints.py`.
     pub own_type: Option<(String, usize)>,
     /// The types the title names that it declares at its top level or implements methods of
-    /// (a Rust `impl`, a Go receiver), each with its first line and whether it declares it:
-    /// `SlicedLowLevelWCS` for "Inconsistent behavior of `world_to_pixel` in
-    /// `SlicedLowLevelWCS`".
-    pub title_types: Vec<(String, usize, bool)>,
+    /// (a Rust `impl`, a Go receiver): `SlicedLowLevelWCS` for "Inconsistent behavior of
+    /// `world_to_pixel` in `SlicedLowLevelWCS`".
+    pub title_classes: Vec<TitleClass>,
     /// What this package index re-exports under the issue's identifiers, and its `*` imports.
     pub reexports: Vec<Reexported>,
     /// The modules it imports, as written.
@@ -105,6 +104,16 @@ pub(super) struct Doc {
     pub is_code: bool,
     /// Its extension, lowercased.
     pub ext: Option<String>,
+}
+
+/// A type the title names, as a file has it.
+#[derive(Debug, Clone)]
+pub(super) struct TitleClass {
+    pub name: String,
+    /// Its declaration's line, or its first method's.
+    pub line: usize,
+    /// Declared here (not only implemented).
+    pub declared: bool,
 }
 
 /// One re-export of a package index (`from .core.computation import where`).
@@ -207,7 +216,7 @@ pub(super) fn build(
             literals: Vec::new(),
             members: Vec::new(),
             own_type: None,
-            title_types: Vec::new(),
+            title_classes: Vec::new(),
             reexports: Vec::new(),
             imports: Vec::new(),
             public_symbols: Vec::new(),
@@ -427,11 +436,15 @@ impl<'a> Matcher<'a> {
                 (SymbolKind::Method, Some(container)) => Some((container, false)),
                 _ => None,
             };
-            if let Some((name, declares)) = typed
-                && !doc.title_types.iter().any(|(known, ..)| known == name)
+            if let Some((name, declared)) = typed
                 && signals.title_names_type_as_written(name)
+                && !doc.title_classes.iter().any(|known| known.name == *name)
             {
-                doc.title_types.push((name.clone(), symbol.line, declares));
+                doc.title_classes.push(TitleClass {
+                    name: name.clone(),
+                    line: symbol.line,
+                    declared,
+                });
             }
             if let Some(container) = &symbol.container {
                 let found = signals.dotted.iter().position(|parts| {

@@ -216,6 +216,8 @@ pub(super) struct IssueSignals {
     pub cited: Vec<u64>,
     /// The title, as written.
     pub title: String,
+    /// The title's words (letters, digits and `_`), as written, each once.
+    title_words: std::collections::HashSet<String>,
 }
 
 /// Earlier issues an issue's citations are followed for.
@@ -663,22 +665,24 @@ impl IssueSignals {
             about_tests,
             cited,
             title: title.to_owned(),
+            title_words: (title.split(|c: char| !(c.is_alphanumeric() || c == '_')))
+                .filter(|word| !word.is_empty())
+                .map(str::to_owned)
+                .collect(),
         }
     }
 
     /// Whether the title names `ident` as a whole word (`where` in "xr.where not preserving
     /// attributes", not in "nowhere").
     pub(super) fn title_names(&self, ident: &str) -> bool {
-        (self.title)
-            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .any(|word| word == ident)
+        self.title_words.contains(ident)
     }
 
     /// Whether the title writes the type name `name` as a word, as it is spelled (`Rational`
     /// in "Rational calc value error", not `Keys` in "HashMap keys fail"); a stop word
     /// ("Error position for …") names no type.
     pub(super) fn title_names_type_as_written(&self, name: &str) -> bool {
-        !STOP_WORDS.contains(&name.to_ascii_lowercase().as_str()) && self.title_names(name)
+        self.title_names(name) && !STOP_WORDS.contains(&name.to_ascii_lowercase().as_str())
     }
 
     /// Whether a word of the title, singular or plural, is the type name `key` (a

@@ -53,7 +53,7 @@ fn a_file_the_trace_passes_through_often_does_not_outrank_the_innermost_frame() 
         literal_df: Vec::new(),
         reexported: HashMap::new(),
         modules: HashMap::new(),
-        title_type_df: HashMap::new(),
+        title_class_df: HashMap::new(),
     };
     let (through, reasons, lines) = boosts.frames_of(0);
     let (raises, _, _) = boosts.frames_of(1);
@@ -955,10 +955,21 @@ fn a_report_whose_title_names_a_class_is_about_the_file_that_declares_it() {
 
 #[test]
 fn a_type_the_title_names_is_also_where_its_methods_are_implemented() {
-    // Rust declares a type in one file and implements its traits in others: "Prerelease
+    // Rust and Go declare a type in one file and implement its methods in others: "Prerelease
     // ordering …" is about `impls.rs`'s `impl Ord for Prerelease` as much as about the
-    // declaration in `lib.rs`. Both are named, each as one of the two files that do.
-    let files = [
+    // declaration in `lib.rs`. Both are named, each as one of the two files that do (1/2).
+    let named = |files: &[(&str, &str)], title: &str| -> Vec<(String, String, f64)> {
+        let mut named: Vec<_> = (rank_in(files, title, "It sorts `10` before `9`.\n").into_iter())
+            .filter_map(|c| {
+                let reason = (c.reasons.iter()).find(|r| r.ends_with("a type the title names"))?;
+                let value = c.features.as_ref()?.title_class;
+                Some((c.path.clone(), reason.clone(), value))
+            })
+            .collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        named
+    };
+    let rust = [
         (
             "src/lib.rs",
             "mod impls;\n\npub struct Prerelease {\n    identifier: String,\n}\n\npub struct BuildMetadata {\n    identifier: String,\n}\n",
@@ -972,35 +983,46 @@ fn a_type_the_title_names_is_also_where_its_methods_are_implemented() {
             "pub fn numeric(text: &str) -> Option<u64> {\n    text.parse().ok()\n}\n",
         ),
     ];
-    let ranked = rank_in(
-        &files,
-        "Prerelease ordering compares numeric identifiers as text",
-        "`1.0.0-alpha.10` sorts before `1.0.0-alpha.9`.\n",
-    );
-    let named: std::collections::BTreeMap<_, _> = (ranked.iter())
-        .filter_map(|c| {
-            let reason = c
-                .reasons
-                .iter()
-                .find(|r| r.ends_with("a type the title names"))?;
-            Some((c.path.as_str(), reason.as_str()))
-        })
-        .collect();
+    let of = |path: &str, reason: &str| (path.to_owned(), reason.to_owned(), 0.5);
     assert_eq!(
-        named,
+        named(
+            &rust,
+            "Prerelease ordering compares numeric identifiers as text"
+        ),
         [
-            (
+            of(
                 "src/impls.rs",
                 "implements methods of `Prerelease` (line 5), a type the title names"
             ),
-            (
+            of(
                 "src/lib.rs",
                 "declares `Prerelease` (line 3), a type the title names"
             ),
         ]
-        .into_iter()
-        .collect(),
-        "{ranked:?}"
+    );
+    // A Go method's receiver is the type it implements.
+    let go = [
+        (
+            "flag.go",
+            "package pflag\n\ntype Flag struct {\n\tName string\n}\n",
+        ),
+        (
+            "sort.go",
+            "package pflag\n\nfunc (f *Flag) Less(other *Flag) bool {\n\treturn f.Name < other.Name\n}\n",
+        ),
+    ];
+    assert_eq!(
+        named(&go, "Flag sorting compares numbers as text"),
+        [
+            of(
+                "flag.go",
+                "declares `Flag` (line 3), a type the title names"
+            ),
+            of(
+                "sort.go",
+                "implements methods of `Flag` (line 3), a type the title names"
+            ),
+        ]
     );
 }
 
