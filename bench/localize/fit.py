@@ -247,6 +247,8 @@ def main():
         by_repo[t["repo"]].append(t)
     for repo, tasks in sorted(by_repo.items(), key=lambda kv: -len(kv[1])):
         row(repo, tasks)
+    row("one gold file", [t for t in dev if len(t["gold"]) == 1])
+    row("several gold files", [t for t in dev if len(t["gold"]) > 1])
     if b79:
         row("**79-issue bench**", b79)
     print("\nconst WEIGHTS: Weights = Weights {")
