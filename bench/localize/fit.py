@@ -54,6 +54,7 @@ FEATURES = [
     ("title_type", lambda f: f.get("title_type", 0.0)),
     ("title_class", lambda f: f.get("title_class", 0.0)),
     ("subjects", lambda f: f.get("subjects", 0.0)),
+    ("used", lambda f: f.get("used", 0.0)),
 ]
 
 AT_LEAST_FIRST = {"frame", "path_mention", "message", "literal", "reexport", "member", "module",

@@ -148,6 +148,11 @@ pub struct Features {
     /// 5,000 up to the revision; BM25 of the title's terms, relative to the best of the files
     /// the second stage reads): what the file is for, in its maintainers' words.
     pub subjects: f64,
+    /// 1 when the model's best file imports a name from this one and uses it near the lines it
+    /// matches the issue at (its excerpts, give or take [`rescore::USED_MARGIN`] lines):
+    /// `TypedField` of `docfields.py` in the field types of sphinx's `domains/python.py`. The
+    /// code those lines call, when the fix has to go there too.
+    pub used: f64,
 }
 
 /// Consecutive lines of a file.
@@ -380,7 +385,27 @@ fn second_stage(
         }
     }
 
-    let model: Vec<f64> = ranked.iter().map(|s| rescore::score(&s.features)).collect();
+    let mut model: Vec<f64> = ranked.iter().map(|s| rescore::score(&s.features)).collect();
+    // The model's best file, and the files it imports names from that it uses where the
+    // issue's terms meet in it: scored again with that feature.
+    let mut used_by = Vec::new();
+    if let Some(best) = (0..depth).max_by(|&a, &b| model[a].total_cmp(&model[b]).then(b.cmp(&a))) {
+        let doc = &corpus.docs[ranked[best].doc];
+        let content = contents.get(&ranked[best].doc).map_or("", String::as_str);
+        let shown: Vec<(usize, usize)> = excerpts(content, &ranked[best].hot_lines, signals)
+            .iter()
+            .map(|e| (e.start_line, e.end_line))
+            .collect();
+        for (target, names) in rescore::used_near(&doc.path, content, &shown, by_path) {
+            if let Some(&k) = at.get(&target)
+                && k != best
+            {
+                ranked[k].features.used = 1.0;
+                model[k] = rescore::score(&ranked[k].features);
+                used_by.push((k, names, doc.path.clone()));
+            }
+        }
+    }
     let top = model[..depth]
         .iter()
         .copied()
@@ -407,6 +432,12 @@ fn second_stage(
             scored.reasons.push(format!(
                 "imported by `{}`, one of the best matches",
                 corpus.docs[by].path
+            ));
+        }
+        if let Some((_, names, by)) = used_by.iter().find(|u| u.0 == k) {
+            scored.reasons.push(format!(
+                "{} used by `{by}`, the best match, near the lines it matches",
+                backticked(names.iter().map(String::as_str)),
             ));
         }
     }

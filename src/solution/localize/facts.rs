@@ -278,6 +278,66 @@ pub(super) fn import_specifiers(content: &str) -> Vec<String> {
     found
 }
 
+/// A Python `from M import a, b as c` (parenthesized over lines too) or a JavaScript
+/// `import { a, b as c } from './m'` / `import a from './m'`.
+static IMPORTED_NAMES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?m)^[ \t]*from[ \t]+(\.*[A-Za-z_][\w.]*|\.+)[ \t]+import[ \t]+(\([^)]*\)|[^\n#]*)|^[ \t]*import[ \t]+(\{[^}]*\}|[A-Za-z_$][\w$]*)[ \t]+from[ \t]+['"]([^'"]+)['"]"#,
+    )
+    .expect("valid regex")
+});
+
+/// One import statement's names, as [`imported_names`] reads them.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct ImportedNames {
+    /// The module, as written (`.docfields`, `sphinx.util`, `./parse`).
+    pub module: String,
+    /// Each name with the name it is bound to: `TypedField as TF` is `("TypedField", "TF")`.
+    pub names: Vec<(String, String)>,
+    /// The statement's first and last lines, from 1.
+    pub lines: (usize, usize),
+}
+
+/// The names `content` imports from each module, statement by statement.
+pub(super) fn imported_names(content: &str) -> Vec<ImportedNames> {
+    let line_of = |at: usize| content[..at].matches('\n').count() + 1;
+    IMPORTED_NAMES
+        .captures_iter(content)
+        .filter_map(|caps| {
+            let (module, list) = match (caps.get(1), caps.get(2), caps.get(3), caps.get(4)) {
+                (Some(m), Some(l), _, _) | (_, _, Some(l), Some(m)) => (m.as_str(), l.as_str()),
+                _ => return None,
+            };
+            let ident = |w: &str| {
+                w.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+            };
+            let names: Vec<(String, String)> = list
+                .trim_matches(|c| matches!(c, '(' | ')' | '{' | '}'))
+                .split(',')
+                .filter_map(|item| {
+                    let mut words = item.split_whitespace();
+                    let name = words.next()?;
+                    let bound = match (words.next(), words.next()) {
+                        (Some("as"), Some(alias)) => alias,
+                        _ => name,
+                    };
+                    (ident(name) && ident(bound)).then(|| (name.to_owned(), bound.to_owned()))
+                })
+                .collect();
+            let whole = caps.get(0)?;
+            (!names.is_empty()).then(|| ImportedNames {
+                module: module.to_owned(),
+                names,
+                lines: (
+                    line_of(whole.start()),
+                    line_of(whole.end().max(whole.start() + 1) - 1),
+                ),
+            })
+        })
+        .collect()
+}
+
 /// A short string literal in any of the languages: `"--ignore-paths"`, `'kbd'`.
 static STRING_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#""-{0,2}([A-Za-z][A-Za-z0-9_.:-]{1,80})"|'-{0,2}([A-Za-z][A-Za-z0-9_.:-]{1,80})'"#)

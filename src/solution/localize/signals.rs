@@ -271,7 +271,7 @@ static ERROR_TYPE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b[A-Z][A-Za-z0-9]*(?:Error|Exception|Panic|Warning)\b").expect("valid regex")
 });
 static CALL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b([A-Za-z_][A-Za-z0-9_]{2,})\(").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"\b([A-Za-z_][A-Za-z0-9_]+)\(").expect("valid regex"));
 /// `path.ext:LINE`, `path.ext", line LINE`, `path.ext(LINE` — Python, Node, Go, Rust, most tools.
 static FRAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"([A-Za-z0-9_.@~/\\-]*[A-Za-z0-9_-]\.[A-Za-z]{1,6})(?:"?, line |:)(\d+)"#)
@@ -567,8 +567,14 @@ impl IssueSignals {
             let ident = ident.trim_matches('_');
             let plain = ident.to_ascii_lowercase();
             // A common word is no identifier, unless the issue writes it as an attribute:
-            // `xr.where` names a function.
-            if ident.len() < 3 || (!qualified && STOP_WORDS.contains(&plain.as_str())) {
+            // `xr.where` names a function. Two letters are a name only when capitalized and
+            // called or backticked (sympy's `Eq(a, b)`, `Ne`, `Or`), not a word of the prose.
+            let short_name = ident.len() == 2
+                && ident.starts_with(|c: char| c.is_ascii_uppercase())
+                && matches!(how, "call" | "backticked");
+            if (ident.len() < 3 && !short_name)
+                || (!qualified && STOP_WORDS.contains(&plain.as_str()))
+            {
                 return;
             }
             if !identifiers.iter().any(|i| i.text == ident) {

@@ -1155,3 +1155,87 @@ fn of_two_files_the_title_matches_alike_the_one_whose_past_commits_were_about_it
     let with = ranked_with_history(root, issue, 10, true);
     assert_eq!(with[0], "pkg/render/grid.py", "{with:?}");
 }
+
+#[test]
+fn a_two_letter_class_name_the_report_calls_finds_its_declaration() {
+    // sympy writes `Eq(a, b)` for `Equality`; a two-letter name counts when it is written as
+    // a call or in backticks and starts with a capital, never a two-letter word of the prose.
+    let files = [
+        (
+            "sympy/core/relational.py",
+            "class Equality:\n    def as_set(self):\n        return self._eval_as_set()\n\n\nEq = Equality\n",
+        ),
+        (
+            "sympy/solvers/solveset.py",
+            "def solveset(f, symbol, domain):\n    raise NotImplementedError('solveset cannot solve the equation as a set')\n",
+        ),
+        (
+            "sympy/sets/conditionset.py",
+            "class ConditionSet:\n    def __new__(cls, sym, condition, base_set):\n        return condition\n",
+        ),
+    ];
+    let ranked = rank_in(
+        &files,
+        "Relation raises instead of returning a set",
+        "```\n>>> Eq(n*cos(n) - 3*sin(n), 0).as_set()\nNotImplementedError\n```\nIt is on my list.",
+    );
+    let reasons = &ranked[place(&ranked, "sympy/core/relational.py")].reasons;
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r == "declares `Eq` (variable, line 6), named in the issue (call)"),
+        "{reasons:?}"
+    );
+    assert_eq!(ranked[0].path, "sympy/core/relational.py", "{ranked:?}");
+    // "on" and "my" are words of the prose, not names: nothing declares them.
+    assert!(
+        !reasons
+            .iter()
+            .any(|r| r.contains("`on`") || r.contains("`my`")),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn the_module_whose_names_the_best_file_uses_where_it_matches_comes_before_another_it_imports() {
+    // Both helpers are imported by the best file and say the same words; the fix of field
+    // types is in the one whose class the field types are built from.
+    let helper = |class: &str| {
+        format!(
+            "class {class}:\n    def __init__(self, name, names=()):\n        self.name = name\n        self.names = names\n\n    def lookup(self, param):\n        # a param found in the names\n        return param in self.names\n"
+        )
+    };
+    let files = [
+        (
+            "sphinx/domains/python.py".to_owned(),
+            "from sphinx.util.docfields import TypedField\nfrom sphinx.util.cfamily import Warner\n\n\nclass PyObject:\n    doc_field_types = [\n        TypedField('parameter', names=('param', 'type'), typerolename='class'),\n    ]\n\n    def resolve_type_xref(self, rtype):\n        # an rtype or a param type is looked up as a class\n        return self.find_obj(rtype, 'class')\n".to_owned()
+                + &"\n".repeat(80)
+                + "def warn(message):\n    Warner().render(message)\n",
+        ),
+        ("sphinx/util/docfields.py".to_owned(), helper("TypedField")),
+        ("sphinx/util/cfamily.py".to_owned(), helper("Warner")),
+    ];
+    let ranked = rank_in(
+        &borrowed(&files),
+        ":type: and :rtype: give false ambiguous class lookup warnings",
+        "A param type or an rtype naming a class resolves against every module.",
+    );
+    assert_eq!(ranked[0].path, "sphinx/domains/python.py", "{ranked:?}");
+    assert!(
+        place(&ranked, "sphinx/util/docfields.py") < place(&ranked, "sphinx/util/cfamily.py"),
+        "{ranked:?}"
+    );
+    let reasons = &ranked[place(&ranked, "sphinx/util/docfields.py")].reasons;
+    assert!(
+        reasons.iter().any(|r| r
+            == "`TypedField` used by `sphinx/domains/python.py`, the best match, near the lines it matches"),
+        "{reasons:?}"
+    );
+    assert!(
+        !ranked[place(&ranked, "sphinx/util/cfamily.py")]
+            .reasons
+            .iter()
+            .any(|r| r.contains("the best match, near")),
+        "`Warner` is used 80 lines away from what matched"
+    );
+}
