@@ -386,8 +386,8 @@ fn second_stage(
     }
 
     let mut model: Vec<f64> = ranked.iter().map(|s| rescore::score(&s.features)).collect();
-    // The model's best file, and the files it imports names from that it uses where the
-    // issue's terms meet in it: scored again with that feature.
+    // The model's best file, and the files it imports names from that it uses near the lines
+    // it matched the issue at (its excerpts): scored again with that feature.
     let mut used_by = Vec::new();
     if let Some(best) = (0..depth).max_by(|&a, &b| model[a].total_cmp(&model[b]).then(b.cmp(&a))) {
         let doc = &corpus.docs[ranked[best].doc];
@@ -436,7 +436,7 @@ fn second_stage(
         }
         if let Some((_, names, by)) = used_by.iter().find(|u| u.0 == k) {
             scored.reasons.push(format!(
-                "{} used by `{by}`, the best match, near the lines it matches",
+                "{} used by `{by}` near the lines that match the issue",
                 backticked(names.iter().map(String::as_str)),
             ));
         }

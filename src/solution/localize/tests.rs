@@ -1228,14 +1228,14 @@ fn the_module_whose_names_the_best_file_uses_where_it_matches_comes_before_anoth
     let reasons = &ranked[place(&ranked, "sphinx/util/docfields.py")].reasons;
     assert!(
         reasons.iter().any(|r| r
-            == "`TypedField` used by `sphinx/domains/python.py`, the best match, near the lines it matches"),
+            == "`TypedField` used by `sphinx/domains/python.py` near the lines that match the issue"),
         "{reasons:?}"
     );
     assert!(
         !ranked[place(&ranked, "sphinx/util/cfamily.py")]
             .reasons
             .iter()
-            .any(|r| r.contains("the best match, near")),
+            .any(|r| r.contains("near the lines that match the issue")),
         "`Warner` is used 80 lines away from what matched"
     );
 }
