@@ -199,6 +199,110 @@ def title_class(task):
     return [max((1 / df[n] for n in ns), default=0.0) for ns in named]
 
 
+def recency(task, n=100, lately=False):
+    """How often the file changed in the last n commits before the base (log(1 + count)), or
+    how lately (1 / (1 + commits since its last change / 20)): regressions follow changes."""
+    last, count = {}, Counter()
+    for age, (_, files) in enumerate(task.log("--no-merges")[:n]):
+        for f in files:
+            last.setdefault(f, age)
+            count[f] += 1
+    if lately:
+        return [1 / (1 + last[c["path"]] / 20) if c["path"] in last else 0.0 for c in first(task)]
+    return [math.log1p(count[c["path"]]) for c in first(task)]
+
+
+def is_test_path(path):
+    parts = path.split("/")
+    return path.endswith(".py") and (parts[-1].startswith("test_") or parts[-1].endswith("_test.py")
+                                     or "tests" in parts[:-1] or "testing" in parts[:-1])
+
+
+def tested_module(task):
+    """The issue's BM25 over the tree's test files (title twice), lent to the module each test
+    is named after: `test_numbers.py` → `numbers.py`, `test_util_docfields.py` →
+    `util/docfields.py`."""
+    if not task.tree:
+        return [0.0] * len(first(task))
+    bags = {}
+    for root, dirs, files in os.walk(task.tree):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            path = os.path.relpath(os.path.join(root, name), task.tree)
+            if is_test_path(path):
+                bags[path] = Counter(terms(task.read(path) or ""))
+    query = Counter(terms(task.title)) + Counter(terms(task.title)) + Counter(terms(task.body))
+    scores = bm25(query, bags)
+    best = max(scores.values(), default=0.0) or 1.0
+    by_name = defaultdict(float)
+    for path, score in scores.items():
+        stem = path.rsplit("/", 1)[-1][:-3]
+        name = stem[5:] if stem.startswith("test_") else stem[:-5] if stem.endswith("_test") else None
+        if name:
+            by_name[name] = max(by_name[name], score / best)
+    out = []
+    for c in first(task):
+        parts = c["path"][:-3].split("/")
+        if not c["path"].endswith(".py") or is_test_path(c["path"]):
+            out.append(0.0)
+            continue
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        names = {parts[-1]} | ({parts[-2] + "_" + parts[-1], parts[-2].rstrip("s") + "_" + parts[-1]}
+                               if len(parts) > 1 else set())
+        out.append(max(by_name.get(n, 0.0) for n in names))
+    return out
+
+
+def functions(task):
+    """BM25 of the issue (title twice) over every function and class body of the 100, each file
+    by its best one."""
+    query = Counter(terms(task.body)) + Counter(terms(task.title)) + Counter(terms(task.title))
+    bags = {}
+    for i, c in enumerate(first(task)):
+        lines = (task.read(c["path"]) or "").split("\n")
+        starts = [k for k, line in enumerate(lines) if DEFINITION.match(line)] or [0]
+        for a, b in zip([0] + starts, starts + [len(lines)]):
+            if b > a:
+                bags[(i, a)] = Counter(terms("\n".join(lines[a:b])))
+    best = [0.0] * len(first(task))
+    for (i, _), score in bm25(query, bags).items():
+        best[i] = max(best[i], score)
+    return relative(best)
+
+
+def co_change(task, at_least=2):
+    """The share of the best file's commits (the last 5,000) that changed the file too, when at
+    least `at_least` did."""
+    top = first(task)[0]["path"] if first(task) else None
+    together, mine = Counter(), 0
+    for _, files in task.log("--no-merges"):
+        if top in files:
+            mine += 1
+            together.update(files)
+    return [together[c["path"]] / mine if mine and together[c["path"]] >= at_least and c["path"] != top
+            else 0.0 for c in first(task)]
+
+
+OPTION = re.compile(r"(?<![\w-])--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)")
+SETTING = re.compile(r"`([a-z][a-z0-9]*(?:_[a-z0-9]+)+)`")
+
+
+def option_readers(task, whole=False):
+    """The files reading an option or setting the title (or the whole report) names:
+    `config.recursive` for `--recursive=y`, `config.autodoc_typehints`; `1 / n` of n readers."""
+    text = task.title + ("\n" + task.body if whole else "")
+    names = {o.replace("-", "_") for o in OPTION.findall(text)} | set(SETTING.findall(text))
+    out = [0.0] * len(first(task))
+    for name in (n for n in names if len(n) >= 4):
+        read = re.compile(r"\bconfig\s*\.\s*" + re.escape(name) + r"\b|\bconfig\[['\"]" + re.escape(name) + r"['\"]\]")
+        readers = [i for i, c in enumerate(first(task)) if c["path"].endswith(".py")
+                   and not is_test_path(c["path"]) and read.search(task.read(c["path"]) or "")]
+        for i in readers:
+            out[i] = max(out[i], 1 / len(readers))
+    return out
+
+
 SIGNALS = {
     "commit-bodies": lambda t: commit_messages(t, with_body=True),
     "merge-titles": lambda t: commit_messages(t, merges=True),
@@ -207,6 +311,13 @@ SIGNALS = {
     "directory": directory,
     "compound": compound,
     "title-class": title_class,
+    "recency": recency,
+    "recency-lately": lambda t: recency(t, lately=True),
+    "tested-module": tested_module,
+    "functions": functions,
+    "co-change": co_change,
+    "option-readers": option_readers,
+    "option-readers-report": lambda t: option_readers(t, whole=True),
 }
 
 
