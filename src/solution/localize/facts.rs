@@ -268,14 +268,20 @@ pub(super) fn import_specifiers(content: &str) -> Vec<String> {
             add(module.to_owned());
             let names = caps.get(2).map_or("", |n| n.as_str());
             for name in names.split(',').filter_map(|n| n.split_whitespace().next()) {
-                let dot = if module.ends_with('.') { "" } else { "." };
-                add(format!("{module}{dot}{name}"));
+                add(submodule(module, name));
             }
         } else if let Some(relative) = caps.get(4) {
             add(relative.as_str().to_owned());
         }
     }
     found
+}
+
+/// The module `from module import name` names when `name` is a submodule: `sphinx.util` and
+/// `docfields` give `sphinx.util.docfields`, `.` and `utils` give `.utils`.
+pub(super) fn submodule(module: &str, name: &str) -> String {
+    let dot = if module.ends_with('.') { "" } else { "." };
+    format!("{module}{dot}{name}")
 }
 
 /// A Python `from M import a, b as c` (parenthesized over lines too) or a JavaScript
@@ -300,7 +306,13 @@ pub(super) struct ImportedNames {
 
 /// The names `content` imports from each module, statement by statement.
 pub(super) fn imported_names(content: &str) -> Vec<ImportedNames> {
-    let line_of = |at: usize| content[..at].matches('\n').count() + 1;
+    // Line numbers counted on from the previous statement: the statements come in order.
+    let (mut counted_to, mut line) = (0, 1);
+    let mut line_of = |at: usize| {
+        line += content[counted_to..at].matches('\n').count();
+        counted_to = at;
+        line
+    };
     IMPORTED_NAMES
         .captures_iter(content)
         .filter_map(|caps| {
@@ -566,5 +578,35 @@ mod tests {
             ),
             FileFacts::Generated
         );
+    }
+
+    #[test]
+    fn imported_names_are_read_with_their_aliases_and_lines() {
+        let content = "\"\"\"Doc.\"\"\"\nfrom .docfields import (\n    Field,\n    TypedField as TF,\n)\nimport os\nfrom sphinx.util import nodes  # a module\n\nimport { parse as p, stringify } from './qs';\nimport def from \"./def\";\n";
+        let pair = |n: &str, b: &str| (n.to_owned(), b.to_owned());
+        let statement = |module: &str, names: Vec<(String, String)>, lines| ImportedNames {
+            module: module.to_owned(),
+            names,
+            lines,
+        };
+        assert_eq!(
+            imported_names(content),
+            vec![
+                statement(
+                    ".docfields",
+                    vec![pair("Field", "Field"), pair("TypedField", "TF")],
+                    (2, 5)
+                ),
+                statement("sphinx.util", vec![pair("nodes", "nodes")], (7, 7)),
+                statement(
+                    "./qs",
+                    vec![pair("parse", "p"), pair("stringify", "stringify")],
+                    (9, 9)
+                ),
+                statement("./def", vec![pair("def", "def")], (10, 10)),
+            ]
+        );
+        assert_eq!(submodule("sphinx.util", "nodes"), "sphinx.util.nodes");
+        assert_eq!(submodule(".", "utils"), ".utils");
     }
 }

@@ -3,7 +3,7 @@
 //! term somewhere; the fix is usually where the terms meet, in one function.
 
 use super::Features;
-use super::facts::{ImportedNames, imported_names};
+use super::facts::{ImportedNames, imported_names, submodule};
 use super::history::Subjects;
 use super::index::Doc;
 use super::reexports::resolve;
@@ -266,8 +266,7 @@ pub(super) fn used_near(
             if !near.contains(bound.as_str()) {
                 continue;
             }
-            let dot = if module.ends_with('.') { "" } else { "." };
-            let target = resolve(path, &format!("{module}{dot}{name}"), by_path)
+            let target = resolve(path, &submodule(&module, &name), by_path)
                 .or_else(|| resolve(path, &module, by_path));
             let Some(target) = target.filter(|t| by_path.get(path) != Some(t)) else {
                 continue;
