@@ -14,11 +14,12 @@ through the binary. README's table of what was tried and left out cites these ru
   python3 bench/localize/emulate.py ... product:imported:title    (a product of two features)
 
 DEV_FEATURES and WORK/trees are what `FEATURES=DIR bench/localize/swebench.sh REPOS WORK`
-leaves (the checkouts are kept per repository and commit); F79 is `fit.py --dump79`'s output
-and SRC79 run.sh's sources. `--zero NAME` sets a shipped weight to 0 first, to try a signal in
+leaves (the checkouts are kept per repository and commit); `--dev RT --trees RT/trees` adds
+the django, scikit-learn and matplotlib tasks `release_trees.py BIN WORK --features RT` ranked
+on release trees; F79 is `fit.py --dump79`'s output and SRC79 run.sh's sources. `--zero NAME` sets a shipped weight to 0 first, to try a signal in
 place of one (`--zero subjects commit-bodies`). Needs numpy and scipy.
 """
-import argparse, json, math, os, re, subprocess, sys
+import argparse, ast, io, json, math, os, re, subprocess, sys, tokenize
 from collections import Counter, defaultdict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -303,6 +304,101 @@ def option_readers(task, whole=False):
     return out
 
 
+# The words a report's prose shares with any text (for the prose-over-docstrings signal).
+PROSE_STOP = MESSAGE_STOP | set("""than which what will also just like some any all one two using get gets
+how why where here only more most other such same its there their then they""".split())
+FENCE = re.compile(r"```.*?(?:```|$)", re.S)
+
+
+def report_prose(task):
+    """The title (twice) and the body without fenced or indented code, prompts and frames."""
+    lines = [line for line in FENCE.sub(" ", task.body).split("\n")
+             if not line.startswith(("    ", "\t", ">>>", "...", "  File "))]
+    return "\n".join([task.title, task.title, *lines])
+
+
+def python_parts(task, path):
+    """A Python file's docstrings and comments, and the names it declares (def, class)."""
+    key = (task.tree, path)
+    if key not in _PARTS:
+        source, prose, names = task.read(path) or "", [], set()
+        if path.endswith(".py"):
+            try:
+                for node in ast.walk(ast.parse(source)):
+                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                        names.add(node.name)
+                    if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                        prose.append(ast.get_docstring(node) or "")
+                prose += [t.string for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                          if t.type == tokenize.COMMENT]
+            except (SyntaxError, ValueError, tokenize.TokenError):
+                pass
+        _PARTS[key] = (Counter(terms("\n".join(prose), PROSE_STOP)), names)
+    return _PARTS[key]
+
+
+_PARTS = {}
+
+
+def docstrings(task):
+    """BM25 of the report's prose over each file's docstrings and comments."""
+    scores = bm25(Counter(terms(report_prose(task), PROSE_STOP)),
+                  {c["path"]: python_parts(task, c["path"])[0] for c in first(task)})
+    return relative([scores.get(c["path"], 0.0) for c in first(task)])
+
+
+TITLE_CODE = re.compile(r"`([^`]+)`|([A-Za-z_][\w.]*)\(\)|\b([a-z]+_[a-z_0-9]+)\b"
+                        r"|\b([A-Z][a-z0-9]+[A-Z]\w*)\b|\b(\w+(?:\.\w+)+)\b")
+
+
+def title_declared(task):
+    """The title writes a name as code (`x()`, snake_case, CamelCase, dotted, backticked) that
+    the file declares (def, class): `1 / n` of the n files of the 100 that do."""
+    names = {part for m in TITLE_CODE.finditer(task.title) for g in m.groups() if g
+             for part in re.findall(r"[A-Za-z_]\w*", g) if len(part) > 2}
+    hits = [names & python_parts(task, c["path"])[1] for c in first(task)]
+    df = Counter(n for h in hits for n in h)
+    return [max((1 / df[n] for n in h), default=0.0) for h in hits]
+
+
+def title_abbreviations(task):
+    """BM25 of the identifier parts that abbreviate a title word (five letters or more): a
+    prefix of three letters up to two short of the word (`spec` of "specification", `var` of
+    "variables"), the word's own terms aside."""
+    bags = {c["path"]: Counter(terms(task.read(c["path"]) or "")) for c in first(task)}
+    vocabulary = set().union(*bags.values()) if bags else set()
+    words = Counter(w for w in terms(task.title, PROSE_STOP) if len(w) >= 5)
+    query = Counter()
+    for word, n in words.items():
+        for k in range(3, len(word) - 1):
+            if word[:k] in vocabulary and word[:k] not in PROSE_STOP and word[:k] not in words:
+                query[word[:k]] += n
+    scores = bm25(query, bags)
+    return relative([scores.get(c["path"], 0.0) for c in first(task)])
+
+
+MID_SENTENCE_CAPITAL = re.compile(r"(?<=[a-z0-9,;:] )([A-Z][a-z]{2,})\b")
+
+
+def capitalized(task):
+    """A word capitalized mid-sentence in the report ("the various Choices classes") is a class
+    the file declares (`class Choices`), `1 / n` of the n files of the 100 that do (three at
+    most; tests aside)."""
+    words = set(MID_SENTENCE_CAPITAL.findall(FENCE.sub(" ", task.title + "\n" + task.body)))
+    declaring = defaultdict(list)
+    for i, c in enumerate(first(task)):
+        if words and c["path"].endswith(".py") and not is_test_path(c["path"]):
+            source = task.read(c["path"]) or ""
+            for word in words:
+                if re.search(r"^\s*class " + word + r"\b", source, re.M):
+                    declaring[word].append(i)
+    out = [0.0] * len(first(task))
+    for files in (f for f in declaring.values() if len(f) <= 3):
+        for i in files:
+            out[i] = max(out[i], 1 / len(files))
+    return out
+
+
 SIGNALS = {
     "commit-bodies": lambda t: commit_messages(t, with_body=True),
     "merge-titles": lambda t: commit_messages(t, merges=True),
@@ -318,6 +414,10 @@ SIGNALS = {
     "co-change": co_change,
     "option-readers": option_readers,
     "option-readers-report": lambda t: option_readers(t, whole=True),
+    "docstrings": docstrings,
+    "title-declared": title_declared,
+    "title-abbreviations": title_abbreviations,
+    "capitalized": capitalized,
 }
 
 
@@ -329,9 +429,11 @@ def product(a, b):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("signal", help=", ".join(SIGNALS) + ", or product:A:B of two fit.py features")
-    ap.add_argument("--dev", required=True, metavar="DIR")
+    ap.add_argument("--dev", required=True, metavar="DIR", action="append",
+                    help="a directory of --features answers; repeatable")
     ap.add_argument("--bench79", metavar="DIR")
-    ap.add_argument("--trees", metavar="DIR", help="the checkouts, as owner__name/COMMIT")
+    ap.add_argument("--trees", metavar="DIR", action="append", default=[],
+                    help="the checkouts, as owner__name/COMMIT; repeatable (the first holding one)")
     ap.add_argument("--repos", metavar="DIR", help="the git snapshots, as owner+name/repo")
     ap.add_argument("--src79", metavar="DIR", help="run.sh's sources of the 79-issue bench")
     ap.add_argument("--instances", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -356,9 +458,10 @@ def main():
         x = instances[t["id"]]
         title, _, body = x["problem_statement"].partition("\n")
         owner_name = x["repo"]
-        tree = a.trees and os.path.join(a.trees, owner_name.replace("/", "__"), x["base_commit"])
+        trees = [os.path.join(d, owner_name.replace("/", "__"), x["base_commit"]) for d in a.trees]
+        tree = next((d for d in trees if os.path.isdir(d)), None)
         git = a.repos and os.path.join(a.repos, owner_name.replace("/", "+"), "repo")
-        t["task"] = Task(title, body, json.load(open(os.path.join(a.dev, t["id"] + ".json")))["candidates"],
+        t["task"] = Task(title, body, json.load(open(t["dump"]))["candidates"],
                          tree, git, x["base_commit"])
     b79 = fit.load79(np, a.bench79) if a.bench79 else []
     issues79 = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "issues.json")))

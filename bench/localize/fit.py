@@ -73,15 +73,19 @@ def instances(path):
     return data if isinstance(data, list) else data["instances"]
 
 
-def load_dev(np, features_dir, instances_path):
+def load_dev(np, features_dirs, instances_path):
+    """The tasks with an answer in one of `features_dirs` (the first that has one), each with
+    `dump`, the answer's path."""
     tasks = []
     for x in instances(instances_path):
-        path = os.path.join(features_dir, x["instance_id"] + ".json")
-        if not os.path.exists(path) or os.path.getsize(path) == 0:
+        found = [os.path.join(d, x["instance_id"] + ".json") for d in features_dirs]
+        path = next((p for p in found if os.path.exists(p) and os.path.getsize(p) > 0), None)
+        if path is None:
             continue
         patch = x.get("patch") or x.get("golden_patch")
         gold = re.findall(r"^diff --git a/(\S+)", patch, re.M)
         tasks.append(task(np, x["instance_id"], x["repo"], gold, json.load(open(path))["candidates"]))
+        tasks[-1]["dump"] = path
     return tasks
 
 
@@ -195,7 +199,8 @@ def fit(np, minimize, tasks, l2, hold=None, loss_kind="softmax"):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dump79", nargs=3, metavar=("BIN", "SRC", "OUT"))
-    ap.add_argument("--dev", metavar="DIR")
+    ap.add_argument("--dev", metavar="DIR", action="append",
+                    help="a directory of --features answers (swebench.sh's, release_trees.py's); repeatable")
     ap.add_argument("--bench79", metavar="DIR")
     ap.add_argument("--instances", default=os.path.join(os.path.dirname(__file__),
                                                         "../../../shared/data/swebench/verified-dev.json"))
