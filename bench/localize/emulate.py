@@ -317,6 +317,9 @@ def report_prose(task):
     return "\n".join([task.title, task.title, *lines])
 
 
+_PARTS = {}
+
+
 def python_parts(task, path):
     """A Python file's docstrings and comments, and the names it declares (def, class)."""
     key = (task.tree, path)
@@ -335,9 +338,6 @@ def python_parts(task, path):
                 pass
         _PARTS[key] = (Counter(terms("\n".join(prose), PROSE_STOP)), names)
     return _PARTS[key]
-
-
-_PARTS = {}
 
 
 def docstrings(task):

@@ -73,6 +73,11 @@ def instances(path):
     return data if isinstance(data, list) else data["instances"]
 
 
+def gold_files(patch):
+    """The files a task's gold patch changes."""
+    return re.findall(r"^diff --git a/(\S+)", patch, re.M)
+
+
 def load_dev(np, features_dirs, instances_path):
     """The tasks with an answer in one of `features_dirs` (the first that has one), each with
     `dump`, the answer's path."""
@@ -82,8 +87,7 @@ def load_dev(np, features_dirs, instances_path):
         path = next((p for p in found if os.path.exists(p) and os.path.getsize(p) > 0), None)
         if path is None:
             continue
-        patch = x.get("patch") or x.get("golden_patch")
-        gold = re.findall(r"^diff --git a/(\S+)", patch, re.M)
+        gold = gold_files(x.get("patch") or x.get("golden_patch"))
         tasks.append(task(np, x["instance_id"], x["repo"], gold, json.load(open(path))["candidates"]))
         tasks[-1]["dump"] = path
     return tasks

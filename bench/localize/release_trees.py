@@ -27,6 +27,8 @@ import argparse, json, os, re, shutil, statistics, subprocess, sys, tarfile, tem
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from fit import gold_files  # noqa: E402
 # The feature releases whose development covers the development set's tasks.
 RELEASES = {
     # Django's first alphas are its main branch at the feature freeze, months from the finals.
@@ -90,18 +92,17 @@ def unpack(archive, tree):
     shutil.rmtree(part)
 
 
-def gold_files(patch):
-    return re.findall(r"^diff --git a/(\S+)", patch, re.M)
-
-
 def pick(tasks, trees, work):
-    """Per task, the newest release tree its gold patch applies to (None: none does)."""
+    """Per task, the newest release tree its gold patch applies to (None: none does). Kept in
+    WORK per repository, with the releases chosen among: a choice stands while they do."""
     path = os.path.join(work, "picked.json")
-    releases = {repo: [v for v, _ in ts] for repo, ts in trees.items()}
     kept = json.load(open(path)) if os.path.exists(path) else {}
-    # A choice stands while the releases it was made among do.
-    picked = kept.get("picked", {}) if kept.get("releases") == releases else {}
+    for repo, releases in trees.items():
+        versions = [v for v, _ in releases]
+        if kept.get(repo, {}).get("releases") != versions:
+            kept[repo] = {"releases": versions, "picked": {}}
     for x in tasks:
+        picked = kept[x["repo"]]["picked"]
         if x["instance_id"] in picked:
             continue
         with tempfile.NamedTemporaryFile("w", suffix=".diff", delete=False) as f:
@@ -111,8 +112,8 @@ def pick(tasks, trees, work):
                                      capture_output=True).returncode == 0]
         os.unlink(f.name)
         picked[x["instance_id"]] = applies[-1] if applies else None
-    json.dump({"releases": releases, "picked": picked}, open(path, "w"), indent=1, sort_keys=True)
-    return picked
+    json.dump(kept, open(path, "w"), indent=1, sort_keys=True)
+    return {task: v for repo in trees for task, v in kept[repo]["picked"].items()}
 
 
 def main():

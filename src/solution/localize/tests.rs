@@ -138,6 +138,14 @@ fn read_in_full(ranked: &[Candidate], path: &str) -> bool {
     place(ranked, path) < crate::solution::draft::DraftOptions::default().prompt_files
 }
 
+/// The paths of the candidates with a reason `reason` accepts.
+fn given_reason(ranked: &[Candidate], reason: impl Fn(&str) -> bool) -> Vec<&str> {
+    (ranked.iter())
+        .filter(|c| c.reasons.iter().any(|r| reason(r)))
+        .map(|c| c.path.as_str())
+        .collect()
+}
+
 /// The place of `path` in the final ranking, from 0.
 fn place(ranked: &[Candidate], path: &str) -> usize {
     ranked
@@ -946,9 +954,10 @@ fn a_report_whose_title_names_a_class_is_about_the_file_that_declares_it() {
         files.push(("pkg/errors.py", "class Error(Exception):\n    pass\n"));
         let ranked = rank_in(&files, title, body);
         assert_eq!(ranked[0].path, "pkg/parsing.py", "{title}: {ranked:?}");
-        assert!(
-            !(ranked.iter()).any(|c| c.reasons.iter().any(|r| r.ends_with("the title names"))),
-            "{title}: {ranked:?}"
+        assert_eq!(
+            given_reason(&ranked, |r| r.ends_with("the title names")),
+            Vec::<&str>::new(),
+            "{title}"
         );
     }
 }
@@ -1039,10 +1048,9 @@ fn a_package_index_is_not_named_by_the_reporters_own_package_index() {
         ),
     ];
     let named = |body: &str| -> Vec<String> {
-        rank_in(&files, "Square renders a return type", body)
-            .into_iter()
-            .filter(|c| c.reasons.iter().any(|r| r.starts_with("the issue names")))
-            .map(|c| c.path)
+        let ranked = rank_in(&files, "Square renders a return type", body);
+        (given_reason(&ranked, |r| r.starts_with("the issue names")).into_iter())
+            .map(str::to_owned)
             .collect()
     };
     assert_eq!(
@@ -1193,9 +1201,9 @@ fn a_two_letter_class_name_the_report_calls_finds_its_declaration() {
     assert_eq!(ranked[0].path, "sympy/core/relational.py", "{ranked:?}");
     // A lowercase two-letter call (`re(n)`) is as likely a word as a name: `re` is not looked
     // up, so the file declaring it gets no reason for it.
-    assert!(
-        !(ranked.iter()).any(|c| c.reasons.iter().any(|r| r.contains("`re`"))),
-        "{ranked:?}"
+    assert_eq!(
+        given_reason(&ranked, |r| r.contains("`re`")),
+        Vec::<&str>::new()
     );
 }
 
@@ -1234,11 +1242,53 @@ fn the_module_whose_names_the_best_file_uses_where_it_matches_comes_before_anoth
             == "`TypedField` used by `sphinx/domains/python.py` near the lines that match the issue"),
         "{reasons:?}"
     );
-    assert!(
-        !ranked[place(&ranked, "sphinx/util/cfamily.py")]
-            .reasons
-            .iter()
-            .any(|r| r.contains("near the lines that match the issue")),
+    assert_eq!(
+        given_reason(&ranked, |r| r
+            .contains("near the lines that match the issue")),
+        ["sphinx/util/docfields.py"],
         "`Warner` is used 80 lines away from what matched"
     );
+}
+
+#[test]
+fn a_module_the_best_file_uses_that_is_a_symlink_out_of_the_tree_is_neither_ranked_nor_read() {
+    // The second stage lifts the module whose names the best file uses near the lines it
+    // matched (`apply_discount` beside `remove_item`). A repository that commits that module
+    // as a symlink to a file outside the tree (the service's App key) gets nothing of it into
+    // the ranking, its reasons or its excerpts, which the LLM reads.
+    let cart = "from .pricing import apply_discount\n\n\nclass Cart:\n    def remove_item(self, sku):\n        del self.items[sku]\n\n    def total(self, subtotal, coupon):\n        return apply_discount(subtotal, coupon)\n";
+    let files = [
+        ("shop/cart.py", cart),
+        (
+            "shop/pricing.py",
+            "def apply_discount(subtotal, coupon):\n    return subtotal\n",
+        ),
+        ("shop/orders.py", "def place(order):\n    return order\n"),
+    ];
+    let issue = IssueText {
+        title: "Cart.remove_item raises KeyError for an item not in the cart".to_owned(),
+        body: "```\nTraceback (most recent call last):\n  File \"/venv/lib/python3.12/site-packages/shop/cart.py\", line 6, in remove_item\n    del self.items[sku]\nKeyError: 'pear'\n```\n".to_owned(),
+    };
+    // The premise: as a file of the tree, the module is lifted for its use.
+    let ranked = rank_in(&files, &issue.title, &issue.body);
+    assert_eq!(ranked[0].path, "shop/cart.py", "{ranked:?}");
+    assert_eq!(
+        given_reason(&ranked, |r| r
+            == "`apply_discount` used by `shop/cart.py` near the lines that match the issue"),
+        ["shop/pricing.py"]
+    );
+
+    let outside = tempfile::tempdir().expect("tempdir");
+    let key = outside.path().join("github-app.pem");
+    std::fs::write(&key, "def apply_discount(): 'FAKE-APP-KEY-7f3a9c'\n").expect("write");
+    let dir = write_tree(&[files[0], files[2]]);
+    std::os::unix::fs::symlink(&key, dir.path().join("shop/pricing.py")).expect("symlink");
+    let report = localize(dir.path(), &issue, 10, Limits::default()).expect("localizes");
+    assert_eq!(report.candidates[0].path, "shop/cart.py");
+    assert!(
+        !(report.candidates.iter()).any(|c| c.path == "shop/pricing.py"),
+        "{report:?}"
+    );
+    let shown = serde_json::to_string(&report).expect("serializes");
+    assert!(!shown.contains("FAKE-APP-KEY"), "the key was read: {shown}");
 }
